@@ -1,0 +1,322 @@
+//! Device configuration: parsed from TOML, checked once, then read by the model,
+//! the RTL generator and the testbench alike.
+
+use anyhow::{anyhow, bail, Result};
+use serde::Deserialize;
+use std::path::Path;
+
+/// Structural limits of the generated hardware (type-level sizes in rtl/).
+pub const MAX_SF_SETS: u64 = 4096;
+pub const MAX_SF_WAYS: u64 = 4;
+pub const MAX_SNOOP_SLOTS: u64 = 8;
+pub const MAX_READ_QUEUE: u64 = 16;
+pub const MAX_LEVELS: u64 = 3;
+pub const MAX_WINDOW_LINES: u64 = 1 << 24;
+pub const FANOUTS: [u64; 4] = [8, 16, 32, 64];
+
+/// A whole configuration file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub device: DeviceConfig,
+    #[serde(default)]
+    pub cosim: CosimConfig,
+}
+
+/// `[device]`: the parameters the hardware is generated for.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Byte address of the coherent window; a multiple of `window_size`.
+    pub window_base: u64,
+    /// Window size in bytes; a power of two.
+    pub window_size: u64,
+    /// Snoop-filter sets (power of two) and ways.
+    pub sf_sets: u64,
+    pub sf_ways: u64,
+    /// Back-invalidate snoops that may be outstanding at once.
+    pub snoop_slots: u64,
+    /// Device-memory reads that may be outstanding at once.
+    pub read_queue: u64,
+    /// Dirty-bitmap levels (level 0 has a bit per line).
+    pub bitmap_levels: u64,
+    /// Bits per bitmap word; one bit of level k+1 summarises one word of level k.
+    pub bitmap_fanout: u64,
+    /// Also mark a line dirty when the host is granted ownership (A), not only on writeback.
+    #[serde(default)]
+    pub dirty_on_ownership: bool,
+}
+
+/// `[cosim]`: the protocol-obeying host agent that drives co-simulation.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CosimConfig {
+    /// Distinct lines of the window the host touches (small pools make races likely).
+    pub lines: u64,
+    /// Percent of cycles the host offers a new request when it can.
+    pub request_rate: u64,
+    /// Percent of cycles each host-side ready (NDR, DRS, BISnp) is high.
+    pub host_ready: u64,
+    /// Percent of cycles the device memory accepts a request.
+    pub mem_ready: u64,
+    /// Device-memory read latency range in cycles.
+    pub mem_latency_min: u64,
+    pub mem_latency_max: u64,
+    /// Host snoop-response delay range in cycles.
+    pub snoop_delay_max: u64,
+    /// Per-mille of cycles the software issues a recall command / a harvest step.
+    pub recall_rate: u64,
+    pub harvest_rate: u64,
+}
+
+impl Default for CosimConfig {
+    fn default() -> Self {
+        Self {
+            lines: 512,
+            request_rate: 90,
+            host_ready: 85,
+            mem_ready: 90,
+            mem_latency_min: 2,
+            mem_latency_max: 24,
+            snoop_delay_max: 12,
+            recall_rate: 4,
+            harvest_rate: 20,
+        }
+    }
+}
+
+/// Values derived from a checked [`DeviceConfig`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub window_base_line: u64,
+    pub window_lines: u64,
+    pub window_mask: u64,
+    pub sf_sets: u64,
+    pub sf_ways: u64,
+    pub snoop_slots: u64,
+    pub read_queue: u64,
+    pub levels: u64,
+    pub fanout: u64,
+    pub fanout_log2: u32,
+    pub dirty_on_ownership: bool,
+}
+
+impl Geometry {
+    /// Words in bitmap level `k` (at least one).
+    pub fn level_words(&self, k: u64) -> u64 {
+        (self.window_lines >> (self.fanout_log2 as u64 * (k + 1))).max(1)
+    }
+    /// Bits of a word index at level `k`.
+    pub fn level_index_bits(&self, k: u64) -> u32 {
+        self.level_words(k).trailing_zeros()
+    }
+}
+
+fn pow2_in(name: &str, v: u64, lo: u64, hi: u64) -> Result<()> {
+    if !v.is_power_of_two() || v < lo || v > hi {
+        bail!("device.{name} = {v}: must be a power of two from {lo} to {hi}");
+    }
+    Ok(())
+}
+
+fn range_in(name: &str, v: u64, lo: u64, hi: u64) -> Result<()> {
+    if v < lo || v > hi {
+        bail!("device.{name} = {v}: must be from {lo} to {hi}");
+    }
+    Ok(())
+}
+
+impl DeviceConfig {
+    /// Check every parameter and every combination; the error names the key.
+    pub fn geometry(&self) -> Result<Geometry> {
+        let line = crate::protocol::LINE_BYTES;
+        pow2_in(
+            "window_size",
+            self.window_size,
+            line * 64,
+            line * MAX_WINDOW_LINES,
+        )?;
+        if self.window_base % self.window_size != 0 {
+            bail!(
+                "device.window_base = {:#x}: must be a multiple of window_size ({:#x})",
+                self.window_base,
+                self.window_size
+            );
+        }
+        if self
+            .window_base
+            .checked_add(self.window_size)
+            .is_none_or(|end| end > 1u64 << 52)
+        {
+            bail!(
+                "device.window_base = {:#x}: window must end below 2^52",
+                self.window_base
+            );
+        }
+        pow2_in("sf_sets", self.sf_sets, 1, MAX_SF_SETS)?;
+        range_in("sf_ways", self.sf_ways, 1, MAX_SF_WAYS)?;
+        range_in("snoop_slots", self.snoop_slots, 1, MAX_SNOOP_SLOTS)?;
+        range_in("read_queue", self.read_queue, 1, MAX_READ_QUEUE)?;
+        range_in("bitmap_levels", self.bitmap_levels, 2, MAX_LEVELS)?;
+        if !FANOUTS.contains(&self.bitmap_fanout) {
+            bail!(
+                "device.bitmap_fanout = {}: must be one of 8, 16, 32, 64",
+                self.bitmap_fanout
+            );
+        }
+        let lines = self.window_size / line;
+        let cover = self.bitmap_fanout.pow(self.bitmap_levels as u32);
+        if lines < cover {
+            bail!(
+                "device.bitmap_levels = {}: {} levels of fan-out {} cover {} lines but the window has only {}; use fewer levels or a smaller fan-out",
+                self.bitmap_levels, self.bitmap_levels, self.bitmap_fanout, cover, lines
+            );
+        }
+        Ok(Geometry {
+            window_base_line: self.window_base / line,
+            window_lines: lines,
+            window_mask: lines - 1,
+            sf_sets: self.sf_sets,
+            sf_ways: self.sf_ways,
+            snoop_slots: self.snoop_slots,
+            read_queue: self.read_queue,
+            levels: self.bitmap_levels,
+            fanout: self.bitmap_fanout,
+            fanout_log2: self.bitmap_fanout.trailing_zeros(),
+            dirty_on_ownership: self.dirty_on_ownership,
+        })
+    }
+}
+
+impl CosimConfig {
+    fn check(&self) -> Result<()> {
+        let pct = |name: &str, v: u64| -> Result<()> {
+            if v > 100 {
+                bail!("cosim.{name} = {v}: a percentage, 0 to 100");
+            }
+            Ok(())
+        };
+        pct("request_rate", self.request_rate)?;
+        pct("host_ready", self.host_ready)?;
+        pct("mem_ready", self.mem_ready)?;
+        if self.host_ready == 0 || self.mem_ready == 0 {
+            bail!(
+                "cosim.host_ready and cosim.mem_ready must be above 0, or nothing ever completes"
+            );
+        }
+        if self.lines == 0 {
+            bail!("cosim.lines = 0: the host needs at least one line");
+        }
+        if self.mem_latency_min == 0 || self.mem_latency_min > self.mem_latency_max {
+            bail!(
+                "cosim.mem_latency_min = {}: must be at least 1 and at most mem_latency_max ({})",
+                self.mem_latency_min,
+                self.mem_latency_max
+            );
+        }
+        if self.recall_rate > 1000 || self.harvest_rate > 1000 {
+            bail!("cosim.recall_rate and cosim.harvest_rate are per-mille, 0 to 1000");
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Parse and check TOML text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            anyhow!("{origin}{line}: {}", e.message().replace('\n', " "))
+        })?;
+        let checked = cfg.device.geometry().and_then(|_| {
+            cfg.cosim.check()?;
+            if cfg.cosim.lines > cfg.device.window_size / crate::protocol::LINE_BYTES {
+                bail!(
+                    "cosim.lines = {}: more lines than the window holds",
+                    cfg.cosim.lines
+                );
+            }
+            Ok(())
+        });
+        checked.map_err(|e| anyhow!("{origin}: {e}"))?;
+        Ok(cfg)
+    }
+
+    /// Read and check a configuration file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        self.device.geometry().expect("checked at load")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "[device]\nwindow_base = 0x40000000\nwindow_size = 0x100000\nsf_sets = 64\nsf_ways = 4\nsnoop_slots = 4\nread_queue = 8\nbitmap_levels = 2\nbitmap_fanout = 32\n";
+
+    #[test]
+    fn good_config_parses() {
+        let c = Config::parse(GOOD, "t.toml").unwrap();
+        let g = c.geometry();
+        assert_eq!(g.window_lines, 16384);
+        assert_eq!(g.level_words(0), 512);
+        assert_eq!(g.level_words(1), 16);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = format!("{GOOD}sf_sizes = 3\n");
+        let e = Config::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:"), "{e}");
+        assert!(e.contains("sf_sizes"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn impossible_combinations_name_the_key() {
+        for (from, to, key) in [
+            ("sf_sets = 64", "sf_sets = 100", "device.sf_sets"),
+            ("sf_ways = 4", "sf_ways = 5", "device.sf_ways"),
+            (
+                "bitmap_fanout = 32",
+                "bitmap_fanout = 12",
+                "device.bitmap_fanout",
+            ),
+            (
+                "window_base = 0x40000000",
+                "window_base = 0x40001000",
+                "device.window_base",
+            ),
+            (
+                "bitmap_levels = 2",
+                "bitmap_levels = 3",
+                "device.bitmap_levels",
+            ),
+        ] {
+            let e = Config::parse(&GOOD.replace(from, to), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{to}: {e}");
+            assert!(e.starts_with("t.toml: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn malformed_toml_is_one_line() {
+        let e = Config::parse("[device\nx=", "bad.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("bad.toml:1:"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+}

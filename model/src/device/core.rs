@@ -1,0 +1,385 @@
+//! Device core: the home agent of the coherent window.
+//!
+//! Per cycle: picks one message (request-with-data, then command, then request),
+//! looks its line up in the snoop filter, and accepts it only if every resource it
+//! needs is free this cycle (memory-request register, NDR register, a read-queue
+//! entry, a snoop slot for a victim). An accepted message updates the filter, loads
+//! the output registers, and marks its line dirty in the bitmap. Independently it
+//! moves one memory response to the DRS register, one snoop to the host and takes
+//! one snoop response.
+
+use super::dirty_bitmap::DirtyBitmap;
+use super::read_queue::ReadQueue;
+use super::snoop_filter::{SfOp, SnoopFilter};
+use super::snoop_tracker::SnoopTracker;
+use crate::config::Geometry;
+use crate::ports::{Inputs, Outputs};
+use crate::protocol::*;
+
+/// Which channel the core serves this cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sel {
+    None,
+    Rwd,
+    Cmd,
+    Req,
+}
+
+/// What the selected message needs and does, decoded combinationally.
+#[derive(Clone, Copy, Debug)]
+struct Action {
+    addr: u64,
+    err: ErrCode,
+    sf: SfOp,
+    /// Load the memory-request register (read, or write with mask/data).
+    mem: bool,
+    write: bool,
+    mask: u64,
+    /// Push the read queue with this grant.
+    read: bool,
+    grant: Meta,
+    /// Load the NDR register with this opcode.
+    ndr: Option<NdrOp>,
+    /// Allocate a snoop slot for this command snoop.
+    snoop: Option<SnpOp>,
+    dirty: bool,
+    tag: u64,
+}
+
+impl Action {
+    fn idle(addr: u64, tag: u64) -> Self {
+        Action {
+            addr,
+            err: ErrCode::None,
+            sf: SfOp::None,
+            mem: false,
+            write: false,
+            mask: 0,
+            read: false,
+            grant: Meta::Invalid,
+            ndr: None,
+            snoop: None,
+            dirty: false,
+            tag,
+        }
+    }
+}
+
+/// The cycle-accurate model of the whole device (`top` in the generated Verilog).
+pub struct Device {
+    g: Geometry,
+    sf: SnoopFilter,
+    tracker: SnoopTracker,
+    rq: ReadQueue,
+    bitmap: DirtyBitmap,
+    // NDR register
+    ndr_valid: bool,
+    ndr_opcode: u64,
+    ndr_tag: u64,
+    // DRS register
+    drs_valid: bool,
+    drs_meta: u64,
+    drs_tag: u64,
+    drs_data: Line,
+    // memory-request register
+    mem_valid: bool,
+    mem_write: bool,
+    mem_addr: u64,
+    mem_mask: u64,
+    mem_data: Line,
+    // error reporting
+    err_count: u64,
+    err_code: u64,
+}
+
+fn ndr_for(grant: Meta) -> NdrOp {
+    match grant {
+        Meta::Invalid => NdrOp::Cmp,
+        Meta::Shared => NdrOp::CmpS,
+        Meta::Any => NdrOp::CmpE,
+    }
+}
+
+fn sf_set(grant: Meta) -> SfOp {
+    match grant {
+        Meta::Invalid => SfOp::Remove,
+        Meta::Shared => SfOp::Set { owned: false },
+        Meta::Any => SfOp::Set { owned: true },
+    }
+}
+
+impl Device {
+    pub fn new(g: &Geometry) -> Self {
+        Device {
+            g: *g,
+            sf: SnoopFilter::new(g),
+            tracker: SnoopTracker::new(g),
+            rq: ReadQueue::new(g),
+            bitmap: DirtyBitmap::new(g),
+            ndr_valid: false,
+            ndr_opcode: 0,
+            ndr_tag: 0,
+            drs_valid: false,
+            drs_meta: 0,
+            drs_tag: 0,
+            drs_data: [0; DATA_WORDS],
+            mem_valid: false,
+            mem_write: false,
+            mem_addr: 0,
+            mem_mask: 0,
+            mem_data: [0; DATA_WORDS],
+            err_count: 0,
+            err_code: 0,
+        }
+    }
+
+    pub fn geometry(&self) -> &Geometry {
+        &self.g
+    }
+    pub fn snoop_filter(&self) -> &SnoopFilter {
+        &self.sf
+    }
+    pub fn bitmap(&self) -> &DirtyBitmap {
+        &self.bitmap
+    }
+
+    #[inline]
+    fn in_window(&self, addr: u64) -> bool {
+        addr & !self.g.window_mask == self.g.window_base_line
+    }
+
+    #[inline]
+    fn decode_req(&self, i: &Inputs) -> Action {
+        let mut a = Action::idle(i.req_addr, i.req_tag);
+        let op = ReqOp::from_bits(i.req_opcode as u8).filter(|_| i.req_opcode < 16);
+        let meta = Meta::from_bits(i.req_meta as u8);
+        a.err = match (op, meta) {
+            (None, _) => ErrCode::BadOpcode,
+            (_, None) => ErrCode::BadMeta,
+            _ if !self.in_window(a.addr) => ErrCode::OutOfWindow,
+            _ => ErrCode::None,
+        };
+        let ok = a.err == ErrCode::None;
+        let meta = if ok { meta.unwrap() } else { Meta::Invalid };
+        match op {
+            Some(ReqOp::MemRd) | Some(ReqOp::MemRdData) => {
+                a.grant = if op == Some(ReqOp::MemRdData) && ok {
+                    Meta::Any
+                } else {
+                    meta
+                };
+                a.mem = true;
+                a.read = true;
+                if ok && a.grant != Meta::Invalid {
+                    a.sf = sf_set(a.grant);
+                }
+            }
+            Some(ReqOp::MemInv) => {
+                a.grant = meta;
+                a.ndr = Some(ndr_for(meta));
+                if ok {
+                    a.sf = sf_set(meta);
+                }
+            }
+            Some(ReqOp::MemClnEvct) | None => {
+                a.ndr = Some(NdrOp::Cmp);
+                if ok {
+                    a.sf = SfOp::Remove;
+                }
+            }
+        }
+        a.dirty = ok && self.g.dirty_on_ownership && a.grant == Meta::Any;
+        a
+    }
+
+    #[inline]
+    fn decode_rwd(&self, i: &Inputs) -> Action {
+        let mut a = Action::idle(i.rwd_addr, i.rwd_tag);
+        let op = RwdOp::from_bits(i.rwd_opcode as u8).filter(|_| i.rwd_opcode < 16);
+        let meta = Meta::from_bits(i.rwd_meta as u8).filter(|&m| m != Meta::Any);
+        let inw = self.in_window(a.addr);
+        a.err = match (op, meta) {
+            (None, _) => ErrCode::BadOpcode,
+            (_, None) => ErrCode::BadMeta,
+            _ if !inw => ErrCode::OutOfWindow,
+            _ => ErrCode::None,
+        };
+        a.ndr = Some(NdrOp::Cmp);
+        if let Some(op) = op {
+            a.mem = true;
+            a.write = true;
+            a.mask = if op == RwdOp::MemWr {
+                u64::MAX
+            } else {
+                i.rwd_mask
+            };
+            // The data reached memory: the line is dirty even if the meta was bad.
+            a.dirty = inw;
+        }
+        if a.err == ErrCode::None {
+            a.sf = if meta == Some(Meta::Shared) {
+                SfOp::DowngradeIfHit
+            } else {
+                SfOp::Remove
+            };
+        }
+        a
+    }
+
+    #[inline]
+    fn decode_cmd(&self, i: &Inputs) -> Action {
+        let mut a = Action::idle(i.cmd_addr, 0);
+        let op = SnpOp::from_bits(i.cmd_opcode as u8).filter(|_| i.cmd_opcode < 16);
+        a.err = match op {
+            None => ErrCode::BadOpcode,
+            _ if !self.in_window(a.addr) => ErrCode::OutOfWindow,
+            _ => ErrCode::None,
+        };
+        if a.err == ErrCode::None {
+            let op = op.unwrap();
+            a.snoop = Some(op);
+            a.sf = match op {
+                SnpOp::BISnpInv => SfOp::Remove,
+                SnpOp::BISnpData => SfOp::DowngradeIfHit,
+                SnpOp::BISnpCur => SfOp::None,
+            };
+        }
+        a
+    }
+
+    /// One clock cycle: drive `o` from the current state and `i`, then take the edge.
+    #[inline]
+    pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
+        // Registered outputs.
+        o.ndr_valid = self.ndr_valid;
+        o.ndr_opcode = self.ndr_opcode;
+        o.ndr_tag = self.ndr_tag;
+        o.drs_valid = self.drs_valid;
+        o.drs_opcode = DRS_MEMDATA as u64;
+        o.drs_meta = self.drs_meta;
+        o.drs_tag = self.drs_tag;
+        o.drs_data = self.drs_data;
+        o.mem_req_valid = self.mem_valid;
+        o.mem_req_write = self.mem_write;
+        o.mem_req_addr = self.mem_addr;
+        o.mem_req_mask = self.mem_mask;
+        o.mem_req_data = self.mem_data;
+        let head = self.tracker.head();
+        o.bisnp_valid = head.is_some();
+        let (sop, stag, saddr) = head.unwrap_or((0, 0, 0));
+        o.bisnp_opcode = sop as u64;
+        o.bisnp_bitag = stag as u64;
+        o.bisnp_addr = saddr;
+        (o.hv_rsp_valid, o.hv_rsp_data) = self.bitmap.response();
+        o.err_count = self.err_count;
+        o.err_code = self.err_code;
+
+        // Combinational readies.
+        let ndr_free = !self.ndr_valid || i.ndr_ready;
+        let mem_free = !self.mem_valid || i.mem_req_ready;
+        let drs_free = !self.drs_valid || i.drs_ready;
+        o.mem_rsp_ready = drs_free && !self.rq.is_empty();
+        o.birsp_ready = true;
+        o.hv_ready = self.bitmap.ready(i.hv_op);
+
+        let sel = if i.rwd_valid {
+            Sel::Rwd
+        } else if i.cmd_valid {
+            Sel::Cmd
+        } else if i.req_valid {
+            Sel::Req
+        } else {
+            Sel::None
+        };
+        let a = match sel {
+            Sel::None => None,
+            Sel::Rwd => Some(self.decode_rwd(i)),
+            Sel::Cmd => Some(self.decode_cmd(i)),
+            Sel::Req => Some(self.decode_req(i)),
+        };
+        let mut fire = None;
+        if let Some(a) = a {
+            let l = self.sf.lookup(a.addr);
+            let slot = self.tracker.free_slot();
+            let ok = (!a.mem || mem_free)
+                && (a.ndr.is_none() || ndr_free)
+                && (!a.read || !self.rq.full())
+                && ((!l.needs_victim(a.sf) && a.snoop.is_none()) || slot.is_some());
+            o.rwd_ready = ok && sel == Sel::Rwd;
+            o.cmd_ready = ok && sel == Sel::Cmd;
+            o.req_ready = ok && sel == Sel::Req;
+            if ok {
+                fire = Some((a, l, slot));
+            }
+        } else {
+            o.rwd_ready = false;
+            o.cmd_ready = false;
+            o.req_ready = false;
+        }
+
+        // Clock edge.
+        let mut errs = [ErrCode::None; 3];
+        let mut push = None;
+        let mut set = None;
+        let mut ndr_load = None;
+        let mut mem_load = false;
+        if let Some((a, l, slot)) = fire {
+            errs[0] = a.err;
+            if let Some(victim) = self.sf.apply(a.addr, &l, a.sf) {
+                self.tracker.alloc(slot.unwrap(), SnpOp::BISnpInv, victim);
+            }
+            if let Some(op) = a.snoop {
+                self.tracker.alloc(slot.unwrap(), op, a.addr);
+            }
+            if a.mem {
+                mem_load = true;
+                self.mem_write = a.write;
+                self.mem_addr = a.addr;
+                self.mem_mask = a.mask;
+                self.mem_data = if a.write { i.rwd_data } else { [0; DATA_WORDS] };
+            }
+            if a.read {
+                push = Some((a.tag, a.grant as u64));
+            }
+            ndr_load = a.ndr.map(|op| (op, a.tag));
+            if a.dirty {
+                set = Some(a.addr & self.g.window_mask);
+            }
+        }
+        self.mem_valid = mem_load || (self.mem_valid && !i.mem_req_ready);
+        if let Some((op, tag)) = ndr_load {
+            self.ndr_valid = true;
+            self.ndr_opcode = op as u64;
+            self.ndr_tag = tag;
+        } else if i.ndr_ready {
+            self.ndr_valid = false;
+        }
+        let pop = i.mem_rsp_valid && o.mem_rsp_ready;
+        if pop {
+            let (tag, meta) = self.rq.head();
+            self.drs_valid = true;
+            self.drs_meta = meta;
+            self.drs_tag = tag;
+            self.drs_data = i.mem_rsp_data;
+        } else if i.drs_ready {
+            self.drs_valid = false;
+        }
+        self.rq.update(push, pop);
+        // A response can only name a snoop sent before this cycle.
+        if i.birsp_valid {
+            errs[1] = self.tracker.respond(i.birsp_bitag, i.birsp_opcode);
+        }
+        if o.bisnp_valid && i.bisnp_ready {
+            self.tracker.mark_sent(stag);
+        }
+        let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
+        errs[2] = self.bitmap.tick(set, hv);
+        for e in errs {
+            if e != ErrCode::None {
+                self.err_count = (self.err_count + 1) & ((1 << ERR_COUNT_BITS) - 1);
+                self.err_code = e as u64;
+            }
+        }
+        sel
+    }
+}

@@ -1,0 +1,9 @@
+//! The device, block by block. Each file has a twin of the same name in `rtl/src/`.
+
+pub mod core;
+pub mod dirty_bitmap;
+pub mod read_queue;
+pub mod snoop_filter;
+pub mod snoop_tracker;
+
+pub use self::core::{Device, Sel};
