@@ -67,6 +67,9 @@ pub struct CosimConfig {
     /// Per-mille of cycles the software issues a recall command / a harvest step.
     pub recall_rate: u64,
     pub harvest_rate: u64,
+    /// Per-mille of cycles the host injects a protocol violation the device must
+    /// detect and survive (bad opcode, out-of-window address, stray BIRsp, bad harvest level).
+    pub violation_rate: u64,
 }
 
 impl Default for CosimConfig {
@@ -81,6 +84,7 @@ impl Default for CosimConfig {
             snoop_delay_max: 12,
             recall_rate: 4,
             harvest_rate: 20,
+            violation_rate: 0,
         }
     }
 }
@@ -214,8 +218,8 @@ impl CosimConfig {
                 self.mem_latency_max
             );
         }
-        if self.recall_rate > 1000 || self.harvest_rate > 1000 {
-            bail!("cosim.recall_rate and cosim.harvest_rate are per-mille, 0 to 1000");
+        if self.recall_rate > 1000 || self.harvest_rate > 1000 || self.violation_rate > 1000 {
+            bail!("cosim.recall_rate, harvest_rate and violation_rate are per-mille, 0 to 1000");
         }
         Ok(())
     }

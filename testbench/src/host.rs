@@ -1,0 +1,760 @@
+//! Host agent: a protocol-obeying host (its last-level cache toward the device, and
+//! the software that recalls and harvests) that drives the device's ports.
+//!
+//! Rules it keeps (docs/protocol.md, "Host obligations"): at most one request per
+//! line in flight; unique tags among requests in flight; writes back only lines it
+//! holds dirty; answers every snoop, writing dirty data back first and sending the
+//! BIRsp after that write's Cmp; a snoop to a line whose read or upgrade the device
+//! has already accepted is answered after that read or upgrade completes. Valid and
+//! payload stay stable until the device takes them; no valid waits on a ready.
+
+use crate::memory::DeviceMemory;
+use crate::rng::Rng;
+use linewatch_model::config::CosimConfig;
+use linewatch_model::protocol::*;
+use linewatch_model::{Geometry, Inputs, Outputs};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Message kinds counted on the link, in report order.
+pub const MESSAGE_NAMES: [&str; 16] = [
+    "MemRd",
+    "MemRdData",
+    "MemInv",
+    "MemClnEvct",
+    "MemWr",
+    "MemWrPtl",
+    "Cmp",
+    "Cmp-S",
+    "Cmp-E",
+    "MemData",
+    "BISnpCur",
+    "BISnpData",
+    "BISnpInv",
+    "BIRspI",
+    "BIRspS",
+    "BIRspE",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    I,
+    S,
+    E,
+    M,
+}
+
+/// What a request in flight is for, and so what answer it expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    ReadS,
+    ReadOwn,
+    ReadData,
+    ReadUncached,
+    Upgrade,
+    Drop,
+    Downgrade,
+    CleanEvict,
+    Writeback,
+    WritebackKeepS,
+    PartialUncached,
+    /// A writeback forced by a snoop: send this BIRsp when its Cmp arrives.
+    SnoopWriteback(u64, RspOp),
+    InjectedRead,
+    InjectedCmp,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    line: Option<usize>,
+    kind: Kind,
+    accepted: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Snoop {
+    bitag: u64,
+    op: SnpOp,
+    addr: u64,
+    due: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ReqMsg {
+    op: u64,
+    meta: u64,
+    tag: u64,
+    addr: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct RwdMsg {
+    op: u64,
+    meta: u64,
+    tag: u64,
+    addr: u64,
+    mask: u64,
+    data: Line,
+}
+
+/// Counters the agent keeps for reports and end-of-run checks.
+#[derive(Clone, Debug, Default)]
+pub struct HostStats {
+    pub messages: [u64; 16],
+    pub requests: u64,
+    pub violations_injected: u64,
+    pub swaps: u64,
+    pub harvest_reads: u64,
+    pub recalls: u64,
+}
+
+pub struct HostAgent {
+    rng: Rng,
+    c: CosimConfig,
+    g: Geometry,
+    pub mem: DeviceMemory,
+    addrs: Vec<u64>,
+    index: HashMap<u64, usize>,
+    st: Vec<St>,
+    busy: Vec<bool>,
+    /// An upgrade in flight lost its S copy to a snoop: complete it as I.
+    lost: Vec<bool>,
+    pending: HashMap<u64, Pending>,
+    next_tag: u64,
+    req: Option<ReqMsg>,
+    rwd: Option<RwdMsg>,
+    cmd: Option<(u64, u64)>,
+    hv: Option<(u64, u64, u64)>,
+    hv_inflight: Option<(u64, u64)>,
+    hv_queue: VecDeque<(u64, u64)>,
+    birsp: VecDeque<(u64, u64)>,
+    snoops: Vec<Snoop>,
+    ready: (bool, bool, bool),
+    /// Lines (window-relative) whose write the device accepted.
+    pub written: HashSet<u64>,
+    /// Lines (window-relative) the harvest returned.
+    pub harvested: HashSet<u64>,
+    /// Lines marked dirty since the last swap, and what the scan in progress must return.
+    epoch_written: HashSet<u64>,
+    scan_expect: Option<HashSet<u64>>,
+    scan_got: HashSet<u64>,
+    pub scans_checked: u64,
+    /// Stop issuing new work; finish what is in flight.
+    draining: bool,
+    drain_swaps: u32,
+    /// Device answers that broke the protocol (wrong tag, grant or data).
+    pub errors: Vec<String>,
+    pub stats: HostStats,
+}
+
+impl HostAgent {
+    pub fn new(g: &Geometry, c: &CosimConfig, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let mem = DeviceMemory::new(rng.fork(), c);
+        // Lines spread over the window, so sets collide and the filter evicts.
+        let mut addrs = Vec::with_capacity(c.lines as usize);
+        let mut index = HashMap::new();
+        while (addrs.len() as u64) < c.lines {
+            let a = g.window_base_line + rng.below(g.window_lines);
+            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(a) {
+                e.insert(addrs.len());
+                addrs.push(a);
+            }
+        }
+        let n = addrs.len();
+        HostAgent {
+            rng,
+            c: c.clone(),
+            g: *g,
+            mem,
+            addrs,
+            index,
+            st: vec![St::I; n],
+            busy: vec![false; n],
+            lost: vec![false; n],
+            pending: HashMap::new(),
+            next_tag: 0,
+            req: None,
+            rwd: None,
+            cmd: None,
+            hv: None,
+            hv_inflight: None,
+            hv_queue: VecDeque::new(),
+            birsp: VecDeque::new(),
+            snoops: Vec::new(),
+            ready: (false, false, false),
+            written: HashSet::new(),
+            harvested: HashSet::new(),
+            epoch_written: HashSet::new(),
+            scan_expect: None,
+            scan_got: HashSet::new(),
+            scans_checked: 0,
+            draining: false,
+            drain_swaps: 0,
+            errors: Vec::new(),
+            stats: HostStats::default(),
+        }
+    }
+
+    fn alloc_tag(&mut self) -> u64 {
+        loop {
+            let t = self.next_tag;
+            self.next_tag = (self.next_tag + 1) & ((1 << TAG_BITS) - 1);
+            if !self.pending.contains_key(&t) {
+                return t;
+            }
+        }
+    }
+
+    fn send_req(&mut self, line: Option<usize>, op: ReqOp, meta: Meta, addr: u64, kind: Kind) {
+        let tag = self.alloc_tag();
+        self.pending.insert(
+            tag,
+            Pending {
+                line,
+                kind,
+                accepted: false,
+            },
+        );
+        self.req = Some(ReqMsg {
+            op: op as u64,
+            meta: meta as u64,
+            tag,
+            addr,
+        });
+        if let Some(l) = line {
+            self.busy[l] = true;
+        }
+    }
+
+    fn send_rwd(&mut self, l: usize, op: RwdOp, meta: Meta, kind: Kind) {
+        let tag = self.alloc_tag();
+        self.pending.insert(
+            tag,
+            Pending {
+                line: Some(l),
+                kind,
+                accepted: false,
+            },
+        );
+        let mut data = [0; DATA_WORDS];
+        data.iter_mut().for_each(|w| *w = self.rng.next_u64());
+        let mask = if op == RwdOp::MemWr {
+            u64::MAX
+        } else {
+            self.rng.next_u64()
+        };
+        self.rwd = Some(RwdMsg {
+            op: op as u64,
+            meta: meta as u64,
+            tag,
+            addr: self.addrs[l],
+            mask,
+            data,
+        });
+        self.busy[l] = true;
+    }
+
+    /// Start draining: no new requests, recalls or violations; then two full harvests.
+    pub fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// Everything issued has completed and the final harvests are done.
+    pub fn finished(&self) -> bool {
+        self.draining
+            && self.drain_swaps >= 2
+            && self.quiet()
+            && self.hv.is_none()
+            && self.hv_inflight.is_none()
+            && self.hv_queue.is_empty()
+    }
+
+    fn quiet(&self) -> bool {
+        self.pending.is_empty()
+            && self.req.is_none()
+            && self.rwd.is_none()
+            && self.cmd.is_none()
+            && self.birsp.is_empty()
+            && self.snoops.is_empty()
+            && self.mem.idle()
+    }
+
+    /// Set this cycle's inputs. Nothing here looks at this cycle's outputs.
+    pub fn drive(&mut self, now: u64, i: &mut Inputs) {
+        self.mem.drive(now, i);
+        self.handle_snoops(now);
+        if !self.draining {
+            self.new_work();
+        } else {
+            self.drain_harvest();
+        }
+        if self.hv.is_none() {
+            if let Some(&(k, w)) = self.hv_queue.front() {
+                if self.hv_inflight.is_none() {
+                    self.hv = Some((HV_READ_CLEAR as u64, k, w));
+                }
+            }
+        }
+        self.ready = (
+            self.rng.pct(self.c.host_ready),
+            self.rng.pct(self.c.host_ready),
+            self.rng.pct(self.c.host_ready),
+        );
+        i.ndr_ready = self.ready.0;
+        i.drs_ready = self.ready.1;
+        i.bisnp_ready = self.ready.2;
+        match self.req {
+            Some(m) => {
+                i.req_valid = true;
+                i.req_opcode = m.op;
+                i.req_meta = m.meta;
+                i.req_tag = m.tag;
+                i.req_addr = m.addr;
+            }
+            None => i.req_valid = false,
+        }
+        match &self.rwd {
+            Some(m) => {
+                i.rwd_valid = true;
+                i.rwd_opcode = m.op;
+                i.rwd_meta = m.meta;
+                i.rwd_tag = m.tag;
+                i.rwd_addr = m.addr;
+                i.rwd_mask = m.mask;
+                i.rwd_data = m.data;
+            }
+            None => i.rwd_valid = false,
+        }
+        match self.cmd {
+            Some((op, addr)) => {
+                i.cmd_valid = true;
+                i.cmd_opcode = op;
+                i.cmd_addr = addr;
+            }
+            None => i.cmd_valid = false,
+        }
+        match self.hv {
+            Some((op, level, index)) => {
+                i.hv_valid = true;
+                i.hv_op = op;
+                i.hv_level = level;
+                i.hv_index = index;
+            }
+            None => i.hv_valid = false,
+        }
+        match self.birsp.front() {
+            Some(&(bitag, op)) => {
+                i.birsp_valid = true;
+                i.birsp_bitag = bitag;
+                i.birsp_opcode = op;
+            }
+            None => i.birsp_valid = false,
+        }
+    }
+
+    fn new_work(&mut self) {
+        let c = self.c.clone();
+        if self.rng.permille(c.violation_rate) {
+            self.inject();
+        }
+        if self.cmd.is_none() && self.rng.permille(c.recall_rate) {
+            let op = SnpOp::ALL[self.rng.below(3) as usize];
+            let a = self.addrs[self.rng.below(self.addrs.len() as u64) as usize];
+            self.cmd = Some((op as u64, a));
+        }
+        if self.hv.is_none()
+            && self.hv_inflight.is_none()
+            && self.hv_queue.is_empty()
+            && self.rng.permille(c.harvest_rate)
+        {
+            self.hv = Some((HV_SWAP as u64, 0, 0));
+        }
+        if !self.rng.pct(c.request_rate) {
+            return;
+        }
+        let l = self.rng.below(self.addrs.len() as u64) as usize;
+        if self.busy[l] {
+            return;
+        }
+        let a = self.addrs[l];
+        let r = self.rng.below(100);
+        let req_free = self.req.is_none();
+        let rwd_free = self.rwd.is_none();
+        match self.st[l] {
+            St::I if req_free && r < 30 => {
+                self.send_req(Some(l), ReqOp::MemRd, Meta::Shared, a, Kind::ReadS)
+            }
+            St::I if req_free && r < 55 => {
+                self.send_req(Some(l), ReqOp::MemRd, Meta::Any, a, Kind::ReadOwn)
+            }
+            St::I if req_free && r < 70 => {
+                self.send_req(Some(l), ReqOp::MemRdData, Meta::Invalid, a, Kind::ReadData)
+            }
+            St::I if req_free && r < 80 => {
+                self.send_req(Some(l), ReqOp::MemRd, Meta::Invalid, a, Kind::ReadUncached)
+            }
+            St::I if rwd_free && r >= 90 => {
+                self.send_rwd(l, RwdOp::MemWrPtl, Meta::Invalid, Kind::PartialUncached)
+            }
+            St::S if req_free && r < 30 => {
+                self.send_req(Some(l), ReqOp::MemInv, Meta::Any, a, Kind::Upgrade)
+            }
+            St::S if req_free && r < 55 => {
+                self.st[l] = St::I;
+                self.send_req(
+                    Some(l),
+                    ReqOp::MemClnEvct,
+                    Meta::Invalid,
+                    a,
+                    Kind::CleanEvict,
+                )
+            }
+            St::S if req_free && r < 65 => {
+                self.st[l] = St::I;
+                self.send_req(Some(l), ReqOp::MemInv, Meta::Invalid, a, Kind::Drop)
+            }
+            St::E if r < 40 => self.st[l] = St::M,
+            St::E if req_free && r < 70 => {
+                self.st[l] = St::I;
+                self.send_req(
+                    Some(l),
+                    ReqOp::MemClnEvct,
+                    Meta::Invalid,
+                    a,
+                    Kind::CleanEvict,
+                )
+            }
+            St::E if req_free && r < 80 => {
+                self.st[l] = St::S;
+                self.send_req(Some(l), ReqOp::MemInv, Meta::Shared, a, Kind::Downgrade)
+            }
+            St::M if rwd_free && r < 40 => {
+                self.st[l] = St::I;
+                self.send_rwd(l, RwdOp::MemWr, Meta::Invalid, Kind::Writeback)
+            }
+            St::M if rwd_free && r < 60 => {
+                self.st[l] = St::S;
+                self.send_rwd(l, RwdOp::MemWr, Meta::Shared, Kind::WritebackKeepS)
+            }
+            _ => {}
+        }
+    }
+
+    /// Break one protocol rule the device must detect, count and survive.
+    fn inject(&mut self) {
+        let outside = (self.g.window_base_line + self.g.window_lines) & ADDR_MASK;
+        match self.rng.below(4) {
+            0 if self.req.is_none() => {
+                self.send_req(
+                    None,
+                    ReqOp::MemRd,
+                    Meta::Invalid,
+                    outside,
+                    Kind::InjectedRead,
+                );
+            }
+            1 if self.req.is_none() => {
+                let tag = self.alloc_tag();
+                self.pending.insert(
+                    tag,
+                    Pending {
+                        line: None,
+                        kind: Kind::InjectedCmp,
+                        accepted: false,
+                    },
+                );
+                self.req = Some(ReqMsg {
+                    op: 0b0111,
+                    meta: 0,
+                    tag,
+                    addr: self.addrs[0],
+                });
+            }
+            2 => self.birsp.push_back((MAX_BITAG, RspOp::BIRspI as u64)),
+            3 if self.hv.is_none() && self.hv_inflight.is_none() && self.hv_queue.is_empty() => {
+                self.hv = Some((HV_READ_CLEAR as u64, 3, 0));
+            }
+            _ => return,
+        }
+        self.stats.violations_injected += 1;
+    }
+
+    fn drain_harvest(&mut self) {
+        if self.drain_swaps < 2
+            && self.quiet()
+            && self.hv.is_none()
+            && self.hv_inflight.is_none()
+            && self.hv_queue.is_empty()
+        {
+            self.hv = Some((HV_SWAP as u64, 0, 0));
+            self.drain_swaps += 1;
+        }
+    }
+
+    fn handle_snoops(&mut self, now: u64) {
+        let mut k = 0;
+        while k < self.snoops.len() {
+            let s = self.snoops[k];
+            if s.due > now || !self.answer(s) {
+                k += 1;
+            } else {
+                self.snoops.remove(k);
+            }
+        }
+    }
+
+    /// Answer one snoop if the rules allow it now; false to retry next cycle.
+    fn answer(&mut self, s: Snoop) -> bool {
+        let Some(&l) = self.index.get(&s.addr) else {
+            self.birsp.push_back((s.bitag, RspOp::BIRspI as u64));
+            return true;
+        };
+        let waits = self.pending.values().any(|p| {
+            p.line == Some(l)
+                && p.accepted
+                && matches!(
+                    p.kind,
+                    Kind::ReadS | Kind::ReadOwn | Kind::ReadData | Kind::Upgrade
+                )
+        });
+        if waits {
+            return false;
+        }
+        let upgrading = self
+            .pending
+            .values()
+            .any(|p| p.line == Some(l) && p.kind == Kind::Upgrade);
+        let (next, rsp) = match (s.op, self.st[l]) {
+            (_, St::M) => {
+                if self.busy[l] || self.rwd.is_some() {
+                    return false;
+                }
+                let (meta, next, rsp) = match s.op {
+                    SnpOp::BISnpInv => (Meta::Invalid, St::I, RspOp::BIRspI),
+                    _ => (Meta::Shared, St::S, RspOp::BIRspS),
+                };
+                self.st[l] = next;
+                self.send_rwd(l, RwdOp::MemWr, meta, Kind::SnoopWriteback(s.bitag, rsp));
+                return true;
+            }
+            (SnpOp::BISnpInv, _) => (St::I, RspOp::BIRspI),
+            (SnpOp::BISnpData, St::I) => (St::I, RspOp::BIRspI),
+            (SnpOp::BISnpData, _) => (St::S, RspOp::BIRspS),
+            (SnpOp::BISnpCur, St::E) => (St::E, RspOp::BIRspE),
+            (SnpOp::BISnpCur, St::S) => (St::S, RspOp::BIRspS),
+            (SnpOp::BISnpCur, St::I) => (St::I, RspOp::BIRspI),
+        };
+        if upgrading && next == St::I && self.st[l] == St::S {
+            self.lost[l] = true;
+        }
+        self.st[l] = next;
+        self.birsp.push_back((s.bitag, rsp as u64));
+        true
+    }
+
+    fn count(&mut self, name: &str) {
+        let k = MESSAGE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .expect("known message");
+        self.stats.messages[k] += 1;
+    }
+
+    fn complete(&mut self, now: u64, tag: u64, what: &str) -> Option<Pending> {
+        match self.pending.get(&tag) {
+            Some(p) if p.accepted => self.pending.remove(&tag),
+            _ => {
+                self.errors.push(format!(
+                    "cycle {now}: {what} for tag {tag:#x} that has no request in flight"
+                ));
+                None
+            }
+        }
+    }
+
+    fn mark_dirty(&mut self, addr: u64) {
+        if addr & !self.g.window_mask == self.g.window_base_line {
+            self.written.insert(addr & self.g.window_mask);
+            self.epoch_written.insert(addr & self.g.window_mask);
+        }
+    }
+
+    /// Take note of what moved on every channel this cycle.
+    pub fn observe(&mut self, now: u64, i: &Inputs, o: &Outputs) {
+        if i.req_valid && o.req_ready {
+            let m = self.req.take().expect("offered");
+            self.pending.get_mut(&m.tag).expect("tag").accepted = true;
+            self.stats.requests += 1;
+            if let Some(op) = ReqOp::from_bits(m.op as u8) {
+                self.count(op.name());
+            }
+            let kind = self.pending[&m.tag].kind;
+            if self.g.dirty_on_ownership
+                && matches!(kind, Kind::ReadOwn | Kind::ReadData | Kind::Upgrade)
+            {
+                self.mark_dirty(m.addr);
+            }
+        }
+        if i.rwd_valid && o.rwd_ready {
+            let m = self.rwd.take().expect("offered");
+            self.pending.get_mut(&m.tag).expect("tag").accepted = true;
+            self.stats.requests += 1;
+            let op = RwdOp::from_bits(m.op as u8).expect("host sends legal writes");
+            self.count(op.name());
+            self.mark_dirty(m.addr);
+        }
+        if i.cmd_valid && o.cmd_ready {
+            self.cmd = None;
+            self.stats.recalls += 1;
+        }
+        if i.birsp_valid && o.birsp_ready {
+            let (_, op) = self.birsp.pop_front().expect("offered");
+            self.count(RspOp::from_bits(op as u8).expect("legal").name());
+        }
+        if let Some((op, k, w)) = self.hv.filter(|_| i.hv_valid && o.hv_ready) {
+            self.hv = None;
+            if op == HV_SWAP as u64 {
+                self.stats.swaps += 1;
+                // Writes accepted up to and including this cycle belong to the retired bank.
+                self.scan_expect = Some(std::mem::take(&mut self.epoch_written));
+                self.scan_got.clear();
+                let top = self.g.levels - 1;
+                self.hv_queue
+                    .extend((0..self.g.level_words(top)).map(|w| (top, w)));
+            } else {
+                self.stats.harvest_reads += 1;
+                if self.hv_queue.front() == Some(&(k, w)) {
+                    self.hv_queue.pop_front();
+                }
+                self.hv_inflight = Some((k, w));
+            }
+        } else if let Some((k, w)) = self.hv_inflight.take() {
+            if !o.hv_rsp_valid {
+                self.errors.push(format!(
+                    "cycle {now}: no harvest response a cycle after the read of level {k} word {w}"
+                ));
+            } else if k < self.g.levels {
+                let d = o.hv_rsp_data;
+                for b in 0..self.g.fanout {
+                    if d >> b & 1 != 0 {
+                        let below = (w << self.g.fanout_log2) | b;
+                        if k == 0 {
+                            self.harvested.insert(below);
+                            self.scan_got.insert(below);
+                        } else {
+                            self.hv_queue.push_back((k - 1, below));
+                        }
+                    }
+                }
+            } else if o.hv_rsp_data != 0 {
+                self.errors.push(format!(
+                    "cycle {now}: harvest of missing level {k} returned data"
+                ));
+            }
+        }
+        if o.bisnp_valid && i.bisnp_ready {
+            let op = SnpOp::from_bits(o.bisnp_opcode as u8);
+            match op {
+                Some(op) => {
+                    self.count(op.name());
+                    let due = now + 1 + self.rng.below(self.c.snoop_delay_max + 1);
+                    self.snoops.push(Snoop {
+                        bitag: o.bisnp_bitag,
+                        op,
+                        addr: o.bisnp_addr,
+                        due,
+                    });
+                }
+                None => self.errors.push(format!(
+                    "cycle {now}: BISnp with unknown opcode {:#x}",
+                    o.bisnp_opcode
+                )),
+            }
+        }
+        if o.ndr_valid && i.ndr_ready {
+            let op = NdrOp::from_bits(o.ndr_opcode as u8);
+            if let Some(op) = op {
+                self.count(op.name());
+            }
+            if let Some(p) = self.complete(now, o.ndr_tag, "NDR") {
+                let want = match p.kind {
+                    Kind::Upgrade => Some(NdrOp::CmpE),
+                    Kind::Downgrade => Some(NdrOp::CmpS),
+                    Kind::Drop
+                    | Kind::CleanEvict
+                    | Kind::Writeback
+                    | Kind::WritebackKeepS
+                    | Kind::PartialUncached => Some(NdrOp::Cmp),
+                    Kind::SnoopWriteback(..) | Kind::InjectedCmp => Some(NdrOp::Cmp),
+                    _ => None,
+                };
+                if op.is_none() || op != want {
+                    self.errors.push(format!(
+                        "cycle {now}: {:?} answered with NDR opcode {:#x}",
+                        p.kind, o.ndr_opcode
+                    ));
+                }
+                if let Some(l) = p.line {
+                    self.busy[l] = false;
+                    if p.kind == Kind::Upgrade {
+                        self.st[l] = if std::mem::take(&mut self.lost[l]) {
+                            St::I
+                        } else {
+                            St::M
+                        };
+                    }
+                }
+                if let Kind::SnoopWriteback(bitag, rsp) = p.kind {
+                    self.birsp.push_back((bitag, rsp as u64));
+                }
+            }
+        }
+        if o.drs_valid && i.drs_ready {
+            self.count("MemData");
+            let expect = self.mem.returned.pop_front();
+            if expect != Some(o.drs_data) {
+                self.errors.push(format!(
+                    "cycle {now}: MemData for tag {:#x} does not carry the data memory returned",
+                    o.drs_tag
+                ));
+            }
+            if let Some(p) = self.complete(now, o.drs_tag, "MemData") {
+                let (grant, next) = match p.kind {
+                    Kind::ReadS => (Meta::Shared, St::S),
+                    Kind::ReadOwn => (Meta::Any, St::M),
+                    Kind::ReadData => (Meta::Any, St::E),
+                    Kind::ReadUncached | Kind::InjectedRead => (Meta::Invalid, St::I),
+                    k => {
+                        self.errors
+                            .push(format!("cycle {now}: MemData answered a {k:?}"));
+                        (Meta::Invalid, St::I)
+                    }
+                };
+                if o.drs_meta != grant as u64 {
+                    self.errors.push(format!(
+                        "cycle {now}: {:?} granted meta {:#b}",
+                        p.kind, o.drs_meta
+                    ));
+                }
+                if let Some(l) = p.line {
+                    self.busy[l] = false;
+                    self.st[l] = next;
+                }
+            }
+        }
+        if self.hv_queue.is_empty() && self.hv_inflight.is_none() {
+            if let Some(want) = self.scan_expect.take() {
+                if want != self.scan_got {
+                    let lost = want.difference(&self.scan_got).count();
+                    let extra = self.scan_got.difference(&want).count();
+                    self.errors.push(format!("cycle {now}: harvest scan missed {lost} dirty lines and returned {extra} clean ones"));
+                }
+                self.scans_checked += 1;
+            }
+        }
+        self.mem.observe(now, i, o);
+    }
+}
+
+/// A BITag no configuration has a slot for.
+const MAX_BITAG: u64 = (1 << BITAG_BITS) - 1;
