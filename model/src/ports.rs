@@ -22,11 +22,12 @@ impl Port {
 }
 
 trait PackField {
-    fn pack(&self, out: &mut [u64]);
+    /// Pack, keeping only the port's `width` bits (a port cannot carry more).
+    fn pack(&self, out: &mut [u64], width: usize);
     fn unpack(inp: &[u64]) -> Self;
 }
 impl PackField for bool {
-    fn pack(&self, out: &mut [u64]) {
+    fn pack(&self, out: &mut [u64], _: usize) {
         out[0] = *self as u64;
     }
     fn unpack(inp: &[u64]) -> Self {
@@ -34,15 +35,19 @@ impl PackField for bool {
     }
 }
 impl PackField for u64 {
-    fn pack(&self, out: &mut [u64]) {
-        out[0] = *self;
+    fn pack(&self, out: &mut [u64], width: usize) {
+        out[0] = if width >= 64 {
+            *self
+        } else {
+            *self & ((1 << width) - 1)
+        };
     }
     fn unpack(inp: &[u64]) -> Self {
         inp[0]
     }
 }
 impl PackField for Line {
-    fn pack(&self, out: &mut [u64]) {
+    fn pack(&self, out: &mut [u64], _: usize) {
         out[..self.len()].copy_from_slice(self);
     }
     fn unpack(inp: &[u64]) -> Self {
@@ -67,7 +72,7 @@ macro_rules! port_struct {
             /// Pack into `out` (at least the table's word count), table order.
             pub fn pack(&self, out: &mut [u64]) {
                 let mut at = 0;
-                $( let n = ($w as usize).div_ceil(64); PackField::pack(&self.$field, &mut out[at..at + n]); at += n; )*
+                $( let n = ($w as usize).div_ceil(64); PackField::pack(&self.$field, &mut out[at..at + n], $w); at += n; )*
                 let _ = at;
             }
             /// Unpack from words laid out by [`Self::pack`].

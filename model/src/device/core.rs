@@ -28,13 +28,13 @@ pub enum Sel {
 /// What the selected message needs and does, decoded combinationally.
 #[derive(Clone, Copy, Debug)]
 struct Action {
-    addr: u64,
     err: ErrCode,
     sf: SfOp,
     /// Load the memory-request register (read, or write with mask/data).
     mem: bool,
     write: bool,
-    mask: u64,
+    /// Full-line write (mask all ones) rather than the channel's mask.
+    full: bool,
     /// Push the read queue with this grant.
     read: bool,
     grant: Meta,
@@ -43,31 +43,137 @@ struct Action {
     /// Allocate a snoop slot for this command snoop.
     snoop: Option<SnpOp>,
     dirty: bool,
-    tag: u64,
 }
 
 impl Action {
-    fn idle(addr: u64, tag: u64) -> Self {
-        Action {
-            addr,
-            err: ErrCode::None,
-            sf: SfOp::None,
-            mem: false,
-            write: false,
-            mask: 0,
-            read: false,
-            grant: Meta::Invalid,
-            ndr: None,
-            snoop: None,
-            dirty: false,
-            tag,
+    const IDLE: Action = Action {
+        err: ErrCode::None,
+        sf: SfOp::None,
+        mem: false,
+        write: false,
+        full: false,
+        read: false,
+        grant: Meta::Invalid,
+        ndr: None,
+        snoop: None,
+        dirty: false,
+    };
+}
+
+/// Decode of every (in-window, opcode, meta) of one channel, built once: the
+/// per-cycle path is a table lookup instead of a tree of data-dependent branches.
+struct DecodeTable([Action; 2 * 16 * 4]);
+
+impl DecodeTable {
+    fn build(f: impl Fn(bool, u8, u8) -> Action) -> Self {
+        DecodeTable(std::array::from_fn(|k| {
+            f(k >> 6 != 0, (k >> 2 & 15) as u8, (k & 3) as u8)
+        }))
+    }
+    #[inline]
+    fn get(&self, inw: bool, opcode: u64, meta: u64) -> &Action {
+        // Opcodes wider than the field are not representable on the port.
+        &self.0[(inw as usize) << 6 | (opcode as usize & 15) << 2 | (meta as usize & 3)]
+    }
+}
+
+fn decode_req(inw: bool, opcode: u8, meta: u8, own_dirty: bool) -> Action {
+    let mut a = Action::IDLE;
+    let op = ReqOp::from_bits(opcode);
+    let meta_ok = Meta::from_bits(meta);
+    a.err = match (op, meta_ok) {
+        (None, _) => ErrCode::BadOpcode,
+        (_, None) => ErrCode::BadMeta,
+        _ if !inw => ErrCode::OutOfWindow,
+        _ => ErrCode::None,
+    };
+    let ok = a.err == ErrCode::None;
+    let meta = if ok { meta_ok.unwrap() } else { Meta::Invalid };
+    match op {
+        Some(ReqOp::MemRd) | Some(ReqOp::MemRdData) => {
+            a.grant = if op == Some(ReqOp::MemRdData) && ok {
+                Meta::Any
+            } else {
+                meta
+            };
+            a.mem = true;
+            a.read = true;
+            if ok && a.grant != Meta::Invalid {
+                a.sf = sf_set(a.grant);
+            }
+        }
+        Some(ReqOp::MemInv) => {
+            a.grant = meta;
+            a.ndr = Some(ndr_for(meta));
+            if ok {
+                a.sf = sf_set(meta);
+            }
+        }
+        Some(ReqOp::MemClnEvct) | None => {
+            a.ndr = Some(NdrOp::Cmp);
+            if ok {
+                a.sf = SfOp::Remove;
+            }
         }
     }
+    a.dirty = ok && own_dirty && a.grant == Meta::Any;
+    a
+}
+
+fn decode_rwd(inw: bool, opcode: u8, meta: u8) -> Action {
+    let mut a = Action::IDLE;
+    let op = RwdOp::from_bits(opcode);
+    let meta = Meta::from_bits(meta).filter(|&m| m != Meta::Any);
+    a.err = match (op, meta) {
+        (None, _) => ErrCode::BadOpcode,
+        (_, None) => ErrCode::BadMeta,
+        _ if !inw => ErrCode::OutOfWindow,
+        _ => ErrCode::None,
+    };
+    a.ndr = Some(NdrOp::Cmp);
+    if let Some(op) = op {
+        a.mem = true;
+        a.write = true;
+        a.full = op == RwdOp::MemWr;
+        // The data reached memory: the line is dirty even if the meta was bad.
+        a.dirty = inw;
+    }
+    if a.err == ErrCode::None {
+        a.sf = if meta == Some(Meta::Shared) {
+            SfOp::DowngradeIfHit
+        } else {
+            SfOp::Remove
+        };
+    }
+    a
+}
+
+fn decode_cmd(inw: bool, opcode: u8) -> Action {
+    let mut a = Action::IDLE;
+    let op = SnpOp::from_bits(opcode);
+    a.err = match op {
+        None => ErrCode::BadOpcode,
+        _ if !inw => ErrCode::OutOfWindow,
+        _ => ErrCode::None,
+    };
+    if a.err == ErrCode::None {
+        let op = op.unwrap();
+        a.snoop = Some(op);
+        a.sf = match op {
+            SnpOp::BISnpInv => SfOp::Remove,
+            SnpOp::BISnpData => SfOp::DowngradeIfHit,
+            SnpOp::BISnpCur => SfOp::None,
+        };
+    }
+    a
 }
 
 /// The cycle-accurate model of the whole device (`top` in the generated Verilog).
 pub struct Device {
     g: Geometry,
+    req_table: DecodeTable,
+    rwd_table: DecodeTable,
+    cmd_table: DecodeTable,
     sf: SnoopFilter,
     tracker: SnoopTracker,
     rq: ReadQueue,
@@ -110,8 +216,12 @@ fn sf_set(grant: Meta) -> SfOp {
 
 impl Device {
     pub fn new(g: &Geometry) -> Self {
+        let own = g.dirty_on_ownership;
         Device {
             g: *g,
+            req_table: DecodeTable::build(|w, op, m| decode_req(w, op, m, own)),
+            rwd_table: DecodeTable::build(decode_rwd),
+            cmd_table: DecodeTable::build(|w, op, _| decode_cmd(w, op)),
             sf: SnoopFilter::new(g),
             tracker: SnoopTracker::new(g),
             rq: ReadQueue::new(g),
@@ -146,105 +256,6 @@ impl Device {
     #[inline]
     fn in_window(&self, addr: u64) -> bool {
         addr & !self.g.window_mask == self.g.window_base_line
-    }
-
-    #[inline]
-    fn decode_req(&self, i: &Inputs) -> Action {
-        let mut a = Action::idle(i.req_addr, i.req_tag);
-        let op = ReqOp::from_bits(i.req_opcode as u8).filter(|_| i.req_opcode < 16);
-        let meta = Meta::from_bits(i.req_meta as u8);
-        a.err = match (op, meta) {
-            (None, _) => ErrCode::BadOpcode,
-            (_, None) => ErrCode::BadMeta,
-            _ if !self.in_window(a.addr) => ErrCode::OutOfWindow,
-            _ => ErrCode::None,
-        };
-        let ok = a.err == ErrCode::None;
-        let meta = if ok { meta.unwrap() } else { Meta::Invalid };
-        match op {
-            Some(ReqOp::MemRd) | Some(ReqOp::MemRdData) => {
-                a.grant = if op == Some(ReqOp::MemRdData) && ok {
-                    Meta::Any
-                } else {
-                    meta
-                };
-                a.mem = true;
-                a.read = true;
-                if ok && a.grant != Meta::Invalid {
-                    a.sf = sf_set(a.grant);
-                }
-            }
-            Some(ReqOp::MemInv) => {
-                a.grant = meta;
-                a.ndr = Some(ndr_for(meta));
-                if ok {
-                    a.sf = sf_set(meta);
-                }
-            }
-            Some(ReqOp::MemClnEvct) | None => {
-                a.ndr = Some(NdrOp::Cmp);
-                if ok {
-                    a.sf = SfOp::Remove;
-                }
-            }
-        }
-        a.dirty = ok && self.g.dirty_on_ownership && a.grant == Meta::Any;
-        a
-    }
-
-    #[inline]
-    fn decode_rwd(&self, i: &Inputs) -> Action {
-        let mut a = Action::idle(i.rwd_addr, i.rwd_tag);
-        let op = RwdOp::from_bits(i.rwd_opcode as u8).filter(|_| i.rwd_opcode < 16);
-        let meta = Meta::from_bits(i.rwd_meta as u8).filter(|&m| m != Meta::Any);
-        let inw = self.in_window(a.addr);
-        a.err = match (op, meta) {
-            (None, _) => ErrCode::BadOpcode,
-            (_, None) => ErrCode::BadMeta,
-            _ if !inw => ErrCode::OutOfWindow,
-            _ => ErrCode::None,
-        };
-        a.ndr = Some(NdrOp::Cmp);
-        if let Some(op) = op {
-            a.mem = true;
-            a.write = true;
-            a.mask = if op == RwdOp::MemWr {
-                u64::MAX
-            } else {
-                i.rwd_mask
-            };
-            // The data reached memory: the line is dirty even if the meta was bad.
-            a.dirty = inw;
-        }
-        if a.err == ErrCode::None {
-            a.sf = if meta == Some(Meta::Shared) {
-                SfOp::DowngradeIfHit
-            } else {
-                SfOp::Remove
-            };
-        }
-        a
-    }
-
-    #[inline]
-    fn decode_cmd(&self, i: &Inputs) -> Action {
-        let mut a = Action::idle(i.cmd_addr, 0);
-        let op = SnpOp::from_bits(i.cmd_opcode as u8).filter(|_| i.cmd_opcode < 16);
-        a.err = match op {
-            None => ErrCode::BadOpcode,
-            _ if !self.in_window(a.addr) => ErrCode::OutOfWindow,
-            _ => ErrCode::None,
-        };
-        if a.err == ErrCode::None {
-            let op = op.unwrap();
-            a.snoop = Some(op);
-            a.sf = match op {
-                SnpOp::BISnpInv => SfOp::Remove,
-                SnpOp::BISnpData => SfOp::DowngradeIfHit,
-                SnpOp::BISnpCur => SfOp::None,
-            };
-        }
-        a
     }
 
     /// One clock cycle: drive `o` from the current state and `i`, then take the edge.
@@ -282,40 +293,46 @@ impl Device {
         o.birsp_ready = true;
         o.hv_ready = self.bitmap.ready(i.hv_op);
 
-        let sel = if i.rwd_valid {
-            Sel::Rwd
+        let (sel, addr, tag, a) = if i.rwd_valid {
+            (
+                Sel::Rwd,
+                i.rwd_addr,
+                i.rwd_tag,
+                self.rwd_table
+                    .get(self.in_window(i.rwd_addr), i.rwd_opcode, i.rwd_meta),
+            )
         } else if i.cmd_valid {
-            Sel::Cmd
+            (
+                Sel::Cmd,
+                i.cmd_addr,
+                0,
+                self.cmd_table
+                    .get(self.in_window(i.cmd_addr), i.cmd_opcode, 0),
+            )
         } else if i.req_valid {
-            Sel::Req
+            (
+                Sel::Req,
+                i.req_addr,
+                i.req_tag,
+                self.req_table
+                    .get(self.in_window(i.req_addr), i.req_opcode, i.req_meta),
+            )
         } else {
-            Sel::None
+            (Sel::None, 0, 0, &Action::IDLE)
         };
-        let a = match sel {
-            Sel::None => None,
-            Sel::Rwd => Some(self.decode_rwd(i)),
-            Sel::Cmd => Some(self.decode_cmd(i)),
-            Sel::Req => Some(self.decode_req(i)),
-        };
-        let mut fire = None;
-        if let Some(a) = a {
-            let l = self.sf.lookup(a.addr);
-            let slot = self.tracker.free_slot();
-            let ok = (!a.mem || mem_free)
-                && (a.ndr.is_none() || ndr_free)
-                && (!a.read || !self.rq.full())
-                && ((!l.needs_victim(a.sf) && a.snoop.is_none()) || slot.is_some());
-            o.rwd_ready = ok && sel == Sel::Rwd;
-            o.cmd_ready = ok && sel == Sel::Cmd;
-            o.req_ready = ok && sel == Sel::Req;
-            if ok {
-                fire = Some((a, l, slot));
-            }
-        } else {
-            o.rwd_ready = false;
-            o.cmd_ready = false;
-            o.req_ready = false;
-        }
+        let a = *a;
+        let l = self.sf.lookup(addr);
+        let slot = self.tracker.free_slot();
+        // Non-short-circuit `&`: these are data-dependent and mispredict when branched on.
+        let ok = (sel != Sel::None)
+            & (!a.mem | mem_free)
+            & (a.ndr.is_none() | ndr_free)
+            & (!a.read | !self.rq.full())
+            & ((!l.needs_victim(a.sf) & a.snoop.is_none()) | slot.is_some());
+        o.rwd_ready = ok & (sel == Sel::Rwd);
+        o.cmd_ready = ok & (sel == Sel::Cmd);
+        o.req_ready = ok & (sel == Sel::Req);
+        let fire = ok.then_some((a, l, slot));
 
         // Clock edge.
         let mut errs = [ErrCode::None; 3];
@@ -325,25 +342,31 @@ impl Device {
         let mut mem_load = false;
         if let Some((a, l, slot)) = fire {
             errs[0] = a.err;
-            if let Some(victim) = self.sf.apply(a.addr, &l, a.sf) {
+            if let Some(victim) = self.sf.apply(addr, &l, a.sf) {
                 self.tracker.alloc(slot.unwrap(), SnpOp::BISnpInv, victim);
             }
             if let Some(op) = a.snoop {
-                self.tracker.alloc(slot.unwrap(), op, a.addr);
+                self.tracker.alloc(slot.unwrap(), op, addr);
             }
             if a.mem {
                 mem_load = true;
                 self.mem_write = a.write;
-                self.mem_addr = a.addr;
-                self.mem_mask = a.mask;
+                self.mem_addr = addr;
+                self.mem_mask = if a.full {
+                    u64::MAX
+                } else if a.write {
+                    i.rwd_mask
+                } else {
+                    0
+                };
                 self.mem_data = if a.write { i.rwd_data } else { [0; DATA_WORDS] };
             }
             if a.read {
-                push = Some((a.tag, a.grant as u64));
+                push = Some((tag, a.grant as u64));
             }
-            ndr_load = a.ndr.map(|op| (op, a.tag));
+            ndr_load = a.ndr.map(|op| (op, tag));
             if a.dirty {
-                set = Some(a.addr & self.g.window_mask);
+                set = Some(addr & self.g.window_mask);
             }
         }
         self.mem_valid = mem_load || (self.mem_valid && !i.mem_req_ready);

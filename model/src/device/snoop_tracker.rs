@@ -67,8 +67,8 @@ impl SnoopTracker {
         }
         self.valid &= !(1 << s);
         let snp = SnpOp::from_bits(self.op[s]).expect("tracker holds legal opcodes");
-        match RspOp::from_bits(opcode as u8) {
-            Some(r) if opcode < 16 && snp.allows(r) => ErrCode::None,
+        match RspOp::from_bits((opcode & 15) as u8) {
+            Some(r) if snp.allows(r) => ErrCode::None,
             _ => ErrCode::BadBiRsp,
         }
     }
