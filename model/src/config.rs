@@ -140,7 +140,7 @@ impl DeviceConfig {
             line * 64,
             line * MAX_WINDOW_LINES,
         )?;
-        if self.window_base % self.window_size != 0 {
+        if !self.window_base.is_multiple_of(self.window_size) {
             bail!(
                 "device.window_base = {:#x}: must be a multiple of window_size ({:#x})",
                 self.window_base,

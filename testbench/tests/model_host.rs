@@ -63,7 +63,7 @@ impl linewatch_testbench::lockstep::Side for DropsHarvestBits {
         self.0.cycle(i, o);
         if o.hv_rsp_valid && o.hv_rsp_data != 0 {
             self.1 += 1;
-            if self.1 % 97 == 0 {
+            if self.1.is_multiple_of(97) {
                 o.hv_rsp_data &= o.hv_rsp_data - 1;
             }
         }
