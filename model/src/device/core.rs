@@ -259,7 +259,7 @@ impl Device {
     }
 
     /// One clock cycle: drive `o` from the current state and `i`, then take the edge.
-    #[inline]
+    #[inline(always)]
     pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
         // Registered outputs.
         o.ndr_valid = self.ndr_valid;

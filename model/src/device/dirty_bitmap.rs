@@ -18,10 +18,15 @@ pub struct DirtyBitmap {
     shift: u32,
     fmask: u64,
     words_mask: [u64; L],
+    /// Offset of each level in a bank: one flat vector per bank keeps stage B to a
+    /// single indirection.
+    base: [usize; L],
     epoch: usize,
-    bank: [[Vec<u64>; 2]; L],
-    /// Stage B: (bank, line index) of the set being written this cycle.
-    stage_b: Option<(usize, u64)>,
+    bank: [Vec<u64>; 2],
+    /// Stage B: the set being written this cycle (valid, bank, line index).
+    b_valid: bool,
+    b_bank: usize,
+    b_idx: u64,
     rsp_valid: bool,
     rsp_data: u64,
 }
@@ -35,14 +40,22 @@ impl DirtyBitmap {
                 1
             }
         });
+        let mut base = [0; L];
+        for k in 1..L {
+            base[k] = base[k - 1] + words[k - 1] as usize;
+        }
+        let total = base[L - 1] + words[L - 1] as usize;
         Self {
             levels: g.levels as usize,
             shift: g.fanout_log2,
             fmask: g.fanout - 1,
             words_mask: words.map(|w| w - 1),
+            base,
             epoch: 0,
-            bank: std::array::from_fn(|k| [vec![0; words[k] as usize], vec![0; words[k] as usize]]),
-            stage_b: None,
+            bank: [vec![0; total], vec![0; total]],
+            b_valid: false,
+            b_bank: 0,
+            b_idx: 0,
             rsp_valid: false,
             rsp_data: 0,
         }
@@ -51,7 +64,7 @@ impl DirtyBitmap {
     /// Harvest-port ready: a swap always goes; a read waits out a stage-B write to its bank.
     #[inline]
     pub fn ready(&self, hv_op: u64) -> bool {
-        hv_op == HV_SWAP as u64 || !matches!(self.stage_b, Some((b, _)) if b != self.epoch)
+        hv_op == HV_SWAP as u64 || !(self.b_valid && self.b_bank != self.epoch)
     }
 
     /// Registered harvest response: (valid, data); data is 0 when not valid.
@@ -63,11 +76,13 @@ impl DirtyBitmap {
     /// Clock edge. `set`: line index entering stage A. `hv`: fired harvest op (op, level, index).
     #[inline]
     pub fn tick(&mut self, set: Option<u64>, hv: Option<(u64, u64, u64)>) -> ErrCode {
-        if let Some((b, idx)) = self.stage_b {
-            for k in 0..self.levels {
-                let w = idx >> (self.shift * (k as u32 + 1));
-                let bit = (idx >> (self.shift * k as u32)) & self.fmask;
-                self.bank[k][b][w as usize] |= 1 << bit;
+        if self.b_valid {
+            let bank = &mut self.bank[self.b_bank];
+            let mut cur = self.b_idx;
+            for &base in &self.base[..self.levels] {
+                let w = cur >> self.shift;
+                bank[base + w as usize] |= 1 << (cur & self.fmask);
+                cur = w;
             }
         }
         let mut err = ErrCode::None;
@@ -80,7 +95,8 @@ impl DirtyBitmap {
                 self.rsp_valid = true;
                 let k = level as usize;
                 if k < self.levels {
-                    let w = &mut self.bank[k][old_epoch ^ 1][(index & self.words_mask[k]) as usize];
+                    let w = &mut self.bank[old_epoch ^ 1]
+                        [self.base[k] + (index & self.words_mask[k]) as usize];
                     self.rsp_data = *w;
                     *w = 0;
                 } else {
@@ -89,7 +105,9 @@ impl DirtyBitmap {
             }
             None => {}
         }
-        self.stage_b = set.map(|idx| (old_epoch, idx));
+        self.b_valid = set.is_some();
+        self.b_bank = old_epoch;
+        self.b_idx = set.unwrap_or(self.b_idx);
         err
     }
 
@@ -97,7 +115,8 @@ impl DirtyBitmap {
     pub fn peek_dirty_lines(&self) -> Vec<u64> {
         let mut v = Vec::new();
         for b in 0..2 {
-            for (w, &word) in self.bank[0][b].iter().enumerate() {
+            let level0 = &self.bank[b][..=self.words_mask[0] as usize];
+            for (w, &word) in level0.iter().enumerate() {
                 for bit in 0..=self.fmask {
                     if word >> bit & 1 != 0 {
                         v.push(((w as u64) << self.shift) | bit);
