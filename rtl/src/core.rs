@@ -1,0 +1,742 @@
+//! Device core: the home agent of the coherent window.
+//!
+//! Per cycle: picks one message (request-with-data, then command, then request),
+//! looks its line up in the snoop filter, and accepts it only if every resource it
+//! needs is free this cycle (memory-request register, NDR register, a read-queue
+//! entry, a snoop slot for a victim). An accepted message updates the filter, loads
+//! the output registers, and marks its line dirty in the bitmap. Independently it
+//! moves one memory response to the DRS register, one snoop to the host and takes
+//! one snoop response.
+
+use crate::dirty_bitmap::{DirtyBitmap, LINE_BITS};
+use crate::read_queue::ReadQueue;
+use crate::snoop_filter::{SnoopFilter, SF_DOWNGRADE, SF_NONE, SF_REMOVE, SF_SET};
+use crate::snoop_tracker::SnoopTracker;
+use linewatch_model::config::Geometry;
+use linewatch_model::protocol::{
+    ErrCode, Meta, NdrOp, ReqOp, RwdOp, SnpOp, ADDR_BITS, ADDR_MASK, BITAG_BITS, DATA_BITS,
+    DRS_MEMDATA, ERR_CODE_BITS, ERR_COUNT_BITS, HV_INDEX_BITS, HV_LEVEL_BITS, MASK_BITS, META_BITS,
+    OPCODE_BITS, RSP_OPCODE_BITS, TAG_BITS,
+};
+use rust_hdl::prelude::*;
+
+type Addr = Bits<ADDR_BITS>;
+type Op = Bits<OPCODE_BITS>;
+type RspOp = Bits<RSP_OPCODE_BITS>;
+type MetaV = Bits<META_BITS>;
+type Tag = Bits<TAG_BITS>;
+type Line = Bits<DATA_BITS>;
+type Mask = Bits<MASK_BITS>;
+type Err = Bits<ERR_CODE_BITS>;
+type SfOpV = Bits<2>;
+
+/// The whole device: `top` in the generated Verilog. Its ports are exactly the
+/// model's port table plus `clock`.
+#[derive(LogicBlock)]
+pub struct Device {
+    pub clock: Signal<In, Clock>,
+    // request channel
+    pub req_valid: Signal<In, bool>,
+    pub req_opcode: Signal<In, Op>,
+    pub req_meta: Signal<In, MetaV>,
+    pub req_tag: Signal<In, Tag>,
+    pub req_addr: Signal<In, Addr>,
+    // request-with-data channel
+    pub rwd_valid: Signal<In, bool>,
+    pub rwd_opcode: Signal<In, Op>,
+    pub rwd_meta: Signal<In, MetaV>,
+    pub rwd_tag: Signal<In, Tag>,
+    pub rwd_addr: Signal<In, Addr>,
+    pub rwd_mask: Signal<In, Mask>,
+    pub rwd_data: Signal<In, Line>,
+    pub ndr_ready: Signal<In, bool>,
+    pub drs_ready: Signal<In, bool>,
+    pub bisnp_ready: Signal<In, bool>,
+    // snoop-response channel
+    pub birsp_valid: Signal<In, bool>,
+    pub birsp_opcode: Signal<In, Op>,
+    pub birsp_bitag: Signal<In, Bits<BITAG_BITS>>,
+    // device memory
+    pub mem_req_ready: Signal<In, bool>,
+    pub mem_rsp_valid: Signal<In, bool>,
+    pub mem_rsp_data: Signal<In, Line>,
+    // command port
+    pub cmd_valid: Signal<In, bool>,
+    pub cmd_opcode: Signal<In, Op>,
+    pub cmd_addr: Signal<In, Addr>,
+    // harvest port
+    pub hv_valid: Signal<In, bool>,
+    pub hv_op: Signal<In, bool>,
+    pub hv_level: Signal<In, Bits<HV_LEVEL_BITS>>,
+    pub hv_index: Signal<In, Bits<HV_INDEX_BITS>>,
+
+    pub req_ready: Signal<Out, bool>,
+    pub rwd_ready: Signal<Out, bool>,
+    pub ndr_valid: Signal<Out, bool>,
+    pub ndr_opcode: Signal<Out, RspOp>,
+    pub ndr_tag: Signal<Out, Tag>,
+    pub drs_valid: Signal<Out, bool>,
+    pub drs_opcode: Signal<Out, RspOp>,
+    pub drs_meta: Signal<Out, MetaV>,
+    pub drs_tag: Signal<Out, Tag>,
+    pub drs_data: Signal<Out, Line>,
+    pub bisnp_valid: Signal<Out, bool>,
+    pub bisnp_opcode: Signal<Out, Op>,
+    pub bisnp_bitag: Signal<Out, Bits<BITAG_BITS>>,
+    pub bisnp_addr: Signal<Out, Addr>,
+    pub birsp_ready: Signal<Out, bool>,
+    pub mem_req_valid: Signal<Out, bool>,
+    pub mem_req_write: Signal<Out, bool>,
+    pub mem_req_addr: Signal<Out, Addr>,
+    pub mem_req_mask: Signal<Out, Mask>,
+    pub mem_req_data: Signal<Out, Line>,
+    pub mem_rsp_ready: Signal<Out, bool>,
+    pub cmd_ready: Signal<Out, bool>,
+    pub hv_ready: Signal<Out, bool>,
+    pub hv_rsp_valid: Signal<Out, bool>,
+    pub hv_rsp_data: Signal<Out, Bits<64>>,
+    pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
+    pub err_code: Signal<Out, Err>,
+
+    sf: SnoopFilter,
+    tracker: SnoopTracker,
+    rq: ReadQueue,
+    bitmap: DirtyBitmap,
+
+    // NDR register
+    ndr_valid_r: DFF<bool>,
+    ndr_opcode_r: DFF<RspOp>,
+    ndr_tag_r: DFF<Tag>,
+    // DRS register
+    drs_valid_r: DFF<bool>,
+    drs_meta_r: DFF<MetaV>,
+    drs_tag_r: DFF<Tag>,
+    drs_data_r: DFF<Line>,
+    // memory-request register
+    mem_valid_r: DFF<bool>,
+    mem_write_r: DFF<bool>,
+    mem_addr_r: DFF<Addr>,
+    mem_mask_r: DFF<Mask>,
+    mem_data_r: DFF<Line>,
+    // error reporting
+    err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
+    err_code_r: DFF<Err>,
+
+    // configuration
+    window_base_line: Constant<Addr>,
+    window_high: Constant<Addr>,
+    window_mask: Constant<Bits<LINE_BITS>>,
+    dirty_on_ownership: Constant<bool>,
+    // encodings
+    req_mem_inv: Constant<Op>,
+    req_mem_rd: Constant<Op>,
+    req_mem_rd_data: Constant<Op>,
+    req_mem_cln_evct: Constant<Op>,
+    rwd_mem_wr: Constant<Op>,
+    rwd_mem_wr_ptl: Constant<Op>,
+    snp_cur: Constant<Op>,
+    snp_data: Constant<Op>,
+    snp_inv: Constant<Op>,
+    meta_i: Constant<MetaV>,
+    meta_a: Constant<MetaV>,
+    meta_s: Constant<MetaV>,
+    ndr_cmp: Constant<RspOp>,
+    ndr_cmp_s: Constant<RspOp>,
+    ndr_cmp_e: Constant<RspOp>,
+    drs_memdata: Constant<RspOp>,
+    err_none: Constant<Err>,
+    err_bad_opcode: Constant<Err>,
+    err_bad_meta: Constant<Err>,
+    err_out_of_window: Constant<Err>,
+    err_bad_harvest: Constant<Err>,
+    sf_none: Constant<SfOpV>,
+    sf_remove: Constant<SfOpV>,
+    sf_set: Constant<SfOpV>,
+    sf_downgrade: Constant<SfOpV>,
+    tag_zero: Constant<Tag>,
+    op_zero: Constant<Op>,
+    mask_zero: Constant<Mask>,
+    mask_full: Constant<Mask>,
+    line_zero: Constant<Line>,
+
+    // request decode
+    rq_inv: Signal<Local, bool>,
+    rq_rd: Signal<Local, bool>,
+    rq_rd_data: Signal<Local, bool>,
+    rq_read: Signal<Local, bool>,
+    rq_evct: Signal<Local, bool>,
+    rq_op_ok: Signal<Local, bool>,
+    rq_meta_ok: Signal<Local, bool>,
+    rq_inw: Signal<Local, bool>,
+    rq_ok: Signal<Local, bool>,
+    rq_err: Signal<Local, Err>,
+    rq_meta: Signal<Local, MetaV>,
+    rq_grant: Signal<Local, MetaV>,
+    rq_sf: Signal<Local, SfOpV>,
+    rq_owned: Signal<Local, bool>,
+    rq_ndr_op: Signal<Local, RspOp>,
+    rq_dirty: Signal<Local, bool>,
+    // request-with-data decode
+    wd_wr: Signal<Local, bool>,
+    wd_op_ok: Signal<Local, bool>,
+    wd_meta_ok: Signal<Local, bool>,
+    wd_inw: Signal<Local, bool>,
+    wd_err: Signal<Local, Err>,
+    wd_sf: Signal<Local, SfOpV>,
+    wd_mask: Signal<Local, Mask>,
+    // command decode
+    cm_op_ok: Signal<Local, bool>,
+    cm_inw: Signal<Local, bool>,
+    cm_ok: Signal<Local, bool>,
+    cm_err: Signal<Local, Err>,
+    cm_sf: Signal<Local, SfOpV>,
+    // the selected message's action
+    a_valid: Signal<Local, bool>,
+    a_addr: Signal<Local, Addr>,
+    a_err: Signal<Local, Err>,
+    a_sf: Signal<Local, SfOpV>,
+    a_owned: Signal<Local, bool>,
+    a_mem: Signal<Local, bool>,
+    a_write: Signal<Local, bool>,
+    a_mask: Signal<Local, Mask>,
+    a_read: Signal<Local, bool>,
+    a_grant: Signal<Local, MetaV>,
+    a_ndr: Signal<Local, bool>,
+    a_ndr_op: Signal<Local, RspOp>,
+    a_snoop: Signal<Local, bool>,
+    a_snoop_op: Signal<Local, Op>,
+    a_dirty: Signal<Local, bool>,
+    a_tag: Signal<Local, Tag>,
+    // acceptance
+    ndr_free: Signal<Local, bool>,
+    mem_free: Signal<Local, bool>,
+    drs_free: Signal<Local, bool>,
+    needs_victim: Signal<Local, bool>,
+    accept: Signal<Local, bool>,
+    take_rsp: Signal<Local, bool>,
+    pop: Signal<Local, bool>,
+    // this cycle's errors, in the order err_code is overwritten
+    e_msg: Signal<Local, Err>,
+    e_rsp: Signal<Local, Err>,
+    e_hv: Signal<Local, Err>,
+    e_msg_any: Signal<Local, bool>,
+    e_rsp_any: Signal<Local, bool>,
+    e_hv_any: Signal<Local, bool>,
+}
+
+fn k<const N: usize>(v: u64) -> Constant<Bits<N>> {
+    Constant::new(v.into())
+}
+
+impl Device {
+    pub fn new(g: &Geometry) -> Self {
+        Self {
+            clock: Default::default(),
+            req_valid: Default::default(),
+            req_opcode: Default::default(),
+            req_meta: Default::default(),
+            req_tag: Default::default(),
+            req_addr: Default::default(),
+            rwd_valid: Default::default(),
+            rwd_opcode: Default::default(),
+            rwd_meta: Default::default(),
+            rwd_tag: Default::default(),
+            rwd_addr: Default::default(),
+            rwd_mask: Default::default(),
+            rwd_data: Default::default(),
+            ndr_ready: Default::default(),
+            drs_ready: Default::default(),
+            bisnp_ready: Default::default(),
+            birsp_valid: Default::default(),
+            birsp_opcode: Default::default(),
+            birsp_bitag: Default::default(),
+            mem_req_ready: Default::default(),
+            mem_rsp_valid: Default::default(),
+            mem_rsp_data: Default::default(),
+            cmd_valid: Default::default(),
+            cmd_opcode: Default::default(),
+            cmd_addr: Default::default(),
+            hv_valid: Default::default(),
+            hv_op: Default::default(),
+            hv_level: Default::default(),
+            hv_index: Default::default(),
+            req_ready: Default::default(),
+            rwd_ready: Default::default(),
+            ndr_valid: Default::default(),
+            ndr_opcode: Default::default(),
+            ndr_tag: Default::default(),
+            drs_valid: Default::default(),
+            drs_opcode: Default::default(),
+            drs_meta: Default::default(),
+            drs_tag: Default::default(),
+            drs_data: Default::default(),
+            bisnp_valid: Default::default(),
+            bisnp_opcode: Default::default(),
+            bisnp_bitag: Default::default(),
+            bisnp_addr: Default::default(),
+            birsp_ready: Default::default(),
+            mem_req_valid: Default::default(),
+            mem_req_write: Default::default(),
+            mem_req_addr: Default::default(),
+            mem_req_mask: Default::default(),
+            mem_req_data: Default::default(),
+            mem_rsp_ready: Default::default(),
+            cmd_ready: Default::default(),
+            hv_ready: Default::default(),
+            hv_rsp_valid: Default::default(),
+            hv_rsp_data: Default::default(),
+            err_count: Default::default(),
+            err_code: Default::default(),
+            sf: SnoopFilter::new(g),
+            tracker: SnoopTracker::new(g),
+            rq: ReadQueue::new(g),
+            bitmap: DirtyBitmap::new(g),
+            ndr_valid_r: Default::default(),
+            ndr_opcode_r: Default::default(),
+            ndr_tag_r: Default::default(),
+            drs_valid_r: Default::default(),
+            drs_meta_r: Default::default(),
+            drs_tag_r: Default::default(),
+            drs_data_r: Default::default(),
+            mem_valid_r: Default::default(),
+            mem_write_r: Default::default(),
+            mem_addr_r: Default::default(),
+            mem_mask_r: Default::default(),
+            mem_data_r: Default::default(),
+            err_count_r: Default::default(),
+            err_code_r: Default::default(),
+            window_base_line: k(g.window_base_line),
+            window_high: k(!g.window_mask & ADDR_MASK),
+            window_mask: k(g.window_mask),
+            dirty_on_ownership: Constant::new(g.dirty_on_ownership),
+            req_mem_inv: k(ReqOp::MemInv as u64),
+            req_mem_rd: k(ReqOp::MemRd as u64),
+            req_mem_rd_data: k(ReqOp::MemRdData as u64),
+            req_mem_cln_evct: k(ReqOp::MemClnEvct as u64),
+            rwd_mem_wr: k(RwdOp::MemWr as u64),
+            rwd_mem_wr_ptl: k(RwdOp::MemWrPtl as u64),
+            snp_cur: k(SnpOp::BISnpCur as u64),
+            snp_data: k(SnpOp::BISnpData as u64),
+            snp_inv: k(SnpOp::BISnpInv as u64),
+            meta_i: k(Meta::Invalid as u64),
+            meta_a: k(Meta::Any as u64),
+            meta_s: k(Meta::Shared as u64),
+            ndr_cmp: k(NdrOp::Cmp as u64),
+            ndr_cmp_s: k(NdrOp::CmpS as u64),
+            ndr_cmp_e: k(NdrOp::CmpE as u64),
+            drs_memdata: k(DRS_MEMDATA as u64),
+            err_none: k(ErrCode::None as u64),
+            err_bad_opcode: k(ErrCode::BadOpcode as u64),
+            err_bad_meta: k(ErrCode::BadMeta as u64),
+            err_out_of_window: k(ErrCode::OutOfWindow as u64),
+            err_bad_harvest: k(ErrCode::BadHarvest as u64),
+            sf_none: k(SF_NONE),
+            sf_remove: k(SF_REMOVE),
+            sf_set: k(SF_SET),
+            sf_downgrade: k(SF_DOWNGRADE),
+            tag_zero: k(0),
+            op_zero: k(0),
+            mask_zero: k(0),
+            mask_full: k(u64::MAX),
+            line_zero: k(0),
+            rq_inv: Default::default(),
+            rq_rd: Default::default(),
+            rq_rd_data: Default::default(),
+            rq_read: Default::default(),
+            rq_evct: Default::default(),
+            rq_op_ok: Default::default(),
+            rq_meta_ok: Default::default(),
+            rq_inw: Default::default(),
+            rq_ok: Default::default(),
+            rq_err: Default::default(),
+            rq_meta: Default::default(),
+            rq_grant: Default::default(),
+            rq_sf: Default::default(),
+            rq_owned: Default::default(),
+            rq_ndr_op: Default::default(),
+            rq_dirty: Default::default(),
+            wd_wr: Default::default(),
+            wd_op_ok: Default::default(),
+            wd_meta_ok: Default::default(),
+            wd_inw: Default::default(),
+            wd_err: Default::default(),
+            wd_sf: Default::default(),
+            wd_mask: Default::default(),
+            cm_op_ok: Default::default(),
+            cm_inw: Default::default(),
+            cm_ok: Default::default(),
+            cm_err: Default::default(),
+            cm_sf: Default::default(),
+            a_valid: Default::default(),
+            a_addr: Default::default(),
+            a_err: Default::default(),
+            a_sf: Default::default(),
+            a_owned: Default::default(),
+            a_mem: Default::default(),
+            a_write: Default::default(),
+            a_mask: Default::default(),
+            a_read: Default::default(),
+            a_grant: Default::default(),
+            a_ndr: Default::default(),
+            a_ndr_op: Default::default(),
+            a_snoop: Default::default(),
+            a_snoop_op: Default::default(),
+            a_dirty: Default::default(),
+            a_tag: Default::default(),
+            ndr_free: Default::default(),
+            mem_free: Default::default(),
+            drs_free: Default::default(),
+            needs_victim: Default::default(),
+            accept: Default::default(),
+            take_rsp: Default::default(),
+            pop: Default::default(),
+            e_msg: Default::default(),
+            e_rsp: Default::default(),
+            e_hv: Default::default(),
+            e_msg_any: Default::default(),
+            e_rsp_any: Default::default(),
+            e_hv_any: Default::default(),
+        }
+    }
+}
+
+impl Logic for Device {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // Registers hold unless loaded.
+        dff_setup!(
+            self,
+            clock,
+            ndr_valid_r,
+            ndr_opcode_r,
+            ndr_tag_r,
+            drs_valid_r,
+            drs_meta_r,
+            drs_tag_r,
+            drs_data_r,
+            mem_valid_r,
+            mem_write_r,
+            mem_addr_r,
+            mem_mask_r,
+            mem_data_r,
+            err_count_r,
+            err_code_r
+        );
+        self.sf.clock.next = self.clock.val();
+        self.tracker.clock.next = self.clock.val();
+        self.rq.clock.next = self.clock.val();
+        self.bitmap.clock.next = self.clock.val();
+
+        // Request decode. Error precedence: opcode, meta, window.
+        self.rq_inv.next = self.req_opcode.val() == self.req_mem_inv.val();
+        self.rq_rd.next = self.req_opcode.val() == self.req_mem_rd.val();
+        self.rq_rd_data.next = self.req_opcode.val() == self.req_mem_rd_data.val();
+        self.rq_evct.next = self.req_opcode.val() == self.req_mem_cln_evct.val();
+        self.rq_read.next = self.rq_rd.val() || self.rq_rd_data.val();
+        self.rq_op_ok.next = self.rq_inv.val() || self.rq_read.val() || self.rq_evct.val();
+        self.rq_meta_ok.next = self.req_meta.val() == self.meta_i.val()
+            || self.req_meta.val() == self.meta_a.val()
+            || self.req_meta.val() == self.meta_s.val();
+        self.rq_inw.next =
+            (self.req_addr.val() & self.window_high.val()) == self.window_base_line.val();
+        self.rq_ok.next = self.rq_op_ok.val() && self.rq_meta_ok.val() && self.rq_inw.val();
+        if !self.rq_op_ok.val() {
+            self.rq_err.next = self.err_bad_opcode.val();
+        } else if !self.rq_meta_ok.val() {
+            self.rq_err.next = self.err_bad_meta.val();
+        } else if !self.rq_inw.val() {
+            self.rq_err.next = self.err_out_of_window.val();
+        } else {
+            self.rq_err.next = self.err_none.val();
+        }
+        // A rejected message proceeds with meta I.
+        if self.rq_ok.val() {
+            self.rq_meta.next = self.req_meta.val();
+        } else {
+            self.rq_meta.next = self.meta_i.val();
+        }
+        self.rq_grant.next = self.meta_i.val();
+        if self.rq_read.val() || self.rq_inv.val() {
+            self.rq_grant.next = self.rq_meta.val();
+        }
+        if self.rq_rd_data.val() && self.rq_ok.val() {
+            self.rq_grant.next = self.meta_a.val();
+        }
+        self.rq_sf.next = self.sf_none.val();
+        if self.rq_ok.val() {
+            if self.rq_read.val() {
+                if self.rq_grant.val() != self.meta_i.val() {
+                    self.rq_sf.next = self.sf_set.val();
+                }
+            } else if self.rq_inv.val() {
+                if self.rq_meta.val() == self.meta_i.val() {
+                    self.rq_sf.next = self.sf_remove.val();
+                } else {
+                    self.rq_sf.next = self.sf_set.val();
+                }
+            } else {
+                self.rq_sf.next = self.sf_remove.val();
+            }
+        }
+        self.rq_owned.next = self.rq_grant.val() == self.meta_a.val();
+        self.rq_ndr_op.next = self.ndr_cmp.val();
+        if self.rq_inv.val() {
+            if self.rq_meta.val() == self.meta_s.val() {
+                self.rq_ndr_op.next = self.ndr_cmp_s.val();
+            }
+            if self.rq_meta.val() == self.meta_a.val() {
+                self.rq_ndr_op.next = self.ndr_cmp_e.val();
+            }
+        }
+        self.rq_dirty.next = self.rq_ok.val()
+            && self.dirty_on_ownership.val()
+            && self.rq_grant.val() == self.meta_a.val();
+
+        // Request-with-data decode: a write that keeps the line in A is a bad meta.
+        self.wd_wr.next = self.rwd_opcode.val() == self.rwd_mem_wr.val();
+        self.wd_op_ok.next = self.wd_wr.val() || self.rwd_opcode.val() == self.rwd_mem_wr_ptl.val();
+        self.wd_meta_ok.next =
+            self.rwd_meta.val() == self.meta_i.val() || self.rwd_meta.val() == self.meta_s.val();
+        self.wd_inw.next =
+            (self.rwd_addr.val() & self.window_high.val()) == self.window_base_line.val();
+        if !self.wd_op_ok.val() {
+            self.wd_err.next = self.err_bad_opcode.val();
+        } else if !self.wd_meta_ok.val() {
+            self.wd_err.next = self.err_bad_meta.val();
+        } else if !self.wd_inw.val() {
+            self.wd_err.next = self.err_out_of_window.val();
+        } else {
+            self.wd_err.next = self.err_none.val();
+        }
+        self.wd_sf.next = self.sf_none.val();
+        if self.wd_op_ok.val() && self.wd_meta_ok.val() && self.wd_inw.val() {
+            if self.rwd_meta.val() == self.meta_s.val() {
+                self.wd_sf.next = self.sf_downgrade.val();
+            } else {
+                self.wd_sf.next = self.sf_remove.val();
+            }
+        }
+        if self.wd_wr.val() {
+            self.wd_mask.next = self.mask_full.val();
+        } else {
+            self.wd_mask.next = self.rwd_mask.val();
+        }
+
+        // Command decode.
+        self.cm_op_ok.next = self.cmd_opcode.val() == self.snp_cur.val()
+            || self.cmd_opcode.val() == self.snp_data.val()
+            || self.cmd_opcode.val() == self.snp_inv.val();
+        self.cm_inw.next =
+            (self.cmd_addr.val() & self.window_high.val()) == self.window_base_line.val();
+        self.cm_ok.next = self.cm_op_ok.val() && self.cm_inw.val();
+        if !self.cm_op_ok.val() {
+            self.cm_err.next = self.err_bad_opcode.val();
+        } else if !self.cm_inw.val() {
+            self.cm_err.next = self.err_out_of_window.val();
+        } else {
+            self.cm_err.next = self.err_none.val();
+        }
+        self.cm_sf.next = self.sf_none.val();
+        if self.cm_ok.val() {
+            if self.cmd_opcode.val() == self.snp_inv.val() {
+                self.cm_sf.next = self.sf_remove.val();
+            }
+            if self.cmd_opcode.val() == self.snp_data.val() {
+                self.cm_sf.next = self.sf_downgrade.val();
+            }
+        }
+
+        // Select: request-with-data, then command, then request.
+        self.a_valid.next = self.rwd_valid.val() || self.cmd_valid.val() || self.req_valid.val();
+        if self.rwd_valid.val() {
+            self.a_addr.next = self.rwd_addr.val();
+            self.a_err.next = self.wd_err.val();
+            self.a_sf.next = self.wd_sf.val();
+            self.a_owned.next = false;
+            self.a_mem.next = self.wd_op_ok.val();
+            self.a_write.next = self.wd_op_ok.val();
+            self.a_mask.next = self.wd_mask.val();
+            self.a_read.next = false;
+            self.a_grant.next = self.meta_i.val();
+            self.a_ndr.next = true;
+            self.a_ndr_op.next = self.ndr_cmp.val();
+            self.a_snoop.next = false;
+            self.a_snoop_op.next = self.op_zero.val();
+            // The data reached memory: the line is dirty even if the meta was bad.
+            self.a_dirty.next = self.wd_op_ok.val() && self.wd_inw.val();
+            self.a_tag.next = self.rwd_tag.val();
+        } else if self.cmd_valid.val() {
+            self.a_addr.next = self.cmd_addr.val();
+            self.a_err.next = self.cm_err.val();
+            self.a_sf.next = self.cm_sf.val();
+            self.a_owned.next = false;
+            self.a_mem.next = false;
+            self.a_write.next = false;
+            self.a_mask.next = self.mask_zero.val();
+            self.a_read.next = false;
+            self.a_grant.next = self.meta_i.val();
+            self.a_ndr.next = false;
+            self.a_ndr_op.next = self.ndr_cmp.val();
+            self.a_snoop.next = self.cm_ok.val();
+            self.a_snoop_op.next = self.cmd_opcode.val();
+            self.a_dirty.next = false;
+            self.a_tag.next = self.tag_zero.val();
+        } else {
+            self.a_addr.next = self.req_addr.val();
+            self.a_err.next = self.rq_err.val();
+            self.a_sf.next = self.rq_sf.val();
+            self.a_owned.next = self.rq_owned.val();
+            self.a_mem.next = self.rq_read.val();
+            self.a_write.next = false;
+            self.a_mask.next = self.mask_zero.val();
+            self.a_read.next = self.rq_read.val();
+            self.a_grant.next = self.rq_grant.val();
+            self.a_ndr.next = !self.rq_read.val();
+            self.a_ndr_op.next = self.rq_ndr_op.val();
+            self.a_snoop.next = false;
+            self.a_snoop_op.next = self.op_zero.val();
+            self.a_dirty.next = self.rq_dirty.val();
+            self.a_tag.next = self.req_tag.val();
+        }
+
+        // Accept only if every resource the message needs is free this cycle.
+        self.sf.addr.next = self.a_addr.val();
+        self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
+        self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
+        self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
+        self.needs_victim.next =
+            self.a_sf.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        self.accept.next = self.a_valid.val()
+            && (!self.a_mem.val() || self.mem_free.val())
+            && (!self.a_ndr.val() || self.ndr_free.val())
+            && (!self.a_read.val() || !self.rq.full.val())
+            && ((!self.needs_victim.val() && !self.a_snoop.val()) || self.tracker.free_valid.val());
+        self.rwd_ready.next = self.accept.val() && self.rwd_valid.val();
+        self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();
+        self.req_ready.next = self.accept.val() && !self.rwd_valid.val() && !self.cmd_valid.val();
+
+        // Snoop filter and tracker: a victim or a command snoop takes the lowest free slot.
+        if self.accept.val() {
+            self.sf.op.next = self.a_sf.val();
+        } else {
+            self.sf.op.next = self.sf_none.val();
+        }
+        self.sf.owned.next = self.a_owned.val();
+        self.tracker.alloc.next =
+            self.accept.val() && (self.needs_victim.val() || self.a_snoop.val());
+        if self.needs_victim.val() {
+            self.tracker.alloc_op.next = self.snp_inv.val();
+            self.tracker.alloc_addr.next = self.sf.victim_addr.val();
+        } else {
+            self.tracker.alloc_op.next = self.a_snoop_op.val();
+            self.tracker.alloc_addr.next = self.a_addr.val();
+        }
+        self.tracker.head_taken.next = self.bisnp_ready.val();
+        self.tracker.rsp_valid.next = self.birsp_valid.val();
+        self.tracker.rsp_bitag.next = self.birsp_bitag.val();
+        self.tracker.rsp_opcode.next = self.birsp_opcode.val();
+
+        // Memory-request register; reads carry zero mask and data.
+        if self.accept.val() && self.a_mem.val() {
+            self.mem_write_r.d.next = self.a_write.val();
+            self.mem_addr_r.d.next = self.a_addr.val();
+            self.mem_mask_r.d.next = self.a_mask.val();
+            if self.a_write.val() {
+                self.mem_data_r.d.next = self.rwd_data.val();
+            } else {
+                self.mem_data_r.d.next = self.line_zero.val();
+            }
+        }
+        self.mem_valid_r.d.next = (self.accept.val() && self.a_mem.val())
+            || (self.mem_valid_r.q.val() && !self.mem_req_ready.val());
+
+        // NDR register.
+        if self.accept.val() && self.a_ndr.val() {
+            self.ndr_valid_r.d.next = true;
+            self.ndr_opcode_r.d.next = self.a_ndr_op.val();
+            self.ndr_tag_r.d.next = self.a_tag.val();
+        } else if self.ndr_ready.val() {
+            self.ndr_valid_r.d.next = false;
+        }
+
+        // Read queue and DRS register: one memory response per cycle.
+        self.take_rsp.next = self.drs_free.val() && !self.rq.empty.val();
+        self.pop.next = self.mem_rsp_valid.val() && self.take_rsp.val();
+        self.rq.push.next = self.accept.val() && self.a_read.val();
+        self.rq.push_tag.next = self.a_tag.val();
+        self.rq.push_meta.next = self.a_grant.val();
+        self.rq.pop.next = self.pop.val();
+        if self.pop.val() {
+            self.drs_valid_r.d.next = true;
+            self.drs_meta_r.d.next = self.rq.head_meta.val();
+            self.drs_tag_r.d.next = self.rq.head_tag.val();
+            self.drs_data_r.d.next = self.mem_rsp_data.val();
+        } else if self.drs_ready.val() {
+            self.drs_valid_r.d.next = false;
+        }
+
+        // Dirty bitmap and harvest port.
+        self.bitmap.set_valid.next = self.accept.val() && self.a_dirty.val();
+        self.bitmap.set_idx.next =
+            self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.bitmap.hv_valid.next = self.hv_valid.val();
+        self.bitmap.hv_op.next = self.hv_op.val();
+        self.bitmap.hv_level.next = self.hv_level.val();
+        self.bitmap.hv_index.next = self.hv_index.val();
+
+        // Errors: count each, and err_code keeps the last of message, BIRsp, harvest.
+        if self.accept.val() {
+            self.e_msg.next = self.a_err.val();
+        } else {
+            self.e_msg.next = self.err_none.val();
+        }
+        self.e_rsp.next = self.tracker.rsp_err.val();
+        if self.bitmap.hv_err.val() {
+            self.e_hv.next = self.err_bad_harvest.val();
+        } else {
+            self.e_hv.next = self.err_none.val();
+        }
+        self.e_msg_any.next = self.e_msg.val() != self.err_none.val();
+        self.e_rsp_any.next = self.e_rsp.val() != self.err_none.val();
+        self.e_hv_any.next = self.e_hv.val() != self.err_none.val();
+        self.err_count_r.d.next = self.err_count_r.q.val()
+            + self.e_msg_any.val()
+            + self.e_rsp_any.val()
+            + self.e_hv_any.val();
+        if self.e_msg_any.val() {
+            self.err_code_r.d.next = self.e_msg.val();
+        }
+        if self.e_rsp_any.val() {
+            self.err_code_r.d.next = self.e_rsp.val();
+        }
+        if self.e_hv_any.val() {
+            self.err_code_r.d.next = self.e_hv.val();
+        }
+
+        // Outputs.
+        self.ndr_valid.next = self.ndr_valid_r.q.val();
+        self.ndr_opcode.next = self.ndr_opcode_r.q.val();
+        self.ndr_tag.next = self.ndr_tag_r.q.val();
+        self.drs_valid.next = self.drs_valid_r.q.val();
+        self.drs_opcode.next = self.drs_memdata.val();
+        self.drs_meta.next = self.drs_meta_r.q.val();
+        self.drs_tag.next = self.drs_tag_r.q.val();
+        self.drs_data.next = self.drs_data_r.q.val();
+        self.mem_req_valid.next = self.mem_valid_r.q.val();
+        self.mem_req_write.next = self.mem_write_r.q.val();
+        self.mem_req_addr.next = self.mem_addr_r.q.val();
+        self.mem_req_mask.next = self.mem_mask_r.q.val();
+        self.mem_req_data.next = self.mem_data_r.q.val();
+        self.bisnp_valid.next = self.tracker.head_valid.val();
+        self.bisnp_opcode.next = self.tracker.head_op.val();
+        self.bisnp_bitag.next = self.tracker.head_tag.val();
+        self.bisnp_addr.next = self.tracker.head_addr.val();
+        self.birsp_ready.next = true;
+        self.mem_rsp_ready.next = self.take_rsp.val();
+        self.hv_ready.next = self.bitmap.hv_ready.val();
+        self.hv_rsp_valid.next = self.bitmap.rsp_valid.val();
+        self.hv_rsp_data.next = self.bitmap.rsp_data.val();
+        self.err_count.next = self.err_count_r.q.val();
+        self.err_code.next = self.err_code_r.q.val();
+    }
+}

@@ -1,0 +1,277 @@
+//! Dirty bitmap: hierarchical dirty-line bits in two banks (epochs), one RAM per
+//! level and bank, with epoch-swap plus read-and-clear harvest.
+//!
+//! Per cycle: stage A takes a line index and reads its word at every level of the
+//! active bank; stage B (next cycle) ORs in the line's bit (level 0) and the summary
+//! bits above it and writes them back. The harvest port either swaps the active bank
+//! or reads-and-clears one word of the inactive bank; its data comes out the next
+//! cycle. A harvest read waits while stage B still writes the bank it reads, so a
+//! line dirtied before a swap is always in the bank that swap retires.
+
+use crate::mem::BlockRam;
+use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
+use linewatch_model::protocol::{HV_INDEX_BITS, HV_LEVEL_BITS, HV_SWAP};
+use rust_hdl::prelude::*;
+
+const L: usize = MAX_LEVELS as usize;
+/// Width of a line index inside the window.
+pub const LINE_BITS: usize = MAX_WINDOW_LINES.trailing_zeros() as usize;
+const WORD_BITS: usize = 64;
+const SHIFT_BITS: usize = 5;
+const _: () = assert!(L == 3, "the level loops below are written for three levels");
+const _: () = assert!(HV_INDEX_BITS >= LINE_BITS);
+
+#[derive(LogicBlock)]
+pub struct DirtyBitmap {
+    pub clock: Signal<In, Clock>,
+    /// Line index entering stage A (its word is read whether or not `set_valid`).
+    pub set_valid: Signal<In, bool>,
+    pub set_idx: Signal<In, Bits<LINE_BITS>>,
+    pub hv_valid: Signal<In, bool>,
+    pub hv_op: Signal<In, bool>,
+    pub hv_level: Signal<In, Bits<HV_LEVEL_BITS>>,
+    pub hv_index: Signal<In, Bits<HV_INDEX_BITS>>,
+    pub hv_ready: Signal<Out, bool>,
+    /// A harvest read of a level the configuration lacks fires this cycle.
+    pub hv_err: Signal<Out, bool>,
+    pub rsp_valid: Signal<Out, bool>,
+    pub rsp_data: Signal<Out, Bits<WORD_BITS>>,
+    /// Level k, bank b is `ram[2 * k + b]`.
+    ram: [BlockRam<WORD_BITS, HV_INDEX_BITS>; 2 * L],
+    epoch: DFF<bool>,
+    sb_valid: DFF<bool>,
+    sb_bank: DFF<bool>,
+    sb_idx: DFF<Bits<LINE_BITS>>,
+    rsp_valid_r: DFF<bool>,
+    rsp_ok_r: DFF<bool>,
+    rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
+    rsp_bank_r: DFF<bool>,
+    /// Stage B's write of the previous edge, per level: the RAM read stage A made at
+    /// that edge returned the word from before it.
+    fwd_valid: [DFF<bool>; L],
+    fwd_bank: [DFF<bool>; L],
+    fwd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
+    fwd_data: [DFF<Bits<WORD_BITS>>; L],
+    level_on: [Constant<bool>; L],
+    level_id: [Constant<Bits<HV_LEVEL_BITS>>; L],
+    levels: Constant<Bits<HV_LEVEL_BITS>>,
+    /// Level k's word of a line is `idx >> word_shift[k]`, its bit `(idx >> bit_shift[k]) & fmask`.
+    word_shift: [Constant<Bits<SHIFT_BITS>>; L],
+    bit_shift: [Constant<Bits<SHIFT_BITS>>; L],
+    word_mask: [Constant<Bits<HV_INDEX_BITS>>; L],
+    fmask: Constant<Bits<HV_INDEX_BITS>>,
+    one: Constant<Bits<WORD_BITS>>,
+    zero: Constant<Bits<WORD_BITS>>,
+    swap: Constant<bool>,
+    hv_fire: Signal<Local, bool>,
+    hv_read: Signal<Local, bool>,
+    idx_a: Signal<Local, Bits<HV_INDEX_BITS>>,
+    idx_b: Signal<Local, Bits<HV_INDEX_BITS>>,
+    word_a: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
+    word_b: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
+    word_hv: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
+    /// Full width, since all of it feeds the shift.
+    bit_b: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
+    base: [Signal<Local, Bits<WORD_BITS>>; L],
+    merged: [Signal<Local, Bits<WORD_BITS>>; L],
+    write_b: [Signal<Local, bool>; L],
+    clear: [Signal<Local, bool>; L],
+}
+
+impl DirtyBitmap {
+    pub fn new(g: &Geometry) -> Self {
+        let on = |k: usize| (k as u64) < g.levels;
+        let words = |k: usize| if on(k) { g.level_words(k as u64) } else { 1 };
+        let log2 = g.fanout_log2 as u64;
+        Self {
+            clock: Default::default(),
+            set_valid: Default::default(),
+            set_idx: Default::default(),
+            hv_valid: Default::default(),
+            hv_op: Default::default(),
+            hv_level: Default::default(),
+            hv_index: Default::default(),
+            hv_ready: Default::default(),
+            hv_err: Default::default(),
+            rsp_valid: Default::default(),
+            rsp_data: Default::default(),
+            ram: std::array::from_fn(|r| BlockRam::new(words(r / 2) as usize)),
+            epoch: Default::default(),
+            sb_valid: Default::default(),
+            sb_bank: Default::default(),
+            sb_idx: Default::default(),
+            rsp_valid_r: Default::default(),
+            rsp_ok_r: Default::default(),
+            rsp_level_r: Default::default(),
+            rsp_bank_r: Default::default(),
+            fwd_valid: Default::default(),
+            fwd_bank: Default::default(),
+            fwd_addr: Default::default(),
+            fwd_data: Default::default(),
+            level_on: std::array::from_fn(|k| Constant::new(on(k))),
+            level_id: std::array::from_fn(|k| Constant::new((k as u64).into())),
+            levels: Constant::new(g.levels.into()),
+            word_shift: std::array::from_fn(|k| Constant::new((log2 * (k as u64 + 1)).into())),
+            bit_shift: std::array::from_fn(|k| Constant::new((log2 * k as u64).into())),
+            word_mask: std::array::from_fn(|k| Constant::new((words(k) - 1).into())),
+            fmask: Constant::new((g.fanout - 1).into()),
+            one: Constant::new(1.into()),
+            zero: Constant::new(0.into()),
+            swap: Constant::new(HV_SWAP != 0),
+            hv_fire: Default::default(),
+            hv_read: Default::default(),
+            idx_a: Default::default(),
+            idx_b: Default::default(),
+            word_a: Default::default(),
+            word_b: Default::default(),
+            word_hv: Default::default(),
+            bit_b: Default::default(),
+            base: Default::default(),
+            merged: Default::default(),
+            write_b: Default::default(),
+            clear: Default::default(),
+        }
+    }
+}
+
+impl Logic for DirtyBitmap {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            epoch,
+            sb_valid,
+            sb_bank,
+            sb_idx,
+            rsp_valid_r,
+            rsp_ok_r,
+            rsp_level_r,
+            rsp_bank_r
+        );
+        for k in 0..3 {
+            self.fwd_valid[k].clock.next = self.clock.val();
+            self.fwd_bank[k].clock.next = self.clock.val();
+            self.fwd_addr[k].clock.next = self.clock.val();
+            self.fwd_data[k].clock.next = self.clock.val();
+        }
+        for r in 0..6 {
+            self.ram[r].clock.next = self.clock.val();
+        }
+
+        // Harvest port: a read waits while stage B writes the inactive bank.
+        self.hv_ready.next = self.hv_op.val() == self.swap.val()
+            || !(self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val());
+        self.hv_fire.next = self.hv_valid.val()
+            && (self.hv_op.val() == self.swap.val()
+                || !(self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val()));
+        self.hv_read.next = self.hv_op.val() != self.swap.val();
+        self.hv_err.next =
+            self.hv_fire.val() && self.hv_read.val() && !(self.hv_level.val() < self.levels.val());
+        if self.hv_fire.val() && !self.hv_read.val() {
+            self.epoch.d.next = !self.epoch.q.val();
+        }
+        self.rsp_valid_r.d.next = self.hv_fire.val() && self.hv_read.val();
+        self.rsp_ok_r.d.next = self.hv_level.val() < self.levels.val();
+        self.rsp_level_r.d.next = self.hv_level.val();
+        self.rsp_bank_r.d.next = !self.epoch.q.val();
+
+        // Stage A enters stage B in the bank active now.
+        self.sb_valid.d.next = self.set_valid.val();
+        self.sb_bank.d.next = self.epoch.q.val();
+        self.sb_idx.d.next = self.set_idx.val();
+
+        self.idx_a.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.set_idx.val());
+        self.idx_b.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.sb_idx.q.val());
+        for k in 0..3 {
+            self.word_a[k].next =
+                (self.idx_a.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
+            self.word_b[k].next =
+                (self.idx_b.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
+            self.word_hv[k].next = self.hv_index.val() & self.word_mask[k].val();
+            self.bit_b[k].next = (self.idx_b.val() >> self.bit_shift[k].val()) & self.fmask.val();
+            if self.sb_bank.q.val() {
+                self.base[k].next = self.ram[k * 2 + 1].read_data.val();
+            } else {
+                self.base[k].next = self.ram[k * 2].read_data.val();
+            }
+            if self.fwd_valid[k].q.val()
+                && self.fwd_bank[k].q.val() == self.sb_bank.q.val()
+                && self.fwd_addr[k].q.val() == self.word_b[k].val()
+            {
+                self.base[k].next = self.fwd_data[k].q.val();
+            }
+            self.merged[k].next = self.base[k].val() | (self.one.val() << self.bit_b[k].val());
+            self.write_b[k].next = self.sb_valid.q.val() && self.level_on[k].val();
+            self.clear[k].next = self.hv_fire.val()
+                && self.hv_read.val()
+                && self.hv_level.val() == self.level_id[k].val()
+                && self.level_on[k].val();
+            self.fwd_valid[k].d.next = self.write_b[k].val();
+            self.fwd_bank[k].d.next = self.sb_bank.q.val();
+            self.fwd_addr[k].d.next = self.word_b[k].val();
+            self.fwd_data[k].d.next = self.merged[k].val();
+
+            // Read port: stage A in the active bank, the harvest word in the other.
+            // Write port: stage B when it targets the bank, else the harvest clear.
+            if self.epoch.q.val() {
+                self.ram[k * 2].read_address.next = self.word_hv[k].val();
+                self.ram[k * 2 + 1].read_address.next = self.word_a[k].val();
+            } else {
+                self.ram[k * 2].read_address.next = self.word_a[k].val();
+                self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
+            }
+            self.ram[k * 2].write_enable.next = false;
+            self.ram[k * 2].write_address.next = self.word_hv[k].val();
+            self.ram[k * 2].write_data.next = self.zero.val();
+            self.ram[k * 2 + 1].write_enable.next = false;
+            self.ram[k * 2 + 1].write_address.next = self.word_hv[k].val();
+            self.ram[k * 2 + 1].write_data.next = self.zero.val();
+            if self.write_b[k].val() && !self.sb_bank.q.val() {
+                self.ram[k * 2].write_enable.next = true;
+                self.ram[k * 2].write_address.next = self.word_b[k].val();
+                self.ram[k * 2].write_data.next = self.merged[k].val();
+            } else if self.clear[k].val() && self.epoch.q.val() {
+                self.ram[k * 2].write_enable.next = true;
+            }
+            if self.write_b[k].val() && self.sb_bank.q.val() {
+                self.ram[k * 2 + 1].write_enable.next = true;
+                self.ram[k * 2 + 1].write_address.next = self.word_b[k].val();
+                self.ram[k * 2 + 1].write_data.next = self.merged[k].val();
+            } else if self.clear[k].val() && !self.epoch.q.val() {
+                self.ram[k * 2 + 1].write_enable.next = true;
+            }
+        }
+
+        // Harvest data: the read port of the bank and level read last cycle.
+        self.rsp_valid.next = self.rsp_valid_r.q.val();
+        self.rsp_data.next = self.zero.val();
+        if self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() {
+            for k in 0..3 {
+                if self.rsp_level_r.q.val() == self.level_id[k].val() {
+                    if self.rsp_bank_r.q.val() {
+                        self.rsp_data.next = self.ram[k * 2 + 1].read_data.val();
+                    } else {
+                        self.rsp_data.next = self.ram[k * 2].read_data.val();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linewatch_model::Config;
+
+    #[test]
+    fn dirty_bitmap_synthesizes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/ice40-small.toml");
+        let g = Config::load(path.as_ref()).unwrap().geometry();
+        let mut uut = DirtyBitmap::new(&g);
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        yosys_validate("linewatch_rtl_dirty_bitmap", &v).unwrap();
+    }
+}

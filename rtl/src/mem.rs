@@ -1,0 +1,262 @@
+//! Memory widgets whose depth is a runtime parameter.
+//!
+//! rust-hdl sizes are type-level, but the device's memory depths come from the
+//! configuration file, so these widgets emit their own Verilog with the depth
+//! written in. Addresses arrive at full structural width; only the low
+//! `clog2(depth)` bits select a word (callers mask to `depth - 1`).
+
+use rust_hdl::prelude::*;
+
+/// Bits of a word index for `depth` words (0 for a single word).
+fn index_bits(depth: usize) -> usize {
+    assert!(
+        depth.is_power_of_two(),
+        "memory depth {depth} must be a power of two"
+    );
+    depth.trailing_zeros() as usize
+}
+
+/// `mem[addr]`, or `mem[0]` when there is a single word (a 0-bit index is not Verilog).
+fn word(addr: &str, depth: usize) -> String {
+    match index_bits(depth) {
+        0 => "mem[0]".into(),
+        1 => format!("mem[{addr}[0]]"),
+        n => format!("mem[{addr}[{}:0]]", n - 1),
+    }
+}
+
+/// Marks the address bits above the index as used (Verilator's `*unused*` naming
+/// idiom): the ports keep their structural width whatever the depth.
+fn spare_bits(width: usize, depth: usize) -> String {
+    let n = index_bits(depth);
+    if n == width {
+        return String::new();
+    }
+    let hi = |p: &str| {
+        if n == 0 {
+            p.to_string()
+        } else {
+            format!("{p}[{}:{n}]", width - 1)
+        }
+    };
+    format!(
+        "wire unused_address_bits = &{{1'b0, {}, {}}};\n",
+        hi("read_address"),
+        hi("write_address")
+    )
+}
+
+fn zero_init(width: usize, depth: usize) -> String {
+    format!(
+        "integer i;\ninitial begin\n   for (i = 0; i < {depth}; i = i + 1) mem[i] = {width}'h0;\nend\n"
+    )
+}
+
+/// LUT RAM: combinational read, one synchronous write port. Starts all zero.
+#[derive(LogicBlock)]
+pub struct LutRam<const W: usize, const A: usize> {
+    pub clock: Signal<In, Clock>,
+    pub read_address: Signal<In, Bits<A>>,
+    pub read_data: Signal<Out, Bits<W>>,
+    pub write_address: Signal<In, Bits<A>>,
+    pub write_data: Signal<In, Bits<W>>,
+    pub write_enable: Signal<In, bool>,
+    _sim: Vec<Bits<W>>,
+}
+
+impl<const W: usize, const A: usize> LutRam<W, A> {
+    pub fn new(depth: usize) -> Self {
+        assert!(index_bits(depth) <= A);
+        Self {
+            clock: Default::default(),
+            read_address: Default::default(),
+            read_data: Default::default(),
+            write_address: Default::default(),
+            write_data: Default::default(),
+            write_enable: Default::default(),
+            _sim: vec![Bits::default(); depth],
+        }
+    }
+    fn slot(&self, a: Bits<A>) -> usize {
+        a.index() & (self._sim.len() - 1)
+    }
+}
+
+impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() && self.write_enable.val() {
+            let s = self.slot(self.write_address.val());
+            self._sim[s] = self.write_data.val();
+        }
+        self.read_data.next = self._sim[self.slot(self.read_address.val())];
+    }
+
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._sim.len();
+        Verilog::Custom(format!(
+            "reg [{w1}:0] mem [0:{d1}];\n{spare}{init}\nalways @(*) begin\n   read_data = {rd};\nend\n\nalways @(posedge clock) begin\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
+            w1 = W - 1,
+            d1 = depth - 1,
+            spare = spare_bits(A, depth),
+            init = zero_init(W, depth),
+            rd = word("read_address", depth),
+            wr = word("write_address", depth),
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "lutram_write".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "write_address".into(),
+                "write_data".into(),
+                "write_enable".into(),
+            ],
+            outputs: vec![],
+        }]
+    }
+}
+
+/// Block RAM: registered read (read-old-data when the same word is written in the
+/// same cycle), one synchronous write port. Starts all zero.
+#[derive(LogicBlock)]
+pub struct BlockRam<const W: usize, const A: usize> {
+    pub clock: Signal<In, Clock>,
+    pub read_address: Signal<In, Bits<A>>,
+    pub read_data: Signal<Out, Bits<W>>,
+    pub write_address: Signal<In, Bits<A>>,
+    pub write_data: Signal<In, Bits<W>>,
+    pub write_enable: Signal<In, bool>,
+    _sim: Vec<Bits<W>>,
+}
+
+impl<const W: usize, const A: usize> BlockRam<W, A> {
+    pub fn new(depth: usize) -> Self {
+        assert!(index_bits(depth) <= A);
+        Self {
+            clock: Default::default(),
+            read_address: Default::default(),
+            read_data: Default::default(),
+            write_address: Default::default(),
+            write_data: Default::default(),
+            write_enable: Default::default(),
+            _sim: vec![Bits::default(); depth],
+        }
+    }
+    fn slot(&self, a: Bits<A>) -> usize {
+        a.index() & (self._sim.len() - 1)
+    }
+}
+
+impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.read_data.next = self._sim[self.slot(self.read_address.val())];
+            if self.write_enable.val() {
+                let s = self.slot(self.write_address.val());
+                self._sim[s] = self.write_data.val();
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._sim.len();
+        Verilog::Custom(format!(
+            "reg [{w1}:0] mem [0:{d1}];\n{spare}{init}initial begin\n   read_data = {w}'h0;\nend\n\nalways @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
+            w = W,
+            w1 = W - 1,
+            d1 = depth - 1,
+            spare = spare_bits(A, depth),
+            init = zero_init(W, depth),
+            rd = word("read_address", depth),
+            wr = word("write_address", depth),
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "bram".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "read_address".into(),
+                "write_address".into(),
+                "write_data".into(),
+                "write_enable".into(),
+            ],
+            outputs: vec!["read_data".into()],
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(LogicBlock)]
+    struct Both {
+        pub clock: Signal<In, Clock>,
+        pub ra: Signal<In, Bits<4>>,
+        pub wa: Signal<In, Bits<4>>,
+        pub wd: Signal<In, Bits<8>>,
+        pub we: Signal<In, bool>,
+        pub q_lut: Signal<Out, Bits<8>>,
+        pub q_bram: Signal<Out, Bits<8>>,
+        lut: LutRam<8, 4>,
+        bram: BlockRam<8, 4>,
+        one: LutRam<8, 4>,
+    }
+
+    impl Logic for Both {
+        #[hdl_gen]
+        fn update(&mut self) {
+            self.lut.clock.next = self.clock.val();
+            self.bram.clock.next = self.clock.val();
+            self.one.clock.next = self.clock.val();
+            self.lut.read_address.next = self.ra.val();
+            self.bram.read_address.next = self.ra.val();
+            self.one.read_address.next = self.ra.val();
+            self.lut.write_address.next = self.wa.val();
+            self.bram.write_address.next = self.wa.val();
+            self.one.write_address.next = self.wa.val();
+            self.lut.write_data.next = self.wd.val();
+            self.bram.write_data.next = self.wd.val();
+            self.one.write_data.next = self.wd.val();
+            self.lut.write_enable.next = self.we.val();
+            self.bram.write_enable.next = self.we.val();
+            self.one.write_enable.next = self.we.val();
+            self.q_lut.next = self.lut.read_data.val() ^ self.one.read_data.val();
+            self.q_bram.next = self.bram.read_data.val();
+        }
+    }
+
+    #[test]
+    fn memories_synthesize() {
+        let mut uut = Both {
+            clock: Default::default(),
+            ra: Default::default(),
+            wa: Default::default(),
+            wd: Default::default(),
+            we: Default::default(),
+            q_lut: Default::default(),
+            q_bram: Default::default(),
+            lut: LutRam::new(8),
+            bram: BlockRam::new(16),
+            one: LutRam::new(1),
+        };
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        assert!(v.contains("reg [7:0] mem [0:7];"), "{v}");
+        assert!(v.contains("mem[read_address[2:0]]"), "{v}");
+        assert!(v.contains("mem[0]"), "{v}");
+        yosys_validate("linewatch_rtl_mem", &v).unwrap();
+    }
+}

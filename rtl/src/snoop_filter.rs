@@ -1,0 +1,211 @@
+//! Snoop filter: the inclusive set of lines the host may hold, with S or A state.
+//!
+//! Per cycle: one lookup of the message's set (combinational), and at the clock
+//! edge at most one update of that set. A miss in a full set replaces the way under
+//! the global round-robin victim pointer; the evicted line goes to the snoop tracker
+//! for a BISnpInv.
+
+use crate::mem::LutRam;
+use linewatch_model::config::{Geometry, MAX_SF_SETS, MAX_SF_WAYS};
+use linewatch_model::device::snoop_filter::{ENTRY_BITS, ENTRY_OWNED, ENTRY_TAG, ENTRY_VALID};
+use linewatch_model::protocol::ADDR_BITS;
+use rust_hdl::prelude::*;
+
+const WAYS: usize = MAX_SF_WAYS as usize;
+/// Set word: every way's entry side by side, way 0 in the low bits.
+pub const WORD_BITS: usize = WAYS * ENTRY_BITS;
+pub const SET_BITS: usize = MAX_SF_SETS.trailing_zeros() as usize;
+const _: () = assert!(WAYS == 4, "the set word is assembled for four ways");
+const _: () = assert!(ENTRY_TAG == (1 << ADDR_BITS) - 1);
+
+/// Encodings of the `op` input (the model's `SfOp`; `owned` rides beside `SET`).
+pub const SF_NONE: u64 = 0;
+pub const SF_REMOVE: u64 = 1;
+pub const SF_SET: u64 = 2;
+pub const SF_DOWNGRADE: u64 = 3;
+
+#[derive(LogicBlock)]
+pub struct SnoopFilter {
+    pub clock: Signal<In, Clock>,
+    /// Line the message names; the lookup is combinational.
+    pub addr: Signal<In, Bits<ADDR_BITS>>,
+    /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
+    pub op: Signal<In, Bits<2>>,
+    pub owned: Signal<In, bool>,
+    pub hit: Signal<Out, bool>,
+    pub free: Signal<Out, bool>,
+    /// Line under the victim pointer: the one a `SET` that neither hits nor finds a
+    /// free way evicts.
+    pub victim_addr: Signal<Out, Bits<ADDR_BITS>>,
+    ram: LutRam<WORD_BITS, SET_BITS>,
+    victim: DFF<Bits<2>>,
+    set_mask: Constant<Bits<SET_BITS>>,
+    last_way: Constant<Bits<2>>,
+    way_on: [Constant<bool>; WAYS],
+    way_id: [Constant<Bits<2>>; WAYS],
+    entry_valid: Constant<Bits<ENTRY_BITS>>,
+    entry_owned: Constant<Bits<ENTRY_BITS>>,
+    entry_not_owned: Constant<Bits<ENTRY_BITS>>,
+    entry_none: Constant<Bits<ENTRY_BITS>>,
+    way_zero: Constant<Bits<2>>,
+    way_one: Constant<Bits<2>>,
+    addr_zero: Constant<Bits<ADDR_BITS>>,
+    op_none: Constant<Bits<2>>,
+    op_remove: Constant<Bits<2>>,
+    op_set: Constant<Bits<2>>,
+    op_downgrade: Constant<Bits<2>>,
+    set_index: Signal<Local, Bits<SET_BITS>>,
+    entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
+    matches: [Signal<Local, bool>; WAYS],
+    empty: [Signal<Local, bool>; WAYS],
+    /// `hit_below[w]`: some way below `w` matches (so the lowest match wins).
+    hit_below: [Signal<Local, bool>; 5],
+    free_below: [Signal<Local, bool>; 5],
+    first_hit: [Signal<Local, bool>; WAYS],
+    first_free: [Signal<Local, bool>; WAYS],
+    target: [Signal<Local, bool>; WAYS],
+    new_entry: Signal<Local, Bits<ENTRY_BITS>>,
+    next: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
+    evict: Signal<Local, bool>,
+}
+
+impl SnoopFilter {
+    pub fn new(g: &Geometry) -> Self {
+        let c2 = |v: u64| Constant::new(Bits::<2>::from(v));
+        let ce = |v: u64| Constant::new(Bits::<ENTRY_BITS>::from(v));
+        Self {
+            clock: Default::default(),
+            addr: Default::default(),
+            op: Default::default(),
+            owned: Default::default(),
+            hit: Default::default(),
+            free: Default::default(),
+            victim_addr: Default::default(),
+            ram: LutRam::new(g.sf_sets as usize),
+            victim: Default::default(),
+            set_mask: Constant::new((g.sf_sets - 1).into()),
+            last_way: c2(g.sf_ways - 1),
+            way_on: std::array::from_fn(|w| Constant::new((w as u64) < g.sf_ways)),
+            way_id: std::array::from_fn(|w| c2(w as u64)),
+            entry_valid: ce(ENTRY_VALID),
+            entry_owned: ce(ENTRY_OWNED),
+            entry_not_owned: ce(ENTRY_VALID | ENTRY_TAG),
+            entry_none: ce(0),
+            way_zero: c2(0),
+            way_one: c2(1),
+            addr_zero: Constant::new(0.into()),
+            op_none: c2(SF_NONE),
+            op_remove: c2(SF_REMOVE),
+            op_set: c2(SF_SET),
+            op_downgrade: c2(SF_DOWNGRADE),
+            set_index: Default::default(),
+            entry: Default::default(),
+            matches: Default::default(),
+            empty: Default::default(),
+            hit_below: Default::default(),
+            free_below: Default::default(),
+            first_hit: Default::default(),
+            first_free: Default::default(),
+            target: Default::default(),
+            new_entry: Default::default(),
+            next: Default::default(),
+            evict: Default::default(),
+        }
+    }
+}
+
+impl Logic for SnoopFilter {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, victim);
+        self.ram.clock.next = self.clock.val();
+        self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
+        self.ram.read_address.next = self.set_index.val();
+        self.ram.write_address.next = self.set_index.val();
+
+        // Lookup: lowest valid way whose tag matches, lowest invalid way.
+        self.hit_below[0].next = false;
+        self.free_below[0].next = false;
+        for w in 0..4 {
+            self.entry[w].next = self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48);
+            self.matches[w].next = self.way_on[w].val()
+                && self.entry[w].val().get_bit(47)
+                && self.entry[w].val().get_bits::<ADDR_BITS>(0) == self.addr.val();
+            self.empty[w].next = self.way_on[w].val() && !self.entry[w].val().get_bit(47);
+            self.first_hit[w].next = self.matches[w].val() && !self.hit_below[w].val();
+            self.first_free[w].next = self.empty[w].val() && !self.free_below[w].val();
+            self.hit_below[w + 1].next = self.hit_below[w].val() || self.matches[w].val();
+            self.free_below[w + 1].next = self.free_below[w].val() || self.empty[w].val();
+        }
+        self.hit.next = self.hit_below[4].val();
+        self.free.next = self.free_below[4].val();
+        self.evict.next = self.op.val() == self.op_set.val()
+            && !self.hit_below[4].val()
+            && !self.free_below[4].val();
+
+        self.victim_addr.next = self.addr_zero.val();
+        for w in 0..4 {
+            if self.victim.q.val() == self.way_id[w].val() {
+                self.victim_addr.next = self.entry[w].val().get_bits::<ADDR_BITS>(0);
+            }
+        }
+
+        // Update: rewrite the whole set word.
+        if self.owned.val() {
+            self.new_entry.next = bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val())
+                | self.entry_valid.val()
+                | self.entry_owned.val();
+        } else {
+            self.new_entry.next =
+                bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val()) | self.entry_valid.val();
+        }
+        for w in 0..4 {
+            if self.hit_below[4].val() {
+                self.target[w].next = self.first_hit[w].val();
+            } else if self.free_below[4].val() {
+                self.target[w].next = self.first_free[w].val();
+            } else {
+                self.target[w].next = self.victim.q.val() == self.way_id[w].val();
+            }
+            self.next[w].next = self.entry[w].val();
+            if self.op.val() == self.op_remove.val() && self.first_hit[w].val() {
+                self.next[w].next = self.entry_none.val();
+            }
+            if self.op.val() == self.op_downgrade.val() && self.first_hit[w].val() {
+                self.next[w].next = self.entry[w].val() & self.entry_not_owned.val();
+            }
+            if self.op.val() == self.op_set.val() && self.target[w].val() {
+                self.next[w].next = self.new_entry.val();
+            }
+        }
+        self.ram.write_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[0].val())
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[1].val()) << 48u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
+        self.ram.write_enable.next = self.op.val() != self.op_none.val();
+
+        if self.evict.val() {
+            if self.victim.q.val() == self.last_way.val() {
+                self.victim.d.next = self.way_zero.val();
+            } else {
+                self.victim.d.next = self.victim.q.val() + self.way_one.val();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linewatch_model::Config;
+
+    #[test]
+    fn snoop_filter_synthesizes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/ice40-small.toml");
+        let g = Config::load(path.as_ref()).unwrap().geometry();
+        let mut uut = SnoopFilter::new(&g);
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        yosys_validate("linewatch_rtl_snoop_filter", &v).unwrap();
+    }
+}

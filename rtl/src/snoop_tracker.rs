@@ -1,0 +1,213 @@
+//! Snoop tracker: the back-invalidate snoops in flight, one slot per BITag.
+//!
+//! Per cycle: presents the lowest allocated, unsent slot on the BISnp channel (from
+//! registers); at the edge marks it sent if the host took it, frees the slot a valid
+//! BIRsp names, and allocates the lowest slot that was free at the start of the cycle.
+
+use linewatch_model::config::{Geometry, MAX_SNOOP_SLOTS};
+use linewatch_model::protocol::{
+    ErrCode, RspOp, SnpOp, ADDR_BITS, BITAG_BITS, ERR_CODE_BITS, OPCODE_BITS,
+};
+use rust_hdl::prelude::*;
+
+const N: usize = MAX_SNOOP_SLOTS as usize;
+const _: () = assert!(
+    N == 8,
+    "the priority chains below are written for eight slots"
+);
+
+#[derive(LogicBlock)]
+pub struct SnoopTracker {
+    pub clock: Signal<In, Clock>,
+    /// Allocate the lowest free slot (asked only when `free_valid`).
+    pub alloc: Signal<In, bool>,
+    pub alloc_op: Signal<In, Bits<OPCODE_BITS>>,
+    pub alloc_addr: Signal<In, Bits<ADDR_BITS>>,
+    pub free_valid: Signal<Out, bool>,
+    /// The BISnp channel, straight from slot registers.
+    pub head_valid: Signal<Out, bool>,
+    pub head_op: Signal<Out, Bits<OPCODE_BITS>>,
+    pub head_tag: Signal<Out, Bits<BITAG_BITS>>,
+    pub head_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// The host takes the head snoop this cycle (BISnp ready).
+    pub head_taken: Signal<In, bool>,
+    /// The BIRsp channel; `rsp_err` is its error code this cycle (none when idle).
+    pub rsp_valid: Signal<In, bool>,
+    pub rsp_bitag: Signal<In, Bits<BITAG_BITS>>,
+    pub rsp_opcode: Signal<In, Bits<OPCODE_BITS>>,
+    pub rsp_err: Signal<Out, Bits<ERR_CODE_BITS>>,
+    valid: [DFF<bool>; N],
+    sent: [DFF<bool>; N],
+    op: [DFF<Bits<OPCODE_BITS>>; N],
+    addr: [DFF<Bits<ADDR_BITS>>; N],
+    slot_on: [Constant<bool>; N],
+    slot_id: [Constant<Bits<BITAG_BITS>>; N],
+    snp_cur: Constant<Bits<OPCODE_BITS>>,
+    snp_inv: Constant<Bits<OPCODE_BITS>>,
+    rsp_i: Constant<Bits<OPCODE_BITS>>,
+    rsp_s: Constant<Bits<OPCODE_BITS>>,
+    rsp_e: Constant<Bits<OPCODE_BITS>>,
+    err_none: Constant<Bits<ERR_CODE_BITS>>,
+    err_bad_bitag: Constant<Bits<ERR_CODE_BITS>>,
+    err_bad_birsp: Constant<Bits<ERR_CODE_BITS>>,
+    op_zero: Constant<Bits<OPCODE_BITS>>,
+    tag_zero: Constant<Bits<BITAG_BITS>>,
+    addr_zero: Constant<Bits<ADDR_BITS>>,
+    free_below: [Signal<Local, bool>; 9],
+    head_below: [Signal<Local, bool>; 9],
+    first_free: [Signal<Local, bool>; N],
+    first_head: [Signal<Local, bool>; N],
+    named: [Signal<Local, bool>; N],
+    tag_ok: Signal<Local, bool>,
+    named_op: Signal<Local, Bits<OPCODE_BITS>>,
+    rsp_ok: Signal<Local, bool>,
+}
+
+impl SnoopTracker {
+    pub fn new(g: &Geometry) -> Self {
+        let co = |v: u64| Constant::new(Bits::<OPCODE_BITS>::from(v));
+        let ce = |e: ErrCode| Constant::new(Bits::<ERR_CODE_BITS>::from(e as u64));
+        Self {
+            clock: Default::default(),
+            alloc: Default::default(),
+            alloc_op: Default::default(),
+            alloc_addr: Default::default(),
+            free_valid: Default::default(),
+            head_valid: Default::default(),
+            head_op: Default::default(),
+            head_tag: Default::default(),
+            head_addr: Default::default(),
+            head_taken: Default::default(),
+            rsp_valid: Default::default(),
+            rsp_bitag: Default::default(),
+            rsp_opcode: Default::default(),
+            rsp_err: Default::default(),
+            valid: Default::default(),
+            sent: Default::default(),
+            op: Default::default(),
+            addr: Default::default(),
+            slot_on: std::array::from_fn(|s| Constant::new((s as u64) < g.snoop_slots)),
+            slot_id: std::array::from_fn(|s| Constant::new((s as u64).into())),
+            snp_cur: co(SnpOp::BISnpCur as u64),
+            snp_inv: co(SnpOp::BISnpInv as u64),
+            rsp_i: co(RspOp::BIRspI as u64),
+            rsp_s: co(RspOp::BIRspS as u64),
+            rsp_e: co(RspOp::BIRspE as u64),
+            err_none: ce(ErrCode::None),
+            err_bad_bitag: ce(ErrCode::BadBiTag),
+            err_bad_birsp: ce(ErrCode::BadBiRsp),
+            op_zero: co(0),
+            tag_zero: Constant::new(0.into()),
+            addr_zero: Constant::new(0.into()),
+            free_below: Default::default(),
+            head_below: Default::default(),
+            first_free: Default::default(),
+            first_head: Default::default(),
+            named: Default::default(),
+            tag_ok: Default::default(),
+            named_op: Default::default(),
+            rsp_ok: Default::default(),
+        }
+    }
+}
+
+impl Logic for SnoopTracker {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for s in 0..8 {
+            self.valid[s].clock.next = self.clock.val();
+            self.sent[s].clock.next = self.clock.val();
+            self.op[s].clock.next = self.clock.val();
+            self.addr[s].clock.next = self.clock.val();
+            self.valid[s].d.next = self.valid[s].q.val();
+            self.sent[s].d.next = self.sent[s].q.val();
+            self.op[s].d.next = self.op[s].q.val();
+            self.addr[s].d.next = self.addr[s].q.val();
+        }
+
+        // Lowest free slot and lowest allocated, unsent slot.
+        self.free_below[0].next = false;
+        self.head_below[0].next = false;
+        for s in 0..8 {
+            self.first_free[s].next =
+                self.slot_on[s].val() && !self.valid[s].q.val() && !self.free_below[s].val();
+            self.free_below[s + 1].next =
+                self.free_below[s].val() || (self.slot_on[s].val() && !self.valid[s].q.val());
+            self.first_head[s].next =
+                self.valid[s].q.val() && !self.sent[s].q.val() && !self.head_below[s].val();
+            self.head_below[s + 1].next =
+                self.head_below[s].val() || (self.valid[s].q.val() && !self.sent[s].q.val());
+        }
+        self.free_valid.next = self.free_below[8].val();
+        self.head_valid.next = self.head_below[8].val();
+        self.head_op.next = self.op_zero.val();
+        self.head_tag.next = self.tag_zero.val();
+        self.head_addr.next = self.addr_zero.val();
+        for s in 0..8 {
+            if self.first_head[s].val() {
+                self.head_op.next = self.op[s].q.val();
+                self.head_tag.next = self.slot_id[s].val();
+                self.head_addr.next = self.addr[s].q.val();
+            }
+        }
+
+        // Snoop response: the slot it names must be in range, allocated and sent.
+        self.tag_ok.next = false;
+        self.named_op.next = self.op_zero.val();
+        for s in 0..8 {
+            self.named[s].next =
+                self.slot_on[s].val() && self.rsp_bitag.val() == self.slot_id[s].val();
+            if self.named[s].val() {
+                self.tag_ok.next = self.valid[s].q.val() && self.sent[s].q.val();
+                self.named_op.next = self.op[s].q.val();
+            }
+        }
+        // BISnpInv allows only I, BISnpData I or S, BISnpCur any legal response.
+        self.rsp_ok.next = self.rsp_opcode.val() == self.rsp_i.val()
+            || (self.rsp_opcode.val() == self.rsp_s.val()
+                && self.named_op.val() != self.snp_inv.val())
+            || (self.rsp_opcode.val() == self.rsp_e.val()
+                && self.named_op.val() == self.snp_cur.val());
+        self.rsp_err.next = self.err_none.val();
+        if self.rsp_valid.val() {
+            if !self.tag_ok.val() {
+                self.rsp_err.next = self.err_bad_bitag.val();
+            } else if !self.rsp_ok.val() {
+                self.rsp_err.next = self.err_bad_birsp.val();
+            }
+        }
+
+        // Edge: the allocated slot was free and the freed one was sent, so these
+        // touch different slots; the head slot is neither.
+        for s in 0..8 {
+            if self.alloc.val() && self.first_free[s].val() {
+                self.valid[s].d.next = true;
+                self.sent[s].d.next = false;
+                self.op[s].d.next = self.alloc_op.val();
+                self.addr[s].d.next = self.alloc_addr.val();
+            }
+            if self.rsp_valid.val() && self.tag_ok.val() && self.named[s].val() {
+                self.valid[s].d.next = false;
+            }
+            if self.head_taken.val() && self.first_head[s].val() {
+                self.sent[s].d.next = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linewatch_model::Config;
+
+    #[test]
+    fn snoop_tracker_synthesizes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/default.toml");
+        let g = Config::load(path.as_ref()).unwrap().geometry();
+        let mut uut = SnoopTracker::new(&g);
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        yosys_validate("linewatch_rtl_snoop_tracker", &v).unwrap();
+    }
+}

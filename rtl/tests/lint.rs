@@ -1,0 +1,122 @@
+//! The generated Verilog passes `verilator --lint-only -Wall` (with only the
+//! crate's waivers), has exactly the model's ports, and synthesizes for iCE40.
+
+use linewatch_model::ports::{Port, INPUT_PORTS, OUTPUT_PORTS};
+use linewatch_model::Config;
+use linewatch_rtl::{generate_verilog, VERILATOR_LINT_WAIVERS};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn generate(config: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs")
+        .join(config);
+    let g = Config::load(&path).unwrap().geometry();
+    generate_verilog(&g)
+}
+
+/// A fresh directory holding the Verilog as `top.v`.
+fn write_top(name: &str, verilog: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("linewatch_rtl_{name}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("top.v"), verilog).unwrap();
+    dir
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn lint(config: &str) {
+    let dir = write_top(
+        &format!("lint_{}", config.replace(['.', '-'], "_")),
+        &generate(config),
+    );
+    run(Command::new("verilator")
+        .current_dir(&dir)
+        .args(["--lint-only", "-Wall"])
+        .args(VERILATOR_LINT_WAIVERS)
+        .args(["--top-module", "top", "top.v"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn default_config_lints_clean() {
+    lint("default.toml");
+}
+
+#[test]
+fn ice40_small_config_lints_clean() {
+    lint("ice40-small.toml");
+}
+
+/// `(direction, name, width)` of each port in `module top(...)`.
+fn top_ports(verilog: &str) -> Vec<(String, String, usize)> {
+    let start = verilog.find("\nmodule top(").expect("module top");
+    let body = &verilog[start..];
+    let body = &body[..body.find("endmodule").unwrap()];
+    body.lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            let dir = if l.starts_with("input ") {
+                "input"
+            } else if l.starts_with("output ") {
+                "output"
+            } else {
+                return None;
+            };
+            let l = l.trim_end_matches(';');
+            let width = match (l.find('['), l.find(':')) {
+                (Some(a), Some(b)) => l[a + 1..b].parse::<usize>().unwrap() + 1,
+                _ => 1,
+            };
+            let name = l.split_whitespace().last().unwrap().to_string();
+            Some((dir.to_string(), name, width))
+        })
+        .collect()
+}
+
+#[test]
+fn top_ports_match_the_port_table() {
+    let v = generate("ice40-small.toml");
+    let mut got = top_ports(&v);
+    got.sort();
+    let clock = Port {
+        name: "clock",
+        width: 1,
+    };
+    let mut want: Vec<_> = INPUT_PORTS
+        .iter()
+        .chain([&clock])
+        .map(|p| ("input".to_string(), p.name.to_string(), p.width))
+        .chain(
+            OUTPUT_PORTS
+                .iter()
+                .map(|p| ("output".to_string(), p.name.to_string(), p.width)),
+        )
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn ice40_small_synthesizes() {
+    let dir = write_top("synth_ice40", &generate("ice40-small.toml"));
+    run(Command::new("yosys").current_dir(&dir).args([
+        "-q",
+        "-l",
+        "yosys.log",
+        "-p",
+        "read_verilog top.v; synth_ice40 -top top; stat",
+    ]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
