@@ -167,7 +167,7 @@ impl Logic for DirtyBitmap {
                 || !(self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val()));
         self.hv_read.next = self.hv_op.val() != self.swap.val();
         self.hv_err.next =
-            self.hv_fire.val() && self.hv_read.val() && !(self.hv_level.val() < self.levels.val());
+            self.hv_fire.val() && self.hv_read.val() && self.hv_level.val() >= self.levels.val();
         if self.hv_fire.val() && !self.hv_read.val() {
             self.epoch.d.next = !self.epoch.q.val();
         }

@@ -38,6 +38,8 @@ pub struct ReadQueue {
     count_zero: Constant<Bits<COUNT_BITS>>,
     count_one: Constant<Bits<COUNT_BITS>>,
     slot_id: [Constant<Bits<PTR_BITS>>; N],
+    /// Entries past `read_queue` are never written; saying so lets synthesis drop them.
+    slot_on: [Constant<bool>; N],
     tag_zero: Constant<Bits<TAG_BITS>>,
     meta_zero: Constant<Bits<META_BITS>>,
 }
@@ -68,6 +70,7 @@ impl ReadQueue {
             count_zero: cc(0),
             count_one: cc(1),
             slot_id: std::array::from_fn(|s| cp(s as u64)),
+            slot_on: std::array::from_fn(|s| Constant::new((s as u64) < g.read_queue)),
             tag_zero: Constant::new(0.into()),
             meta_zero: Constant::new(0.into()),
         }
@@ -97,7 +100,7 @@ impl Logic for ReadQueue {
 
         if self.push.val() {
             for s in 0..16 {
-                if self.tail.q.val() == self.slot_id[s].val() {
+                if self.slot_on[s].val() && self.tail.q.val() == self.slot_id[s].val() {
                     self.tag[s].d.next = self.push_tag.val();
                     self.meta[s].d.next = self.push_meta.val();
                 }

@@ -127,7 +127,11 @@ impl Logic for SnoopFilter {
         self.hit_below[0].next = false;
         self.free_below[0].next = false;
         for w in 0..4 {
-            self.entry[w].next = self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48);
+            // Ways past `sf_ways` stay zero; masking them lets synthesis drop their bits.
+            self.entry[w].next = self.entry_none.val();
+            if self.way_on[w].val() {
+                self.entry[w].next = self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48);
+            }
             self.matches[w].next = self.way_on[w].val()
                 && self.entry[w].val().get_bit(47)
                 && self.entry[w].val().get_bits::<ADDR_BITS>(0) == self.addr.val();
