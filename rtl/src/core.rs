@@ -740,3 +740,19 @@ impl Logic for Device {
         self.err_code.next = self.err_code_r.q.val();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linewatch_model::Config;
+
+    #[test]
+    fn device_synthesizes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/default.toml");
+        let g = Config::load(path.as_ref()).unwrap().geometry();
+        let mut uut = Device::new(&g);
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        yosys_validate("linewatch_rtl_core", &v).unwrap();
+    }
+}

@@ -46,9 +46,14 @@ fn spare_bits(width: usize, depth: usize) -> String {
     )
 }
 
+/// Zero every word. Chunked because Yosys unrolls one long initial loop in time
+/// quadratic in its length (minutes at 8K words), while Verilator refuses generate
+/// loops past 1024 iterations; 128-word loops under a generate loop suit both.
 fn zero_init(width: usize, depth: usize) -> String {
+    let chunk = depth.min(128);
     format!(
-        "integer i;\ninitial begin\n   for (i = 0; i < {depth}; i = i + 1) mem[i] = {width}'h0;\nend\n"
+        "genvar c;\ngenerate for (c = 0; c < {blocks}; c = c + 1) begin : zero\n   integer i;\n   initial for (i = 0; i < {chunk}; i = i + 1) mem[c * {chunk} + i] = {width}'h0;\nend endgenerate\n",
+        blocks = depth / chunk
     )
 }
 
