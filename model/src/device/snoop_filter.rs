@@ -45,6 +45,7 @@ impl Lookup {
 pub struct SnoopFilter {
     set_mask: u64,
     ways: usize,
+    way_mask: u32,
     sets: Vec<[u64; MAX_SF_WAYS as usize]>,
     victim: usize,
 }
@@ -54,6 +55,7 @@ impl SnoopFilter {
         Self {
             set_mask: g.sf_sets - 1,
             ways: g.sf_ways as usize,
+            way_mask: (1 << g.sf_ways) - 1,
             sets: vec![[0; MAX_SF_WAYS as usize]; g.sf_sets as usize],
             victim: 0,
         }
@@ -63,18 +65,21 @@ impl SnoopFilter {
     pub fn lookup(&self, addr: u64) -> Lookup {
         let set = (addr & self.set_mask) as usize;
         let ways = &self.sets[set];
-        let mut hit = None;
-        let mut free = None;
-        for (w, &e) in ways.iter().enumerate().take(self.ways) {
-            if e & ENTRY_VALID != 0 {
-                if hit.is_none() && e & ENTRY_TAG == addr {
-                    hit = Some(w);
-                }
-            } else if free.is_none() {
-                free = Some(w);
-            }
+        // Bit masks instead of a loop with early exits: the outcome is random per
+        // message, and branches on it mispredict.
+        let mut valid = 0u32;
+        let mut eq = 0u32;
+        for (w, &e) in ways.iter().enumerate() {
+            valid |= ((e & ENTRY_VALID != 0) as u32) << w;
+            eq |= ((e & ENTRY_TAG == addr) as u32) << w;
         }
-        Lookup { set, hit, free }
+        let hits = valid & eq & self.way_mask;
+        let frees = !valid & self.way_mask;
+        Lookup {
+            set,
+            hit: (hits != 0).then(|| hits.trailing_zeros() as usize),
+            free: (frees != 0).then(|| frees.trailing_zeros() as usize),
+        }
     }
 
     /// Apply `op` for `addr` at the clock edge; returns the evicted line, if any.
