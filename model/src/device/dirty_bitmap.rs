@@ -129,3 +129,68 @@ impl DirtyBitmap {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::protocol::HV_READ_CLEAR;
+
+    fn bitmap(levels: u64, fanout: u64) -> DirtyBitmap {
+        let t = format!("[device]\nwindow_base = 0\nwindow_size = 0x100000\nsf_sets = 4\nsf_ways = 1\nsnoop_slots = 1\nread_queue = 1\nbitmap_levels = {levels}\nbitmap_fanout = {fanout}\n");
+        DirtyBitmap::new(&Config::parse(&t, "t").unwrap().geometry())
+    }
+
+    const RD: u64 = HV_READ_CLEAR as u64;
+    const SW: u64 = HV_SWAP as u64;
+
+    /// Read-and-clear one word; returns the data the next cycle shows.
+    fn read(b: &mut DirtyBitmap, level: u64, index: u64) -> u64 {
+        assert!(b.ready(RD));
+        b.tick(None, Some((RD, level, index)));
+        let (v, d) = b.response();
+        assert!(v);
+        d
+    }
+
+    #[test]
+    fn set_marks_every_level_and_harvest_reads_and_clears() {
+        let mut b = bitmap(3, 16);
+        // line 0x1234: level 0 word 0x123 bit 4; level 1 word 0x12 bit 3; level 2 word 1 bit 2
+        b.tick(Some(0x1234), None);
+        b.tick(None, None);
+        assert_eq!(b.peek_dirty_lines(), vec![0x1234]);
+        b.tick(None, Some((SW, 0, 0)));
+        assert_eq!(read(&mut b, 2, 1), 1 << 2);
+        assert_eq!(read(&mut b, 1, 0x12), 1 << 3);
+        assert_eq!(read(&mut b, 0, 0x123), 1 << 4);
+        assert_eq!(read(&mut b, 0, 0x123), 0, "read-and-clear");
+        assert!(b.peek_dirty_lines().is_empty());
+    }
+
+    #[test]
+    fn a_set_in_flight_at_a_swap_lands_in_the_retired_bank_and_blocks_its_read() {
+        let mut b = bitmap(2, 32);
+        b.tick(Some(5), Some((SW, 0, 0))); // set enters stage A in the swap cycle: old bank
+        assert!(!b.ready(RD), "stage B still writes the retired bank");
+        assert!(b.ready(SW));
+        b.tick(Some(40), None); // new bank
+        assert_eq!(read(&mut b, 0, 0), 1 << 5);
+        assert_eq!(read(&mut b, 0, 1), 0, "line 40 went to the active bank");
+        b.tick(None, Some((SW, 0, 0)));
+        assert_eq!(read(&mut b, 0, 1), 1 << 8);
+    }
+
+    #[test]
+    fn missing_level_answers_zero_with_an_error_and_indices_wrap_to_depth() {
+        let mut b = bitmap(2, 64);
+        assert_eq!(b.tick(None, Some((RD, 3, 0))), ErrCode::BadHarvest);
+        assert_eq!(b.response(), (true, 0));
+        b.tick(Some(64 * 3 + 1), None);
+        b.tick(None, Some((SW, 0, 0)));
+        // level 0 has 256 words: index 256 + 3 wraps to 3
+        assert_eq!(read(&mut b, 0, 256 + 3), 1 << 1);
+        b.tick(None, None);
+        assert_eq!(b.response(), (false, 0), "data is 0 when not valid");
+    }
+}

@@ -63,3 +63,33 @@ impl ReadQueue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn ring_of_any_depth_keeps_order_through_wraparound() {
+        let t = "[device]\nwindow_base = 0\nwindow_size = 0x100000\nsf_sets = 4\nsf_ways = 1\nsnoop_slots = 1\nread_queue = 3\nbitmap_levels = 2\nbitmap_fanout = 32\n";
+        let mut q = ReadQueue::new(&Config::parse(t, "t").unwrap().geometry());
+        let mut expect = std::collections::VecDeque::new();
+        let mut next = 0u64;
+        for step in 0..50u64 {
+            let push = !q.full() && step % 3 != 2;
+            let pop = !q.is_empty() && step % 2 == 1;
+            if pop {
+                assert_eq!(q.head(), expect.pop_front().unwrap());
+            }
+            let e = (next, next % 4);
+            if push {
+                expect.push_back(e);
+                next += 1;
+            }
+            q.update(push.then_some(e), pop);
+            assert_eq!(q.full(), expect.len() == 3);
+            assert_eq!(q.is_empty(), expect.is_empty());
+        }
+        assert!(next > 20);
+    }
+}

@@ -77,3 +77,47 @@ impl SnoopTracker {
         self.valid.count_ones()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn tracker(slots: u64) -> SnoopTracker {
+        let t = format!("[device]\nwindow_base = 0\nwindow_size = 0x100000\nsf_sets = 4\nsf_ways = 1\nsnoop_slots = {slots}\nread_queue = 2\nbitmap_levels = 2\nbitmap_fanout = 32\n");
+        SnoopTracker::new(&Config::parse(&t, "t").unwrap().geometry())
+    }
+
+    #[test]
+    fn lowest_slots_first_and_full_when_all_taken() {
+        let mut t = tracker(2);
+        assert_eq!(t.free_slot(), Some(0));
+        assert_eq!(t.head(), None);
+        t.alloc(0, SnpOp::BISnpInv, 7);
+        t.alloc(1, SnpOp::BISnpData, 9);
+        assert_eq!(t.free_slot(), None);
+        assert_eq!(t.head(), Some((SnpOp::BISnpInv as u8, 0, 7)));
+        t.mark_sent(0);
+        assert_eq!(t.head(), Some((SnpOp::BISnpData as u8, 1, 9)));
+    }
+
+    #[test]
+    fn responses_are_checked_against_slot_and_snoop() {
+        let mut t = tracker(4);
+        t.alloc(0, SnpOp::BISnpInv, 1);
+        // Not sent yet: the host cannot be answering it.
+        assert_eq!(t.respond(0, RspOp::BIRspI as u64), ErrCode::BadBiTag);
+        t.mark_sent(0);
+        // BISnpInv allows only BIRspI; the slot is freed anyway.
+        assert_eq!(t.respond(0, RspOp::BIRspS as u64), ErrCode::BadBiRsp);
+        assert_eq!(t.outstanding(), 0);
+        assert_eq!(t.respond(0, RspOp::BIRspI as u64), ErrCode::BadBiTag);
+        assert_eq!(t.respond(9, RspOp::BIRspI as u64), ErrCode::BadBiTag);
+        t.alloc(2, SnpOp::BISnpCur, 3);
+        t.mark_sent(2);
+        assert_eq!(t.respond(2, RspOp::BIRspE as u64), ErrCode::None);
+        t.alloc(1, SnpOp::BISnpData, 3);
+        t.mark_sent(1);
+        assert_eq!(t.respond(1, 0b0111), ErrCode::BadBiRsp);
+    }
+}
