@@ -21,6 +21,8 @@ pub struct Config {
     pub device: DeviceConfig,
     #[serde(default)]
     pub cosim: CosimConfig,
+    #[serde(default)]
+    pub fpga: FpgaConfig,
 }
 
 /// `[device]`: the parameters the hardware is generated for.
@@ -89,6 +91,26 @@ impl Default for CosimConfig {
     }
 }
 
+/// `[fpga]`: what the FPGA flows (`linewatch synth`) constrain the design to.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FpgaConfig {
+    /// Target frequency of `clock` in MHz, handed to nextpnr as `--freq`.
+    pub clock_mhz: u64,
+}
+
+impl Default for FpgaConfig {
+    fn default() -> Self {
+        Self { clock_mhz: 50 }
+    }
+}
+
+impl FpgaConfig {
+    fn check(&self) -> Result<()> {
+        range_in_key("fpga.clock_mhz", self.clock_mhz, 1, 1000)
+    }
+}
+
 /// Values derived from a checked [`DeviceConfig`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
@@ -124,8 +146,12 @@ fn pow2_in(name: &str, v: u64, lo: u64, hi: u64) -> Result<()> {
 }
 
 fn range_in(name: &str, v: u64, lo: u64, hi: u64) -> Result<()> {
+    range_in_key(&format!("device.{name}"), v, lo, hi)
+}
+
+fn range_in_key(key: &str, v: u64, lo: u64, hi: u64) -> Result<()> {
     if v < lo || v > hi {
-        bail!("device.{name} = {v}: must be from {lo} to {hi}");
+        bail!("{key} = {v}: must be from {lo} to {hi}");
     }
     Ok(())
 }
@@ -238,6 +264,7 @@ impl Config {
         })?;
         let checked = cfg.device.geometry().and_then(|_| {
             cfg.cosim.check()?;
+            cfg.fpga.check()?;
             if cfg.cosim.lines > cfg.device.window_size / crate::protocol::LINE_BYTES {
                 bail!(
                     "cosim.lines = {}: more lines than the window holds",
@@ -313,6 +340,24 @@ mod tests {
             assert!(e.contains(key), "{to}: {e}");
             assert!(e.starts_with("t.toml: "), "{e}");
         }
+    }
+
+    #[test]
+    fn fpga_section_defaults_and_bad_clock_names_the_key() {
+        assert_eq!(Config::parse(GOOD, "t.toml").unwrap().fpga.clock_mhz, 50);
+        let ok = Config::parse(&format!("{GOOD}[fpga]\nclock_mhz = 150\n"), "t.toml").unwrap();
+        assert_eq!(ok.fpga.clock_mhz, 150);
+        for bad in ["clock_mhz = 0", "clock_mhz = 5000"] {
+            let e = Config::parse(&format!("{GOOD}[fpga]\n{bad}\n"), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("t.toml: fpga.clock_mhz = "), "{e}");
+            assert!(!e.contains('\n'));
+        }
+        let e = Config::parse(&format!("{GOOD}[fpga]\nclock = 50\n"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clock"), "{e}");
     }
 
     #[test]
