@@ -1,1 +1,569 @@
+//! Linewatch FPGA flows: the generated device through Yosys and nextpnr for iCE40
+//! (Debian's tools) and ECP5 (YoWASP's WebAssembly builds), measured
+//! out of context (see `harness`).
+//!
+//! Every run works in one directory and keeps everything there: `top.v`, the
+//! harness, the Yosys script and log, the netlist, nextpnr's log and `--report`
+//! JSON, and the bitstream when the design fits.
 
+pub mod harness;
+pub mod json;
+pub mod report;
+pub mod sweep;
+pub mod tools;
+
+use anyhow::{anyhow, bail, Context, Result};
+use linewatch_model::Geometry;
+use report::{CriticalPath, PnrReport, Usage};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use tools::Tool;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Ice40,
+    Ecp5,
+}
+
+impl Family {
+    fn yosys(self) -> Tool {
+        match self {
+            Family::Ice40 => Tool::Yosys,
+            Family::Ecp5 => Tool::YowaspYosys,
+        }
+    }
+    fn synth_pass(self) -> &'static str {
+        match self {
+            Family::Ice40 => "synth_ice40",
+            Family::Ecp5 => "synth_ecp5",
+        }
+    }
+    fn is_lut(self, cell: &str) -> bool {
+        match self {
+            Family::Ice40 => cell == "SB_LUT4",
+            Family::Ecp5 => cell == "LUT4",
+        }
+    }
+    fn is_ff(self, cell: &str) -> bool {
+        match self {
+            Family::Ice40 => cell.starts_with("SB_DFF"),
+            Family::Ecp5 => cell == "TRELLIS_FF",
+        }
+    }
+    fn is_bram(self, cell: &str) -> bool {
+        match self {
+            Family::Ice40 => cell.starts_with("SB_RAM40_4K"),
+            Family::Ecp5 => cell == "DP16KD",
+        }
+    }
+    fn is_lutram(self, cell: &str) -> bool {
+        self == Family::Ecp5 && cell == "TRELLIS_DPR16X4"
+    }
+}
+
+/// A device and package nextpnr places for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target {
+    pub name: &'static str,
+    pub family: Family,
+    /// What the target is, for people.
+    pub part: &'static str,
+    device_args: &'static [&'static str],
+    /// The bel type that counts as "logic" in utilization.
+    pub logic_bel: &'static str,
+    pub bram_bel: &'static str,
+}
+
+pub const TARGETS: [Target; 4] = [
+    Target {
+        name: "ice40-up5k",
+        family: Family::Ice40,
+        part: "iCE40UP5K-SG48",
+        device_args: &["--up5k", "--package", "sg48"],
+        logic_bel: "ICESTORM_LC",
+        bram_bel: "ICESTORM_RAM",
+    },
+    Target {
+        name: "ice40-hx8k",
+        family: Family::Ice40,
+        part: "iCE40HX8K-CT256",
+        device_args: &["--hx8k", "--package", "ct256"],
+        logic_bel: "ICESTORM_LC",
+        bram_bel: "ICESTORM_RAM",
+    },
+    Target {
+        name: "ecp5-25k",
+        family: Family::Ecp5,
+        part: "LFE5U-25F-6BG381C",
+        device_args: &["--25k", "--package", "CABGA381", "--speed", "6"],
+        logic_bel: "TRELLIS_COMB",
+        bram_bel: "DP16KD",
+    },
+    Target {
+        name: "ecp5-85k",
+        family: Family::Ecp5,
+        part: "LFE5U-85F-6BG381C",
+        device_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
+        logic_bel: "TRELLIS_COMB",
+        bram_bel: "DP16KD",
+    },
+];
+
+/// The target called `name`; the error lists the choices.
+pub fn target(name: &str) -> Result<&'static Target> {
+    TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<_> = TARGETS.iter().map(|t| t.name).collect();
+        anyhow!("unknown target '{name}': one of {}", names.join(", "))
+    })
+}
+
+/// The outcome of one flow.
+#[derive(Clone, Debug)]
+pub struct Synth {
+    pub target: &'static Target,
+    pub dir: PathBuf,
+    pub constraint_mhz: f64,
+    /// The device's own cells after synthesis (Yosys; the harness not included).
+    pub luts: u64,
+    pub ffs: u64,
+    pub brams: u64,
+    /// ECP5 distributed-RAM cells (16x4 each); 0 on iCE40, whose LUTs cannot be RAM.
+    pub lutram: u64,
+    /// nextpnr's count of every bel type the placed design (device + harness) uses.
+    pub utilization: BTreeMap<String, Usage>,
+    pub fmax_mhz: Option<f64>,
+    pub fits: bool,
+    pub meets_timing: bool,
+    /// Why the design does not fit or misses timing, one line.
+    pub problem: Option<String>,
+    pub critical_path: Option<CriticalPath>,
+    /// Wall-clock seconds of each stage.
+    pub times: Vec<(&'static str, f64)>,
+    pub bitstream: Option<PathBuf>,
+}
+
+impl Synth {
+    pub fn logic(&self) -> Usage {
+        self.usage(self.target.logic_bel)
+    }
+    pub fn bram(&self) -> Usage {
+        self.usage(self.target.bram_bel)
+    }
+    fn usage(&self, bel: &str) -> Usage {
+        self.utilization.get(bel).copied().unwrap_or(Usage {
+            used: 0,
+            available: 0,
+        })
+    }
+    /// Logic utilization in percent (the headline number).
+    pub fn utilization_percent(&self) -> f64 {
+        self.logic().percent()
+    }
+
+    /// The human-readable result: resources, Fmax, verdict, where the logs are.
+    pub fn table(&self, config: &str) -> String {
+        let t = self.target;
+        let mut s = String::new();
+        writeln!(
+            s,
+            "{config} on {} ({}), clock constraint {} MHz",
+            t.name, t.part, self.constraint_mhz
+        )
+        .unwrap();
+        let pct = |u: Usage| format!("{:.1}%", u.percent());
+        writeln!(
+            s,
+            "  {:<28} {:>8} {:>10} {:>8}",
+            "resource", "used", "available", "util"
+        )
+        .unwrap();
+        let logic_name = match t.family {
+            Family::Ice40 => "logic cells (LUT4+FF)",
+            Family::Ecp5 => "LUT4 slots (TRELLIS_COMB)",
+        };
+        let mut rows = vec![(logic_name, self.logic())];
+        if t.family == Family::Ecp5 {
+            rows.push(("flip-flops (TRELLIS_FF)", self.usage("TRELLIS_FF")));
+            rows.push(("distributed RAM (RAMW)", self.usage("TRELLIS_RAMW")));
+        }
+        rows.push(("block RAM", self.bram()));
+        for (name, u) in rows {
+            let flag = if u.fits() { "" } else { "  over" };
+            writeln!(
+                s,
+                "  {:<28} {:>8} {:>10} {:>8}{flag}",
+                name,
+                u.used,
+                u.available,
+                pct(u)
+            )
+            .unwrap();
+        }
+        writeln!(
+            s,
+            "  device alone (Yosys): {} LUT4, {} flip-flops, {} block RAM{}",
+            self.luts,
+            self.ffs,
+            self.brams,
+            if self.lutram > 0 {
+                format!(", {} 16x4 LUT-RAM", self.lutram)
+            } else {
+                String::new()
+            }
+        )
+        .unwrap();
+        match self.fmax_mhz {
+            Some(f) => writeln!(
+                s,
+                "  Fmax {f:.1} MHz against {} MHz: {}",
+                self.constraint_mhz,
+                if self.meets_timing { "met" } else { "MISSED" }
+            )
+            .unwrap(),
+            None => writeln!(s, "  Fmax: not timed (the design was not placed)").unwrap(),
+        }
+        if let Some(p) = &self.critical_path {
+            writeln!(s, "  critical path: {}", p.describe()).unwrap();
+        }
+        let times: Vec<String> = self
+            .times
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.1} s"))
+            .collect();
+        writeln!(s, "  runtime: {}", times.join(", ")).unwrap();
+        if let Some(b) = &self.bitstream {
+            writeln!(s, "  bitstream (harness pins): {}", b.display()).unwrap();
+        }
+        write!(
+            s,
+            "  logs: {}/ (yosys.log, nextpnr.log, report.json)",
+            self.dir.display()
+        )
+        .unwrap();
+        s
+    }
+
+    /// One JSON object (the `--json` line).
+    pub fn json(&self, config: &str) -> String {
+        format!(
+            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"out\":{}}}",
+            json_str(config),
+            json_str(self.target.name),
+            self.luts,
+            self.ffs,
+            self.brams,
+            self.logic().used,
+            self.logic().available,
+            self.utilization_percent(),
+            self.fmax_mhz.map_or("null".into(), |f| format!("{f:.2}")),
+            self.constraint_mhz,
+            self.fits,
+            self.meets_timing,
+            self.problem.as_deref().map_or("null".into(), json_str),
+            json_str(&self.dir.display().to_string()),
+        )
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => write!(o, "\\u{:04x}", c as u32).unwrap(),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+impl CriticalPath {
+    /// One line: length, levels, split, and the blocks crossed.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:.1} ns, {} logic levels ({:.1} ns cells, {:.1} ns routing) through {}",
+            self.total_ns,
+            self.logic_levels,
+            self.logic_ns,
+            self.routing_ns,
+            self.blocks.join(" > ")
+        )
+    }
+}
+
+/// Run `tool` in `dir` (YoWASP tools see only that directory), its console output
+/// kept in `dir/<log>.out`; returns whether it succeeded and how long it took.
+fn run_tool(tool: Tool, args: &[&str], dir: &Path, log: &str) -> Result<(bool, f64)> {
+    let exe = tools::find(tool)?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let mut cmd = Command::new(&exe);
+    cmd.current_dir(dir).args(args);
+    if tool.is_yowasp() {
+        if let Some(cache) = tools::yowasp_cache(&exe) {
+            cmd.env("YOWASP_CACHE_DIR", cache);
+        }
+    }
+    let t0 = Instant::now();
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let mut text = out.stdout;
+    text.extend_from_slice(&out.stderr);
+    std::fs::write(dir.join(format!("{log}.out")), &text)
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    Ok((out.status.success(), secs))
+}
+
+/// The last `ERROR:` line of a log, for one-line failure messages.
+fn last_error(log: &Path) -> String {
+    std::fs::read_to_string(log)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .rev()
+                .find(|l| l.contains("ERROR:"))
+                .map(|l| l.trim().to_string())
+        })
+        .unwrap_or_else(|| "no ERROR line in the log".into())
+}
+
+/// Write the RTL and harness into `dir` and synthesize them for `family`; leaves
+/// `lw_ooc.json` (flattened netlist) and `stat.json` (per-module cell counts).
+/// Returns the Yosys wall time in seconds.
+pub fn synthesize(g: &Geometry, family: Family, dir: &Path) -> Result<f64> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for stale in ["lw_ooc.json", "stat.json", "report.json"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    std::fs::write(dir.join("top.v"), linewatch_rtl::generate_verilog(g))?;
+    std::fs::write(dir.join("lw_ooc.v"), harness::verilog())?;
+    // `top` keeps its own hierarchy through synthesis, so nothing is optimised
+    // across the harness boundary; flattened only once mapped.
+    let script = format!(
+        "read_verilog top.v lw_ooc.v\n\
+         hierarchy -top {top}\n\
+         setattr -mod -set keep_hierarchy 1 top\n\
+         {synth} -top {top}\n\
+         setattr -mod -unset keep_hierarchy top\n\
+         tee -q -o stat.json stat -json\n\
+         flatten\n\
+         write_json lw_ooc.json\n",
+        top = harness::TOP,
+        synth = family.synth_pass()
+    );
+    std::fs::write(dir.join("synth.ys"), script)?;
+    let (ok, secs) = run_tool(
+        family.yosys(),
+        &["-q", "-l", "yosys.log", "-s", "synth.ys"],
+        dir,
+        "yosys",
+    )?;
+    if !ok || !dir.join("lw_ooc.json").is_file() {
+        bail!(
+            "{} failed: {} (see {})",
+            family.yosys().command(),
+            last_error(&dir.join("yosys.log")),
+            dir.join("yosys.log").display()
+        );
+    }
+    Ok(secs)
+}
+
+/// Place and route the netlist in `dir` for `target` at `clock_mhz`; pack the
+/// bitstream when it fits. `pcf` pins the harness's ports (iCE40 only).
+pub fn place_and_route(
+    dir: &Path,
+    target: &'static Target,
+    clock_mhz: f64,
+    pcf: Option<&Path>,
+) -> Result<Synth> {
+    let cells = report::yosys_cells(
+        &std::fs::read_to_string(dir.join("stat.json"))
+            .with_context(|| format!("no synthesis in {}", dir.display()))?,
+        Some("\\top"),
+    )?;
+    let count = |f: &dyn Fn(&str) -> bool| cells.iter().filter(|(k, _)| f(k)).map(|(_, n)| n).sum();
+    let fam = target.family;
+    let mut s = Synth {
+        target,
+        dir: dir.to_path_buf(),
+        constraint_mhz: clock_mhz,
+        luts: count(&|c| fam.is_lut(c)),
+        ffs: count(&|c| fam.is_ff(c)),
+        brams: count(&|c| fam.is_bram(c)),
+        lutram: count(&|c| fam.is_lutram(c)),
+        utilization: BTreeMap::new(),
+        fmax_mhz: None,
+        fits: false,
+        meets_timing: false,
+        problem: None,
+        critical_path: None,
+        times: Vec::new(),
+        bitstream: None,
+    };
+    let freq = format!("{clock_mhz}");
+    let mut args: Vec<&str> = target.device_args.to_vec();
+    args.extend([
+        "--json",
+        "lw_ooc.json",
+        "--freq",
+        &freq,
+        "--report",
+        "report.json",
+    ]);
+    // Timing is judged here, from the report; nextpnr would otherwise stop early.
+    args.extend(["--timing-allow-fail", "-q", "-l", "nextpnr.log"]);
+    let (nextpnr, pack, out_file) = match fam {
+        Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack, "lw_ooc.asc"),
+        Family::Ecp5 => (
+            Tool::YowaspNextpnrEcp5,
+            Tool::YowaspEcppack,
+            "lw_ooc.config",
+        ),
+    };
+    args.extend([
+        if fam == Family::Ice40 {
+            "--asc"
+        } else {
+            "--textcfg"
+        },
+        out_file,
+    ]);
+    let pins: &[&str] = match (pcf, fam) {
+        (Some(p), Family::Ice40) => {
+            std::fs::copy(p, dir.join("pins.pcf"))
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            &["--pcf", "pins.pcf"]
+        }
+        (Some(_), Family::Ecp5) => bail!("--pcf is for iCE40 targets"),
+        (None, Family::Ice40) => &["--pcf-allow-unconstrained"],
+        (None, Family::Ecp5) => &["--lpf-allow-unconstrained"],
+    };
+    args.extend(pins);
+    for stale in [
+        "report.json",
+        "lw_ooc.asc",
+        "lw_ooc.config",
+        "lw_ooc.bin",
+        "lw_ooc.bit",
+    ] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    let (ok, secs) = run_tool(nextpnr, &args, dir, "nextpnr")?;
+    s.times.push(("nextpnr", secs));
+    let placed = ok && dir.join("report.json").is_file();
+    if !dir.join("report.json").is_file() {
+        // Placement gave up (usually: more cells than bels) before the report was
+        // written; pack only, to learn how far over the design is.
+        let mut pargs: Vec<&str> = target.device_args.to_vec();
+        pargs.extend(["--json", "lw_ooc.json", "--no-place", "--no-route"]);
+        pargs.extend(["--report", "report.json", "-q", "-l", "nextpnr-pack.log"]);
+        // Same pin constraints as the full run, so a bad pin still shows up.
+        pargs.extend(pins);
+        let (_, secs) = run_tool(nextpnr, &pargs, dir, "nextpnr-pack")?;
+        s.times.push(("nextpnr pack", secs));
+    }
+    let rep_path = dir.join("report.json");
+    let rep = PnrReport::parse(&std::fs::read_to_string(&rep_path).with_context(|| {
+        format!(
+            "nextpnr wrote no report: {} (see {})",
+            last_error(&dir.join("nextpnr.log")),
+            dir.join("nextpnr.log").display()
+        )
+    })?)?;
+    s.utilization = rep
+        .utilization
+        .iter()
+        .filter(|(_, u)| u.used > 0)
+        .map(|(k, u)| (k.clone(), *u))
+        .collect();
+    let over: Vec<String> = s
+        .utilization
+        .iter()
+        .filter(|(_, u)| !u.fits())
+        .map(|(k, u)| format!("{} of {} {k} ({:.0}%)", u.used, u.available, u.percent()))
+        .collect();
+    s.fits = placed && over.is_empty();
+    if placed {
+        s.fmax_mhz = rep.worst_clock().map(|(_, f)| f.achieved);
+        s.critical_path = rep.worst_path().cloned();
+    }
+    s.meets_timing = s.fits && s.fmax_mhz.is_some_and(|f| f >= clock_mhz);
+    s.problem = if !over.is_empty() {
+        Some(format!("does not fit: needs {}", over.join(", ")))
+    } else if !placed {
+        Some(format!(
+            "place and route failed: {}",
+            last_error(&dir.join("nextpnr.log"))
+        ))
+    } else if !s.meets_timing {
+        Some(match s.fmax_mhz {
+            Some(f) => format!("misses timing: Fmax {f:.1} MHz < {clock_mhz} MHz"),
+            None => "misses timing: nextpnr reported no clock".into(),
+        })
+    } else {
+        None
+    };
+    if s.fits {
+        let bit = if fam == Family::Ice40 {
+            "lw_ooc.bin"
+        } else {
+            "lw_ooc.bit"
+        };
+        let (ok, secs) = run_tool(pack, &[out_file, bit], dir, "pack")?;
+        s.times.push((pack.command(), secs));
+        if !ok {
+            bail!(
+                "{} failed (see {})",
+                pack.command(),
+                dir.join("pack.out").display()
+            );
+        }
+        s.bitstream = Some(dir.join(bit));
+    }
+    Ok(s)
+}
+
+/// The whole flow: RTL, synthesis, place and route, bitstream.
+pub fn run(
+    g: &Geometry,
+    target: &'static Target,
+    clock_mhz: f64,
+    dir: &Path,
+    pcf: Option<&Path>,
+) -> Result<Synth> {
+    // Fail on a missing tool before a minute of synthesis.
+    tools::find(target.family.yosys())?;
+    tools::find(match target.family {
+        Family::Ice40 => Tool::NextpnrIce40,
+        Family::Ecp5 => Tool::YowaspNextpnrEcp5,
+    })?;
+    let y = synthesize(g, target.family, dir)?;
+    let mut s = place_and_route(dir, target, clock_mhz, pcf)?;
+    s.times.insert(0, ("yosys", y));
+    Ok(s)
+}
+
+/// Copy a synthesized netlist (and its log and counts) to another run directory,
+/// so targets of one family share one synthesis.
+pub fn copy_synthesis(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for f in [
+        "top.v",
+        "lw_ooc.v",
+        "synth.ys",
+        "yosys.log",
+        "stat.json",
+        "lw_ooc.json",
+    ] {
+        std::fs::copy(from.join(f), to.join(f))
+            .with_context(|| format!("cannot copy {}", from.join(f).display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! nextpnr's `--report` JSON (utilization per bel type, fmax per clock, critical
+//! paths) and Yosys' `stat -json` cell counts.
+
+use crate::json::{self, Value};
+use anyhow::{anyhow, Result};
+use std::collections::BTreeMap;
+
+/// Used and available bels of one type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub used: u64,
+    pub available: u64,
+}
+
+impl Usage {
+    pub fn percent(&self) -> f64 {
+        if self.available == 0 {
+            if self.used == 0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            100.0 * self.used as f64 / self.available as f64
+        }
+    }
+    pub fn fits(&self) -> bool {
+        self.used <= self.available
+    }
+}
+
+/// Achieved and constrained frequency of one clock, MHz.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fmax {
+    pub achieved: f64,
+    pub constraint: f64,
+}
+
+/// The longest register-to-register path of one clock, summarised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CriticalPath {
+    pub clock: String,
+    pub total_ns: f64,
+    pub logic_ns: f64,
+    pub routing_ns: f64,
+    /// Logic segments (LUT and carry stages) on the path.
+    pub logic_levels: usize,
+    pub from_cell: String,
+    pub to_cell: String,
+    /// Device blocks the path crosses in order (`sf`, `tracker`, ...; `core` for the
+    /// top level, `harness` for the measurement wrapper), repeats collapsed.
+    pub blocks: Vec<String>,
+}
+
+/// A parsed nextpnr report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PnrReport {
+    pub utilization: BTreeMap<String, Usage>,
+    pub fmax: BTreeMap<String, Fmax>,
+    pub critical_paths: Vec<CriticalPath>,
+}
+
+/// The device block a netlist cell belongs to, from its hierarchical name: the
+/// harness instantiates the device as `dut`.
+pub fn block_of(cell: &str) -> String {
+    match cell.strip_prefix("dut.") {
+        None => "harness".into(),
+        Some(rest) => match rest.split_once('.') {
+            Some((blk, _)) => blk.to_string(),
+            None => "core".into(),
+        },
+    }
+}
+
+fn num(v: &Value, what: &str) -> Result<f64> {
+    v.as_f64()
+        .ok_or_else(|| anyhow!("nextpnr report: {what} is not a number"))
+}
+
+impl PnrReport {
+    pub fn parse(text: &str) -> Result<PnrReport> {
+        let v = json::parse(text).map_err(|e| anyhow!("nextpnr report: {e}"))?;
+        let mut r = PnrReport::default();
+        let util = v
+            .get("utilization")
+            .ok_or_else(|| anyhow!("nextpnr report: no 'utilization'"))?;
+        for (bel, u) in util.entries() {
+            let field = |k: &str| -> Result<u64> {
+                Ok(num(
+                    u.get(k).unwrap_or(&Value::Null),
+                    &format!("utilization.{bel}.{k}"),
+                )? as u64)
+            };
+            r.utilization.insert(
+                bel.clone(),
+                Usage {
+                    used: field("used")?,
+                    available: field("available")?,
+                },
+            );
+        }
+        if let Some(f) = v.get("fmax") {
+            for (clk, e) in f.entries() {
+                let field =
+                    |k: &str| num(e.get(k).unwrap_or(&Value::Null), &format!("fmax.{clk}.{k}"));
+                r.fmax.insert(
+                    clk.clone(),
+                    Fmax {
+                        achieved: field("achieved")?,
+                        constraint: field("constraint")?,
+                    },
+                );
+            }
+        }
+        if let Some(cps) = v.get("critical_paths") {
+            for cp in cps.as_array() {
+                r.critical_paths.push(critical_path(cp)?);
+            }
+        }
+        Ok(r)
+    }
+
+    /// The slowest clock (lowest achieved fmax), if the design was timed.
+    pub fn worst_clock(&self) -> Option<(&str, Fmax)> {
+        self.fmax
+            .iter()
+            .min_by(|a, b| a.1.achieved.total_cmp(&b.1.achieved))
+            .map(|(k, f)| (k.as_str(), *f))
+    }
+
+    /// The longest path that starts and ends on the same clock (the one that sets fmax).
+    pub fn worst_path(&self) -> Option<&CriticalPath> {
+        self.critical_paths
+            .iter()
+            .filter(|p| !p.clock.is_empty())
+            .max_by(|a, b| a.total_ns.total_cmp(&b.total_ns))
+    }
+}
+
+fn critical_path(cp: &Value) -> Result<CriticalPath> {
+    let from = cp.get("from").and_then(Value::as_str).unwrap_or("");
+    let to = cp.get("to").and_then(Value::as_str).unwrap_or("");
+    let mut p = CriticalPath {
+        // Cross-domain paths (ports, async) have different ends; they get no clock.
+        clock: if from == to {
+            from.to_string()
+        } else {
+            String::new()
+        },
+        total_ns: 0.0,
+        logic_ns: 0.0,
+        routing_ns: 0.0,
+        logic_levels: 0,
+        from_cell: String::new(),
+        to_cell: String::new(),
+        blocks: Vec::new(),
+    };
+    for seg in cp.get("path").map(Value::as_array).unwrap_or(&[]) {
+        let delay = num(seg.get("delay").unwrap_or(&Value::Null), "path delay")?;
+        p.total_ns += delay;
+        let cell = |end: &str| {
+            seg.get(end)
+                .and_then(|e| e.get("cell"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        match seg.get("type").and_then(Value::as_str).unwrap_or("") {
+            "routing" => p.routing_ns += delay,
+            "logic" => {
+                p.logic_ns += delay;
+                p.logic_levels += 1;
+            }
+            // clk-to-q and setup: cell delays, not levels
+            _ => p.logic_ns += delay,
+        }
+        // Only routing hops name their ends reliably (nextpnr 0.4 writes a clk-to-q
+        // segment's `from` as the sink cell), so the path is read off them.
+        if seg.get("type").and_then(Value::as_str) == Some("routing") {
+            if p.from_cell.is_empty() {
+                p.from_cell = cell("from");
+                p.blocks.push(block_of(&p.from_cell));
+            }
+            p.to_cell = cell("to");
+            let b = block_of(&p.to_cell);
+            if p.blocks.last() != Some(&b) {
+                p.blocks.push(b);
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// Cell counts per type of one module from Yosys' `stat -json` (module names as
+/// Yosys writes them, e.g. `\top`; the `design` totals when `module` is None).
+pub fn yosys_cells(stat_json: &str, module: Option<&str>) -> Result<BTreeMap<String, u64>> {
+    let v = json::parse(stat_json).map_err(|e| anyhow!("yosys stat: {e}"))?;
+    let m = match module {
+        None => v.get("design"),
+        Some(name) => v.get("modules").and_then(|m| m.get(name)),
+    }
+    .ok_or_else(|| anyhow!("yosys stat: no module {}", module.unwrap_or("design")))?;
+    let mut out = BTreeMap::new();
+    for (ty, n) in m
+        .get("num_cells_by_type")
+        .map(Value::entries)
+        .unwrap_or(&[])
+    {
+        out.insert(
+            ty.clone(),
+            n.as_f64()
+                .ok_or_else(|| anyhow!("yosys stat: count of {ty} is not a number"))?
+                as u64,
+        );
+    }
+    Ok(out)
+}

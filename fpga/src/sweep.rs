@@ -1,0 +1,174 @@
+//! Configurations x targets, one synthesis per configuration and family, written
+//! as a markdown table between two markers of a document (the prose around it is
+//! kept).
+
+use crate::{copy_synthesis, place_and_route, synthesize, tools, Family, Synth, Target};
+use anyhow::{Context, Result};
+use linewatch_model::Config;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const BEGIN: &str = "<!-- synth-sweep:begin (generated; edit around it) -->";
+pub const END: &str = "<!-- synth-sweep:end -->";
+
+/// One cell of the sweep: a result, or the one-line reason the flow broke.
+pub struct Row {
+    pub config: String,
+    pub target: &'static Target,
+    pub result: Result<Synth, String>,
+}
+
+/// The directory a run of `config` on `target` works in.
+pub fn run_dir(root: &Path, config: &Path, target: &Target) -> PathBuf {
+    let stem = config
+        .file_stem()
+        .map_or("config".into(), |s| s.to_string_lossy());
+    root.join(format!("{stem}-{}", target.name))
+}
+
+/// Run every configuration on every target; `say` hears each finished row.
+pub fn run(
+    configs: &[PathBuf],
+    targets: &[&'static Target],
+    root: &Path,
+    say: &mut dyn FnMut(&Row),
+) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for path in configs {
+        let cfg = Config::load(path)?;
+        let g = cfg.geometry();
+        let name = path.display().to_string();
+        for fam in [Family::Ice40, Family::Ecp5] {
+            let mut synthesized: Option<Result<PathBuf, String>> = None;
+            for &t in targets.iter().filter(|t| t.family == fam) {
+                let dir = run_dir(root, path, t);
+                let res = match &synthesized {
+                    None => {
+                        let r = tools::find(fam.yosys())
+                            .and_then(|_| synthesize(&g, fam, &dir))
+                            .map(|secs| (dir.clone(), secs))
+                            .map_err(|e| format!("{e:#}"));
+                        synthesized =
+                            Some(r.as_ref().map(|(d, _)| d.clone()).map_err(Clone::clone));
+                        r.and_then(|(d, secs)| {
+                            place_and_route(&d, t, cfg.fpga.clock_mhz as f64, None)
+                                .map(|mut s| {
+                                    s.times.insert(0, ("yosys", secs));
+                                    s
+                                })
+                                .map_err(|e| format!("{e:#}"))
+                        })
+                    }
+                    Some(Err(e)) => Err(e.clone()),
+                    Some(Ok(first)) => copy_synthesis(first, &dir)
+                        .and_then(|_| place_and_route(&dir, t, cfg.fpga.clock_mhz as f64, None))
+                        .map_err(|e| format!("{e:#}")),
+                };
+                let row = Row {
+                    config: name.clone(),
+                    target: t,
+                    result: res,
+                };
+                say(&row);
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The markdown table of a sweep.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut s = String::new();
+    s.push_str("| config | target | clock | logic cells | LUT4 | FF | BRAM | Fmax | fits | timing | critical path | yosys + nextpnr |\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|\n");
+    for r in rows {
+        let cfg = Path::new(&r.config)
+            .file_name()
+            .map_or(r.config.clone(), |f| f.to_string_lossy().into());
+        match &r.result {
+            Err(e) => writeln!(
+                s,
+                "| {cfg} | {} | | | | | | | | | flow failed: {} | |",
+                r.target.name,
+                e.replace('|', "/")
+            )
+            .unwrap(),
+            Ok(x) => {
+                let l = x.logic();
+                let b = x.bram();
+                let secs: f64 = x
+                    .times
+                    .iter()
+                    .filter(|(k, _)| *k == "yosys" || k.starts_with("nextpnr"))
+                    .map(|(_, v)| v)
+                    .sum();
+                writeln!(
+                    s,
+                    "| {cfg} | {} | {} MHz | {} / {} ({:.0}%) | {} | {}{} | {} / {} | {} | {} | {} | {} | {:.0} s |",
+                    r.target.name,
+                    x.constraint_mhz,
+                    l.used,
+                    l.available,
+                    l.percent(),
+                    x.luts,
+                    x.ffs,
+                    if x.lutram > 0 {
+                        format!(" (+{} LUT-RAM)", x.lutram)
+                    } else {
+                        String::new()
+                    },
+                    b.used,
+                    b.available,
+                    x.fmax_mhz.map_or("—".into(), |f| format!("{f:.1} MHz")),
+                    if x.fits { "yes" } else { "**no**" },
+                    match (x.fits, x.meets_timing) {
+                        (false, _) => "—",
+                        (true, true) => "met",
+                        (true, false) => "**missed**",
+                    },
+                    x.critical_path.as_ref().map_or("—".into(), |p| p.describe()),
+                    secs
+                )
+                .unwrap();
+            }
+        }
+    }
+    s
+}
+
+/// Put `table` between the markers of `doc` (or make a minimal document).
+pub fn update_doc(doc: &Path, table: &str, command: &str) -> Result<()> {
+    let body = format!("{BEGIN}\n\nRegenerate with `{command}`.\n\n{table}\n{END}");
+    let text = match std::fs::read_to_string(doc) {
+        Ok(old) => match (old.find(BEGIN), old.find(END)) {
+            (Some(a), Some(b)) if a < b => format!("{}{body}{}", &old[..a], &old[b + END.len()..]),
+            _ => format!("{}\n{body}\n", old.trim_end()),
+        },
+        Err(_) => format!("# FPGA results\n\n{body}\n"),
+    };
+    let tmp = doc.with_extension("partial");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, doc).with_context(|| format!("cannot write {}", doc.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_doc_keeps_the_prose_around_the_markers() {
+        let p = std::env::temp_dir().join(format!("lw_sweep_doc_{}.md", std::process::id()));
+        std::fs::write(
+            &p,
+            format!("# T\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n"),
+        )
+        .unwrap();
+        update_doc(&p, "| new |\n", "cmd").unwrap();
+        let t = std::fs::read_to_string(&p).unwrap();
+        assert!(t.starts_with("# T\n\nbefore\n\n"), "{t}");
+        assert!(t.contains("| new |") && !t.contains("old"), "{t}");
+        assert!(t.ends_with(&format!("{END}\n\nafter\n")), "{t}");
+        let _ = std::fs::remove_file(&p);
+    }
+}
