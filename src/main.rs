@@ -15,11 +15,17 @@ const USAGE: &str = "usage:
   linewatch rtl   --config FILE --out DIR
   linewatch cosim --config FILE [--cycles N] [--seed S] [--model-only] [--vcd FILE] [--json]
   linewatch bench --config FILE [--cycles N] [--seed S] [--json]
+  linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--json]
+  linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
 
   rtl    write the device's Verilog (DIR/top.v) for a configuration
   cosim  drive the model and the Verilated RTL in lockstep with a protocol-obeying
          host; report the first diverging cycle with a waveform around it
   bench  model alone vs Verilated RTL alone on the same busy traffic, cycles/s
+  synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k) at the
+         config's [fpga] clock_mhz, out of context; logs in DIR (default
+         out/synth/<config>-<T>); exit 1 if it does not fit or misses timing
+  synth-sweep  configs x targets into a markdown table in FILE (default docs/fpga.md)
 
   Verilated devices are cached in $LINEWATCH_CACHE (default ~/.cache/linewatch/verilated).";
 
@@ -285,6 +291,70 @@ fn cmd_bench(a: &Args) -> Result<()> {
     Ok(())
 }
 
+fn cmd_synth(a: &Args) -> Result<()> {
+    let cfg_path = a.req("config")?;
+    let cfg = Config::load(Path::new(cfg_path))?;
+    let target = linewatch_fpga::target(a.req("target")?)?;
+    let out = a.vals.get("out").map_or_else(
+        || linewatch_fpga::sweep::run_dir(Path::new("out/synth"), Path::new(cfg_path), target),
+        PathBuf::from,
+    );
+    let s = linewatch_fpga::run(
+        &cfg.geometry(),
+        target,
+        cfg.fpga.clock_mhz as f64,
+        &out,
+        a.vals.get("pcf").map(Path::new),
+    )?;
+    if a.has("json") {
+        println!("{}", s.json(cfg_path));
+    } else {
+        println!("{}", s.table(cfg_path));
+    }
+    if let Some(p) = &s.problem {
+        bail!("{cfg_path} on {}: {p}", target.name);
+    }
+    Ok(())
+}
+
+fn cmd_synth_sweep(a: &Args) -> Result<()> {
+    use linewatch_fpga::sweep;
+    let list = |k: &str, default: &str| -> Vec<String> {
+        let v = a.vals.get(k).map_or(default, String::as_str);
+        v.split(',').map(str::to_string).collect()
+    };
+    let configs: Vec<PathBuf> = list("configs", "configs/ice40-small.toml,configs/default.toml")
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+    let all: Vec<&str> = linewatch_fpga::TARGETS.iter().map(|t| t.name).collect();
+    let targets = list("targets", &all.join(","))
+        .iter()
+        .map(|t| linewatch_fpga::target(t))
+        .collect::<Result<Vec<_>>>()?;
+    let doc = PathBuf::from(a.vals.get("out").map_or("docs/fpga.md", String::as_str));
+    // The doc names the command that made its table, options included.
+    let mut command = String::from("linewatch synth-sweep");
+    for k in ["configs", "targets", "out"] {
+        if let Some(v) = a.vals.get(k) {
+            write!(command, " --{k} {v}").unwrap();
+        }
+    }
+    let rows = sweep::run(&configs, &targets, Path::new("out/synth"), &mut |r| {
+        let what = match &r.result {
+            Ok(s) => s
+                .problem
+                .clone()
+                .unwrap_or_else(|| format!("fits, Fmax {:.1} MHz", s.fmax_mhz.unwrap_or(0.0))),
+            Err(e) => format!("flow failed: {e}"),
+        };
+        println!("{} on {}: {what}", r.config, r.target.name);
+    })?;
+    sweep::update_doc(&doc, &sweep::markdown(&rows), &command)?;
+    println!("wrote {}", doc.display());
+    Ok(())
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() || argv.iter().any(|a| a == "--help" || a == "-h") {
@@ -302,6 +372,10 @@ fn main() {
         "bench" => {
             Args::parse(&argv, &["config", "cycles", "seed"], &["json"]).and_then(|a| cmd_bench(&a))
         }
+        "synth" => Args::parse(&argv, &["config", "target", "out", "pcf"], &["json"])
+            .and_then(|a| cmd_synth(&a)),
+        "synth-sweep" => Args::parse(&argv, &["configs", "targets", "out"], &[])
+            .and_then(|a| cmd_synth_sweep(&a)),
         other => Err(anyhow!("unknown command '{other}'\n{USAGE}")),
     };
     if let Err(e) = res {
