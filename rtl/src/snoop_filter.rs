@@ -47,6 +47,12 @@ pub struct SnoopFilter {
     entry_owned: Constant<Bits<ENTRY_BITS>>,
     entry_not_owned: Constant<Bits<ENTRY_BITS>>,
     entry_none: Constant<Bits<ENTRY_BITS>>,
+    /// Entry bits that can be non-zero: valid, owned and the window's line bits.
+    /// Only in-window lines are ever tracked, so tags are kept window-relative and
+    /// synthesis drops the rest of the 46-bit tag (most of the filter's flip-flops).
+    entry_keep: Constant<Bits<ENTRY_BITS>>,
+    tag_mask: Constant<Bits<ADDR_BITS>>,
+    tag_base: Constant<Bits<ADDR_BITS>>,
     way_zero: Constant<Bits<2>>,
     way_one: Constant<Bits<2>>,
     addr_zero: Constant<Bits<ADDR_BITS>>,
@@ -91,6 +97,9 @@ impl SnoopFilter {
             entry_owned: ce(ENTRY_OWNED),
             entry_not_owned: ce(ENTRY_VALID | ENTRY_TAG),
             entry_none: ce(0),
+            entry_keep: ce(ENTRY_VALID | ENTRY_OWNED | g.window_mask),
+            tag_mask: Constant::new(g.window_mask.into()),
+            tag_base: Constant::new(g.window_base_line.into()),
             way_zero: c2(0),
             way_one: c2(1),
             addr_zero: Constant::new(0.into()),
@@ -130,11 +139,13 @@ impl Logic for SnoopFilter {
             // Ways past `sf_ways` stay zero; masking them lets synthesis drop their bits.
             self.entry[w].next = self.entry_none.val();
             if self.way_on[w].val() {
-                self.entry[w].next = self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48);
+                self.entry[w].next =
+                    self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
             }
             self.matches[w].next = self.way_on[w].val()
                 && self.entry[w].val().get_bit(47)
-                && self.entry[w].val().get_bits::<ADDR_BITS>(0) == self.addr.val();
+                && self.entry[w].val().get_bits::<ADDR_BITS>(0)
+                    == (self.addr.val() & self.tag_mask.val());
             self.empty[w].next = self.way_on[w].val() && !self.entry[w].val().get_bit(47);
             self.first_hit[w].next = self.matches[w].val() && !self.hit_below[w].val();
             self.first_free[w].next = self.empty[w].val() && !self.free_below[w].val();
@@ -150,18 +161,21 @@ impl Logic for SnoopFilter {
         self.victim_addr.next = self.addr_zero.val();
         for w in 0..4 {
             if self.victim.q.val() == self.way_id[w].val() {
-                self.victim_addr.next = self.entry[w].val().get_bits::<ADDR_BITS>(0);
+                self.victim_addr.next =
+                    self.entry[w].val().get_bits::<ADDR_BITS>(0) | self.tag_base.val();
             }
         }
 
         // Update: rewrite the whole set word.
         if self.owned.val() {
-            self.new_entry.next = bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val())
-                | self.entry_valid.val()
-                | self.entry_owned.val();
+            self.new_entry.next =
+                bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val() & self.tag_mask.val())
+                    | self.entry_valid.val()
+                    | self.entry_owned.val();
         } else {
             self.new_entry.next =
-                bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val()) | self.entry_valid.val();
+                bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val() & self.tag_mask.val())
+                    | self.entry_valid.val();
         }
         for w in 0..4 {
             if self.hit_below[4].val() {
