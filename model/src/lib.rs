@@ -5,6 +5,7 @@ pub mod config;
 pub mod device;
 pub mod ports;
 pub mod protocol;
+pub mod trace;
 
 pub use config::{Config, DeviceConfig, Geometry};
 pub use device::Device;
