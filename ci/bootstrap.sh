@@ -12,6 +12,7 @@ TOOLS=(
   iverilog:iverilog
   g++:g++
   make:make
+  valgrind:valgrind
 )
 
 missing=()
@@ -66,6 +67,7 @@ echo "icestorm:      fpga-icestorm $(pkg_version fpga-icestorm)"
 echo "iverilog:      $(first_line iverilog -V)"
 echo "g++:           $(first_line g++ --version)"
 echo "make:          $(first_line make --version)"
+echo "valgrind:      $(first_line valgrind --version)"
 # Not run here: a YoWASP tool's first run compiles its WebAssembly (~100 s for
 # Yosys, ~10 s for nextpnr) into .tools/yowasp-cache, which the fpga crate sets.
 echo "yowasp:        $(cd "$VENV/lib" && ls -d python3*/site-packages/yowasp_{yosys,nextpnr_ecp5}-*.dist-info | sed 's|.*/||; s|.dist-info||' | tr '\n' ' ')"

@@ -17,6 +17,12 @@ const USAGE: &str = "usage:
   linewatch bench --config FILE [--cycles N] [--seed S] [--json]
   linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--json]
   linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
+  linewatch trace record --out FILE [--keep-text] [--json] -- CMD ARGS...
+  linewatch trace convert --in FILE --out FILE [--format lackey|bin] [--skip-bad] [--json]
+  linewatch trace gen --kind sequential|uniform|zipf|strided --count N [--seed S] [--footprint B]
+                      [--stride B] [--size B] [--record B] [--write-pct P] [--skew X] [--base A]
+                      [--format lackey|bin] --out FILE [--json]
+  linewatch trace stats --in FILE [--skip-bad] [--json]
 
   rtl    write the device's Verilog (DIR/top.v) for a configuration
   cosim  drive the model and the Verilated RTL in lockstep with a protocol-obeying
@@ -26,6 +32,9 @@ const USAGE: &str = "usage:
          config's [fpga] clock_mhz, out of context; logs in DIR (default
          out/synth/<config>-<T>); exit 1 if it does not fit or misses timing
   synth-sweep  configs x targets into a markdown table in FILE (default docs/fpga.md)
+  trace  memory-access traces (docs/traces.md): record CMD under valgrind lackey into
+         the binary format; convert lackey text <-> binary; generate synthetic
+         traces from a seed; count accesses and unique lines/pages touched and written
 
   Verilated devices are cached in $LINEWATCH_CACHE (default ~/.cache/linewatch/verilated).";
 
@@ -357,7 +366,9 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if argv.is_empty() || argv.iter().any(|a| a == "--help" || a == "-h") {
+    // Arguments after `--` belong to the command `trace record` runs.
+    let mut own = argv.iter().take_while(|a| *a != "--");
+    if argv.is_empty() || own.any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}");
         return;
     }
@@ -376,10 +387,389 @@ fn main() {
             .and_then(|a| cmd_synth(&a)),
         "synth-sweep" => Args::parse(&argv, &["configs", "targets", "out"], &[])
             .and_then(|a| cmd_synth_sweep(&a)),
+        "trace" => cmd_trace(&argv),
         other => Err(anyhow!("unknown command '{other}'\n{USAGE}")),
     };
     if let Err(e) = res {
         eprintln!("linewatch: {e:#}");
         std::process::exit(1);
     }
+}
+
+// ---- trace: record, convert, generate and summarise memory-access traces ----
+
+fn cmd_trace(argv: &[String]) -> Result<()> {
+    // `trace record ... -- CMD ARGS`: everything after `--` is the traced command.
+    let split = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+    let (opts, rest) = (&argv[1..split], argv.get(split + 1..).unwrap_or(&[]));
+    let sub = opts.first().map_or("", String::as_str);
+    if sub != "record" && split != argv.len() {
+        bail!("'trace {sub}' takes no command after --");
+    }
+    match sub {
+        "record" => Args::parse(opts, &["out"], &["keep-text", "json"])
+            .and_then(|a| cmd_trace_record(&a, rest)),
+        "convert" => Args::parse(opts, &["in", "out", "format"], &["skip-bad", "json"])
+            .and_then(|a| cmd_trace_convert(&a)),
+        "gen" => Args::parse(
+            opts,
+            &[
+                "kind",
+                "count",
+                "seed",
+                "footprint",
+                "stride",
+                "size",
+                "record",
+                "write-pct",
+                "skew",
+                "base",
+                "out",
+                "format",
+            ],
+            &["json"],
+        )
+        .and_then(|a| cmd_trace_gen(&a)),
+        "stats" => {
+            Args::parse(opts, &["in"], &["skip-bad", "json"]).and_then(|a| cmd_trace_stats(&a))
+        }
+        "" => bail!("'trace' needs record, convert, gen or stats\n{USAGE}"),
+        other => bail!("unknown trace command '{other}'\n{USAGE}"),
+    }
+}
+
+fn trace_format(
+    a: &Args,
+    default: linewatch_model::trace::Format,
+) -> Result<linewatch_model::trace::Format> {
+    match a.vals.get("format") {
+        None => Ok(default),
+        Some(f) => linewatch_model::trace::Format::parse(f)
+            .ok_or_else(|| anyhow!("--format {f}: expected lackey or bin")),
+    }
+}
+
+/// Streams `src` into `out` (through a temporary name) in `fmt`; returns the count.
+fn write_trace<S: linewatch_model::trace::TraceSource + ?Sized>(
+    src: &mut S,
+    out: &Path,
+    fmt: linewatch_model::trace::Format,
+) -> Result<u64> {
+    use linewatch_model::trace::{self as tr, TraceSink};
+    let name = out.display().to_string();
+    let file = tr::OutFile::create(out)?;
+    let n = match fmt {
+        tr::Format::Bin => {
+            let mut w = tr::BinWriter::new(file, &name)?;
+            tr::copy(src, &mut w)?;
+            let n = w.finish()?;
+            w.into_inner().commit()?;
+            n
+        }
+        tr::Format::Lackey => {
+            let mut w = tr::LackeyWriter::new(file, &name);
+            tr::copy(src, &mut w)?;
+            let n = w.finish()?;
+            w.into_inner().commit()?;
+            n
+        }
+    };
+    Ok(n)
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
+fn cmd_trace_convert(a: &Args) -> Result<()> {
+    use linewatch_model::trace::{self as tr, Format};
+    let (inp, out) = (Path::new(a.req("in")?), Path::new(a.req("out")?));
+    let (from, mut src) = tr::open(inp, a.has("skip-bad"))?;
+    let to = trace_format(
+        a,
+        if from == Format::Bin {
+            Format::Lackey
+        } else {
+            Format::Bin
+        },
+    )?;
+    let t = std::time::Instant::now();
+    let n = write_trace(&mut src, out, to)?;
+    let secs = t.elapsed().as_secs_f64();
+    let (bytes, skipped) = (file_len(out), src.skipped());
+    if a.has("json") {
+        println!(
+            "{{\"in\":{},\"out\":{},\"from\":\"{}\",\"to\":\"{}\",\"accesses\":{n},\"skipped_lines\":{skipped},\"bytes\":{bytes},\"seconds\":{secs:.3}}}",
+            json_str(&inp.display().to_string()),
+            json_str(&out.display().to_string()),
+            from.name(),
+            to.name()
+        );
+    } else {
+        println!(
+            "{} ({}) -> {} ({}): {n} accesses, {bytes} bytes ({:.2} bytes/access), {:.1} M accesses/s{}",
+            inp.display(),
+            from.name(),
+            out.display(),
+            to.name(),
+            bytes as f64 / n.max(1) as f64,
+            n as f64 / secs.max(1e-9) / 1e6,
+            if skipped > 0 {
+                format!(", {skipped} malformed lines skipped")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+fn cmd_trace_gen(a: &Args) -> Result<()> {
+    use linewatch_model::trace::{self as tr, SynthKind, SynthSpec};
+    let kind_s = a.req("kind")?;
+    let kind = SynthKind::parse(kind_s)
+        .ok_or_else(|| anyhow!("--kind {kind_s}: expected sequential, uniform, zipf or strided"))?;
+    let float = |k: &str, default: f64| -> Result<f64> {
+        a.vals.get(k).map_or(Ok(default), |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| anyhow!("--{k} {v}: not a number"))
+        })
+    };
+    a.req("count")?;
+    let mut s = SynthSpec::new(kind, a.num("count", 0)?, a.num("seed", 1)?);
+    s.footprint = a.num("footprint", s.footprint)?;
+    s.stride = a.num("stride", s.stride)?;
+    s.base = a.num("base", s.base)?;
+    let small = |k: &str, d: u32| -> Result<u32> {
+        u32::try_from(a.num(k, d as u64)?).map_err(|_| anyhow!("--{k}: above 2^32"))
+    };
+    s.size = small("size", s.size)?;
+    s.record = small("record", s.record)?;
+    s.write_pct = float("write-pct", s.write_pct)?;
+    s.skew = float("skew", s.skew)?;
+    let mut g = tr::Synth::new(s.clone()).map_err(|e| anyhow!("trace gen: {e}"))?;
+    let out = Path::new(a.req("out")?);
+    let fmt = trace_format(a, tr::Format::Bin)?;
+    let t = std::time::Instant::now();
+    let n = write_trace(&mut g, out, fmt)?;
+    let secs = t.elapsed().as_secs_f64();
+    let bytes = file_len(out);
+    if a.has("json") {
+        println!(
+            "{{\"out\":{},\"kind\":{},\"accesses\":{n},\"seed\":{},\"bytes\":{bytes},\"seconds\":{secs:.3}}}",
+            json_str(&out.display().to_string()),
+            json_str(kind_s),
+            s.seed
+        );
+    } else {
+        println!(
+            "wrote {n} {kind_s} accesses (seed {}) to {} ({bytes} bytes, {:.2} bytes/access)",
+            s.seed,
+            out.display(),
+            bytes as f64 / n.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+fn cmd_trace_stats(a: &Args) -> Result<()> {
+    use linewatch_model::trace as tr;
+    let inp = Path::new(a.req("in")?);
+    let (fmt, mut src) = tr::open(inp, a.has("skip-bad"))?;
+    let t = std::time::Instant::now();
+    let mut s = tr::Stats::new();
+    s.add_all(&mut src)?;
+    let secs = t.elapsed().as_secs_f64();
+    let rate = s.accesses as f64 / secs.max(1e-9);
+    let bytes = file_len(inp);
+    if a.has("json") {
+        println!(
+            "{{\"in\":{},\"format\":\"{}\",\"bytes\":{bytes},\"accesses\":{},\"loads\":{},\"stores\":{},\"modifies\":{},\"instrs\":{},\"line_accesses\":{},\"unique_lines\":{},\"unique_pages\":{},\"lines_written\":{},\"pages_written\":{},\"skipped_lines\":{},\"seconds\":{secs:.3},\"accesses_per_s\":{rate:.0}}}",
+            json_str(&inp.display().to_string()),
+            fmt.name(),
+            s.accesses,
+            s.loads,
+            s.stores,
+            s.modifies,
+            s.instrs,
+            s.line_accesses,
+            s.unique_lines(),
+            s.unique_pages(),
+            s.lines_written(),
+            s.pages_written(),
+            src.skipped()
+        );
+    } else {
+        println!(
+            "{} ({}, {bytes} bytes, {:.2} bytes/access): {} accesses: {} loads, {} stores, {} modifies, {} instr",
+            inp.display(),
+            fmt.name(),
+            bytes as f64 / s.accesses.max(1) as f64,
+            s.accesses,
+            s.loads,
+            s.stores,
+            s.modifies,
+            s.instrs
+        );
+        println!(
+            "  touched {} lines ({} KiB) in {} pages; written {} lines in {} pages",
+            s.unique_lines(),
+            s.unique_lines() * 64 / 1024,
+            s.unique_pages(),
+            s.lines_written(),
+            s.pages_written()
+        );
+        if src.skipped() > 0 {
+            println!("  {} malformed lines skipped", src.skipped());
+        }
+        println!("  {:.1} M accesses/s ({secs:.3} s)", rate / 1e6);
+    }
+    Ok(())
+}
+
+/// Removes the FIFO however `trace record` ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Copies what is read into a second writer (`--keep-text`).
+struct Tee<R, W>(R, Option<W>);
+
+impl<R: std::io::Read, W: std::io::Write> std::io::Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        if let Some(w) = &mut self.1 {
+            w.write_all(&buf[..n])?;
+        }
+        Ok(n)
+    }
+}
+
+fn cmd_trace_record(a: &Args, cmd: &[String]) -> Result<()> {
+    use linewatch_model::trace::{self as tr, TraceSink, TraceSource};
+    use std::process::Command;
+    let out = PathBuf::from(a.req("out")?);
+    if cmd.is_empty() {
+        bail!("'trace record' needs the command to trace after --, e.g. linewatch trace record --out t.bin -- ls /");
+    }
+    let vg = Command::new("valgrind").arg("--version").output();
+    if !vg.is_ok_and(|o| o.status.success()) {
+        bail!("valgrind not found on PATH (ci/bootstrap.sh installs it)");
+    }
+    // valgrind writes lackey's trace to its log; a FIFO streams it to us, so a
+    // 10^8-access run never sits on disk as text.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let fifo = std::env::temp_dir().join(format!(
+        "linewatch-lackey-{}-{nanos}.fifo",
+        std::process::id()
+    ));
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .with_context(|| "cannot run mkfifo")?;
+    if !made.success() {
+        bail!("mkfifo {} failed", fifo.display());
+    }
+    let _fifo_guard = RemoveOnDrop(fifo.clone());
+    let name = out.display().to_string();
+    let mut w = tr::BinWriter::new(tr::OutFile::create(&out)?, &name)?;
+    let text_path = PathBuf::from(format!("{}.lackey", out.display()));
+    let text = if a.has("keep-text") {
+        Some(tr::OutFile::create(&text_path)?)
+    } else {
+        None
+    };
+    let t = std::time::Instant::now();
+    let mut child = Command::new("valgrind")
+        .arg("--tool=lackey")
+        .arg("--trace-mem=yes")
+        .arg(format!("--log-file={}", fifo.display()))
+        .args(cmd)
+        .spawn()
+        .with_context(|| "cannot start valgrind")?;
+    let reader_fifo = fifo.clone();
+    let reader = std::thread::spawn(move || -> Result<_> {
+        // Blocks until valgrind opens its log (or we unblock it below).
+        let f = std::fs::File::open(&reader_fifo)
+            .with_context(|| format!("cannot open {}", reader_fifo.display()))?;
+        let mut r = tr::LackeyReader::from_reader(Tee(f, text), "valgrind lackey output", false);
+        let mut kinds = [0u64; 4];
+        while let Some(acc) = r.next_access()? {
+            kinds[acc.kind as usize] += 1;
+            w.push(&acc)?;
+        }
+        Ok((w, kinds, r))
+    });
+    let status = child.wait().with_context(|| "waiting for valgrind")?;
+    // If valgrind never opened the FIFO (e.g. the command does not exist), the
+    // reader is still blocked in open: a non-blocking writer open releases it
+    // (it fails harmlessly when no reader is waiting).
+    while !reader.is_finished() {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&fifo);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (mut w, kinds, r) = reader
+        .join()
+        .map_err(|_| anyhow!("trace reader thread panicked"))??;
+    let n = w.finish()?;
+    let secs = t.elapsed().as_secs_f64();
+    let code = status.code().unwrap_or(-1);
+    if n == 0 {
+        bail!(
+            "valgrind recorded no accesses (exit status {code}; see its message above) for: {}",
+            cmd.join(" ")
+        );
+    }
+    w.into_inner().commit()?;
+    if let Some(t) = r.into_inner().into_inner().1 {
+        t.commit()?;
+    }
+    let bytes = file_len(&out);
+    if a.has("json") {
+        println!(
+            "{{\"out\":{},\"command\":{},\"exit_status\":{code},\"accesses\":{n},\"instrs\":{},\"loads\":{},\"stores\":{},\"modifies\":{},\"bytes\":{bytes},\"bytes_per_access\":{:.3},\"seconds\":{secs:.3}{}}}",
+            json_str(&name),
+            json_str(&cmd.join(" ")),
+            kinds[3],
+            kinds[0],
+            kinds[1],
+            kinds[2],
+            bytes as f64 / n as f64,
+            if a.has("keep-text") {
+                format!(",\"text\":{}", json_str(&text_path.display().to_string()))
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        println!(
+            "recorded {n} accesses ({} instr, {} loads, {} stores, {} modifies) of '{}' (exit status {code}) into {name}: {bytes} bytes, {:.2} bytes/access, {:.1} s{}",
+            kinds[3],
+            kinds[0],
+            kinds[1],
+            kinds[2],
+            cmd.join(" "),
+            bytes as f64 / n as f64,
+            secs,
+            if a.has("keep-text") {
+                format!("; lackey text in {}", text_path.display())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
 }
