@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod device;
+pub mod host;
 pub mod ports;
 pub mod protocol;
 pub mod trace;

@@ -1,0 +1,271 @@
+//! One set-associative cache level: 64-byte lines, true LRU, a MESI state per line.
+//!
+//! Storage is flat (`sets * ways` slots in three parallel vectors) so a lookup is one
+//! index computation and a scan of `ways` tags; no allocation after construction.
+//! The cache stores states only, never data: the host model needs who holds what, and
+//! the device model owns the data.
+
+use std::fmt;
+
+/// MESI state of a line in one cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Mesi {
+    I = 0,
+    S = 1,
+    E = 2,
+    M = 3,
+}
+
+impl Mesi {
+    pub const fn valid(self) -> bool {
+        !matches!(self, Mesi::I)
+    }
+    /// E or M: the holder may write without asking anyone.
+    pub const fn owned(self) -> bool {
+        matches!(self, Mesi::E | Mesi::M)
+    }
+}
+
+impl fmt::Display for Mesi {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Mesi::I => "I",
+            Mesi::S => "S",
+            Mesi::E => "E",
+            Mesi::M => "M",
+        })
+    }
+}
+
+/// Geometry and hit latency of one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Capacity in bytes: `sets * ways * 64`.
+    pub size: usize,
+    pub ways: usize,
+    /// Cycles to hit in this level (added on top of the levels above it).
+    pub latency: u32,
+}
+
+impl CacheConfig {
+    pub const fn new(size: usize, ways: usize, latency: u32) -> CacheConfig {
+        CacheConfig {
+            size,
+            ways,
+            latency,
+        }
+    }
+
+    pub fn sets(&self) -> usize {
+        self.size / LINE_BYTES / self.ways.max(1)
+    }
+
+    /// Checks the geometry; the message names what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.ways == 0 {
+            return Err("ways must be above 0".into());
+        }
+        if self.size == 0 || !self.size.is_multiple_of(LINE_BYTES * self.ways) {
+            return Err(format!(
+                "size {} must be a positive multiple of 64 * ways ({})",
+                self.size,
+                LINE_BYTES * self.ways
+            ));
+        }
+        if !self.sets().is_power_of_two() {
+            return Err(format!("sets ({}) must be a power of two", self.sets()));
+        }
+        Ok(())
+    }
+}
+
+const LINE_BYTES: usize = crate::protocol::LINE_BYTES as usize;
+
+/// Index of a slot (`set * ways + way`); stable while the line stays cached.
+pub type Slot = usize;
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    cfg: CacheConfig,
+    set_mask: u64,
+    /// Line address (byte address / 64) per slot; meaningful only when valid.
+    tags: Vec<u64>,
+    state: Vec<Mesi>,
+    /// Last-use stamp per slot: the smallest valid stamp in a set is its LRU way.
+    used: Vec<u64>,
+    clock: u64,
+}
+
+impl Cache {
+    /// Panics on a bad geometry (see [`CacheConfig::check`]).
+    pub fn new(cfg: CacheConfig) -> Cache {
+        if let Err(e) = cfg.check() {
+            panic!("bad cache config {cfg:?}: {e}");
+        }
+        let n = cfg.sets() * cfg.ways;
+        Cache {
+            cfg,
+            set_mask: cfg.sets() as u64 - 1,
+            tags: vec![0; n],
+            state: vec![Mesi::I; n],
+            used: vec![0; n],
+            clock: 0,
+        }
+    }
+
+    pub fn config(&self) -> &CacheConfig {
+        &self.cfg
+    }
+    pub fn latency(&self) -> u32 {
+        self.cfg.latency
+    }
+    pub fn ways(&self) -> usize {
+        self.cfg.ways
+    }
+    pub fn slots(&self) -> usize {
+        self.tags.len()
+    }
+
+    #[inline]
+    fn set_base(&self, line: u64) -> usize {
+        (line & self.set_mask) as usize * self.cfg.ways
+    }
+
+    /// The slot holding `line`, if valid here. Does not count as a use.
+    #[inline]
+    pub fn find(&self, line: u64) -> Option<Slot> {
+        let b = self.set_base(line);
+        (b..b + self.cfg.ways).find(|&s| self.state[s].valid() && self.tags[s] == line)
+    }
+
+    /// State of `line` here (I when absent).
+    #[inline]
+    pub fn probe(&self, line: u64) -> Mesi {
+        self.find(line).map_or(Mesi::I, |s| self.state[s])
+    }
+
+    /// Marks the slot most recently used.
+    #[inline]
+    pub fn touch(&mut self, slot: Slot) {
+        self.clock += 1;
+        self.used[slot] = self.clock;
+    }
+
+    #[inline]
+    pub fn state(&self, slot: Slot) -> Mesi {
+        self.state[slot]
+    }
+    #[inline]
+    pub fn set_state(&mut self, slot: Slot, st: Mesi) {
+        self.state[slot] = st;
+    }
+    /// Line held in the slot (meaningful when its state is valid).
+    #[inline]
+    pub fn line(&self, slot: Slot) -> u64 {
+        self.tags[slot]
+    }
+
+    /// The slot a fill of `line` would take: an invalid way if the set has one,
+    /// otherwise the least recently used. The caller evicts its occupant first.
+    #[inline]
+    pub fn victim(&self, line: u64) -> Slot {
+        let b = self.set_base(line);
+        let mut best = b;
+        for s in b..b + self.cfg.ways {
+            if !self.state[s].valid() {
+                return s;
+            }
+            if self.used[s] < self.used[best] {
+                best = s;
+            }
+        }
+        best
+    }
+
+    /// Installs `line` in `slot` (from [`Cache::victim`], already emptied) as most
+    /// recently used.
+    #[inline]
+    pub fn fill(&mut self, slot: Slot, line: u64, st: Mesi) {
+        debug_assert!(!self.state[slot].valid(), "fill over a valid line");
+        debug_assert_eq!(self.set_base(line), slot - slot % self.cfg.ways);
+        self.tags[slot] = line;
+        self.state[slot] = st;
+        self.touch(slot);
+    }
+
+    /// Drops `line`; returns the state it had (I when absent).
+    #[inline]
+    pub fn invalidate(&mut self, line: u64) -> Mesi {
+        match self.find(line) {
+            Some(s) => std::mem::replace(&mut self.state[s], Mesi::I),
+            None => Mesi::I,
+        }
+    }
+
+    /// Every valid `(line, state)`, in slot order.
+    pub fn lines(&self) -> impl Iterator<Item = (u64, Mesi)> + '_ {
+        self.tags
+            .iter()
+            .zip(&self.state)
+            .filter(|(_, st)| st.valid())
+            .map(|(&t, &st)| (t, st))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_is_checked() {
+        assert!(CacheConfig::new(4096, 4, 1).check().is_ok());
+        assert_eq!(CacheConfig::new(4096, 4, 1).sets(), 16);
+        assert!(CacheConfig::new(4096, 0, 1).check().is_err());
+        assert!(CacheConfig::new(100, 1, 1).check().is_err());
+        assert!(CacheConfig::new(64 * 3, 1, 1).check().is_err()); // 3 sets
+        assert!(CacheConfig::new(64 * 3, 3, 1).check().is_ok()); // 1 set, 3 ways
+    }
+
+    #[test]
+    fn hit_miss_and_lru_order() {
+        // One set of 4 ways: every line maps to it.
+        let mut c = Cache::new(CacheConfig::new(4 * 64, 4, 3));
+        for line in 0..4 {
+            assert_eq!(c.find(line), None);
+            let v = c.victim(line);
+            c.fill(v, line, Mesi::E);
+        }
+        for line in 0..4 {
+            assert_eq!(c.probe(line), Mesi::E);
+        }
+        // LRU is line 0; using it makes line 1 the LRU.
+        assert_eq!(c.line(c.victim(9)), 0);
+        c.touch(c.find(0).unwrap());
+        assert_eq!(c.line(c.victim(9)), 1);
+        c.touch(c.find(1).unwrap());
+        c.touch(c.find(2).unwrap());
+        assert_eq!(c.line(c.victim(9)), 3);
+        // An invalid way is preferred over any LRU victim.
+        assert_eq!(c.invalidate(2), Mesi::E);
+        assert_eq!(c.invalidate(2), Mesi::I);
+        let v = c.victim(9);
+        assert_eq!(c.state(v), Mesi::I);
+        c.fill(v, 9, Mesi::M);
+        assert_eq!(c.probe(9), Mesi::M);
+        assert_eq!(c.lines().count(), 4);
+    }
+
+    #[test]
+    fn sets_are_independent() {
+        // 2 sets x 1 way: even lines in set 0, odd in set 1.
+        let mut c = Cache::new(CacheConfig::new(2 * 64, 1, 1));
+        let v = c.victim(4);
+        c.fill(v, 4, Mesi::S);
+        let v = c.victim(7);
+        assert_eq!(c.state(v), Mesi::I);
+        c.fill(v, 7, Mesi::S);
+        assert_eq!(c.line(c.victim(6)), 4);
+        assert_eq!(c.line(c.victim(5)), 7);
+    }
+}
