@@ -1,6 +1,6 @@
 //! One set-associative cache level: 64-byte lines, true LRU, a MESI state per line.
 //!
-//! Storage is flat (`sets * ways` slots in three parallel vectors) so a lookup is one
+//! Storage is flat (`sets * ways` slots in two parallel vectors) so a lookup is one
 //! index computation and a scan of `ways` tags; no allocation after construction.
 //! The cache stores states only, never data: the host model needs who holds what, and
 //! the device model owns the data.
@@ -80,6 +80,8 @@ impl CacheConfig {
     }
 }
 
+const STATES: [Mesi; 4] = [Mesi::I, Mesi::S, Mesi::E, Mesi::M];
+
 const LINE_BYTES: usize = crate::protocol::LINE_BYTES as usize;
 
 /// Index of a slot (`set * ways + way`); stable while the line stays cached.
@@ -89,9 +91,9 @@ pub type Slot = usize;
 pub struct Cache {
     cfg: CacheConfig,
     set_mask: u64,
-    /// Line address (byte address / 64) per slot; meaningful only when valid.
-    tags: Vec<u64>,
-    state: Vec<Mesi>,
+    /// Per slot, `line << 2 | state`: a lookup compares tag and validity in one
+    /// load, and a set's keys share as few host cache lines as possible.
+    keys: Vec<u64>,
     /// Last-use stamp per slot: the smallest valid stamp in a set is its LRU way.
     used: Vec<u64>,
     clock: u64,
@@ -107,8 +109,7 @@ impl Cache {
         Cache {
             cfg,
             set_mask: cfg.sets() as u64 - 1,
-            tags: vec![0; n],
-            state: vec![Mesi::I; n],
+            keys: vec![0; n],
             used: vec![0; n],
             clock: 0,
         }
@@ -124,7 +125,7 @@ impl Cache {
         self.cfg.ways
     }
     pub fn slots(&self) -> usize {
-        self.tags.len()
+        self.keys.len()
     }
 
     #[inline]
@@ -136,13 +137,18 @@ impl Cache {
     #[inline]
     pub fn find(&self, line: u64) -> Option<Slot> {
         let b = self.set_base(line);
-        (b..b + self.cfg.ways).find(|&s| self.state[s].valid() && self.tags[s] == line)
+        let want = line << 2;
+        // key ^ want < 4 : same line; & 3 != 0 : valid.
+        (b..b + self.cfg.ways).find(|&s| {
+            let k = self.keys[s];
+            k ^ want < 4 && k & 3 != 0
+        })
     }
 
     /// State of `line` here (I when absent).
     #[inline]
     pub fn probe(&self, line: u64) -> Mesi {
-        self.find(line).map_or(Mesi::I, |s| self.state[s])
+        self.find(line).map_or(Mesi::I, |s| self.state(s))
     }
 
     /// Marks the slot most recently used.
@@ -154,16 +160,16 @@ impl Cache {
 
     #[inline]
     pub fn state(&self, slot: Slot) -> Mesi {
-        self.state[slot]
+        STATES[(self.keys[slot] & 3) as usize]
     }
     #[inline]
     pub fn set_state(&mut self, slot: Slot, st: Mesi) {
-        self.state[slot] = st;
+        self.keys[slot] = self.keys[slot] & !3 | st as u64;
     }
     /// Line held in the slot (meaningful when its state is valid).
     #[inline]
     pub fn line(&self, slot: Slot) -> u64 {
-        self.tags[slot]
+        self.keys[slot] >> 2
     }
 
     /// The slot a fill of `line` would take: an invalid way if the set has one,
@@ -173,7 +179,7 @@ impl Cache {
         let b = self.set_base(line);
         let mut best = b;
         for s in b..b + self.cfg.ways {
-            if !self.state[s].valid() {
+            if self.keys[s] & 3 == 0 {
                 return s;
             }
             if self.used[s] < self.used[best] {
@@ -187,10 +193,10 @@ impl Cache {
     /// recently used.
     #[inline]
     pub fn fill(&mut self, slot: Slot, line: u64, st: Mesi) {
-        debug_assert!(!self.state[slot].valid(), "fill over a valid line");
+        debug_assert!(!self.state(slot).valid(), "fill over a valid line");
+        debug_assert!(line < 1 << 62, "line address too wide");
         debug_assert_eq!(self.set_base(line), slot - slot % self.cfg.ways);
-        self.tags[slot] = line;
-        self.state[slot] = st;
+        self.keys[slot] = line << 2 | st as u64;
         self.touch(slot);
     }
 
@@ -198,18 +204,21 @@ impl Cache {
     #[inline]
     pub fn invalidate(&mut self, line: u64) -> Mesi {
         match self.find(line) {
-            Some(s) => std::mem::replace(&mut self.state[s], Mesi::I),
+            Some(s) => {
+                let st = self.state(s);
+                self.set_state(s, Mesi::I);
+                st
+            }
             None => Mesi::I,
         }
     }
 
     /// Every valid `(line, state)`, in slot order.
     pub fn lines(&self) -> impl Iterator<Item = (u64, Mesi)> + '_ {
-        self.tags
+        self.keys
             .iter()
-            .zip(&self.state)
-            .filter(|(_, st)| st.valid())
-            .map(|(&t, &st)| (t, st))
+            .filter(|&&k| k & 3 != 0)
+            .map(|&k| (k >> 2, STATES[(k & 3) as usize]))
     }
 }
 

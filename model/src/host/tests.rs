@@ -495,7 +495,8 @@ fn exact_writeback_set_whole_accesses() {
 }
 
 /// Throughput on the default (4-core, 8 MiB LLC) configuration; run with
-/// `cargo test --release -p linewatch-model host_throughput -- --ignored --nocapture`.
+/// `cargo test --release -p linewatch-model host_throughput -- --ignored --nocapture`
+/// (`LW_FP` sets the footprint in bytes, default 256 MiB).
 #[test]
 #[ignore]
 fn host_throughput() {
