@@ -11,14 +11,14 @@ fn data(name: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// nextpnr-ice40 0.4 after placing and routing ice40-small on an HX8K: timing
-/// missed at 50 MHz, so fmax and a critical path are present.
+/// nextpnr-ice40 0.4 after placing and routing ice40-small on an HX8K (commit
+/// 073307b): timing missed at 50 MHz, so fmax and a critical path are present.
 #[test]
 fn parses_a_placed_ice40_report() {
     let r = PnrReport::parse(&data("ice40-small-hx8k.report.json")).unwrap();
     let lc = r.utilization["ICESTORM_LC"];
     assert_eq!(lc.available, 7680);
-    assert!(lc.used > 5000 && lc.fits(), "{lc:?}");
+    assert!(lc.used > 3000 && lc.fits(), "{lc:?}");
     assert_eq!(r.utilization["ICESTORM_RAM"].used, 16);
     assert_eq!(r.utilization["SB_IO"].used, 3, "clock, din, dout");
     let (clk, f) = r.worst_clock().unwrap();
@@ -39,11 +39,11 @@ fn parses_a_placed_ice40_report() {
     assert!(p.blocks.iter().any(|b| b == "sf"), "{p:?}");
 }
 
-/// nextpnr-ice40 0.4 packing ice40-small for a UP5K (`--no-place`): over on logic
-/// cells, no timing.
+/// nextpnr-ice40 0.4 packing the default config for a UP5K (`--no-place`): over
+/// on logic cells and RAM, no timing.
 #[test]
 fn parses_a_pack_only_report_that_does_not_fit() {
-    let r = PnrReport::parse(&data("ice40-small-up5k.pack.report.json")).unwrap();
+    let r = PnrReport::parse(&data("default-up5k.pack.report.json")).unwrap();
     let lc = r.utilization["ICESTORM_LC"];
     assert_eq!(lc.available, 5280);
     assert!(!lc.fits() && lc.percent() > 100.0, "{lc:?}");
@@ -85,12 +85,12 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// The real iCE40 flow for ice40-small on a UP5K (Yosys ~25 s, nextpnr seconds).
-/// Today the design does NOT fit (about 120% of the UP5K's logic cells; see
-/// docs/fpga.md), so this test does not demand success: it checks the flow runs
-/// end to end, the numbers are sane, and the fits / meets-timing flags and the
-/// problem line agree with the numbers. Once the design fits, the same test checks
-/// the placed result and its bitstream.
+/// The real iCE40 flow for ice40-small on a UP5K (~50 s: Yosys, nextpnr, icepack).
+/// Today the design fits (79% of the logic cells) but MISSES its 50 MHz clock
+/// (18 MHz; see docs/fpga.md), so this test does not demand success: it checks
+/// the flow runs end to end, the numbers are sane, and the fits / meets-timing
+/// flags, the problem line and the bitstream agree with the numbers, whichever
+/// way they fall.
 #[test]
 fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     let (_, cfg) = config("ice40-small.toml");
