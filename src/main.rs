@@ -15,6 +15,8 @@ const USAGE: &str = "usage:
   linewatch rtl   --config FILE --out DIR
   linewatch cosim --config FILE [--cycles N] [--seed S] [--model-only] [--vcd FILE] [--json]
   linewatch bench --config FILE [--cycles N] [--seed S] [--json]
+  linewatch sim   --config FILE --trace FILE[,FILE...] [--format lackey|bin] [--cores N]
+                  [--epoch N] [--rtl | --lockstep] [--skip-bad] [--json]
   linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--json]
   linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
   linewatch trace record --out FILE [--keep-text] [--json] -- CMD ARGS...
@@ -28,6 +30,10 @@ const USAGE: &str = "usage:
   cosim  drive the model and the Verilated RTL in lockstep with a protocol-obeying
          host; report the first diverging cycle with a waveform around it
   bench  model alone vs Verilated RTL alone on the same busy traffic, cycles/s
+  sim    replay traces (one per core, or one with core numbers) on the host model
+         (MMU, caches, MESI) against the device model (--rtl: the Verilated RTL;
+         --lockstep: both, compared every cycle); flush, harvest and report the
+         dirty lines and pages (docs/host-model.md)
   synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k) at the
          config's [fpga] clock_mhz, out of context; logs in DIR (default
          out/synth/<config>-<T>); exit 1 if it does not fit or misses timing
@@ -242,6 +248,261 @@ fn cmd_cosim(a: &Args) -> Result<()> {
     Ok(())
 }
 
+fn cmd_sim(a: &Args) -> Result<()> {
+    use linewatch_model::trace as tr;
+    use linewatch_testbench::lockstep::{Checked, Side};
+    use linewatch_testbench::system::{replay, SimReport, System, Workload};
+    let cfg_path = a.req("config")?;
+    let mut cfg = Config::load(Path::new(cfg_path))?;
+    if a.vals.contains_key("cores") {
+        let n = a.num("cores", 1)?;
+        if !(1..=64).contains(&n) {
+            bail!("--cores {n}: must be 1 to 64");
+        }
+        cfg.host.cores = n;
+    }
+    let epoch = match a.vals.get("epoch") {
+        None => None,
+        Some(_) => match a.num("epoch", 0)? {
+            0 => bail!("--epoch 0: an epoch is at least one access"),
+            n => Some(n),
+        },
+    };
+    let fmt = match a.vals.get("format") {
+        None => None,
+        Some(f) => Some(
+            tr::Format::parse(f).ok_or_else(|| anyhow!("--format {f}: expected lackey or bin"))?,
+        ),
+    };
+    let skip_bad = a.has("skip-bad");
+    let names: Vec<String> = a.req("trace")?.split(',').map(str::to_owned).collect();
+    let mut sources: Vec<(String, Box<dyn tr::TraceSource>)> = Vec::new();
+    for n in &names {
+        let p = Path::new(n);
+        let src: Box<dyn tr::TraceSource> = match fmt {
+            None => tr::open(p, skip_bad)?.1,
+            Some(tr::Format::Bin) => Box::new(tr::BinReader::open(p)?),
+            Some(tr::Format::Lackey) => Box::new(tr::LackeyReader::open(p, skip_bad)?),
+        };
+        sources.push((n.clone(), src));
+    }
+    let mut work = Workload::new(sources, cfg.host.cores as usize)?;
+    let g = cfg.geometry();
+    let json = a.has("json");
+    if a.has("rtl") && a.has("lockstep") {
+        bail!("--rtl and --lockstep: choose one (--lockstep runs the RTL and the model)");
+    }
+    let pb = progress(0, json);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} accesses ({per_sec})")
+            .expect("static template"),
+    );
+    let t = std::time::Instant::now();
+    fn go<S: Side>(
+        side: S,
+        g: &linewatch_model::Geometry,
+        cfg: &Config,
+        work: &mut Workload,
+        epoch: Option<u64>,
+        pb: &ProgressBar,
+    ) -> Result<(SimReport, S)> {
+        let mut sys = System::new(side, g, &cfg.host)?;
+        replay(&mut sys, work, epoch, &mut |n| pb.set_position(n))?;
+        sys.finish()
+    }
+    let model = || ModelSide(linewatch_model::Device::new(&g));
+    let verilated = || -> Result<rtl::RtlSide> {
+        pb.set_message("verilating");
+        let dev = rtl::build(&g, &rtl::default_cache())?;
+        Ok(rtl::RtlSide::new(dev))
+    };
+    let (device, rep) = if a.has("lockstep") {
+        let pair = Checked::new(model(), verilated()?);
+        pb.set_message("model = rtl");
+        let (rep, pair) = go(pair, &g, &cfg, &mut work, epoch, &pb)?;
+        if let Some(m) = pair.mismatch() {
+            pb.finish_and_clear();
+            bail!("model and RTL diverge: {m}");
+        }
+        ("lockstep", rep)
+    } else if a.has("rtl") {
+        let side = verilated()?;
+        pb.set_message("rtl");
+        ("rtl", go(side, &g, &cfg, &mut work, epoch, &pb)?.0)
+    } else {
+        pb.set_message("model");
+        ("model", go(model(), &g, &cfg, &mut work, epoch, &pb)?.0)
+    };
+    pb.finish_and_clear();
+    let wall = t.elapsed().as_secs_f64();
+    let out = sim_json(
+        &rep,
+        cfg_path,
+        &names,
+        device,
+        cfg.host.cores,
+        wall,
+        work.skipped(),
+    );
+    if json {
+        println!("{out}");
+    } else {
+        print!("{}", sim_text(&rep, wall));
+    }
+    Ok(())
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn sim_json(
+    r: &linewatch_testbench::system::SimReport,
+    config: &str,
+    traces: &[String],
+    device: &str,
+    cores: u64,
+    wall: f64,
+    skipped: u64,
+) -> String {
+    use linewatch_testbench::host::MESSAGE_NAMES;
+    let h = &r.host;
+    let m = &r.mmu;
+    let msgs: Vec<String> = MESSAGE_NAMES
+        .iter()
+        .zip(r.link.messages)
+        .map(|(k, v)| format!("{}:{v}", json_str(k)))
+        .collect();
+    let requests: u64 = r.link.messages[..6].iter().sum();
+    let snoops: u64 = r.link.messages[10..13].iter().sum();
+    let epochs: Vec<String> = r
+        .epochs
+        .iter()
+        .map(|e| {
+            format!(
+                "{{\"accesses\":{},\"sim_cycles\":{},\"dirty_lines\":{},\"dirty_pages\":{},\"dirty_pt_lines\":{}}}",
+                e.accesses, e.sim_cycles, e.dirty_lines, e.dirty_pages, e.dirty_pt_lines
+            )
+        })
+        .collect();
+    let traces: Vec<String> = traces.iter().map(|t| json_str(t)).collect();
+    let mut s = String::from("{");
+    write!(
+        s,
+        "\"config\":{},\"traces\":[{}],\"device\":\"{device}\",\"cores\":{cores},\"accesses\":{},\"loads\":{},\"stores\":{},\"modifies\":{},\"instrs\":{},\"skipped_lines\":{skipped},",
+        json_str(config),
+        traces.join(","),
+        r.accesses,
+        r.kinds[0],
+        r.kinds[1],
+        r.kinds[2],
+        r.kinds[3],
+    )
+    .unwrap();
+    write!(
+        s,
+        "\"sim_cycles\":{},\"device_cycles\":{},\"l1_hit_rate\":{:.6},\"l2_hit_rate\":{:.6},\"llc_hit_rate\":{:.6},\"tlb_hit_rate\":{:.6},\"walks\":{},\"pages_local\":{},\"pages_window\":{},\"pt_pages\":{},\"pt_accesses\":{},",
+        r.sim_cycles,
+        r.link.device_cycles,
+        ratio(h.l1_hits, h.lines),
+        ratio(h.l2_hits, h.lines - h.l1_hits),
+        ratio(h.llc_hits, h.llc_hits + h.llc_misses),
+        ratio(m.tlb_hits, m.tlb_hits + m.tlb_misses),
+        m.walks,
+        m.pages_local,
+        m.pages_window,
+        m.pt_pages,
+        r.pt_accesses,
+    )
+    .unwrap();
+    write!(
+        s,
+        "\"requests\":{requests},\"snoops\":{snoops},\"deferred_snoops\":{},\"messages\":{{{}}},\"device_errors\":{},\"harvests\":{},\"harvest_reads\":{},",
+        r.link.deferred_snoops,
+        msgs.join(","),
+        r.link.err_count,
+        r.link.harvests,
+        r.link.harvest_reads,
+    )
+    .unwrap();
+    write!(
+        s,
+        "\"dirty_lines\":{},\"dirty_pages\":{},\"dirty_bytes_line\":{},\"dirty_bytes_page\":{},\"amplification\":{:.4},\"dirty_pt_lines\":{},\"epochs\":[{}],\"wall_s\":{wall:.3},\"accesses_per_s\":{:.0}}}",
+        r.dirty_lines,
+        r.dirty_pages,
+        r.dirty_bytes_line(),
+        r.dirty_bytes_page(),
+        r.amplification(),
+        r.dirty_pt_lines,
+        epochs.join(","),
+        r.accesses as f64 / wall.max(1e-9),
+    )
+    .unwrap();
+    s
+}
+
+fn sim_text(r: &linewatch_testbench::system::SimReport, wall: f64) -> String {
+    use linewatch_testbench::host::MESSAGE_NAMES;
+    let h = &r.host;
+    let m = &r.mmu;
+    let mut s = String::new();
+    writeln!(
+        s,
+        "{} accesses ({} loads, {} stores, {} modifies, {} instruction fetches) in {} host cycles, {:.2} M accesses/s",
+        r.accesses, r.kinds[0], r.kinds[1], r.kinds[2], r.kinds[3], r.sim_cycles,
+        r.accesses as f64 / wall.max(1e-9) / 1e6
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "hit rates: L1 {:.2}%, L2 {:.2}%, LLC {:.2}%, TLB {:.2}%; {} walks; pages {} local, {} in the window, {} page-table pages",
+        100.0 * ratio(h.l1_hits, h.lines),
+        100.0 * ratio(h.l2_hits, h.lines - h.l1_hits),
+        100.0 * ratio(h.llc_hits, h.llc_hits + h.llc_misses),
+        100.0 * ratio(m.tlb_hits, m.tlb_hits + m.tlb_misses),
+        m.walks, m.pages_local, m.pages_window, m.pt_pages
+    )
+    .unwrap();
+    let msgs: Vec<String> = MESSAGE_NAMES
+        .iter()
+        .zip(r.link.messages)
+        .filter(|(_, v)| *v > 0)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    writeln!(
+        s,
+        "device: {} cycles; {}",
+        r.link.device_cycles,
+        msgs.join(", ")
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "dirty: {} lines ({} B) in {} pages ({} B): amplification {:.2}x; page-table lines {}; {} harvests",
+        r.dirty_lines,
+        r.dirty_bytes_line(),
+        r.dirty_pages,
+        r.dirty_bytes_page(),
+        r.amplification(),
+        r.dirty_pt_lines,
+        r.link.harvests
+    )
+    .unwrap();
+    for (k, e) in r.epochs.iter().enumerate() {
+        writeln!(
+            s,
+            "  epoch {k}: up to access {}, cycle {}: {} dirty lines, {} pages, {} page-table lines",
+            e.accesses, e.sim_cycles, e.dirty_lines, e.dirty_pages, e.dirty_pt_lines
+        )
+        .unwrap();
+    }
+    s
+}
+
 fn cmd_bench(a: &Args) -> Result<()> {
     let cfg_path = a.req("config")?;
     let cfg = Config::load(Path::new(cfg_path))?;
@@ -383,6 +644,12 @@ fn main() {
         "bench" => {
             Args::parse(&argv, &["config", "cycles", "seed"], &["json"]).and_then(|a| cmd_bench(&a))
         }
+        "sim" => Args::parse(
+            &argv,
+            &["config", "trace", "format", "cores", "epoch"],
+            &["json", "rtl", "lockstep", "skip-bad"],
+        )
+        .and_then(|a| cmd_sim(&a)),
         "synth" => Args::parse(&argv, &["config", "target", "out", "pcf"], &["json"])
             .and_then(|a| cmd_synth(&a)),
         "synth-sweep" => Args::parse(&argv, &["configs", "targets", "out"], &[])

@@ -23,6 +23,8 @@ pub struct Config {
     pub cosim: CosimConfig,
     #[serde(default)]
     pub fpga: FpgaConfig,
+    #[serde(default)]
+    pub host: HostConfig,
 }
 
 /// `[device]`: the parameters the hardware is generated for.
@@ -108,6 +110,141 @@ impl Default for FpgaConfig {
 impl FpgaConfig {
     fn check(&self) -> Result<()> {
         range_in_key("fpga.clock_mhz", self.clock_mhz, 1, 1000)
+    }
+}
+
+/// One host cache level in `[host.l1]`, `[host.l2]`, `[host.llc]`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheLevelConfig {
+    /// Capacity in bytes: sets x ways x 64, with a power-of-two number of sets.
+    pub size: u64,
+    pub ways: u64,
+    /// Hit latency in host cycles, added to the levels above.
+    pub latency: u64,
+}
+
+/// `[host.tlb]`: each core's data TLB (4 KiB pages).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlbConfig {
+    pub entries: u64,
+    pub ways: u64,
+}
+
+/// `[host]`: the simulated host that `linewatch sim` runs traces on.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// Cores, each with private L1 and L2 (one trace per core).
+    pub cores: u64,
+    pub l1: CacheLevelConfig,
+    pub l2: CacheLevelConfig,
+    pub llc: CacheLevelConfig,
+    pub tlb: TlbConfig,
+    /// `"exclusive"`: a load miss asks for ownership (MemRdData, the usual CPU
+    /// behaviour); `"shared"`: it asks for S (MemRd S) and a later store upgrades.
+    pub read_grant: String,
+    /// Host cycles per device cycle.
+    pub clock_ratio: u64,
+    /// Device-memory read latency in device cycles (the DRAM behind the device).
+    pub device_mem_latency: u64,
+    /// Bytes of host-local DRAM; first touches fill it before the window. 0: every
+    /// page is homed on the device.
+    pub local_dram: u64,
+    /// The page walker sets a PTE's dirty bit on the first store (a write to a
+    /// page-table line, as x86 does).
+    pub set_dirty_bits: bool,
+}
+
+impl Default for HostConfig {
+    /// A generic server part: 32 KiB/8-way L1, 1 MiB/16-way L2, 8 MiB/16-way LLC.
+    fn default() -> Self {
+        HostConfig {
+            cores: 1,
+            l1: CacheLevelConfig {
+                size: 32 << 10,
+                ways: 8,
+                latency: 4,
+            },
+            l2: CacheLevelConfig {
+                size: 1 << 20,
+                ways: 16,
+                latency: 14,
+            },
+            llc: CacheLevelConfig {
+                size: 8 << 20,
+                ways: 16,
+                latency: 40,
+            },
+            tlb: TlbConfig {
+                entries: 64,
+                ways: 4,
+            },
+            read_grant: "exclusive".into(),
+            clock_ratio: 2,
+            device_mem_latency: 40,
+            local_dram: 0,
+            set_dirty_bits: true,
+        }
+    }
+}
+
+impl HostConfig {
+    fn check(&self, device: &DeviceConfig) -> Result<()> {
+        range_in_key("host.cores", self.cores, 1, 64)?;
+        for (name, c) in [("l1", &self.l1), ("l2", &self.l2), ("llc", &self.llc)] {
+            range_in_key(&format!("host.{name}.ways"), c.ways, 1, 64)?;
+            let line = crate::protocol::LINE_BYTES;
+            let sets = c.size / (c.ways * line);
+            if c.size == 0 || sets * c.ways * line != c.size || !sets.is_power_of_two() {
+                bail!(
+                    "host.{name}.size = {}: must be ways x 64 bytes x a power-of-two number of sets",
+                    c.size
+                );
+            }
+            range_in_key(&format!("host.{name}.latency"), c.latency, 0, 10_000)?;
+        }
+        if self.l1.size > self.l2.size || self.l2.size > self.llc.size {
+            bail!("host.l2.size: each level must be at least as large as the one above (the hierarchy is inclusive)");
+        }
+        range_in_key("host.tlb.ways", self.tlb.ways, 1, 64)?;
+        if self.tlb.entries == 0
+            || !self.tlb.entries.is_multiple_of(self.tlb.ways)
+            || !(self.tlb.entries / self.tlb.ways).is_power_of_two()
+        {
+            bail!(
+                "host.tlb.entries = {}: must be ways x a power-of-two number of sets",
+                self.tlb.entries
+            );
+        }
+        if !matches!(self.read_grant.as_str(), "exclusive" | "shared") {
+            bail!(
+                "host.read_grant = \"{}\": must be \"exclusive\" or \"shared\"",
+                self.read_grant
+            );
+        }
+        range_in_key("host.clock_ratio", self.clock_ratio, 1, 64)?;
+        range_in_key(
+            "host.device_mem_latency",
+            self.device_mem_latency,
+            1,
+            10_000,
+        )?;
+        if !self.local_dram.is_multiple_of(4096) {
+            bail!(
+                "host.local_dram = {}: must be a multiple of the 4 KiB page",
+                self.local_dram
+            );
+        }
+        if self.local_dram > device.window_base {
+            bail!(
+                "host.local_dram = {:#x}: local DRAM [0, local_dram) overlaps the window at {:#x}",
+                self.local_dram,
+                device.window_base
+            );
+        }
+        Ok(())
     }
 }
 
@@ -265,6 +402,7 @@ impl Config {
         let checked = cfg.device.geometry().and_then(|_| {
             cfg.cosim.check()?;
             cfg.fpga.check()?;
+            cfg.host.check(&cfg.device)?;
             if cfg.cosim.lines > cfg.device.window_size / crate::protocol::LINE_BYTES {
                 bail!(
                     "cosim.lines = {}: more lines than the window holds",
@@ -358,6 +496,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("clock"), "{e}");
+    }
+
+    #[test]
+    fn host_section_defaults_and_bad_values_name_the_key() {
+        let c = Config::parse(GOOD, "t.toml").unwrap();
+        assert_eq!(c.host, HostConfig::default());
+        let ok = Config::parse(
+            &format!("{GOOD}[host]\ncores = 4\n[host.l1]\nsize = 16384\nways = 4\nlatency = 3\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!((ok.host.cores, ok.host.l1.size), (4, 16384));
+        for (bad, key) in [
+            ("[host]\ncores = 0", "host.cores"),
+            ("[host]\nread_grant = \"maybe\"", "host.read_grant"),
+            ("[host]\nlocal_dram = 4097", "host.local_dram"),
+            ("[host]\nlocal_dram = 0x80000000", "host.local_dram"),
+            ("[host.tlb]\nentries = 48\nways = 4", "host.tlb.entries"),
+            (
+                "[host.l1]\nsize = 3000\nways = 8\nlatency = 4",
+                "host.l1.size",
+            ),
+            (
+                "[host.l2]\nsize = 16384\nways = 4\nlatency = 4",
+                "host.l2.size",
+            ),
+        ] {
+            let e = Config::parse(&format!("{GOOD}{bad}\n"), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&format!("t.toml: {key}")), "{bad}: {e}");
+            assert!(!e.contains('\n'));
+        }
+        let e = Config::parse(&format!("{GOOD}[host]\nl3 = 1\n"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("l3"), "{e}");
     }
 
     #[test]

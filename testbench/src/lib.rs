@@ -7,5 +7,6 @@ pub mod lockstep;
 pub mod memory;
 pub mod rng;
 pub mod rtl;
+pub mod system;
 pub mod vcd;
 pub mod verilator;

@@ -1,0 +1,797 @@
+//! Trace-driven system: cores replay traces through the MMU and the cache
+//! hierarchy; the LLC's messages to the window drive the device (the Rust model or
+//! the Verilated RTL) through its ports, the hierarchy answers the device's snoops,
+//! and the dirty set is read back through the harvest port.
+//!
+//! Timing: each core is a blocking in-order core. An access costs its cache
+//! latency; when it sends messages to the device, the device is clocked until every
+//! one of them has completed and the cycles spent, times the host/device clock
+//! ratio, are added. Cores interleave by local time (the core furthest behind goes
+//! next). Device cycles in which the host has nothing outstanding are skipped: the
+//! device is idle then, and both device implementations see the same inputs.
+
+use crate::host::MESSAGE_NAMES;
+use crate::lockstep::Side;
+use anyhow::{anyhow, bail, Result};
+use linewatch_model::config::HostConfig;
+use linewatch_model::host::{
+    CacheConfig, Hierarchy, HierarchyConfig, HostMsg, Mmu, MmuConfig, PhysOp, PhysOpKind, ReadGrant,
+};
+use linewatch_model::protocol::*;
+use linewatch_model::trace::{Access, Kind, TraceSource};
+use linewatch_model::{Geometry, Inputs, Outputs};
+use std::collections::VecDeque;
+
+const PAGE: u64 = 4096;
+const LINES_PER_PAGE: u64 = PAGE / LINE_BYTES;
+/// Tags the host uses; far more than it ever has in flight.
+const TAGS: usize = 256;
+/// Device cycles one access may take before the run is declared hung.
+const HANG_CYCLES: u64 = 1_000_000;
+
+/// Position of a message name in [`MESSAGE_NAMES`].
+fn msg_index(name: &str) -> usize {
+    MESSAGE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .expect("message name")
+}
+
+/// What a host request in flight is, and what its completion triggers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flight {
+    /// A read or an upgrade: a snoop to its line waits for it (rule 5).
+    Acquire { line: u64 },
+    /// An eviction (MemWr, MemClnEvct).
+    Release,
+    /// A writeback forced by a snoop: send this answer once it completes.
+    SnoopWriteback { bitag: u64, rsp: RspOp },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Msg {
+    rwd: bool,
+    op: u8,
+    meta: u8,
+    tag: u64,
+    line: u64,
+}
+
+/// Harvest-port driver: a swap, then a read-and-clear scan of the retired bank
+/// from the top level down, reading only words whose summary bit is set.
+#[derive(Default)]
+struct Harvest {
+    /// The request being offered: (op, level, index).
+    offer: Option<(u64, u64, u64)>,
+    /// Words still to read, in order.
+    queue: VecDeque<(u64, u64)>,
+    /// A read taken last cycle: its data comes out this cycle.
+    inflight: Option<(u64, u64)>,
+    /// Level-0 line indices (window-relative) found by the current scan.
+    lines: Vec<u64>,
+    reads: u64,
+}
+
+/// Device-side counters, identical for the model and the RTL on the same trace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    pub messages: [u64; 16],
+    pub device_cycles: u64,
+    pub harvests: u64,
+    pub harvest_reads: u64,
+    pub mem_reads: u64,
+    pub mem_writes: u64,
+    /// Snoops answered only after the read of their line completed (rule 5).
+    pub deferred_snoops: u64,
+    pub err_count: u64,
+}
+
+/// The host's side of the link: queues per channel, tags, snoop answers, the
+/// device memory (fixed latency) and the harvest port.
+pub struct Link<S: Side> {
+    side: S,
+    g: Geometry,
+    i: Inputs,
+    o: Outputs,
+    mem_latency: u64,
+    /// Due cycles of device-memory reads, in order.
+    reads: VecDeque<u64>,
+    req: VecDeque<Msg>,
+    rwd: VecDeque<Msg>,
+    birsp: VecDeque<(u64, RspOp)>,
+    flights: Vec<Option<Flight>>,
+    in_flight: usize,
+    next_tag: usize,
+    /// Snoops waiting for a read of their line: (bitag, op, line).
+    deferred: Vec<(u64, SnpOp, u64)>,
+    hv: Harvest,
+    pub stats: LinkStats,
+}
+
+impl<S: Side> Link<S> {
+    pub fn new(side: S, g: &Geometry, mem_latency: u64) -> Self {
+        let i = Inputs {
+            ndr_ready: true,
+            drs_ready: true,
+            bisnp_ready: true,
+            mem_req_ready: true,
+            ..Default::default()
+        };
+        Link {
+            side,
+            g: *g,
+            i,
+            o: Outputs::default(),
+            mem_latency,
+            reads: VecDeque::new(),
+            req: VecDeque::new(),
+            rwd: VecDeque::new(),
+            birsp: VecDeque::new(),
+            flights: vec![None; TAGS],
+            in_flight: 0,
+            next_tag: 0,
+            deferred: Vec::new(),
+            hv: Harvest::default(),
+            stats: LinkStats::default(),
+        }
+    }
+
+    pub fn side(&self) -> &S {
+        &self.side
+    }
+
+    fn alloc(&mut self, f: Flight) -> Result<u64> {
+        for _ in 0..TAGS {
+            let t = self.next_tag;
+            self.next_tag = (t + 1) % TAGS;
+            if self.flights[t].is_none() {
+                self.flights[t] = Some(f);
+                self.in_flight += 1;
+                return Ok(t as u64);
+            }
+        }
+        bail!("host ran out of tags ({TAGS} requests in flight)")
+    }
+
+    /// Queue one of the LLC's messages (the caller keeps only window lines).
+    pub fn send(&mut self, m: &HostMsg) -> Result<()> {
+        match *m {
+            HostMsg::Req { op, meta, line } => {
+                let f = match op {
+                    ReqOp::MemRd | ReqOp::MemRdData | ReqOp::MemInv => Flight::Acquire { line },
+                    ReqOp::MemClnEvct => Flight::Release,
+                };
+                let tag = self.alloc(f)?;
+                self.req.push_back(Msg {
+                    rwd: false,
+                    op: op as u8,
+                    meta: meta as u8,
+                    tag,
+                    line,
+                });
+            }
+            HostMsg::Rwd { op, meta, line } => {
+                let tag = self.alloc(Flight::Release)?;
+                self.rwd.push_back(Msg {
+                    rwd: true,
+                    op: op as u8,
+                    meta: meta as u8,
+                    tag,
+                    line,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Nothing queued, in flight, deferred or being harvested, and the device
+    /// shows no response, snoop or memory request this cycle.
+    fn quiet(&self) -> bool {
+        self.in_flight == 0
+            && self.req.is_empty()
+            && self.rwd.is_empty()
+            && self.birsp.is_empty()
+            && self.deferred.is_empty()
+            && self.reads.is_empty()
+            && self.hv.offer.is_none()
+            && self.hv.inflight.is_none()
+            && self.hv.queue.is_empty()
+            && !self.o.ndr_valid
+            && !self.o.drs_valid
+            && !self.o.bisnp_valid
+            && !self.o.mem_req_valid
+    }
+
+    /// Clock the device until the host side is quiet; returns the cycles taken.
+    pub fn run(&mut self, host: &mut Hierarchy) -> Result<u64> {
+        let start = self.stats.device_cycles;
+        while !self.quiet() {
+            self.step(host)?;
+            if self.stats.device_cycles - start > HANG_CYCLES {
+                bail!(
+                    "device cycle {}: no progress for {HANG_CYCLES} cycles ({} requests in flight)",
+                    self.stats.device_cycles,
+                    self.in_flight
+                );
+            }
+        }
+        Ok(self.stats.device_cycles - start)
+    }
+
+    fn step(&mut self, host: &mut Hierarchy) -> Result<()> {
+        let now = self.stats.device_cycles;
+        let i = &mut self.i;
+        i.req_valid = false;
+        if let Some(m) = self.req.front() {
+            i.req_valid = true;
+            i.req_opcode = m.op as u64;
+            i.req_meta = m.meta as u64;
+            i.req_tag = m.tag;
+            i.req_addr = m.line;
+        }
+        i.rwd_valid = false;
+        if let Some(m) = self.rwd.front() {
+            i.rwd_valid = true;
+            i.rwd_opcode = m.op as u64;
+            i.rwd_meta = m.meta as u64;
+            i.rwd_tag = m.tag;
+            i.rwd_addr = m.line;
+            i.rwd_mask = u64::MAX;
+        }
+        i.birsp_valid = false;
+        if let Some(&(bitag, op)) = self.birsp.front() {
+            i.birsp_valid = true;
+            i.birsp_bitag = bitag;
+            i.birsp_opcode = op as u64;
+        }
+        i.mem_rsp_valid = self.reads.front().is_some_and(|&due| due <= now);
+        i.hv_valid = false;
+        if let Some((op, level, index)) = self.hv.offer {
+            i.hv_valid = true;
+            i.hv_op = op;
+            i.hv_level = level;
+            i.hv_index = index;
+        }
+
+        self.side.cycle(&self.i, &mut self.o);
+        self.stats.device_cycles += 1;
+        let (i, o) = (&self.i, &self.o);
+
+        if i.req_valid && o.req_ready {
+            let m = self.req.pop_front().expect("offered");
+            let op = ReqOp::from_bits(m.op).expect("host sends legal requests");
+            self.stats.messages[msg_index(op.name())] += 1;
+        }
+        if i.rwd_valid && o.rwd_ready {
+            let m = self.rwd.pop_front().expect("offered");
+            debug_assert!(m.rwd);
+            let op = RwdOp::from_bits(m.op).expect("host sends legal writes");
+            self.stats.messages[msg_index(op.name())] += 1;
+        }
+        if i.birsp_valid && o.birsp_ready {
+            let (_, op) = self.birsp.pop_front().expect("offered");
+            self.stats.messages[msg_index(op.name())] += 1;
+        }
+        if o.mem_req_valid {
+            if o.mem_req_write {
+                self.stats.mem_writes += 1;
+            } else {
+                self.stats.mem_reads += 1;
+                let after = self.reads.back().copied().unwrap_or(0).max(now);
+                self.reads.push_back(after.max(now + self.mem_latency));
+            }
+        }
+        if i.mem_rsp_valid && o.mem_rsp_ready {
+            self.reads.pop_front();
+        }
+        self.stats.err_count = o.err_count;
+        let ndr = o.ndr_valid.then_some((o.ndr_tag, o.ndr_opcode));
+        let drs = o.drs_valid.then_some(o.drs_tag);
+        let snoop = o
+            .bisnp_valid
+            .then_some((o.bisnp_bitag, o.bisnp_opcode, o.bisnp_addr));
+        let hv_taken = i.hv_valid && o.hv_ready;
+        let hv_rsp = (o.hv_rsp_valid, o.hv_rsp_data);
+
+        if let Some((tag, op)) = ndr {
+            let name = NdrOp::from_bits(op as u8)
+                .ok_or_else(|| anyhow!("device cycle {now}: NDR opcode {op} is not a response"))?
+                .name();
+            self.stats.messages[msg_index(name)] += 1;
+            self.complete(tag, now, host)?;
+        }
+        if let Some(tag) = drs {
+            self.stats.messages[msg_index("MemData")] += 1;
+            self.complete(tag, now, host)?;
+        }
+        if let Some((bitag, op, line)) = snoop {
+            let op = SnpOp::from_bits(op as u8)
+                .ok_or_else(|| anyhow!("device cycle {now}: BISnp opcode {op} is not a snoop"))?;
+            self.stats.messages[msg_index(op.name())] += 1;
+            let waits = self.flights.contains(&Some(Flight::Acquire { line }));
+            if waits {
+                self.stats.deferred_snoops += 1;
+                self.deferred.push((bitag, op, line));
+            } else {
+                self.answer(bitag, op, line, host)?;
+            }
+        }
+        self.harvest_step(hv_taken, hv_rsp, now)
+    }
+
+    fn complete(&mut self, tag: u64, now: u64, host: &mut Hierarchy) -> Result<()> {
+        let f = self
+            .flights
+            .get_mut(tag as usize)
+            .and_then(Option::take)
+            .ok_or_else(|| {
+                anyhow!("device cycle {now}: response for tag {tag}, which is not in flight")
+            })?;
+        self.in_flight -= 1;
+        match f {
+            Flight::SnoopWriteback { bitag, rsp } => self.birsp.push_back((bitag, rsp)),
+            Flight::Acquire { line } => {
+                // Rule 5: snoops to this line were held until its read completed.
+                let mut k = 0;
+                while k < self.deferred.len() {
+                    if self.deferred[k].2 == line {
+                        let (bitag, op, line) = self.deferred.remove(k);
+                        self.answer(bitag, op, line, host)?;
+                    } else {
+                        k += 1;
+                    }
+                }
+            }
+            Flight::Release => {}
+        }
+        Ok(())
+    }
+
+    fn answer(&mut self, bitag: u64, op: SnpOp, line: u64, host: &mut Hierarchy) -> Result<()> {
+        let (rsp, wb) = host.snoop(line, op);
+        match wb {
+            // Dirty data first; the answer follows the writeback's completion.
+            Some(HostMsg::Rwd { op: wop, meta, .. }) => {
+                let tag = self.alloc(Flight::SnoopWriteback { bitag, rsp })?;
+                self.rwd.push_back(Msg {
+                    rwd: true,
+                    op: wop as u8,
+                    meta: meta as u8,
+                    tag,
+                    line,
+                });
+            }
+            _ => self.birsp.push_back((bitag, rsp)),
+        }
+        Ok(())
+    }
+
+    fn harvest_step(&mut self, taken: bool, rsp: (bool, u64), now: u64) -> Result<()> {
+        let g = self.g;
+        let hv = &mut self.hv;
+        if let Some((k, w)) = hv.inflight.take() {
+            if !rsp.0 {
+                bail!("device cycle {now}: no harvest response a cycle after the read of level {k} word {w}");
+            }
+            for b in 0..g.fanout {
+                if rsp.1 >> b & 1 != 0 {
+                    let below = (w << g.fanout_log2) | b;
+                    if k == 0 {
+                        hv.lines.push(below);
+                    } else {
+                        hv.queue.push_back((k - 1, below));
+                    }
+                }
+            }
+        }
+        if taken {
+            let (op, k, w) = hv.offer.take().expect("offered");
+            if op == HV_SWAP as u64 {
+                let top = g.levels - 1;
+                hv.queue.extend((0..g.level_words(top)).map(|w| (top, w)));
+            } else {
+                hv.reads += 1;
+                hv.inflight = Some((k, w));
+            }
+        }
+        if hv.offer.is_none() && hv.inflight.is_none() {
+            if let Some((k, w)) = hv.queue.pop_front() {
+                hv.offer = Some((HV_READ_CLEAR as u64, k, w));
+            }
+        }
+        Ok(())
+    }
+
+    /// Retire the active bitmap bank and read it out: the window-relative lines
+    /// marked dirty since the previous harvest, in scan order.
+    pub fn harvest(&mut self, host: &mut Hierarchy) -> Result<Vec<u64>> {
+        self.hv.lines.clear();
+        self.hv.offer = Some((HV_SWAP as u64, 0, 0));
+        self.run(host)?;
+        self.stats.harvests += 1;
+        self.stats.harvest_reads = self.hv.reads;
+        Ok(std::mem::take(&mut self.hv.lines))
+    }
+}
+
+/// The `[host]` section as the model's hierarchy and MMU configurations.
+pub fn host_configs(h: &HostConfig) -> (HierarchyConfig, MmuConfig) {
+    let cc = |c: &linewatch_model::config::CacheLevelConfig| {
+        CacheConfig::new(c.size as usize, c.ways as usize, c.latency as u32)
+    };
+    let hier = HierarchyConfig {
+        cores: h.cores as usize,
+        l1: cc(&h.l1),
+        l2: cc(&h.l2),
+        llc: cc(&h.llc),
+        // The device's real latency is added by the system, per access.
+        mem_latency: 0,
+        read_grant: if h.read_grant == "shared" {
+            ReadGrant::Shared
+        } else {
+            ReadGrant::Exclusive
+        },
+    };
+    let mmu = MmuConfig {
+        tlb_entries: h.tlb.entries as usize,
+        tlb_ways: h.tlb.ways as usize,
+        local_bytes: h.local_dram,
+        set_dirty_bits: h.set_dirty_bits,
+        ..MmuConfig::default()
+    };
+    (hier, mmu)
+}
+
+/// Dirty lines found by one harvest, split by what the pages hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochReport {
+    /// Accesses replayed when the harvest was taken.
+    pub accesses: u64,
+    pub sim_cycles: u64,
+    pub dirty_lines: u64,
+    pub dirty_pages: u64,
+    pub dirty_pt_lines: u64,
+}
+
+/// Counters of a run, for `linewatch sim`.
+#[derive(Clone, Debug, Default)]
+pub struct SimReport {
+    pub accesses: u64,
+    /// By trace kind: loads, stores, modifies, instruction fetches.
+    pub kinds: [u64; 4],
+    pub sim_cycles: u64,
+    pub host: linewatch_model::host::HostStats,
+    pub mmu: linewatch_model::host::MmuStats,
+    pub link: LinkStats,
+    /// Physical line accesses made by the walker and the OS (PT reads and writes).
+    pub pt_accesses: u64,
+    pub dirty_lines: u64,
+    pub dirty_pages: u64,
+    pub dirty_pt_lines: u64,
+    pub epochs: Vec<EpochReport>,
+}
+
+impl SimReport {
+    pub fn dirty_bytes_line(&self) -> u64 {
+        self.dirty_lines * LINE_BYTES
+    }
+    pub fn dirty_bytes_page(&self) -> u64 {
+        self.dirty_pages * PAGE
+    }
+    /// Dirty bytes at page granularity over dirty bytes at line granularity.
+    pub fn amplification(&self) -> f64 {
+        if self.dirty_lines == 0 {
+            0.0
+        } else {
+            self.dirty_bytes_page() as f64 / self.dirty_bytes_line() as f64
+        }
+    }
+}
+
+/// Host (cores, MMU, caches) plus the device behind a link.
+pub struct System<S: Side> {
+    hier: Hierarchy,
+    mmu: Mmu,
+    link: Link<S>,
+    g: Geometry,
+    ratio: u64,
+    walk_latency: u64,
+    time: Vec<u64>,
+    ops: Vec<PhysOp>,
+    accesses: u64,
+    kinds: [u64; 4],
+    pt_accesses: u64,
+    /// Union of every harvest, one bit per window line.
+    dirty: Vec<u64>,
+    epochs: Vec<EpochReport>,
+}
+
+impl<S: Side> System<S> {
+    pub fn new(side: S, g: &Geometry, h: &HostConfig) -> Result<Self> {
+        let (hc, mc) = host_configs(h);
+        hc.check().map_err(|e| anyhow!("host: {e}"))?;
+        let window_base = g.window_base_line * LINE_BYTES;
+        let window_size = g.window_lines * LINE_BYTES;
+        let mmu = Mmu::new(mc, hc.cores, window_base, window_size).map_err(|e| anyhow!("{e}"))?;
+        Ok(System {
+            hier: Hierarchy::new(hc),
+            mmu,
+            link: Link::new(side, g, h.device_mem_latency),
+            g: *g,
+            ratio: h.clock_ratio,
+            walk_latency: mc.walk_latency as u64,
+            time: vec![0; h.cores as usize],
+            ops: Vec::with_capacity(64),
+            accesses: 0,
+            kinds: [0; 4],
+            pt_accesses: 0,
+            dirty: vec![0; g.window_lines.div_ceil(64) as usize],
+            epochs: Vec::new(),
+        })
+    }
+
+    pub fn cores(&self) -> usize {
+        self.time.len()
+    }
+    /// The core whose local time is furthest behind (ties: the lowest number).
+    pub fn next_core(&self) -> usize {
+        let mut best = 0;
+        for c in 1..self.time.len() {
+            if self.time[c] < self.time[best] {
+                best = c;
+            }
+        }
+        best
+    }
+    pub fn hierarchy(&self) -> &Hierarchy {
+        &self.hier
+    }
+    pub fn mmu(&self) -> &Mmu {
+        &self.mmu
+    }
+    pub fn link(&self) -> &Link<S> {
+        &self.link
+    }
+
+    /// One physical access through `core`'s caches; the device work it causes is
+    /// clocked to completion. Returns its latency in host cycles.
+    #[inline]
+    fn phys(&mut self, core: usize, a: Access) -> Result<u64> {
+        let (lat, msgs) = self.hier.access(core, a);
+        if msgs.is_empty() {
+            return Ok(lat);
+        }
+        let mut any = false;
+        for m in msgs {
+            if m.line() & !self.g.window_mask == self.g.window_base_line {
+                self.link.send(m)?;
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(lat);
+        }
+        let d = self.link.run(&mut self.hier)?;
+        Ok(lat + d * self.ratio)
+    }
+
+    /// Replay one virtual access of `core` (`a.core` is ignored).
+    pub fn access(&mut self, core: usize, a: Access) -> Result<()> {
+        self.accesses += 1;
+        self.kinds[a.kind as usize] += 1;
+        let mut lat = 0;
+        let end = a.addr.saturating_add((a.size as u64).max(1));
+        let mut at = a.addr;
+        // A piece per page: each page is translated on its own.
+        while at < end {
+            let piece_end = end.min((at / PAGE + 1) * PAGE);
+            self.ops.clear();
+            let pa = self
+                .mmu
+                .translate(core, at, a.kind.writes(), &mut self.ops)
+                .map_err(|e| anyhow!("access {}: {e}", self.accesses))?;
+            for k in 0..self.ops.len() {
+                let op = self.ops[k];
+                let kind = if op.write { Kind::Store } else { Kind::Load };
+                self.pt_accesses += 1;
+                lat += self.phys(core, Access::new(kind, op.addr, 8))?;
+                if op.kind == PhysOpKind::WalkRead {
+                    lat += self.walk_latency;
+                }
+            }
+            let piece = Access::new(a.kind, pa, (piece_end - at) as u32);
+            lat += self.phys(core, piece)?;
+            at = piece_end;
+        }
+        self.time[core] += lat;
+        Ok(())
+    }
+
+    pub fn sim_cycles(&self) -> u64 {
+        self.time.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Harvest the bitmap now (without flushing the caches) and record an epoch.
+    pub fn epoch(&mut self) -> Result<()> {
+        let lines = self.link.harvest(&mut self.hier)?;
+        let mut e = EpochReport {
+            accesses: self.accesses,
+            sim_cycles: self.sim_cycles(),
+            ..Default::default()
+        };
+        let mut last_page = u64::MAX;
+        let mut pages = Vec::new();
+        for &l in &lines {
+            self.dirty[(l / 64) as usize] |= 1 << (l % 64);
+            let pfn = (self.g.window_base_line + l) / LINES_PER_PAGE;
+            if self.mmu.is_pt_frame(pfn) {
+                e.dirty_pt_lines += 1;
+            } else {
+                e.dirty_lines += 1;
+                if pfn != last_page {
+                    pages.push(pfn);
+                    last_page = pfn;
+                }
+            }
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        e.dirty_pages = pages.len() as u64;
+        self.epochs.push(e);
+        Ok(())
+    }
+
+    /// End of run: write every dirty line back, take the final harvest, report.
+    pub fn finish(mut self) -> Result<(SimReport, S)> {
+        let msgs: Vec<HostMsg> = self
+            .hier
+            .flush()
+            .iter()
+            .copied()
+            .filter(|m| m.line() & !self.g.window_mask == self.g.window_base_line)
+            .collect();
+        // Send in bounded batches: the host has a finite number of tags.
+        for chunk in msgs.chunks(TAGS / 2) {
+            for m in chunk {
+                self.link.send(m)?;
+            }
+            self.link.run(&mut self.hier)?;
+        }
+        self.epoch()?;
+        let mut r = SimReport {
+            accesses: self.accesses,
+            kinds: self.kinds,
+            sim_cycles: self.sim_cycles(),
+            host: *self.hier.stats(),
+            mmu: *self.mmu.stats(),
+            link: self.link.stats.clone(),
+            pt_accesses: self.pt_accesses,
+            epochs: std::mem::take(&mut self.epochs),
+            ..Default::default()
+        };
+        for (wi, &w) in self.dirty.iter().enumerate() {
+            if w == 0 {
+                continue;
+            }
+            for b in 0..64 {
+                if w >> b & 1 != 0 {
+                    let line = self.g.window_base_line + wi as u64 * 64 + b;
+                    if self.mmu.is_pt_frame(line / LINES_PER_PAGE) {
+                        r.dirty_pt_lines += 1;
+                    } else {
+                        r.dirty_lines += 1;
+                    }
+                }
+            }
+        }
+        // Pages: a page is dirty when any of its 64 lines (one u64 word) is.
+        let first_page = self.g.window_base_line / LINES_PER_PAGE;
+        for (wi, &w) in self.dirty.iter().enumerate() {
+            if w != 0 && !self.mmu.is_pt_frame(first_page + wi as u64) {
+                r.dirty_pages += 1;
+            }
+        }
+        Ok((r, self.link.side))
+    }
+}
+
+/// Where a run's accesses come from: one trace per core, or one trace whose
+/// records carry core numbers.
+pub struct Workload {
+    sources: Vec<Box<dyn TraceSource>>,
+    names: Vec<String>,
+}
+
+impl Workload {
+    pub fn new(sources: Vec<(String, Box<dyn TraceSource>)>, cores: usize) -> Result<Workload> {
+        if sources.len() != 1 && sources.len() != cores {
+            bail!(
+                "{} traces for {cores} cores: give one trace per core, or one trace whose records carry core numbers",
+                sources.len()
+            );
+        }
+        let (names, sources) = sources.into_iter().unzip();
+        Ok(Workload { sources, names })
+    }
+
+    /// Malformed lines skipped (with `--skip-bad`), over all traces.
+    pub fn skipped(&self) -> u64 {
+        self.sources.iter().map(|s| s.skipped()).sum()
+    }
+}
+
+const BATCH: usize = 4096;
+
+/// Replay `w` on `sys` to the end; harvest every `epoch` accesses when set.
+/// `tick` gets the access count now and then (for a progress bar).
+pub fn replay<S: Side>(
+    sys: &mut System<S>,
+    w: &mut Workload,
+    epoch: Option<u64>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let cores = sys.cores();
+    let per_core = w.sources.len() > 1;
+    let mut bufs: Vec<VecDeque<Access>> = vec![VecDeque::new(); w.sources.len()];
+    let mut done = vec![false; w.sources.len()];
+    let mut scratch = Vec::with_capacity(BATCH);
+    let mut next_epoch = epoch.unwrap_or(u64::MAX);
+    let mut n = 0u64;
+    loop {
+        // Refill empty buffers.
+        for k in 0..bufs.len() {
+            if bufs[k].is_empty() && !done[k] {
+                scratch.clear();
+                if w.sources[k].fill(&mut scratch, BATCH)? == 0 {
+                    done[k] = true;
+                }
+                bufs[k].extend(scratch.drain(..));
+            }
+        }
+        if per_core {
+            // The core furthest behind among those with work left.
+            let mut pick = None;
+            for (c, b) in bufs.iter().enumerate().take(cores) {
+                if !b.is_empty() && pick.is_none_or(|p: usize| sys.time[c] < sys.time[p]) {
+                    pick = Some(c);
+                }
+            }
+            let Some(c) = pick else { break };
+            let a = bufs[c].pop_front().expect("non-empty");
+            sys.access(c, a)?;
+            n += 1;
+        } else {
+            if bufs[0].is_empty() {
+                break;
+            }
+            for a in bufs[0].drain(..) {
+                let c = match a.core {
+                    Some(c) => c as usize % cores,
+                    None if cores == 1 => 0,
+                    None => bail!(
+                        "{}: record {} has no core number, and {cores} cores need one trace each (--trace a,b,...)",
+                        w.names[0],
+                        n + 1
+                    ),
+                };
+                sys.access(c, a)?;
+                n += 1;
+                if n == next_epoch {
+                    sys.epoch()?;
+                    next_epoch += epoch.unwrap_or(u64::MAX);
+                }
+            }
+            tick(n);
+            continue;
+        }
+        if n == next_epoch {
+            sys.epoch()?;
+            next_epoch += epoch.unwrap_or(u64::MAX);
+        }
+        if n.is_multiple_of(BATCH as u64) {
+            tick(n);
+        }
+    }
+    tick(n);
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! Trace-driven system: after the end-of-run flush the harvested dirty set equals
+//! the set of lines the trace wrote, counted here independently of the simulator;
+//! the model and the Verilated RTL give identical device statistics.
+
+use linewatch_model::trace::{Access, Kind, Synth, SynthKind, SynthSpec, TraceResult, TraceSource};
+use linewatch_model::{Config, Device, Inputs, Outputs};
+use linewatch_testbench::lockstep::{Checked, ModelSide, Side};
+use linewatch_testbench::system::{replay, SimReport, System, Workload};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// A trace held in memory.
+struct VecSource(std::vec::IntoIter<Access>);
+
+impl TraceSource for VecSource {
+    fn next_access(&mut self) -> TraceResult<Option<Access>> {
+        Ok(self.0.next())
+    }
+}
+
+fn config(name: &str) -> Config {
+    Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../configs")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// configs/default.toml with small host caches (`pressure`) or roomy ones.
+fn host_config(pressure: bool, cores: u64) -> Config {
+    let mut c = config("default.toml");
+    c.host.cores = cores;
+    if pressure {
+        c.host.l1.size = 4096;
+        c.host.l1.ways = 4;
+        c.host.l2.size = 16384;
+        c.host.l2.ways = 4;
+        c.host.llc.size = 65536;
+        c.host.llc.ways = 8;
+    }
+    c
+}
+
+fn synth(kind: SynthKind, count: u64, seed: u64, base: u64, footprint: u64) -> Vec<Access> {
+    let mut s = SynthSpec::new(kind, count, seed);
+    s.base = base;
+    s.footprint = footprint;
+    Synth::new(s).unwrap().collect()
+}
+
+/// Lines and 4 KiB pages the traces write, from the traces alone.
+fn written(traces: &[Vec<Access>]) -> (u64, u64) {
+    let mut lines = HashSet::new();
+    for t in traces {
+        for a in t.iter().filter(|a| a.kind.writes()) {
+            let end = a.addr + (a.size as u64).max(1);
+            for l in a.addr / 64..end.div_ceil(64) {
+                lines.insert(l);
+            }
+        }
+    }
+    let pages: HashSet<u64> = lines.iter().map(|l| l / 64).collect();
+    (lines.len() as u64, pages.len() as u64)
+}
+
+fn run_on<S: Side>(
+    side: S,
+    c: &Config,
+    traces: &[Vec<Access>],
+    epoch: Option<u64>,
+) -> (SimReport, S) {
+    let g = c.geometry();
+    let mut sys = System::new(side, &g, &c.host).unwrap();
+    let sources: Vec<(String, Box<dyn TraceSource>)> = traces
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            (
+                format!("trace{k}"),
+                Box::new(VecSource(t.clone().into_iter())) as Box<dyn TraceSource>,
+            )
+        })
+        .collect();
+    let mut w = Workload::new(sources, c.host.cores as usize).unwrap();
+    replay(&mut sys, &mut w, epoch, &mut |_| {}).unwrap();
+    sys.finish().unwrap()
+}
+
+fn run(c: &Config, traces: &[Vec<Access>]) -> SimReport {
+    run_on(ModelSide(Device::new(&c.geometry())), c, traces, None).0
+}
+
+#[test]
+fn dirty_set_is_exact_with_and_without_cache_pressure() {
+    let t = vec![synth(
+        SynthKind::Zipf,
+        300_000,
+        7,
+        0x7f00_0000_0000,
+        4 << 20,
+    )];
+    let (lines, pages) = written(&t);
+    for pressure in [false, true] {
+        let r = run(&host_config(pressure, 1), &t);
+        assert_eq!(
+            (r.dirty_lines, r.dirty_pages),
+            (lines, pages),
+            "pressure {pressure}"
+        );
+        assert_eq!(r.dirty_bytes_line(), lines * 64);
+        assert!(r.dirty_pt_lines > 0, "the OS wrote page tables");
+        assert!(r.link.messages[4] > 0, "MemWr expected");
+        assert_eq!(r.link.err_count, 0);
+        if pressure {
+            assert!(
+                r.host.writebacks > 1000,
+                "pressure should evict dirty lines: {}",
+                r.host.writebacks
+            );
+        }
+    }
+}
+
+#[test]
+fn lines_only_read_are_not_dirty_even_when_owned() {
+    // Read 512 lines (the snoop filter holds 1024), then write every 16th: only
+    // those are dirty.
+    let base = 0x5555_0000_0000u64;
+    let mut t: Vec<Access> = (0..512)
+        .map(|l| Access::new(Kind::Load, base + l * 64, 8))
+        .collect();
+    t.extend(
+        (0..512)
+            .step_by(16)
+            .map(|l| Access::new(Kind::Store, base + l * 64 + 8, 8)),
+    );
+    for grant in ["exclusive", "shared"] {
+        let mut c = host_config(false, 1);
+        c.host.read_grant = grant.into();
+        let r = run(&c, &[t.clone()]);
+        assert_eq!((r.dirty_lines, r.dirty_pages), (32, 8), "{grant}");
+        let (rd, rdd, inv) = (r.link.messages[0], r.link.messages[1], r.link.messages[2]);
+        if grant == "exclusive" {
+            assert!(rdd >= 512, "loads ask for ownership: MemRdData {rdd}");
+        } else {
+            assert!(rd >= 512 && inv >= 32, "MemRd {rd}, MemInv {inv}");
+        }
+    }
+}
+
+#[test]
+fn several_cores_sharing_pages_stay_exact() {
+    let base = 0x6000_0000u64;
+    let traces = vec![
+        synth(SynthKind::Uniform, 60_000, 1, base, 1 << 20),
+        synth(SynthKind::Zipf, 60_000, 2, base, 1 << 20),
+        synth(
+            SynthKind::Sequential,
+            60_000,
+            3,
+            base + (512 << 10),
+            1 << 20,
+        ),
+        synth(SynthKind::Strided, 60_000, 4, base, 2 << 20),
+    ];
+    let (lines, pages) = written(&traces);
+    for pressure in [false, true] {
+        let r = run(&host_config(pressure, 4), &traces);
+        assert_eq!(
+            (r.dirty_lines, r.dirty_pages),
+            (lines, pages),
+            "pressure {pressure}"
+        );
+        assert_eq!(r.accesses, 240_000);
+    }
+}
+
+#[test]
+fn local_dram_takes_the_first_touched_pages() {
+    // 40 pages written front to back; the first 16 touched land in local DRAM.
+    let base = 0x10_0000u64;
+    let t: Vec<Access> = (0..40 * 64)
+        .map(|l| Access::new(Kind::Store, base + l * 64, 8))
+        .collect();
+    let mut c = host_config(false, 1);
+    c.host.local_dram = 16 * 4096;
+    let r = run(&c, &[t]);
+    assert_eq!((r.mmu.pages_local, r.mmu.pages_window), (16, 24));
+    assert_eq!((r.dirty_lines, r.dirty_pages), (24 * 64, 24));
+}
+
+#[test]
+fn epochs_partition_the_writebacks_and_the_total_stays_exact() {
+    let t = vec![synth(SynthKind::Uniform, 200_000, 9, 0x4000_0000, 2 << 20)];
+    let (lines, pages) = written(&t);
+    let c = host_config(true, 1);
+    let (r, _) = run_on(ModelSide(Device::new(&c.geometry())), &c, &t, Some(50_000));
+    assert_eq!(r.epochs.len(), 5, "four epochs and the final harvest");
+    assert_eq!(r.link.harvests, 5);
+    assert_eq!(r.epochs[3].accesses, 200_000);
+    let sum: u64 = r.epochs.iter().map(|e| e.dirty_lines).sum();
+    assert!(
+        sum >= lines,
+        "each epoch reports what was written back in it"
+    );
+    assert_eq!((r.dirty_lines, r.dirty_pages), (lines, pages));
+}
+
+#[test]
+fn a_run_is_a_function_of_its_inputs() {
+    let t = vec![synth(SynthKind::Zipf, 100_000, 5, 0x1234_0000, 1 << 20)];
+    let c = host_config(true, 1);
+    let a = format!("{:?}", run(&c, &t));
+    let b = format!("{:?}", run(&c, &t));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn bad_workloads_are_one_line_errors() {
+    let c = config("ice40-small.toml");
+    let g = c.geometry();
+    // 256 KiB window: 64 frames cannot hold 100 pages.
+    let t: Vec<Access> = (0..100)
+        .map(|p| Access::new(Kind::Load, p * 4096, 8))
+        .collect();
+    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let src: Box<dyn TraceSource> = Box::new(VecSource(t.into_iter()));
+    let mut w = Workload::new(vec![("t".into(), src)], 1).unwrap();
+    let e = replay(&mut sys, &mut w, None, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("window full"), "{e}");
+    assert!(!e.contains('\n'));
+    let two: Vec<(String, Box<dyn TraceSource>)> = (0..2)
+        .map(|k| {
+            (
+                format!("t{k}"),
+                Box::new(VecSource(vec![].into_iter())) as Box<dyn TraceSource>,
+            )
+        })
+        .collect();
+    let e = Workload::new(two, 3).err().unwrap().to_string();
+    assert!(e.contains("2 traces for 3 cores"), "{e}");
+}
+
+/// A model that answers with a wrong NDR tag from cycle `at` on.
+struct Planted {
+    dev: Device,
+    at: u64,
+    now: u64,
+}
+
+impl Side for Planted {
+    fn name(&self) -> &'static str {
+        "planted"
+    }
+    fn cycle(&mut self, i: &Inputs, o: &mut Outputs) {
+        self.dev.cycle(i, o);
+        if self.now >= self.at && o.ndr_valid {
+            o.ndr_tag ^= 1;
+        }
+        self.now += 1;
+    }
+}
+
+#[test]
+fn checked_side_reports_the_first_diverging_cycle() {
+    let c = config("ice40-small.toml");
+    let g = c.geometry();
+    let t = vec![synth(SynthKind::Uniform, 5_000, 3, 0x8000, 64 << 10)];
+    let pair = Checked::new(
+        ModelSide(Device::new(&g)),
+        Planted {
+            dev: Device::new(&g),
+            at: 300,
+            now: 0,
+        },
+    );
+    let (_, pair) = run_on(pair, &c, &t, None);
+    let m = pair.mismatch().expect("planted divergence caught");
+    // The first NDR at or after cycle 300 is where it shows.
+    assert!(m.cycle >= 300, "{m}");
+    assert!(m.diffs.iter().any(|d| d.port == "ndr_tag"), "{m}");
+    let honest = Checked::new(ModelSide(Device::new(&g)), ModelSide(Device::new(&g)));
+    let (_, honest) = run_on(honest, &c, &t, None);
+    assert!(honest.mismatch().is_none());
+}
+
+#[test]
+fn model_and_verilated_rtl_agree_on_a_trace() {
+    let c = config("ice40-small.toml");
+    let g = c.geometry();
+    let traces = vec![
+        synth(SynthKind::Zipf, 20_000, 11, 0x9000_0000, 128 << 10),
+        synth(SynthKind::Uniform, 20_000, 12, 0x9000_0000, 96 << 10),
+    ];
+    let mut c2 = c.clone();
+    c2.host.cores = 2;
+    let dev =
+        linewatch_testbench::rtl::build(&g, &linewatch_testbench::rtl::default_cache()).unwrap();
+    let (rtl, _) = run_on(
+        linewatch_testbench::rtl::RtlSide::new(dev),
+        &c2,
+        &traces,
+        Some(10_000),
+    );
+    let (model, _) = run_on(ModelSide(Device::new(&g)), &c2, &traces, Some(10_000));
+    let (lines, pages) = written(&traces);
+    assert_eq!((rtl.dirty_lines, rtl.dirty_pages), (lines, pages));
+    assert!(
+        rtl.link.messages.iter().filter(|&&n| n > 0).count() >= 8,
+        "{:?}",
+        rtl.link
+    );
+    // Everything the device did, cycle for cycle: same counts, same cycles, same epochs.
+    assert_eq!(format!("{rtl:?}"), format!("{model:?}"));
+}
