@@ -496,6 +496,15 @@ pub struct System<S: Side> {
     g: Geometry,
     ratio: u64,
     walk_latency: u64,
+    l1_latency: u64,
+    /// The line of the last access (core, virtual line), when nothing but that
+    /// access happened since, and whether the line is known written.
+    last: Option<(usize, u64)>,
+    last_written: bool,
+    device_touched: bool,
+    fast_path: bool,
+    /// Accesses served by the same-line fast path (L1 and TLB hits).
+    fast_hits: u64,
     time: Vec<u64>,
     ops: Vec<PhysOp>,
     accesses: u64,
@@ -520,6 +529,12 @@ impl<S: Side> System<S> {
             g: *g,
             ratio: h.clock_ratio,
             walk_latency: mc.walk_latency as u64,
+            l1_latency: h.l1.latency,
+            last: None,
+            last_written: false,
+            device_touched: false,
+            fast_path: true,
+            fast_hits: 0,
             time: vec![0; h.cores as usize],
             ops: Vec::with_capacity(64),
             accesses: 0,
@@ -528,6 +543,12 @@ impl<S: Side> System<S> {
             dirty: vec![0; g.window_lines.div_ceil(64) as usize],
             epochs: Vec::new(),
         })
+    }
+
+    /// Turn the same-line fast path off (tests check it changes nothing).
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
+        self.last = None;
     }
 
     pub fn cores(&self) -> usize {
@@ -571,6 +592,7 @@ impl<S: Side> System<S> {
         if !any {
             return Ok(lat);
         }
+        self.device_touched = true;
         let d = self.link.run(&mut self.hier)?;
         Ok(lat + d * self.ratio)
     }
@@ -579,6 +601,22 @@ impl<S: Side> System<S> {
     pub fn access(&mut self, core: usize, a: Access) -> Result<()> {
         self.accesses += 1;
         self.kinds[a.kind as usize] += 1;
+        let write = a.kind.writes();
+        let line = a.addr >> 6;
+        let one_line = (a.addr & 63) + (a.size as u64).max(1) <= 64;
+        // Same core, same line as the access just before, nothing in between: an L1
+        // and TLB hit on the most recently used entries, which changes no state
+        // (a store needs the line already written: M in L1, D set in the TLB).
+        if self.fast_path
+            && one_line
+            && self.last == Some((core, line))
+            && (!write || self.last_written)
+        {
+            self.fast_hits += 1;
+            self.time[core] += self.l1_latency;
+            return Ok(());
+        }
+        self.device_touched = false;
         let mut lat = 0;
         let end = a.addr.saturating_add((a.size as u64).max(1));
         let mut at = a.addr;
@@ -604,6 +642,13 @@ impl<S: Side> System<S> {
             at = piece_end;
         }
         self.time[core] += lat;
+        // Device traffic may have snooped lines (rule 5 can drop the line just filled).
+        if one_line && !self.device_touched {
+            self.last_written = write || (self.last == Some((core, line)) && self.last_written);
+            self.last = Some((core, line));
+        } else {
+            self.last = None;
+        }
         Ok(())
     }
 
@@ -613,6 +658,7 @@ impl<S: Side> System<S> {
 
     /// Harvest the bitmap now (without flushing the caches) and record an epoch.
     pub fn epoch(&mut self) -> Result<()> {
+        self.last = None;
         let lines = self.link.harvest(&mut self.hier)?;
         let mut e = EpochReport {
             accesses: self.accesses,
@@ -662,8 +708,17 @@ impl<S: Side> System<S> {
             accesses: self.accesses,
             kinds: self.kinds,
             sim_cycles: self.sim_cycles(),
-            host: *self.hier.stats(),
-            mmu: *self.mmu.stats(),
+            host: {
+                let mut h = *self.hier.stats();
+                h.lines += self.fast_hits;
+                h.l1_hits += self.fast_hits;
+                h
+            },
+            mmu: {
+                let mut m = *self.mmu.stats();
+                m.tlb_hits += self.fast_hits;
+                m
+            },
             link: self.link.stats.clone(),
             pt_accesses: self.pt_accesses,
             epochs: std::mem::take(&mut self.epochs),
@@ -731,43 +786,20 @@ pub fn replay<S: Side>(
     tick: &mut dyn FnMut(u64),
 ) -> Result<()> {
     let cores = sys.cores();
-    let per_core = w.sources.len() > 1;
-    let mut bufs: Vec<VecDeque<Access>> = vec![VecDeque::new(); w.sources.len()];
-    let mut done = vec![false; w.sources.len()];
-    let mut scratch = Vec::with_capacity(BATCH);
-    let mut next_epoch = epoch.unwrap_or(u64::MAX);
+    let step = epoch.unwrap_or(u64::MAX);
+    let mut next_epoch = step;
     let mut n = 0u64;
-    loop {
-        // Refill empty buffers.
-        for k in 0..bufs.len() {
-            if bufs[k].is_empty() && !done[k] {
-                scratch.clear();
-                if w.sources[k].fill(&mut scratch, BATCH)? == 0 {
-                    done[k] = true;
-                }
-                bufs[k].extend(scratch.drain(..));
-            }
-        }
-        if per_core {
-            // The core furthest behind among those with work left.
-            let mut pick = None;
-            for (c, b) in bufs.iter().enumerate().take(cores) {
-                if !b.is_empty() && pick.is_none_or(|p: usize| sys.time[c] < sys.time[p]) {
-                    pick = Some(c);
-                }
-            }
-            let Some(c) = pick else { break };
-            let a = bufs[c].pop_front().expect("non-empty");
-            sys.access(c, a)?;
-            n += 1;
-        } else {
-            if bufs[0].is_empty() {
+    if w.sources.len() == 1 {
+        let mut buf = Vec::with_capacity(BATCH);
+        loop {
+            buf.clear();
+            if w.sources[0].fill(&mut buf, BATCH)? == 0 {
                 break;
             }
-            for a in bufs[0].drain(..) {
+            for &a in &buf {
                 let c = match a.core {
-                    Some(c) => c as usize % cores,
                     None if cores == 1 => 0,
+                    Some(c) => c as usize % cores,
                     None => bail!(
                         "{}: record {} has no core number, and {cores} cores need one trace each (--trace a,b,...)",
                         w.names[0],
@@ -778,15 +810,41 @@ pub fn replay<S: Side>(
                 n += 1;
                 if n == next_epoch {
                     sys.epoch()?;
-                    next_epoch += epoch.unwrap_or(u64::MAX);
+                    next_epoch = next_epoch.saturating_add(step);
                 }
             }
             tick(n);
-            continue;
         }
+        tick(n);
+        return Ok(());
+    }
+    // One trace per core: the core furthest behind in time goes next.
+    let mut bufs: Vec<VecDeque<Access>> = vec![VecDeque::new(); w.sources.len()];
+    let mut done = vec![false; w.sources.len()];
+    let mut scratch = Vec::with_capacity(BATCH);
+    loop {
+        for k in 0..bufs.len() {
+            if bufs[k].is_empty() && !done[k] {
+                scratch.clear();
+                if w.sources[k].fill(&mut scratch, BATCH)? == 0 {
+                    done[k] = true;
+                }
+                bufs[k].extend(scratch.drain(..));
+            }
+        }
+        let mut pick = None;
+        for (c, b) in bufs.iter().enumerate() {
+            if !b.is_empty() && pick.is_none_or(|p: usize| sys.time[c] < sys.time[p]) {
+                pick = Some(c);
+            }
+        }
+        let Some(c) = pick else { break };
+        let a = bufs[c].pop_front().expect("non-empty");
+        sys.access(c, a)?;
+        n += 1;
         if n == next_epoch {
             sys.epoch()?;
-            next_epoch += epoch.unwrap_or(u64::MAX);
+            next_epoch = next_epoch.saturating_add(step);
         }
         if n.is_multiple_of(BATCH as u64) {
             tick(n);

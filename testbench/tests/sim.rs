@@ -316,3 +316,59 @@ fn model_and_verilated_rtl_agree_on_a_trace() {
     // Everything the device did, cycle for cycle: same counts, same cycles, same epochs.
     assert_eq!(format!("{rtl:?}"), format!("{model:?}"));
 }
+
+#[test]
+fn same_line_fast_path_changes_nothing() {
+    // Lackey-like: runs of small accesses within a line, mixed kinds, some crossing
+    // lines and pages, on two cores sharing data.
+    let mut rng = 0x1234_5678u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut traces = vec![Vec::new(), Vec::new()];
+    for t in traces.iter_mut() {
+        let mut addr = 0x4000_0000u64;
+        for _ in 0..60_000 {
+            let r = next();
+            if r % 8 == 0 {
+                addr = 0x4000_0000 + (r >> 8) % (3 << 20);
+            }
+            let kind = Kind::ALL[(r >> 3) as usize % 4];
+            let size = [1u32, 4, 8, 16][(r >> 5) as usize % 4];
+            t.push(Access::new(kind, addr, size));
+            addr += [0u64, 2, 4, 8][(r >> 7) as usize % 4];
+        }
+    }
+    for (cores, pressure) in [(1, false), (2, true)] {
+        let c = host_config(pressure, cores);
+        let tr = &traces[..cores as usize];
+        let g = c.geometry();
+        let mut reports = Vec::new();
+        for fast in [true, false] {
+            let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+            sys.set_fast_path(fast);
+            let sources: Vec<(String, Box<dyn TraceSource>)> = tr
+                .iter()
+                .map(|t| {
+                    (
+                        "t".into(),
+                        Box::new(VecSource(t.clone().into_iter())) as Box<dyn TraceSource>,
+                    )
+                })
+                .collect();
+            let mut w = Workload::new(sources, cores as usize).unwrap();
+            replay(&mut sys, &mut w, Some(20_000), &mut |_| {}).unwrap();
+            reports.push(format!("{:?}", sys.finish().unwrap().0));
+        }
+        assert_eq!(reports[0], reports[1], "{cores} cores");
+        let (lines, _) = written(tr);
+        assert!(
+            reports[0].contains(&format!("dirty_lines: {lines},")),
+            "{}",
+            reports[0]
+        );
+    }
+}
