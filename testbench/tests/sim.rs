@@ -328,7 +328,7 @@ fn same_line_fast_path_changes_nothing() {
         rng ^= rng << 17;
         rng
     };
-    let mut traces = vec![Vec::new(), Vec::new()];
+    let mut traces = [Vec::new(), Vec::new()];
     for t in traces.iter_mut() {
         let mut addr = 0x4000_0000u64;
         for _ in 0..60_000 {
