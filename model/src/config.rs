@@ -114,7 +114,7 @@ impl FpgaConfig {
 }
 
 /// One host cache level in `[host.l1]`, `[host.l2]`, `[host.llc]`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CacheLevelConfig {
     /// Capacity in bytes: sets x ways x 64, with a power-of-two number of sets.
@@ -122,6 +122,13 @@ pub struct CacheLevelConfig {
     pub ways: u64,
     /// Hit latency in host cycles, added to the levels above.
     pub latency: u64,
+    /// `"lru"` (default), `"fifo"` or `"random"` (seeded by `host.seed`).
+    #[serde(default = "lru")]
+    pub replacement: String,
+}
+
+fn lru() -> String {
+    "lru".into()
 }
 
 /// `[host.tlb]`: each core's data TLB (4 KiB pages).
@@ -155,6 +162,8 @@ pub struct HostConfig {
     /// The page walker sets a PTE's dirty bit on the first store (a write to a
     /// page-table line, as x86 does).
     pub set_dirty_bits: bool,
+    /// Seed of every random choice in the host (random replacement).
+    pub seed: u64,
 }
 
 impl Default for HostConfig {
@@ -166,16 +175,19 @@ impl Default for HostConfig {
                 size: 32 << 10,
                 ways: 8,
                 latency: 4,
+                replacement: lru(),
             },
             l2: CacheLevelConfig {
                 size: 1 << 20,
                 ways: 16,
                 latency: 14,
+                replacement: lru(),
             },
             llc: CacheLevelConfig {
                 size: 8 << 20,
                 ways: 16,
                 latency: 40,
+                replacement: lru(),
             },
             tlb: TlbConfig {
                 entries: 64,
@@ -186,6 +198,7 @@ impl Default for HostConfig {
             device_mem_latency: 40,
             local_dram: 0,
             set_dirty_bits: true,
+            seed: 1,
         }
     }
 }
@@ -204,6 +217,12 @@ impl HostConfig {
                 );
             }
             range_in_key(&format!("host.{name}.latency"), c.latency, 0, 10_000)?;
+            if !matches!(c.replacement.as_str(), "lru" | "fifo" | "random") {
+                bail!(
+                    "host.{name}.replacement = \"{}\": must be \"lru\", \"fifo\" or \"random\"",
+                    c.replacement
+                );
+            }
         }
         if self.l1.size > self.l2.size || self.l2.size > self.llc.size {
             bail!("host.l2.size: each level must be at least as large as the one above (the hierarchy is inclusive)");
@@ -512,6 +531,10 @@ mod tests {
             ("[host]\ncores = 0", "host.cores"),
             ("[host]\nread_grant = \"maybe\"", "host.read_grant"),
             ("[host]\nlocal_dram = 4097", "host.local_dram"),
+            (
+                "[host.llc]\nsize = 8388608\nways = 16\nlatency = 40\nreplacement = \"mru\"",
+                "host.llc.replacement",
+            ),
             ("[host]\nlocal_dram = 0x80000000", "host.local_dram"),
             ("[host.tlb]\nentries = 48\nways = 4", "host.tlb.entries"),
             (

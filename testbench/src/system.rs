@@ -15,7 +15,8 @@ use crate::lockstep::Side;
 use anyhow::{anyhow, bail, Result};
 use linewatch_model::config::HostConfig;
 use linewatch_model::host::{
-    CacheConfig, Hierarchy, HierarchyConfig, HostMsg, Mmu, MmuConfig, PhysOp, PhysOpKind, ReadGrant,
+    CacheConfig, Hierarchy, HierarchyConfig, HostMsg, Mmu, MmuConfig, PhysOp, PhysOpKind,
+    ReadGrant, Replacement,
 };
 use linewatch_model::protocol::*;
 use linewatch_model::trace::{Access, Kind, TraceSource};
@@ -416,14 +417,17 @@ impl<S: Side> Link<S> {
 
 /// The `[host]` section as the model's hierarchy and MMU configurations.
 pub fn host_configs(h: &HostConfig) -> (HierarchyConfig, MmuConfig) {
-    let cc = |c: &linewatch_model::config::CacheLevelConfig| {
-        CacheConfig::new(c.size as usize, c.ways as usize, c.latency as u32)
+    // Each level draws from its own stream of the one seed.
+    let cc = |c: &linewatch_model::config::CacheLevelConfig, k: u64| CacheConfig {
+        replacement: Replacement::parse(&c.replacement, h.seed.wrapping_mul(3).wrapping_add(k))
+            .expect("checked at load"),
+        ..CacheConfig::new(c.size as usize, c.ways as usize, c.latency as u32)
     };
     let hier = HierarchyConfig {
         cores: h.cores as usize,
-        l1: cc(&h.l1),
-        l2: cc(&h.l2),
-        llc: cc(&h.llc),
+        l1: cc(&h.l1, 0),
+        l2: cc(&h.l2, 1),
+        llc: cc(&h.llc, 2),
         // The device's real latency is added by the system, per access.
         mem_latency: 0,
         read_grant: if h.read_grant == "shared" {

@@ -372,3 +372,22 @@ fn same_line_fast_path_changes_nothing() {
         );
     }
 }
+
+#[test]
+fn replacement_policies_keep_the_dirty_set_exact_and_random_follows_the_seed() {
+    let t = vec![synth(SynthKind::Zipf, 100_000, 21, 0x2000_0000, 2 << 20)];
+    let (lines, pages) = written(&t);
+    let mut cycles = Vec::new();
+    for (policy, seed) in [("fifo", 1), ("random", 1), ("random", 1), ("random", 2)] {
+        let mut c = host_config(true, 1);
+        c.host.seed = seed;
+        for l in [&mut c.host.l1, &mut c.host.l2, &mut c.host.llc] {
+            l.replacement = policy.into();
+        }
+        let r = run(&c, &t);
+        assert_eq!((r.dirty_lines, r.dirty_pages), (lines, pages), "{policy}");
+        cycles.push(r.sim_cycles);
+    }
+    assert_eq!(cycles[1], cycles[2], "same seed, same run");
+    assert_ne!(cycles[2], cycles[3], "the seed drives the choices");
+}

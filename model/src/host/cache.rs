@@ -1,4 +1,5 @@
-//! One set-associative cache level: 64-byte lines, true LRU, a MESI state per line.
+//! One set-associative cache level: 64-byte lines, LRU, FIFO or seeded random
+//! replacement, a MESI state per line.
 //!
 //! Storage is flat (`sets * ways` slots in two parallel vectors) so a lookup is one
 //! index computation and a scan of `ways` tags; no allocation after construction.
@@ -38,7 +39,30 @@ impl fmt::Display for Mesi {
     }
 }
 
-/// Geometry and hit latency of one level.
+/// Which valid way a fill evicts when its set is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// Least recently used (hits and fills count as uses).
+    Lru,
+    /// Oldest fill (hits do not count).
+    Fifo,
+    /// A way drawn from a generator seeded by `seed`: deterministic per run.
+    Random { seed: u64 },
+}
+
+impl Replacement {
+    /// `"lru"`, `"fifo"` or `"random"` (with `seed`).
+    pub fn parse(s: &str, seed: u64) -> Option<Replacement> {
+        match s {
+            "lru" => Some(Replacement::Lru),
+            "fifo" => Some(Replacement::Fifo),
+            "random" => Some(Replacement::Random { seed }),
+            _ => None,
+        }
+    }
+}
+
+/// Geometry, hit latency and replacement of one level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheConfig {
     /// Capacity in bytes: `sets * ways * 64`.
@@ -46,14 +70,17 @@ pub struct CacheConfig {
     pub ways: usize,
     /// Cycles to hit in this level (added on top of the levels above it).
     pub latency: u32,
+    pub replacement: Replacement,
 }
 
 impl CacheConfig {
+    /// An LRU cache.
     pub const fn new(size: usize, ways: usize, latency: u32) -> CacheConfig {
         CacheConfig {
             size,
             ways,
             latency,
+            replacement: Replacement::Lru,
         }
     }
 
@@ -94,9 +121,14 @@ pub struct Cache {
     /// Per slot, `line << 2 | state`: a lookup compares tag and validity in one
     /// load, and a set's keys share as few host cache lines as possible.
     keys: Vec<u64>,
-    /// Last-use stamp per slot: the smallest valid stamp in a set is its LRU way.
+    /// Last-use (LRU) or fill (FIFO) stamp per slot: the smallest valid stamp in a
+    /// set is the victim.
     used: Vec<u64>,
     clock: u64,
+    /// Hits update stamps (LRU only).
+    stamp_hits: bool,
+    /// Random replacement: generator state.
+    rng: u64,
 }
 
 impl Cache {
@@ -112,6 +144,17 @@ impl Cache {
             keys: vec![0; n],
             used: vec![0; n],
             clock: 0,
+            stamp_hits: cfg.replacement == Replacement::Lru,
+            rng: match cfg.replacement {
+                // splitmix64 of the seed: never zero for xorshift.
+                Replacement::Random { seed } => {
+                    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    (z ^ (z >> 31)) | 1
+                }
+                _ => 0,
+            },
         }
     }
 
@@ -151,9 +194,16 @@ impl Cache {
         self.find(line).map_or(Mesi::I, |s| self.state(s))
     }
 
-    /// Marks the slot most recently used.
+    /// Marks the slot most recently used (a no-op unless LRU).
     #[inline]
     pub fn touch(&mut self, slot: Slot) {
+        if self.stamp_hits {
+            self.stamp(slot);
+        }
+    }
+
+    #[inline]
+    fn stamp(&mut self, slot: Slot) {
         self.clock += 1;
         self.used[slot] = self.clock;
     }
@@ -186,6 +236,14 @@ impl Cache {
                 best = s;
             }
         }
+        if self.rng != 0 {
+            // The draw depends on the fills so far, so `victim` stays `&self`.
+            let mut x = self.rng ^ self.clock.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            return b + (x % self.cfg.ways as u64) as usize;
+        }
         best
     }
 
@@ -197,7 +255,7 @@ impl Cache {
         debug_assert!(line < 1 << 62, "line address too wide");
         debug_assert_eq!(self.set_base(line), slot - slot % self.cfg.ways);
         self.keys[slot] = line << 2 | st as u64;
-        self.touch(slot);
+        self.stamp(slot);
     }
 
     /// Drops `line`; returns the state it had (I when absent).
@@ -263,6 +321,40 @@ mod tests {
         c.fill(v, 9, Mesi::M);
         assert_eq!(c.probe(9), Mesi::M);
         assert_eq!(c.lines().count(), 4);
+    }
+
+    #[test]
+    fn fifo_ignores_hits_and_random_is_seeded() {
+        let mut c = Cache::new(CacheConfig {
+            replacement: Replacement::Fifo,
+            ..CacheConfig::new(4 * 64, 4, 3)
+        });
+        for line in 0..4 {
+            let v = c.victim(line);
+            c.fill(v, line, Mesi::E);
+        }
+        c.touch(c.find(0).unwrap());
+        assert_eq!(c.line(c.victim(9)), 0, "the oldest fill, used or not");
+        let victims = |seed| {
+            let mut c = Cache::new(CacheConfig {
+                replacement: Replacement::Random { seed },
+                ..CacheConfig::new(8 * 64, 8, 3)
+            });
+            (0..200u64)
+                .map(|line| {
+                    let v = c.victim(line);
+                    if c.state(v).valid() {
+                        c.set_state(v, Mesi::I);
+                    }
+                    c.fill(v, line, Mesi::S);
+                    v
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(victims(1), victims(1));
+        assert_ne!(victims(1), victims(2));
+        let v = victims(3);
+        assert!((0..8).all(|w| v.contains(&w)), "every way gets evicted");
     }
 
     #[test]

@@ -12,6 +12,6 @@ mod mmu_tests;
 #[cfg(test)]
 mod tests;
 
-pub use cache::{Cache, CacheConfig, Mesi};
+pub use cache::{Cache, CacheConfig, Mesi, Replacement};
 pub use hierarchy::{Hierarchy, HierarchyConfig, HostMsg, HostStats, ReadGrant};
 pub use mmu::{Mmu, MmuConfig, MmuError, MmuStats, PhysOp, PhysOpKind};
