@@ -363,6 +363,72 @@ impl<R: Read> BinReader<R> {
 }
 
 impl<R: Read> TraceSource for BinReader<R> {
+    /// Decodes straight from the buffer while a whole record surely fits and its
+    /// size is a code; anything else (refill, varint size, end marker, errors) goes
+    /// through `next_access`.
+    fn fill(&mut self, out: &mut Vec<Access>, max: usize) -> TraceResult<usize> {
+        out.reserve(max);
+        let mut n = 0;
+        while n < max {
+            let fast = self.len - self.pos >= MAX_RECORD + 16 && !self.done;
+            let tag = if fast { self.buf[self.pos] } else { 0 };
+            let code = (tag >> 2) & 15;
+            if code != 0 {
+                let b = &self.buf[..self.len];
+                let mut i = self.pos + 1;
+                let size = SIZE_OF_CODE[code as usize];
+                let core = if tag & CORE_BIT != 0 {
+                    i += 1;
+                    Some(b[i - 1])
+                } else {
+                    None
+                };
+                let kind = Kind::from_index(tag);
+                let s = slot(kind, core);
+                let addr = if tag & PREDICTED_BIT != 0 {
+                    self.pred[s]
+                } else {
+                    match get_varint(b, &mut i) {
+                        Ok(z) => {
+                            let delta = (z >> 1) as i64 ^ -((z & 1) as i64);
+                            self.pred[s].wrapping_add(delta as u64)
+                        }
+                        // A damaged varint: let the slow path report it.
+                        Err(_) => match self.next_access()? {
+                            Some(a) => {
+                                out.push(a);
+                                n += 1;
+                                continue;
+                            }
+                            None => break,
+                        },
+                    }
+                };
+                self.pred[s] = addr.wrapping_add(size as u64);
+                self.pos = i;
+                let a = Access {
+                    kind,
+                    addr,
+                    size,
+                    core,
+                };
+                self.n += 1;
+                self.hash = checksum(self.hash, &a);
+                out.push(a);
+                n += 1;
+                continue;
+            }
+            match self.next_access()? {
+                Some(a) => {
+                    out.push(a);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        Ok(n)
+    }
+
     #[inline]
     fn next_access(&mut self) -> TraceResult<Option<Access>> {
         if self.done {
@@ -447,6 +513,59 @@ mod tests {
     fn decode(b: &[u8]) -> TraceResult<Vec<Access>> {
         let r = BinReader::new(b, "t.bin")?;
         accesses(r).collect()
+    }
+
+    /// Decode through `fill` in batches, as `linewatch sim` does.
+    fn decode_batched(b: &[u8], batch: usize) -> TraceResult<Vec<Access>> {
+        let mut r = BinReader::new(b, "t.bin")?;
+        let mut v = Vec::new();
+        while r.fill(&mut v, batch)? > 0 {}
+        Ok(v)
+    }
+
+    #[test]
+    fn batched_fill_equals_one_by_one_across_refills_and_damage() {
+        // Over 1 MiB of records, so the buffer refills mid-batch; every record shape.
+        let mut rng = crate::trace::rng::Rng::new(5);
+        let mut v = sample();
+        let mut addr = 0x4000u64;
+        for _ in 0..400_000 {
+            let r = rng.next_u64();
+            addr = match r % 4 {
+                0 => addr + 4,
+                1 => r >> 20,
+                _ => addr.wrapping_add(r % 4096),
+            };
+            let kind = Kind::ALL[(r >> 8) as usize % 4];
+            let size = [1u32, 4, 8, 16, 64, 13, 200][(r >> 12) as usize % 7];
+            let mut a = Access::new(kind, addr, size);
+            if r >> 16 & 7 == 0 {
+                a.core = Some((r >> 24) as u8 % 3);
+            }
+            v.push(a);
+        }
+        let bytes = encode(&v);
+        assert!(bytes.len() > READ_BUF, "{}", bytes.len());
+        for batch in [1, 7, 4096] {
+            assert_eq!(decode_batched(&bytes, batch).unwrap(), v, "batch {batch}");
+        }
+        // Damage: a cut and a flipped byte give the same error both ways.
+        for cut in [bytes.len() / 2, bytes.len() - 3] {
+            let a = decode(&bytes[..cut]).unwrap_err().to_string();
+            assert_eq!(
+                decode_batched(&bytes[..cut], 4096).unwrap_err().to_string(),
+                a
+            );
+        }
+        let mut bad = bytes.clone();
+        bad[bytes.len() / 3] ^= 0x20;
+        let a = decode(&bad).unwrap_err().to_string();
+        assert_eq!(decode_batched(&bad, 4096).unwrap_err().to_string(), a);
+        let mut long = bytes.clone();
+        // A run of continuation bytes: a varint longer than 64 bits.
+        long.splice(2000..2000, [0xffu8; 12]);
+        let a = decode(&long).unwrap_err().to_string();
+        assert_eq!(decode_batched(&long, 4096).unwrap_err().to_string(), a);
     }
 
     fn sample() -> Vec<Access> {
