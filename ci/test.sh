@@ -15,3 +15,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # Release: the co-simulation tests are too slow unoptimised.
 cargo test --workspace --release
+# The host model's tests once more with debug assertions: MESI's single-writer rule
+# and inclusion are checked after every access.
+cargo test -p linewatch-model --lib host

@@ -84,6 +84,9 @@ fn run_on<S: Side>(
         .collect();
     let mut w = Workload::new(sources, c.host.cores as usize).unwrap();
     replay(&mut sys, &mut w, epoch, &mut |_| {}).unwrap();
+    // MESI's single-writer rule and inclusion, on every cached line (release builds
+    // skip the per-access debug checks).
+    sys.hierarchy().check_all().unwrap();
     sys.finish().unwrap()
 }
 
