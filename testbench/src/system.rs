@@ -21,7 +21,7 @@ use linewatch_model::host::{
 use linewatch_model::protocol::*;
 use linewatch_model::trace::{Access, Kind, TraceSource};
 use linewatch_model::{Geometry, Inputs, Outputs};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 const PAGE: u64 = 4096;
 const LINES_PER_PAGE: u64 = PAGE / LINE_BYTES;
@@ -56,6 +56,26 @@ struct Msg {
     meta: u8,
     tag: u64,
     line: u64,
+    data: Line,
+}
+
+const ZERO: Line = [0; DATA_WORDS];
+
+/// Merge `data` into `old` where the byte mask is set.
+fn merge(old: &Line, data: &Line, mask: u64) -> Line {
+    let mut out = *old;
+    for (w, o) in out.iter_mut().enumerate() {
+        let m8 = (mask >> (8 * w)) & 0xff;
+        let bits = (0..8).fold(0u64, |b, k| {
+            if m8 >> k & 1 != 0 {
+                b | 0xff << (8 * k)
+            } else {
+                b
+            }
+        });
+        *o = *o & !bits | data[w] & bits;
+    }
+    out
 }
 
 /// Harvest-port driver: a swap, then a read-and-clear scan of the retired bank
@@ -95,8 +115,14 @@ pub struct Link<S: Side> {
     i: Inputs,
     o: Outputs,
     mem_latency: u64,
-    /// Due cycles of device-memory reads, in order.
-    reads: VecDeque<u64>,
+    /// Device-memory reads in order: (due cycle, line).
+    reads: VecDeque<(u64, u64)>,
+    /// Device memory contents: lines never written with data read as zero (trace
+    /// accesses carry no data, so only data the host wrote takes room).
+    mem: HashMap<u64, Line>,
+    /// Data of lines the host holds, where it is not all zero: filled by MemData,
+    /// changed by stores through [`System::window_store`], sent with every MemWr.
+    data: HashMap<u64, Line>,
     req: VecDeque<Msg>,
     rwd: VecDeque<Msg>,
     birsp: VecDeque<(u64, RspOp)>,
@@ -125,6 +151,8 @@ impl<S: Side> Link<S> {
             o: Outputs::default(),
             mem_latency,
             reads: VecDeque::new(),
+            mem: HashMap::new(),
+            data: HashMap::new(),
             req: VecDeque::new(),
             rwd: VecDeque::new(),
             birsp: VecDeque::new(),
@@ -163,22 +191,29 @@ impl<S: Side> Link<S> {
                     ReqOp::MemClnEvct => Flight::Release,
                 };
                 let tag = self.alloc(f)?;
+                if op == ReqOp::MemClnEvct {
+                    self.data.remove(&line);
+                }
                 self.req.push_back(Msg {
                     rwd: false,
                     op: op as u8,
                     meta: meta as u8,
                     tag,
                     line,
+                    data: ZERO,
                 });
             }
             HostMsg::Rwd { op, meta, line } => {
                 let tag = self.alloc(Flight::Release)?;
+                // An eviction: the data leaves the host with the MemWr.
+                let data = self.data.remove(&line).unwrap_or(ZERO);
                 self.rwd.push_back(Msg {
                     rwd: true,
                     op: op as u8,
                     meta: meta as u8,
                     tag,
                     line,
+                    data,
                 });
             }
         }
@@ -238,6 +273,7 @@ impl<S: Side> Link<S> {
             i.rwd_tag = m.tag;
             i.rwd_addr = m.line;
             i.rwd_mask = u64::MAX;
+            i.rwd_data = m.data;
         }
         i.birsp_valid = false;
         if let Some(&(bitag, op)) = self.birsp.front() {
@@ -245,7 +281,13 @@ impl<S: Side> Link<S> {
             i.birsp_bitag = bitag;
             i.birsp_opcode = op as u64;
         }
-        i.mem_rsp_valid = self.reads.front().is_some_and(|&due| due <= now);
+        i.mem_rsp_valid = false;
+        if let Some(&(due, line)) = self.reads.front() {
+            if due <= now {
+                i.mem_rsp_valid = true;
+                i.mem_rsp_data = self.mem.get(&line).copied().unwrap_or(ZERO);
+            }
+        }
         i.hv_valid = false;
         if let Some((op, level, index)) = self.hv.offer {
             i.hv_valid = true;
@@ -274,12 +316,19 @@ impl<S: Side> Link<S> {
             self.stats.messages[msg_index(op.name())] += 1;
         }
         if o.mem_req_valid {
+            let line = o.mem_req_addr;
             if o.mem_req_write {
                 self.stats.mem_writes += 1;
+                let old = self.mem.get(&line).copied();
+                let new = merge(&old.unwrap_or(ZERO), &o.mem_req_data, o.mem_req_mask);
+                if old.is_some() || new != ZERO {
+                    self.mem.insert(line, new);
+                }
             } else {
                 self.stats.mem_reads += 1;
-                let after = self.reads.back().copied().unwrap_or(0).max(now);
-                self.reads.push_back(after.max(now + self.mem_latency));
+                let after = self.reads.back().map_or(0, |r| r.0).max(now);
+                self.reads
+                    .push_back((after.max(now + self.mem_latency), line));
             }
         }
         if i.mem_rsp_valid && o.mem_rsp_ready {
@@ -287,7 +336,7 @@ impl<S: Side> Link<S> {
         }
         self.stats.err_count = o.err_count;
         let ndr = o.ndr_valid.then_some((o.ndr_tag, o.ndr_opcode));
-        let drs = o.drs_valid.then_some(o.drs_tag);
+        let drs = o.drs_valid.then_some((o.drs_tag, o.drs_data));
         let snoop = o
             .bisnp_valid
             .then_some((o.bisnp_bitag, o.bisnp_opcode, o.bisnp_addr));
@@ -301,8 +350,15 @@ impl<S: Side> Link<S> {
             self.stats.messages[msg_index(name)] += 1;
             self.complete(tag, now, host)?;
         }
-        if let Some(tag) = drs {
+        if let Some((tag, data)) = drs {
             self.stats.messages[msg_index("MemData")] += 1;
+            if let Some(Some(Flight::Acquire { line })) = self.flights.get(tag as usize) {
+                if data != ZERO {
+                    self.data.insert(*line, data);
+                } else {
+                    self.data.remove(line);
+                }
+            }
             self.complete(tag, now, host)?;
         }
         if let Some((bitag, op, line)) = snoop {
@@ -350,6 +406,12 @@ impl<S: Side> Link<S> {
 
     fn answer(&mut self, bitag: u64, op: SnpOp, line: u64, host: &mut Hierarchy) -> Result<()> {
         let (rsp, wb) = host.snoop(line, op);
+        // The host keeps data only for a copy it still holds.
+        let data = if rsp == RspOp::BIRspI {
+            self.data.remove(&line)
+        } else {
+            self.data.get(&line).copied()
+        };
         match wb {
             // Dirty data first; the answer follows the writeback's completion.
             Some(HostMsg::Rwd { op: wop, meta, .. }) => {
@@ -360,6 +422,7 @@ impl<S: Side> Link<S> {
                     meta: meta as u8,
                     tag,
                     line,
+                    data: data.unwrap_or(ZERO),
                 });
             }
             _ => self.birsp.push_back((bitag, rsp)),
@@ -656,6 +719,64 @@ impl<S: Side> System<S> {
         Ok(())
     }
 
+    /// A physical access of `core` to the window on behalf of software (the
+    /// driver): through the caches, at the cost the access takes.
+    fn window_access(&mut self, core: usize, kind: Kind, addr: u64, len: usize) -> Result<u64> {
+        let base = self.g.window_base_line * LINE_BYTES;
+        let size = self.g.window_lines * LINE_BYTES;
+        linewatch_sw::window::check_span(base, size, addr, len)?;
+        if core >= self.time.len() {
+            bail!("core {core}: the host has {} cores", self.time.len());
+        }
+        self.last = None;
+        let lat = self.phys(core, Access::new(kind, addr, len as u32))?;
+        self.time[core] += lat;
+        Ok(addr / LINE_BYTES)
+    }
+
+    /// Load `buf.len()` bytes at window address `addr` (within one line).
+    pub fn window_load(&mut self, core: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let line = self.window_access(core, Kind::Load, addr, buf.len())?;
+        let data = self.link.data.get(&line).copied().unwrap_or(ZERO);
+        let off = (addr % LINE_BYTES) as usize;
+        for (k, b) in buf.iter_mut().enumerate() {
+            let at = off + k;
+            *b = (data[at / 8] >> (8 * (at % 8))) as u8;
+        }
+        Ok(())
+    }
+
+    /// Store `bytes` at window address `addr` (within one line).
+    pub fn window_store(&mut self, core: usize, addr: u64, bytes: &[u8]) -> Result<()> {
+        let line = self.window_access(core, Kind::Store, addr, bytes.len())?;
+        let d = self.link.data.entry(line).or_insert(ZERO);
+        let off = (addr % LINE_BYTES) as usize;
+        for (k, &b) in bytes.iter().enumerate() {
+            let at = off + k;
+            let sh = 8 * (at % 8);
+            d[at / 8] = d[at / 8] & !(0xff << sh) | (b as u64) << sh;
+        }
+        Ok(())
+    }
+
+    /// `clflush` of the line holding window address `addr`.
+    pub fn window_flush(&mut self, core: usize, addr: u64) -> Result<()> {
+        let base = self.g.window_base_line * LINE_BYTES;
+        let size = self.g.window_lines * LINE_BYTES;
+        linewatch_sw::window::check_span(base, size, addr, 1)?;
+        self.last = None;
+        let msgs: Vec<HostMsg> = self.hier.flush_line(addr / LINE_BYTES).to_vec();
+        let mut lat = self.l1_latency;
+        if !msgs.is_empty() {
+            for m in &msgs {
+                self.link.send(m)?;
+            }
+            lat += self.link.run(&mut self.hier)? * self.ratio;
+        }
+        self.time[core] += lat;
+        Ok(())
+    }
+
     pub fn sim_cycles(&self) -> u64 {
         self.time.iter().copied().max().unwrap_or(0)
     }
@@ -751,6 +872,39 @@ impl<S: Side> System<S> {
             }
         }
         Ok((r, self.link.side))
+    }
+}
+
+/// The simulated host as software's [`linewatch_sw::Window`]: every access is a
+/// physical access of `core` through its caches, so the software's own loads,
+/// stores and flushes are coherence traffic the device sees, and cost time.
+pub struct SimWindow<'a, S: Side> {
+    pub sys: &'a mut System<S>,
+    pub core: usize,
+}
+
+impl<S: Side> linewatch_sw::Window for SimWindow<'_, S> {
+    fn base(&self) -> u64 {
+        self.sys.g.window_base_line * LINE_BYTES
+    }
+    fn size(&self) -> u64 {
+        self.sys.g.window_lines * LINE_BYTES
+    }
+    fn load(&mut self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        self.sys.window_load(self.core, addr, buf)
+    }
+    fn store(&mut self, addr: u64, data: &[u8]) -> Result<()> {
+        self.sys.window_store(self.core, addr, data)
+    }
+    fn flush(&mut self, addr: u64) -> Result<()> {
+        self.sys.window_flush(self.core, addr)
+    }
+    /// Every access of a core completes before its next one: nothing to order.
+    fn fence(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn now(&self) -> u64 {
+        self.sys.time[self.core]
     }
 }
 

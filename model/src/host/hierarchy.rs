@@ -253,6 +253,16 @@ impl Hierarchy {
         &self.out
     }
 
+    /// Flushes one line from every level, as `clflush` does: MemWr meta I when it
+    /// was dirty anywhere, MemClnEvct when clean, nothing when not cached.
+    pub fn flush_line(&mut self, line: u64) -> &[HostMsg] {
+        self.out.clear();
+        if let Some(slot) = self.llc.find(line) {
+            self.evict_llc(slot);
+        }
+        &self.out
+    }
+
     /// `(L1, L2)` states of `line` in `core`.
     pub fn private_state(&self, core: usize, line: u64) -> (Mesi, Mesi) {
         let c = &self.cores[core];

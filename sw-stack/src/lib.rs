@@ -1,0 +1,10 @@
+//! Linewatch host software stack. Everything here reaches the device through a
+//! [`Window`]: loads, stores, flushes and fences on physical addresses of the
+//! coherent window, and nothing else. The simulated host implements it through its
+//! caches (`linewatch_testbench::system::SimWindow`), so the software's own accesses
+//! are real coherence traffic; a mapping of a real device's window could implement
+//! it too.
+
+pub mod window;
+
+pub use window::Window;
