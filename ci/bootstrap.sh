@@ -15,25 +15,8 @@ TOOLS=(
   valgrind:valgrind
 )
 
-missing=()
-for entry in "${TOOLS[@]}"; do
-  cmd=${entry%%:*} pkg=${entry#*:}
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
-done
-
-if ((${#missing[@]})); then
-  echo "bootstrap: installing ${missing[*]}"
-  sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  # No recommends: verilator would pull in SystemC, which we don't use.
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  for entry in "${TOOLS[@]}"; do
-    cmd=${entry%%:*}
-    command -v "$cmd" >/dev/null 2>&1 || { echo "bootstrap: $cmd still missing after apt-get install" >&2; exit 1; }
-  done
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_need bootstrap "${TOOLS[@]}"
 
 # ECP5 flow: YoWASP's WebAssembly Yosys and nextpnr-ecp5 from PyPI, pinned, in a
 # project-local venv (the fpga crate looks in .tools/venv/bin). pip runs only when
