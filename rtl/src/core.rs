@@ -1,12 +1,14 @@
 //! Device core: the home agent of the coherent window.
 //!
-//! Per cycle: picks one message (request-with-data, then command, then request),
-//! looks its line up in the snoop filter, and accepts it only if every resource it
-//! needs is free this cycle (memory-request register, NDR register, a read-queue
-//! entry, a snoop slot for a victim). An accepted message updates the filter, loads
-//! the output registers, and marks its line dirty in the bitmap. Independently it
-//! moves one memory response to the DRS register, one snoop to the host and takes
-//! one snoop response.
+//! Per cycle: picks one message (request-with-data, then command, then request)
+//! and accepts it only if every resource it needs is free this cycle (memory-request
+//! register, NDR register, a read-queue entry, and a snoop slot if the message may
+//! take one), judged from opcodes and registered state. An accepted message loads
+//! the output registers and marks its line dirty in the bitmap at once; its filter
+//! work (lookup, update, victim or command snoop) happens in the next cycle, in the
+//! filter stage, which never stalls. Independently it moves one memory response to
+//! the DRS register, one snoop to the host and takes one snoop response. Errors are
+//! counted one cycle after they are seen.
 
 use crate::dirty_bitmap::{DirtyBitmap, LINE_BITS};
 use crate::read_queue::ReadQueue;
@@ -118,7 +120,18 @@ pub struct Device {
     mem_addr_r: DFF<Addr>,
     mem_mask_r: DFF<Mask>,
     mem_data_r: DFF<Line>,
-    // error reporting
+    // filter stage: the filter work of the message accepted in the previous cycle
+    s2_valid: DFF<bool>,
+    s2_op: DFF<SfOpV>,
+    s2_owned: DFF<bool>,
+    s2_snoop: DFF<bool>,
+    s2_snoop_op: DFF<Op>,
+    /// Window-relative line: only in-window messages ever do filter work.
+    s2_line: DFF<Bits<LINE_BITS>>,
+    // error reporting: this cycle's errors, counted at the next edge
+    e_msg_r: DFF<Err>,
+    e_rsp_r: DFF<Err>,
+    e_hv_r: DFF<Err>,
     err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     err_code_r: DFF<Err>,
 
@@ -213,6 +226,10 @@ pub struct Device {
     drs_free: Signal<Local, bool>,
     needs_victim: Signal<Local, bool>,
     accept: Signal<Local, bool>,
+    a_may_slot: Signal<Local, bool>,
+    s2_may_slot: Signal<Local, bool>,
+    slot_ok: Signal<Local, bool>,
+    s2_addr: Signal<Local, Addr>,
     take_rsp: Signal<Local, bool>,
     pop: Signal<Local, bool>,
     // this cycle's errors, in the order err_code is overwritten
@@ -303,6 +320,15 @@ impl Device {
             mem_addr_r: Default::default(),
             mem_mask_r: Default::default(),
             mem_data_r: Default::default(),
+            s2_valid: Default::default(),
+            s2_op: Default::default(),
+            s2_owned: Default::default(),
+            s2_snoop: Default::default(),
+            s2_snoop_op: Default::default(),
+            s2_line: Default::default(),
+            e_msg_r: Default::default(),
+            e_rsp_r: Default::default(),
+            e_hv_r: Default::default(),
             err_count_r: Default::default(),
             err_code_r: Default::default(),
             window_base_line: k(g.window_base_line),
@@ -388,6 +414,10 @@ impl Device {
             drs_free: Default::default(),
             needs_victim: Default::default(),
             accept: Default::default(),
+            a_may_slot: Default::default(),
+            s2_may_slot: Default::default(),
+            slot_ok: Default::default(),
+            s2_addr: Default::default(),
             take_rsp: Default::default(),
             pop: Default::default(),
             e_msg: Default::default(),
@@ -419,6 +449,15 @@ impl Logic for Device {
             mem_addr_r,
             mem_mask_r,
             mem_data_r,
+            s2_valid,
+            s2_op,
+            s2_owned,
+            s2_snoop,
+            s2_snoop_op,
+            s2_line,
+            e_msg_r,
+            e_rsp_r,
+            e_hv_r,
             err_count_r,
             err_code_r
         );
@@ -562,6 +601,7 @@ impl Logic for Device {
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
+            self.a_may_slot.next = false;
             // The data reached memory: the line is dirty even if the meta was bad.
             self.a_dirty.next = self.wd_op_ok.val() && self.wd_inw.val();
             self.a_tag.next = self.rwd_tag.val();
@@ -579,6 +619,7 @@ impl Logic for Device {
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = self.cm_ok.val();
             self.a_snoop_op.next = self.cmd_opcode.val();
+            self.a_may_slot.next = true;
             self.a_dirty.next = false;
             self.a_tag.next = self.tag_zero.val();
         } else {
@@ -595,42 +636,62 @@ impl Logic for Device {
             self.a_ndr_op.next = self.rq_ndr_op.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
+            self.a_may_slot.next = self.rq_read.val() || self.rq_inv.val();
             self.a_dirty.next = self.rq_dirty.val();
             self.a_tag.next = self.req_tag.val();
         }
 
-        // Accept only if every resource the message needs is free this cycle.
-        self.sf.addr.next = self.a_addr.val();
+        // Accept only if every resource the message needs is free this cycle, judged
+        // by opcodes and registered state. The filter work happens next cycle in the
+        // filter stage and never waits there: a message that may take a snoop slot
+        // needs one free beyond the one the message in the filter stage may take.
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
-        self.needs_victim.next =
-            self.a_sf.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        self.s2_may_slot.next = self.s2_valid.q.val()
+            && (self.s2_op.q.val() == self.sf_set.val() || self.s2_snoop.q.val());
+        if self.s2_may_slot.val() {
+            self.slot_ok.next = self.tracker.free_two.val();
+        } else {
+            self.slot_ok.next = self.tracker.free_valid.val();
+        }
         self.accept.next = self.a_valid.val()
             && (!self.a_mem.val() || self.mem_free.val())
             && (!self.a_ndr.val() || self.ndr_free.val())
             && (!self.a_read.val() || !self.rq.full.val())
-            && ((!self.needs_victim.val() && !self.a_snoop.val()) || self.tracker.free_valid.val());
+            && (!self.a_may_slot.val() || self.slot_ok.val());
         self.rwd_ready.next = self.accept.val() && self.rwd_valid.val();
         self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();
         self.req_ready.next = self.accept.val() && !self.rwd_valid.val() && !self.cmd_valid.val();
 
-        // Snoop filter and tracker: a victim or a command snoop takes the lowest free slot.
-        if self.accept.val() {
-            self.sf.op.next = self.a_sf.val();
+        // Filter stage: look the line up and apply; a victim or a command snoop takes
+        // the lowest free slot (acceptance reserved it).
+        self.s2_addr.next =
+            bit_cast::<ADDR_BITS, LINE_BITS>(self.s2_line.q.val()) | self.window_base_line.val();
+        self.sf.addr.next = self.s2_addr.val();
+        self.needs_victim.next =
+            self.s2_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        if self.s2_valid.q.val() {
+            self.sf.op.next = self.s2_op.q.val();
         } else {
             self.sf.op.next = self.sf_none.val();
         }
-        self.sf.owned.next = self.a_owned.val();
+        self.sf.owned.next = self.s2_owned.q.val();
         self.tracker.alloc.next =
-            self.accept.val() && (self.needs_victim.val() || self.a_snoop.val());
+            self.s2_valid.q.val() && (self.needs_victim.val() || self.s2_snoop.q.val());
         if self.needs_victim.val() {
             self.tracker.alloc_op.next = self.snp_inv.val();
             self.tracker.alloc_addr.next = self.sf.victim_addr.val();
         } else {
-            self.tracker.alloc_op.next = self.a_snoop_op.val();
-            self.tracker.alloc_addr.next = self.a_addr.val();
+            self.tracker.alloc_op.next = self.s2_snoop_op.q.val();
+            self.tracker.alloc_addr.next = self.s2_addr.val();
         }
+        self.s2_valid.d.next = self.accept.val();
+        self.s2_op.d.next = self.a_sf.val();
+        self.s2_owned.d.next = self.a_owned.val();
+        self.s2_snoop.d.next = self.a_snoop.val();
+        self.s2_snoop_op.d.next = self.a_snoop_op.val();
+        self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.tracker.head_taken.next = self.bisnp_ready.val();
         self.tracker.rsp_valid.next = self.birsp_valid.val();
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
@@ -696,21 +757,24 @@ impl Logic for Device {
         } else {
             self.e_hv.next = self.err_none.val();
         }
-        self.e_msg_any.next = self.e_msg.val() != self.err_none.val();
-        self.e_rsp_any.next = self.e_rsp.val() != self.err_none.val();
-        self.e_hv_any.next = self.e_hv.val() != self.err_none.val();
+        self.e_msg_r.d.next = self.e_msg.val();
+        self.e_rsp_r.d.next = self.e_rsp.val();
+        self.e_hv_r.d.next = self.e_hv.val();
+        self.e_msg_any.next = self.e_msg_r.q.val() != self.err_none.val();
+        self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
+        self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
         self.err_count_r.d.next = self.err_count_r.q.val()
             + self.e_msg_any.val()
             + self.e_rsp_any.val()
             + self.e_hv_any.val();
         if self.e_msg_any.val() {
-            self.err_code_r.d.next = self.e_msg.val();
+            self.err_code_r.d.next = self.e_msg_r.q.val();
         }
         if self.e_rsp_any.val() {
-            self.err_code_r.d.next = self.e_rsp.val();
+            self.err_code_r.d.next = self.e_rsp_r.q.val();
         }
         if self.e_hv_any.val() {
-            self.err_code_r.d.next = self.e_hv.val();
+            self.err_code_r.d.next = self.e_hv_r.q.val();
         }
 
         // Outputs.

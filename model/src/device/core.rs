@@ -1,12 +1,14 @@
 //! Device core: the home agent of the coherent window.
 //!
-//! Per cycle: picks one message (request-with-data, then command, then request),
-//! looks its line up in the snoop filter, and accepts it only if every resource it
-//! needs is free this cycle (memory-request register, NDR register, a read-queue
-//! entry, a snoop slot for a victim). An accepted message updates the filter, loads
-//! the output registers, and marks its line dirty in the bitmap. Independently it
-//! moves one memory response to the DRS register, one snoop to the host and takes
-//! one snoop response.
+//! Per cycle: picks one message (request-with-data, then command, then request)
+//! and accepts it only if every resource it needs is free this cycle (memory-request
+//! register, NDR register, a read-queue entry, and a snoop slot if the message may
+//! take one), judged from opcodes and registered state. An accepted message loads
+//! the output registers and marks its line dirty in the bitmap at once; its filter
+//! work (lookup, update, victim or command snoop) happens in the next cycle, in the
+//! filter stage, which never stalls. Independently it moves one memory response to
+//! the DRS register, one snoop to the host and takes one snoop response. Errors are
+//! counted one cycle after they are seen.
 
 use super::dirty_bitmap::DirtyBitmap;
 use super::read_queue::ReadQueue;
@@ -42,6 +44,9 @@ struct Action {
     ndr: Option<NdrOp>,
     /// Allocate a snoop slot for this command snoop.
     snoop: Option<SnpOp>,
+    /// May need a snoop slot (a filter allocation or a command snoop), judged by
+    /// channel and opcode alone so that acceptance does not wait for the window check.
+    may_slot: bool,
     dirty: bool,
 }
 
@@ -56,6 +61,7 @@ impl Action {
         grant: Meta::Invalid,
         ndr: None,
         snoop: None,
+        may_slot: false,
         dirty: false,
     };
 }
@@ -117,6 +123,7 @@ fn decode_req(inw: bool, opcode: u8, meta: u8, own_dirty: bool) -> Action {
         }
     }
     a.dirty = ok && own_dirty && a.grant == Meta::Any;
+    a.may_slot = op.is_some() && op != Some(ReqOp::MemClnEvct);
     a
 }
 
@@ -151,6 +158,7 @@ fn decode_rwd(inw: bool, opcode: u8, meta: u8) -> Action {
 fn decode_cmd(inw: bool, opcode: u8) -> Action {
     let mut a = Action::IDLE;
     let op = SnpOp::from_bits(opcode);
+    a.may_slot = true;
     a.err = match op {
         None => ErrCode::BadOpcode,
         _ if !inw => ErrCode::OutOfWindow,
@@ -193,9 +201,28 @@ pub struct Device {
     mem_addr: u64,
     mem_mask: u64,
     mem_data: Line,
-    // error reporting
+    /// Filter stage: the filter work of the message accepted in the previous cycle.
+    s2: Option<SfEntry>,
+    // error reporting: this cycle's errors are counted at the next edge
+    err_pend: [ErrCode; 3],
     err_count: u64,
     err_code: u64,
+}
+
+/// One accepted message's work for the snoop filter and tracker, done in the
+/// cycle after its acceptance.
+#[derive(Clone, Copy, Debug)]
+struct SfEntry {
+    addr: u64,
+    sf: SfOp,
+    snoop: Option<SnpOp>,
+}
+
+impl SfEntry {
+    /// Whether it takes a snoop slot if its lookup finds no way.
+    fn may_take_slot(&self) -> bool {
+        matches!(self.sf, SfOp::Set { .. }) | self.snoop.is_some()
+    }
 }
 
 fn ndr_for(grant: Meta) -> NdrOp {
@@ -238,6 +265,8 @@ impl Device {
             mem_addr: 0,
             mem_mask: 0,
             mem_data: [0; DATA_WORDS],
+            s2: None,
+            err_pend: [ErrCode::None; 3],
             err_count: 0,
             err_code: 0,
         }
@@ -321,33 +350,43 @@ impl Device {
             (Sel::None, 0, 0, &Action::IDLE)
         };
         let a = *a;
-        let l = self.sf.lookup(addr);
-        let slot = self.tracker.free_slot();
+        // Acceptance depends on opcodes and registered state only. The filter work
+        // happens next cycle in the filter stage and never waits there: a message that
+        // may take a snoop slot is accepted only when one is free beyond the one the
+        // message now in the filter stage may take.
+        let free = self.tracker.free_count();
+        let slot_ok = free > self.s2.is_some_and(|h| h.may_take_slot()) as u32;
         // Non-short-circuit `&`: these are data-dependent and mispredict when branched on.
         let ok = (sel != Sel::None)
             & (!a.mem | mem_free)
             & (a.ndr.is_none() | ndr_free)
             & (!a.read | !self.rq.full())
-            & ((!l.needs_victim(a.sf) & a.snoop.is_none()) | slot.is_some());
+            & (!a.may_slot | slot_ok);
         o.rwd_ready = ok & (sel == Sel::Rwd);
         o.cmd_ready = ok & (sel == Sel::Cmd);
         o.req_ready = ok & (sel == Sel::Req);
-        let fire = ok.then_some((a, l, slot));
 
         // Clock edge.
+        // Filter stage: look the line up and apply; a victim or a command snoop takes
+        // the lowest slot free at the start of the cycle (acceptance reserved one).
+        if let Some(h) = self.s2 {
+            let l = self.sf.lookup(h.addr);
+            let slot = self.tracker.free_slot();
+            if let Some(victim) = self.sf.apply(h.addr, &l, h.sf) {
+                self.tracker
+                    .alloc(slot.expect("reserved"), SnpOp::BISnpInv, victim);
+            }
+            if let Some(op) = h.snoop {
+                self.tracker.alloc(slot.expect("reserved"), op, h.addr);
+            }
+        }
         let mut errs = [ErrCode::None; 3];
         let mut push = None;
         let mut set = None;
         let mut ndr_load = None;
         let mut mem_load = false;
-        if let Some((a, l, slot)) = fire {
+        if ok {
             errs[0] = a.err;
-            if let Some(victim) = self.sf.apply(addr, &l, a.sf) {
-                self.tracker.alloc(slot.unwrap(), SnpOp::BISnpInv, victim);
-            }
-            if let Some(op) = a.snoop {
-                self.tracker.alloc(slot.unwrap(), op, addr);
-            }
             if a.mem {
                 mem_load = true;
                 self.mem_write = a.write;
@@ -397,12 +436,19 @@ impl Device {
         }
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
-        for e in errs {
+        self.s2 = ok.then_some(SfEntry {
+            addr,
+            sf: a.sf,
+            snoop: a.snoop,
+        });
+        // Errors are counted one edge after the cycle that saw them.
+        for e in self.err_pend {
             if e != ErrCode::None {
                 self.err_count = (self.err_count + 1) & ((1 << ERR_COUNT_BITS) - 1);
                 self.err_code = e as u64;
             }
         }
+        self.err_pend = errs;
         sel
     }
 }
