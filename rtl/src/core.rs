@@ -12,7 +12,7 @@
 
 use crate::dirty_bitmap::{DirtyBitmap, LINE_BITS};
 use crate::read_queue::ReadQueue;
-use crate::snoop_filter::{SnoopFilter, SF_DOWNGRADE, SF_NONE, SF_REMOVE, SF_SET};
+use crate::snoop_filter::{SnoopFilter, SET_BITS, SF_DOWNGRADE, SF_NONE, SF_REMOVE, SF_SET};
 use crate::snoop_tracker::SnoopTracker;
 use linewatch_model::config::Geometry;
 use linewatch_model::protocol::{
@@ -669,6 +669,7 @@ impl Logic for Device {
         self.s2_addr.next =
             bit_cast::<ADDR_BITS, LINE_BITS>(self.s2_line.q.val()) | self.window_base_line.val();
         self.sf.addr.next = self.s2_addr.val();
+        self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
         self.needs_victim.next =
             self.s2_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
         if self.s2_valid.q.val() {

@@ -1,11 +1,13 @@
 //! Snoop filter: the inclusive set of lines the host may hold, with S or A state.
 //!
-//! Per cycle: one lookup of the message's set (combinational), and at the clock
-//! edge at most one update of that set. A miss in a full set replaces the way under
+//! Per cycle: one lookup of the message's set, and at the clock edge at most one
+//! update of that set. The sets live in block RAM with a registered read: the set
+//! is read at the edge before the lookup (from `next_addr`), and the update of that
+//! same edge, which the read does not see, is forwarded from a register. A miss in a full set replaces the way under
 //! the global round-robin victim pointer; the evicted line goes to the snoop tracker
 //! for a BISnpInv.
 
-use crate::mem::LutRam;
+use crate::mem::BlockRam;
 use linewatch_model::config::{Geometry, MAX_SF_SETS, MAX_SF_WAYS};
 use linewatch_model::device::snoop_filter::{ENTRY_BITS, ENTRY_OWNED, ENTRY_TAG, ENTRY_VALID};
 use linewatch_model::protocol::ADDR_BITS;
@@ -27,8 +29,11 @@ pub const SF_DOWNGRADE: u64 = 3;
 #[derive(LogicBlock)]
 pub struct SnoopFilter {
     pub clock: Signal<In, Clock>,
-    /// Line the message names; the lookup is combinational.
+    /// Line the message names (its set was read at the previous edge).
     pub addr: Signal<In, Bits<ADDR_BITS>>,
+    /// Low line bits of the message to look up in the next cycle: its set is read at
+    /// this edge.
+    pub next_addr: Signal<In, Bits<SET_BITS>>,
     /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
     pub op: Signal<In, Bits<2>>,
     pub owned: Signal<In, bool>,
@@ -37,8 +42,12 @@ pub struct SnoopFilter {
     /// Line under the victim pointer: the one a `SET` that neither hits nor finds a
     /// free way evicts.
     pub victim_addr: Signal<Out, Bits<ADDR_BITS>>,
-    ram: LutRam<WORD_BITS, SET_BITS>,
+    ram: BlockRam<WORD_BITS, SET_BITS>,
     victim: DFF<Bits<2>>,
+    /// The set word written at the previous edge, and whether that edge's read (which
+    /// did not see the write) was of the same set.
+    fwd_sel: DFF<bool>,
+    fwd_word: DFF<Bits<WORD_BITS>>,
     set_mask: Constant<Bits<SET_BITS>>,
     last_way: Constant<Bits<2>>,
     way_on: [Constant<bool>; WAYS],
@@ -61,6 +70,8 @@ pub struct SnoopFilter {
     op_set: Constant<Bits<2>>,
     op_downgrade: Constant<Bits<2>>,
     set_index: Signal<Local, Bits<SET_BITS>>,
+    next_set: Signal<Local, Bits<SET_BITS>>,
+    word: Signal<Local, Bits<WORD_BITS>>,
     entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     matches: [Signal<Local, bool>; WAYS],
     empty: [Signal<Local, bool>; WAYS],
@@ -82,13 +93,16 @@ impl SnoopFilter {
         Self {
             clock: Default::default(),
             addr: Default::default(),
+            next_addr: Default::default(),
             op: Default::default(),
             owned: Default::default(),
             hit: Default::default(),
             free: Default::default(),
             victim_addr: Default::default(),
-            ram: LutRam::new(g.sf_sets as usize),
+            ram: BlockRam::new(g.sf_sets as usize),
             victim: Default::default(),
+            fwd_sel: Default::default(),
+            fwd_word: Default::default(),
             set_mask: Constant::new((g.sf_sets - 1).into()),
             last_way: c2(g.sf_ways - 1),
             way_on: std::array::from_fn(|w| Constant::new((w as u64) < g.sf_ways)),
@@ -108,6 +122,8 @@ impl SnoopFilter {
             op_set: c2(SF_SET),
             op_downgrade: c2(SF_DOWNGRADE),
             set_index: Default::default(),
+            next_set: Default::default(),
+            word: Default::default(),
             entry: Default::default(),
             matches: Default::default(),
             empty: Default::default(),
@@ -126,11 +142,17 @@ impl SnoopFilter {
 impl Logic for SnoopFilter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, victim);
+        dff_setup!(self, clock, victim, fwd_sel, fwd_word);
         self.ram.clock.next = self.clock.val();
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
-        self.ram.read_address.next = self.set_index.val();
+        self.next_set.next = self.next_addr.val() & self.set_mask.val();
+        self.ram.read_address.next = self.next_set.val();
         self.ram.write_address.next = self.set_index.val();
+        if self.fwd_sel.q.val() {
+            self.word.next = self.fwd_word.q.val();
+        } else {
+            self.word.next = self.ram.read_data.val();
+        }
 
         // Lookup: lowest valid way whose tag matches, lowest invalid way.
         self.hit_below[0].next = false;
@@ -140,7 +162,7 @@ impl Logic for SnoopFilter {
             self.entry[w].next = self.entry_none.val();
             if self.way_on[w].val() {
                 self.entry[w].next =
-                    self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
+                    self.word.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
             }
             self.matches[w].next = self.way_on[w].val()
                 && self.entry[w].val().get_bit(47)
@@ -201,6 +223,9 @@ impl Logic for SnoopFilter {
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
         self.ram.write_enable.next = self.op.val() != self.op_none.val();
+        self.fwd_sel.d.next =
+            self.op.val() != self.op_none.val() && self.set_index.val() == self.next_set.val();
+        self.fwd_word.d.next = self.ram.write_data.val();
 
         if self.evict.val() {
             if self.victim.q.val() == self.last_way.val() {
