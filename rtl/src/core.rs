@@ -120,7 +120,8 @@ pub struct Device {
     mem_addr_r: DFF<Addr>,
     mem_mask_r: DFF<Mask>,
     mem_data_r: DFF<Line>,
-    // filter stage: the filter work of the message accepted in the previous cycle
+    // read stage: the filter work of the message accepted in the previous cycle,
+    // while the filter reads its set
     s2_valid: DFF<bool>,
     s2_op: DFF<SfOpV>,
     s2_owned: DFF<bool>,
@@ -128,6 +129,18 @@ pub struct Device {
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
+    // filter stage: the message accepted two cycles ago, looked up and applied
+    s3_valid: DFF<bool>,
+    s3_op: DFF<SfOpV>,
+    s3_owned: DFF<bool>,
+    s3_snoop: DFF<bool>,
+    s3_snoop_op: DFF<Op>,
+    s3_line: DFF<Bits<LINE_BITS>>,
+    // snoop queue (entry 0 is the head): snoops made by the filter stage, each
+    // waiting for a tracker slot; lines are window-relative
+    snq_count: DFF<Bits<2>>,
+    snq_op: [DFF<Op>; 3],
+    snq_line: [DFF<Bits<LINE_BITS>>; 3],
     // error reporting: this cycle's errors, counted at the next edge
     e_msg_r: DFF<Err>,
     e_rsp_r: DFF<Err>,
@@ -228,7 +241,20 @@ pub struct Device {
     accept: Signal<Local, bool>,
     a_may_slot: Signal<Local, bool>,
     s2_may_slot: Signal<Local, bool>,
+    s3_may_slot: Signal<Local, bool>,
+    reserved: Signal<Local, Bits<2>>,
+    snq_space: Signal<Local, Bits<2>>,
+    snq_pop: Signal<Local, bool>,
+    snq_push: Signal<Local, bool>,
+    snq_land: Signal<Local, Bits<2>>,
+    push_op: Signal<Local, Op>,
+    push_line: Signal<Local, Bits<LINE_BITS>>,
+    snq_zero: Constant<Bits<2>>,
+    snq_one: Constant<Bits<2>>,
+    snq_two: Constant<Bits<2>>,
+    snq_depth: Constant<Bits<2>>,
     slot_ok: Signal<Local, bool>,
+    /// The filter stage's line.
     s2_addr: Signal<Local, Addr>,
     take_rsp: Signal<Local, bool>,
     pop: Signal<Local, bool>,
@@ -326,6 +352,15 @@ impl Device {
             s2_snoop: Default::default(),
             s2_snoop_op: Default::default(),
             s2_line: Default::default(),
+            s3_valid: Default::default(),
+            s3_op: Default::default(),
+            s3_owned: Default::default(),
+            s3_snoop: Default::default(),
+            s3_snoop_op: Default::default(),
+            s3_line: Default::default(),
+            snq_count: Default::default(),
+            snq_op: Default::default(),
+            snq_line: Default::default(),
             e_msg_r: Default::default(),
             e_rsp_r: Default::default(),
             e_hv_r: Default::default(),
@@ -416,6 +451,18 @@ impl Device {
             accept: Default::default(),
             a_may_slot: Default::default(),
             s2_may_slot: Default::default(),
+            s3_may_slot: Default::default(),
+            reserved: Default::default(),
+            snq_space: Default::default(),
+            snq_pop: Default::default(),
+            snq_push: Default::default(),
+            snq_land: Default::default(),
+            push_op: Default::default(),
+            push_line: Default::default(),
+            snq_zero: k(0),
+            snq_one: k(1),
+            snq_two: k(2),
+            snq_depth: k(3),
             slot_ok: Default::default(),
             s2_addr: Default::default(),
             take_rsp: Default::default(),
@@ -455,6 +502,13 @@ impl Logic for Device {
             s2_snoop,
             s2_snoop_op,
             s2_line,
+            s3_valid,
+            s3_op,
+            s3_owned,
+            s3_snoop,
+            s3_snoop_op,
+            s3_line,
+            snq_count,
             e_msg_r,
             e_rsp_r,
             e_hv_r,
@@ -462,6 +516,12 @@ impl Logic for Device {
             err_code_r
         );
         self.sf.clock.next = self.clock.val();
+        for q in 0..3 {
+            self.snq_op[q].clock.next = self.clock.val();
+            self.snq_line[q].clock.next = self.clock.val();
+            self.snq_op[q].d.next = self.snq_op[q].q.val();
+            self.snq_line[q].d.next = self.snq_line[q].q.val();
+        }
         self.tracker.clock.next = self.clock.val();
         self.rq.clock.next = self.clock.val();
         self.bitmap.clock.next = self.clock.val();
@@ -642,19 +702,22 @@ impl Logic for Device {
         }
 
         // Accept only if every resource the message needs is free this cycle, judged
-        // by opcodes and registered state. The filter work happens next cycle in the
-        // filter stage and never waits there: a message that may take a snoop slot
-        // needs one free beyond the one the message in the filter stage may take.
+        // by opcodes and registered state. The filter work happens two cycles later in
+        // the filter stage and never waits there: a message that may take a snoop slot
+        // needs a snoop-queue entry beyond those the messages in the read and filter
+        // stages may take (the queue's head leaves this cycle if a tracker slot is free).
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
         self.s2_may_slot.next = self.s2_valid.q.val()
             && (self.s2_op.q.val() == self.sf_set.val() || self.s2_snoop.q.val());
-        if self.s2_may_slot.val() {
-            self.slot_ok.next = self.tracker.free_two.val();
-        } else {
-            self.slot_ok.next = self.tracker.free_valid.val();
-        }
+        self.s3_may_slot.next = self.s3_valid.q.val()
+            && (self.s3_op.q.val() == self.sf_set.val() || self.s3_snoop.q.val());
+        self.reserved.next = self.snq_zero.val() + self.s2_may_slot.val() + self.s3_may_slot.val();
+        self.snq_pop.next =
+            self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
+        self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
+        self.slot_ok.next = self.snq_space.val() > self.reserved.val();
         self.accept.next = self.a_valid.val()
             && (!self.a_mem.val() || self.mem_free.val())
             && (!self.a_ndr.val() || self.ndr_free.val())
@@ -664,35 +727,75 @@ impl Logic for Device {
         self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();
         self.req_ready.next = self.accept.val() && !self.rwd_valid.val() && !self.cmd_valid.val();
 
-        // Filter stage: look the line up and apply; a victim or a command snoop takes
-        // the lowest free slot (acceptance reserved it).
+        // Filter stage: look the line up and apply; a victim or a command snoop joins
+        // the snoop queue (acceptance reserved the entry). The filter reads the set of
+        // the accepted message at this edge and holds it through the read stage.
         self.s2_addr.next =
-            bit_cast::<ADDR_BITS, LINE_BITS>(self.s2_line.q.val()) | self.window_base_line.val();
+            bit_cast::<ADDR_BITS, LINE_BITS>(self.s3_line.q.val()) | self.window_base_line.val();
         self.sf.addr.next = self.s2_addr.val();
+        self.sf.mid_addr.next = self.s2_line.q.val().get_bits::<SET_BITS>(0);
         self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
         self.needs_victim.next =
-            self.s2_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
-        if self.s2_valid.q.val() {
-            self.sf.op.next = self.s2_op.q.val();
+            self.s3_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        if self.s3_valid.q.val() {
+            self.sf.op.next = self.s3_op.q.val();
         } else {
             self.sf.op.next = self.sf_none.val();
         }
-        self.sf.owned.next = self.s2_owned.q.val();
-        self.tracker.alloc.next =
-            self.s2_valid.q.val() && (self.needs_victim.val() || self.s2_snoop.q.val());
+        self.sf.owned.next = self.s3_owned.q.val();
+        self.snq_push.next =
+            self.s3_valid.q.val() && (self.needs_victim.val() || self.s3_snoop.q.val());
         if self.needs_victim.val() {
-            self.tracker.alloc_op.next = self.snp_inv.val();
-            self.tracker.alloc_addr.next = self.sf.victim_addr.val();
+            self.push_op.next = self.snp_inv.val();
+            self.push_line.next = self.sf.victim_line.val();
         } else {
-            self.tracker.alloc_op.next = self.s2_snoop_op.q.val();
-            self.tracker.alloc_addr.next = self.s2_addr.val();
+            self.push_op.next = self.s3_snoop_op.q.val();
+            self.push_line.next = self.s3_line.q.val();
         }
+
+        // Snoop queue: the head takes the lowest free tracker slot; a new snoop joins
+        // behind what is left.
+        self.tracker.alloc.next = self.snq_pop.val();
+        self.tracker.alloc_op.next = self.snq_op[0].q.val();
+        self.tracker.alloc_addr.next = bit_cast::<ADDR_BITS, LINE_BITS>(self.snq_line[0].q.val())
+            | self.window_base_line.val();
+        self.snq_land.next = self.snq_count.q.val();
+        if self.snq_pop.val() {
+            self.snq_land.next = self.snq_count.q.val() - self.snq_one.val();
+        }
+        if self.snq_pop.val() {
+            self.snq_op[0].d.next = self.snq_op[1].q.val();
+            self.snq_line[0].d.next = self.snq_line[1].q.val();
+            self.snq_op[1].d.next = self.snq_op[2].q.val();
+            self.snq_line[1].d.next = self.snq_line[2].q.val();
+        }
+        if self.snq_push.val() {
+            if self.snq_land.val() == self.snq_zero.val() {
+                self.snq_op[0].d.next = self.push_op.val();
+                self.snq_line[0].d.next = self.push_line.val();
+            }
+            if self.snq_land.val() == self.snq_one.val() {
+                self.snq_op[1].d.next = self.push_op.val();
+                self.snq_line[1].d.next = self.push_line.val();
+            }
+            if self.snq_land.val() == self.snq_two.val() {
+                self.snq_op[2].d.next = self.push_op.val();
+                self.snq_line[2].d.next = self.push_line.val();
+            }
+        }
+        self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
         self.s2_valid.d.next = self.accept.val();
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.s3_valid.d.next = self.s2_valid.q.val();
+        self.s3_op.d.next = self.s2_op.q.val();
+        self.s3_owned.d.next = self.s2_owned.q.val();
+        self.s3_snoop.d.next = self.s2_snoop.q.val();
+        self.s3_snoop_op.d.next = self.s2_snoop_op.q.val();
+        self.s3_line.d.next = self.s2_line.q.val();
         self.tracker.head_taken.next = self.bisnp_ready.val();
         self.tracker.rsp_valid.next = self.birsp_valid.val();
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();

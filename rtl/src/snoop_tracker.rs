@@ -24,8 +24,6 @@ pub struct SnoopTracker {
     pub alloc_op: Signal<In, Bits<OPCODE_BITS>>,
     pub alloc_addr: Signal<In, Bits<ADDR_BITS>>,
     pub free_valid: Signal<Out, bool>,
-    /// At least two slots are free.
-    pub free_two: Signal<Out, bool>,
     /// The BISnp channel, straight from slot registers.
     pub head_valid: Signal<Out, bool>,
     pub head_op: Signal<Out, Bits<OPCODE_BITS>>,
@@ -75,7 +73,6 @@ impl SnoopTracker {
             alloc_op: Default::default(),
             alloc_addr: Default::default(),
             free_valid: Default::default(),
-            free_two: Default::default(),
             head_valid: Default::default(),
             head_op: Default::default(),
             head_tag: Default::default(),
@@ -142,13 +139,6 @@ impl Logic for SnoopTracker {
                 self.head_below[s].val() || (self.valid[s].q.val() && !self.sent[s].q.val());
         }
         self.free_valid.next = self.free_below[8].val();
-        // A free slot with another free slot below it.
-        self.free_two.next = false;
-        for s in 0..8 {
-            if self.slot_on[s].val() && !self.valid[s].q.val() && self.free_below[s].val() {
-                self.free_two.next = true;
-            }
-        }
         self.head_valid.next = self.head_below[8].val();
         self.head_op.next = self.op_zero.val();
         self.head_tag.next = self.tag_zero.val();

@@ -201,16 +201,24 @@ pub struct Device {
     mem_addr: u64,
     mem_mask: u64,
     mem_data: Line,
-    /// Filter stage: the filter work of the message accepted in the previous cycle.
-    s2: Option<SfEntry>,
+    /// Filter work in flight: `sfp[0]` of the message accepted in the previous cycle
+    /// (read stage), `sfp[1]` of the one before (filter stage).
+    sfp: [Option<SfEntry>; 2],
+    /// Snoop queue: snoops the filter stage made (victims, commands), in order,
+    /// each waiting for a tracker slot.
+    snq: [(SnpOp, u64); SNOOP_QUEUE],
+    snq_count: usize,
     // error reporting: this cycle's errors are counted at the next edge
     err_pend: [ErrCode; 3],
     err_count: u64,
     err_code: u64,
 }
 
-/// One accepted message's work for the snoop filter and tracker, done in the
-/// cycle after its acceptance.
+/// Depth of the snoop queue between the filter stage and the snoop tracker.
+pub const SNOOP_QUEUE: usize = 3;
+
+/// One accepted message's work for the snoop filter and tracker, done two cycles
+/// after its acceptance (the RTL reads the set in between).
 #[derive(Clone, Copy, Debug)]
 struct SfEntry {
     addr: u64,
@@ -265,7 +273,9 @@ impl Device {
             mem_addr: 0,
             mem_mask: 0,
             mem_data: [0; DATA_WORDS],
-            s2: None,
+            sfp: [None; 2],
+            snq: [(SnpOp::BISnpInv, 0); SNOOP_QUEUE],
+            snq_count: 0,
             err_pend: [ErrCode::None; 3],
             err_count: 0,
             err_code: 0,
@@ -351,11 +361,19 @@ impl Device {
         };
         let a = *a;
         // Acceptance depends on opcodes and registered state only. The filter work
-        // happens next cycle in the filter stage and never waits there: a message that
-        // may take a snoop slot is accepted only when one is free beyond the one the
-        // message now in the filter stage may take.
-        let free = self.tracker.free_count();
-        let slot_ok = free > self.s2.is_some_and(|h| h.may_take_slot()) as u32;
+        // happens two cycles later in the filter stage and never waits there: a
+        // message that may make a snoop is accepted only when the snoop queue has an
+        // entry for it beyond those the messages in the read and filter stages may take
+        // (the queue's head leaves this cycle if a tracker slot is free).
+        let slot = self.tracker.free_slot();
+        let snq_pop = (self.snq_count > 0) & slot.is_some();
+        let reserved = self
+            .sfp
+            .iter()
+            .flatten()
+            .filter(|h| h.may_take_slot())
+            .count();
+        let slot_ok = SNOOP_QUEUE - self.snq_count + snq_pop as usize > reserved;
         // Non-short-circuit `&`: these are data-dependent and mispredict when branched on.
         let ok = (sel != Sel::None)
             & (!a.mem | mem_free)
@@ -367,17 +385,24 @@ impl Device {
         o.req_ready = ok & (sel == Sel::Req);
 
         // Clock edge.
-        // Filter stage: look the line up and apply; a victim or a command snoop takes
-        // the lowest slot free at the start of the cycle (acceptance reserved one).
-        if let Some(h) = self.s2 {
+        // The snoop queue's head takes the lowest tracker slot free at the start of
+        // the cycle. Filter stage: look the line up and apply; a victim or a command
+        // snoop joins the snoop queue (acceptance reserved the entry).
+        if snq_pop {
+            let (op, addr) = self.snq[0];
+            self.tracker.alloc(slot.unwrap(), op, addr);
+            self.snq.copy_within(1.., 0);
+            self.snq_count -= 1;
+        }
+        if let Some(h) = self.sfp[1] {
             let l = self.sf.lookup(h.addr);
-            let slot = self.tracker.free_slot();
-            if let Some(victim) = self.sf.apply(h.addr, &l, h.sf) {
-                self.tracker
-                    .alloc(slot.expect("reserved"), SnpOp::BISnpInv, victim);
-            }
-            if let Some(op) = h.snoop {
-                self.tracker.alloc(slot.expect("reserved"), op, h.addr);
+            let victim = self.sf.apply(h.addr, &l, h.sf);
+            let snoop = victim
+                .map(|v| (SnpOp::BISnpInv, v))
+                .or(h.snoop.map(|op| (op, h.addr)));
+            if let Some(s) = snoop {
+                self.snq[self.snq_count] = s;
+                self.snq_count += 1;
             }
         }
         let mut errs = [ErrCode::None; 3];
@@ -436,7 +461,8 @@ impl Device {
         }
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
-        self.s2 = ok.then_some(SfEntry {
+        self.sfp[1] = self.sfp[0];
+        self.sfp[0] = ok.then_some(SfEntry {
             addr,
             sf: a.sf,
             snoop: a.snoop,

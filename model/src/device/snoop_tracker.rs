@@ -35,12 +35,6 @@ impl SnoopTracker {
         (f != 0).then(|| f.trailing_zeros() as usize)
     }
 
-    /// Number of free slots.
-    #[inline]
-    pub fn free_count(&self) -> u32 {
-        (!self.valid & ((1u32 << self.slots) - 1)).count_ones()
-    }
-
     /// The snoop on the BISnp channel this cycle: (opcode, bitag, addr).
     #[inline]
     pub fn head(&self) -> Option<(u8, usize, u64)> {
