@@ -2,13 +2,15 @@
 //!
 //! Per cycle: picks one message (request-with-data, then command, then request)
 //! and accepts it only if every resource it needs is free this cycle (memory-request
-//! register, NDR register, a read-queue entry, and a snoop slot if the message may
-//! take one), judged from opcodes and registered state. An accepted message loads
-//! the output registers and marks its line dirty in the bitmap at once; its filter
-//! work (lookup, update, victim or command snoop) happens in the next cycle, in the
-//! filter stage, which never stalls. Independently it moves one memory response to
-//! the DRS register, one snoop to the host and takes one snoop response. Errors are
-//! counted one cycle after they are seen.
+//! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
+//! may make a snoop), judged from opcodes and registered state. An accepted message
+//! loads the output registers and marks its line dirty in the bitmap at once; its
+//! filter work follows in a pipeline that never stalls: the read stage (the RTL
+//! reads the set) and, two cycles after acceptance, the filter stage (lookup,
+//! update; a victim or command snoop joins the snoop queue, whose head takes a free
+//! tracker slot). Independently it moves one memory response to the DRS register,
+//! one snoop to the host and takes one snoop response. Errors are counted one cycle
+//! after they are seen.
 
 use super::dirty_bitmap::DirtyBitmap;
 use super::read_queue::ReadQueue;
