@@ -1,16 +1,20 @@
 //! Device core: the home agent of the coherent window.
 //!
-//! Per cycle: picks one message (request-with-data, then command, then request),
-//! looks its line up in the snoop filter, and accepts it only if every resource it
-//! needs is free this cycle (memory-request register, NDR register, a read-queue
-//! entry, a snoop slot for a victim). An accepted message updates the filter, loads
-//! the output registers, and marks its line dirty in the bitmap. Independently it
-//! moves one memory response to the DRS register, one snoop to the host and takes
-//! one snoop response.
+//! Per cycle: picks one message (request-with-data, then command, then request)
+//! and accepts it only if every resource it needs is free this cycle (memory-request
+//! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
+//! may make a snoop), judged from opcodes and registered state. An accepted message
+//! loads the output registers and marks its line dirty in the bitmap at once; its
+//! filter work follows in a pipeline that never stalls: the read stage (the RTL
+//! reads the set) and, two cycles after acceptance, the filter stage (lookup,
+//! update; a victim or command snoop joins the snoop queue, whose head takes a free
+//! tracker slot). Independently it moves one memory response to the DRS register,
+//! one snoop to the host and takes one snoop response. Errors are counted one cycle
+//! after they are seen.
 
 use crate::dirty_bitmap::{DirtyBitmap, LINE_BITS};
 use crate::read_queue::ReadQueue;
-use crate::snoop_filter::{SnoopFilter, SF_DOWNGRADE, SF_NONE, SF_REMOVE, SF_SET};
+use crate::snoop_filter::{SnoopFilter, SET_BITS, SF_DOWNGRADE, SF_NONE, SF_REMOVE, SF_SET};
 use crate::snoop_tracker::SnoopTracker;
 use linewatch_model::config::Geometry;
 use linewatch_model::protocol::{
@@ -118,7 +122,31 @@ pub struct Device {
     mem_addr_r: DFF<Addr>,
     mem_mask_r: DFF<Mask>,
     mem_data_r: DFF<Line>,
-    // error reporting
+    // read stage: the filter work of the message accepted in the previous cycle,
+    // while the filter reads its set
+    s2_valid: DFF<bool>,
+    s2_op: DFF<SfOpV>,
+    s2_owned: DFF<bool>,
+    s2_snoop: DFF<bool>,
+    s2_snoop_op: DFF<Op>,
+    /// Window-relative line: only in-window messages ever do filter work.
+    s2_line: DFF<Bits<LINE_BITS>>,
+    // filter stage: the message accepted two cycles ago, looked up and applied
+    s3_valid: DFF<bool>,
+    s3_op: DFF<SfOpV>,
+    s3_owned: DFF<bool>,
+    s3_snoop: DFF<bool>,
+    s3_snoop_op: DFF<Op>,
+    s3_line: DFF<Bits<LINE_BITS>>,
+    // snoop queue (entry 0 is the head): snoops made by the filter stage, each
+    // waiting for a tracker slot; lines are window-relative
+    snq_count: DFF<Bits<2>>,
+    snq_op: [DFF<Op>; 3],
+    snq_line: [DFF<Bits<LINE_BITS>>; 3],
+    // error reporting: this cycle's errors, counted at the next edge
+    e_msg_r: DFF<Err>,
+    e_rsp_r: DFF<Err>,
+    e_hv_r: DFF<Err>,
     err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     err_code_r: DFF<Err>,
 
@@ -213,6 +241,23 @@ pub struct Device {
     drs_free: Signal<Local, bool>,
     needs_victim: Signal<Local, bool>,
     accept: Signal<Local, bool>,
+    a_may_slot: Signal<Local, bool>,
+    s2_may_slot: Signal<Local, bool>,
+    s3_may_slot: Signal<Local, bool>,
+    reserved: Signal<Local, Bits<2>>,
+    snq_space: Signal<Local, Bits<2>>,
+    snq_pop: Signal<Local, bool>,
+    snq_push: Signal<Local, bool>,
+    snq_land: Signal<Local, Bits<2>>,
+    push_op: Signal<Local, Op>,
+    push_line: Signal<Local, Bits<LINE_BITS>>,
+    snq_zero: Constant<Bits<2>>,
+    snq_one: Constant<Bits<2>>,
+    snq_two: Constant<Bits<2>>,
+    snq_depth: Constant<Bits<2>>,
+    slot_ok: Signal<Local, bool>,
+    /// The filter stage's line.
+    s2_addr: Signal<Local, Addr>,
     take_rsp: Signal<Local, bool>,
     pop: Signal<Local, bool>,
     // this cycle's errors, in the order err_code is overwritten
@@ -303,6 +348,24 @@ impl Device {
             mem_addr_r: Default::default(),
             mem_mask_r: Default::default(),
             mem_data_r: Default::default(),
+            s2_valid: Default::default(),
+            s2_op: Default::default(),
+            s2_owned: Default::default(),
+            s2_snoop: Default::default(),
+            s2_snoop_op: Default::default(),
+            s2_line: Default::default(),
+            s3_valid: Default::default(),
+            s3_op: Default::default(),
+            s3_owned: Default::default(),
+            s3_snoop: Default::default(),
+            s3_snoop_op: Default::default(),
+            s3_line: Default::default(),
+            snq_count: Default::default(),
+            snq_op: Default::default(),
+            snq_line: Default::default(),
+            e_msg_r: Default::default(),
+            e_rsp_r: Default::default(),
+            e_hv_r: Default::default(),
             err_count_r: Default::default(),
             err_code_r: Default::default(),
             window_base_line: k(g.window_base_line),
@@ -388,6 +451,22 @@ impl Device {
             drs_free: Default::default(),
             needs_victim: Default::default(),
             accept: Default::default(),
+            a_may_slot: Default::default(),
+            s2_may_slot: Default::default(),
+            s3_may_slot: Default::default(),
+            reserved: Default::default(),
+            snq_space: Default::default(),
+            snq_pop: Default::default(),
+            snq_push: Default::default(),
+            snq_land: Default::default(),
+            push_op: Default::default(),
+            push_line: Default::default(),
+            snq_zero: k(0),
+            snq_one: k(1),
+            snq_two: k(2),
+            snq_depth: k(3),
+            slot_ok: Default::default(),
+            s2_addr: Default::default(),
             take_rsp: Default::default(),
             pop: Default::default(),
             e_msg: Default::default(),
@@ -419,10 +498,32 @@ impl Logic for Device {
             mem_addr_r,
             mem_mask_r,
             mem_data_r,
+            s2_valid,
+            s2_op,
+            s2_owned,
+            s2_snoop,
+            s2_snoop_op,
+            s2_line,
+            s3_valid,
+            s3_op,
+            s3_owned,
+            s3_snoop,
+            s3_snoop_op,
+            s3_line,
+            snq_count,
+            e_msg_r,
+            e_rsp_r,
+            e_hv_r,
             err_count_r,
             err_code_r
         );
         self.sf.clock.next = self.clock.val();
+        for q in 0..3 {
+            self.snq_op[q].clock.next = self.clock.val();
+            self.snq_line[q].clock.next = self.clock.val();
+            self.snq_op[q].d.next = self.snq_op[q].q.val();
+            self.snq_line[q].d.next = self.snq_line[q].q.val();
+        }
         self.tracker.clock.next = self.clock.val();
         self.rq.clock.next = self.clock.val();
         self.bitmap.clock.next = self.clock.val();
@@ -562,6 +663,7 @@ impl Logic for Device {
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
+            self.a_may_slot.next = false;
             // The data reached memory: the line is dirty even if the meta was bad.
             self.a_dirty.next = self.wd_op_ok.val() && self.wd_inw.val();
             self.a_tag.next = self.rwd_tag.val();
@@ -579,6 +681,7 @@ impl Logic for Device {
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = self.cm_ok.val();
             self.a_snoop_op.next = self.cmd_opcode.val();
+            self.a_may_slot.next = true;
             self.a_dirty.next = false;
             self.a_tag.next = self.tag_zero.val();
         } else {
@@ -595,42 +698,106 @@ impl Logic for Device {
             self.a_ndr_op.next = self.rq_ndr_op.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
+            self.a_may_slot.next = self.rq_read.val() || self.rq_inv.val();
             self.a_dirty.next = self.rq_dirty.val();
             self.a_tag.next = self.req_tag.val();
         }
 
-        // Accept only if every resource the message needs is free this cycle.
-        self.sf.addr.next = self.a_addr.val();
+        // Accept only if every resource the message needs is free this cycle, judged
+        // by opcodes and registered state. The filter work happens two cycles later in
+        // the filter stage and never waits there: a message that may take a snoop slot
+        // needs a snoop-queue entry beyond those the messages in the read and filter
+        // stages may take (the queue's head leaves this cycle if a tracker slot is free).
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
-        self.needs_victim.next =
-            self.a_sf.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        self.s2_may_slot.next = self.s2_valid.q.val()
+            && (self.s2_op.q.val() == self.sf_set.val() || self.s2_snoop.q.val());
+        self.s3_may_slot.next = self.s3_valid.q.val()
+            && (self.s3_op.q.val() == self.sf_set.val() || self.s3_snoop.q.val());
+        self.reserved.next = self.snq_zero.val() + self.s2_may_slot.val() + self.s3_may_slot.val();
+        self.snq_pop.next =
+            self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
+        self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
+        self.slot_ok.next = self.snq_space.val() > self.reserved.val();
         self.accept.next = self.a_valid.val()
             && (!self.a_mem.val() || self.mem_free.val())
             && (!self.a_ndr.val() || self.ndr_free.val())
             && (!self.a_read.val() || !self.rq.full.val())
-            && ((!self.needs_victim.val() && !self.a_snoop.val()) || self.tracker.free_valid.val());
+            && (!self.a_may_slot.val() || self.slot_ok.val());
         self.rwd_ready.next = self.accept.val() && self.rwd_valid.val();
         self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();
         self.req_ready.next = self.accept.val() && !self.rwd_valid.val() && !self.cmd_valid.val();
 
-        // Snoop filter and tracker: a victim or a command snoop takes the lowest free slot.
-        if self.accept.val() {
-            self.sf.op.next = self.a_sf.val();
+        // Filter stage: look the line up and apply; a victim or a command snoop joins
+        // the snoop queue (acceptance reserved the entry). The filter reads the set of
+        // the accepted message at this edge and holds it through the read stage.
+        self.s2_addr.next =
+            bit_cast::<ADDR_BITS, LINE_BITS>(self.s3_line.q.val()) | self.window_base_line.val();
+        self.sf.addr.next = self.s2_addr.val();
+        self.sf.mid_addr.next = self.s2_line.q.val().get_bits::<SET_BITS>(0);
+        self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
+        self.needs_victim.next =
+            self.s3_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        if self.s3_valid.q.val() {
+            self.sf.op.next = self.s3_op.q.val();
         } else {
             self.sf.op.next = self.sf_none.val();
         }
-        self.sf.owned.next = self.a_owned.val();
-        self.tracker.alloc.next =
-            self.accept.val() && (self.needs_victim.val() || self.a_snoop.val());
+        self.sf.owned.next = self.s3_owned.q.val();
+        self.snq_push.next =
+            self.s3_valid.q.val() && (self.needs_victim.val() || self.s3_snoop.q.val());
         if self.needs_victim.val() {
-            self.tracker.alloc_op.next = self.snp_inv.val();
-            self.tracker.alloc_addr.next = self.sf.victim_addr.val();
+            self.push_op.next = self.snp_inv.val();
+            self.push_line.next = self.sf.victim_line.val();
         } else {
-            self.tracker.alloc_op.next = self.a_snoop_op.val();
-            self.tracker.alloc_addr.next = self.a_addr.val();
+            self.push_op.next = self.s3_snoop_op.q.val();
+            self.push_line.next = self.s3_line.q.val();
         }
+
+        // Snoop queue: the head takes the lowest free tracker slot; a new snoop joins
+        // behind what is left.
+        self.tracker.alloc.next = self.snq_pop.val();
+        self.tracker.alloc_op.next = self.snq_op[0].q.val();
+        self.tracker.alloc_addr.next = bit_cast::<ADDR_BITS, LINE_BITS>(self.snq_line[0].q.val())
+            | self.window_base_line.val();
+        self.snq_land.next = self.snq_count.q.val();
+        if self.snq_pop.val() {
+            self.snq_land.next = self.snq_count.q.val() - self.snq_one.val();
+        }
+        if self.snq_pop.val() {
+            self.snq_op[0].d.next = self.snq_op[1].q.val();
+            self.snq_line[0].d.next = self.snq_line[1].q.val();
+            self.snq_op[1].d.next = self.snq_op[2].q.val();
+            self.snq_line[1].d.next = self.snq_line[2].q.val();
+        }
+        if self.snq_push.val() {
+            if self.snq_land.val() == self.snq_zero.val() {
+                self.snq_op[0].d.next = self.push_op.val();
+                self.snq_line[0].d.next = self.push_line.val();
+            }
+            if self.snq_land.val() == self.snq_one.val() {
+                self.snq_op[1].d.next = self.push_op.val();
+                self.snq_line[1].d.next = self.push_line.val();
+            }
+            if self.snq_land.val() == self.snq_two.val() {
+                self.snq_op[2].d.next = self.push_op.val();
+                self.snq_line[2].d.next = self.push_line.val();
+            }
+        }
+        self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
+        self.s2_valid.d.next = self.accept.val();
+        self.s2_op.d.next = self.a_sf.val();
+        self.s2_owned.d.next = self.a_owned.val();
+        self.s2_snoop.d.next = self.a_snoop.val();
+        self.s2_snoop_op.d.next = self.a_snoop_op.val();
+        self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.s3_valid.d.next = self.s2_valid.q.val();
+        self.s3_op.d.next = self.s2_op.q.val();
+        self.s3_owned.d.next = self.s2_owned.q.val();
+        self.s3_snoop.d.next = self.s2_snoop.q.val();
+        self.s3_snoop_op.d.next = self.s2_snoop_op.q.val();
+        self.s3_line.d.next = self.s2_line.q.val();
         self.tracker.head_taken.next = self.bisnp_ready.val();
         self.tracker.rsp_valid.next = self.birsp_valid.val();
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
@@ -696,21 +863,24 @@ impl Logic for Device {
         } else {
             self.e_hv.next = self.err_none.val();
         }
-        self.e_msg_any.next = self.e_msg.val() != self.err_none.val();
-        self.e_rsp_any.next = self.e_rsp.val() != self.err_none.val();
-        self.e_hv_any.next = self.e_hv.val() != self.err_none.val();
+        self.e_msg_r.d.next = self.e_msg.val();
+        self.e_rsp_r.d.next = self.e_rsp.val();
+        self.e_hv_r.d.next = self.e_hv.val();
+        self.e_msg_any.next = self.e_msg_r.q.val() != self.err_none.val();
+        self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
+        self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
         self.err_count_r.d.next = self.err_count_r.q.val()
             + self.e_msg_any.val()
             + self.e_rsp_any.val()
             + self.e_hv_any.val();
         if self.e_msg_any.val() {
-            self.err_code_r.d.next = self.e_msg.val();
+            self.err_code_r.d.next = self.e_msg_r.q.val();
         }
         if self.e_rsp_any.val() {
-            self.err_code_r.d.next = self.e_rsp.val();
+            self.err_code_r.d.next = self.e_rsp_r.q.val();
         }
         if self.e_hv_any.val() {
-            self.err_code_r.d.next = self.e_hv.val();
+            self.err_code_r.d.next = self.e_hv_r.q.val();
         }
 
         // Outputs.

@@ -47,10 +47,9 @@ pub struct DirtyBitmap {
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     rsp_bank_r: DFF<bool>,
     /// Stage B's write of the previous edge, per level: the RAM read stage A made at
-    /// that edge returned the word from before it.
-    fwd_valid: [DFF<bool>; L],
-    fwd_bank: [DFF<bool>; L],
-    fwd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
+    /// that edge returned the word from before it. `fwd_sel`: stage B's word now is
+    /// that one (same bank and word), decided in the previous cycle.
+    fwd_sel: [DFF<bool>; L],
     fwd_data: [DFF<Bits<WORD_BITS>>; L],
     level_on: [Constant<bool>; L],
     level_id: [Constant<Bits<HV_LEVEL_BITS>>; L],
@@ -104,9 +103,7 @@ impl DirtyBitmap {
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
             rsp_bank_r: Default::default(),
-            fwd_valid: Default::default(),
-            fwd_bank: Default::default(),
-            fwd_addr: Default::default(),
+            fwd_sel: Default::default(),
             fwd_data: Default::default(),
             level_on: std::array::from_fn(|k| Constant::new(on(k))),
             level_id: std::array::from_fn(|k| Constant::new((k as u64).into())),
@@ -150,9 +147,7 @@ impl Logic for DirtyBitmap {
             rsp_bank_r
         );
         for k in 0..3 {
-            self.fwd_valid[k].clock.next = self.clock.val();
-            self.fwd_bank[k].clock.next = self.clock.val();
-            self.fwd_addr[k].clock.next = self.clock.val();
+            self.fwd_sel[k].clock.next = self.clock.val();
             self.fwd_data[k].clock.next = self.clock.val();
         }
         for r in 0..6 {
@@ -195,10 +190,7 @@ impl Logic for DirtyBitmap {
             } else {
                 self.base[k].next = self.ram[k * 2].read_data.val();
             }
-            if self.fwd_valid[k].q.val()
-                && self.fwd_bank[k].q.val() == self.sb_bank.q.val()
-                && self.fwd_addr[k].q.val() == self.word_b[k].val()
-            {
+            if self.fwd_sel[k].q.val() {
                 self.base[k].next = self.fwd_data[k].q.val();
             }
             self.merged[k].next = self.base[k].val() | (self.one.val() << self.bit_b[k].val());
@@ -207,9 +199,10 @@ impl Logic for DirtyBitmap {
                 && self.hv_read.val()
                 && self.hv_level.val() == self.level_id[k].val()
                 && self.level_on[k].val();
-            self.fwd_valid[k].d.next = self.write_b[k].val();
-            self.fwd_bank[k].d.next = self.sb_bank.q.val();
-            self.fwd_addr[k].d.next = self.word_b[k].val();
+            // Stage A's read at this edge misses this write when it is of the same word.
+            self.fwd_sel[k].d.next = self.write_b[k].val()
+                && self.sb_bank.q.val() == self.epoch.q.val()
+                && self.word_b[k].val() == self.word_a[k].val();
             self.fwd_data[k].d.next = self.merged[k].val();
 
             // Read port: stage A in the active bank, the harvest word in the other.

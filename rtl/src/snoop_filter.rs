@@ -1,11 +1,15 @@
 //! Snoop filter: the inclusive set of lines the host may hold, with S or A state.
 //!
-//! Per cycle: one lookup of the message's set (combinational), and at the clock
-//! edge at most one update of that set. A miss in a full set replaces the way under
+//! Per cycle: one lookup of the message's set, and at the clock edge at most one
+//! update of that set. The sets live in block RAM with a registered read, followed
+//! by a register: a set is read two edges before its lookup (from `next_addr`), and
+//! the two updates the read does not see (the one at its own edge and the next) are
+//! forwarded from a register, each with a select decided in the cycle before. A miss in a full set replaces the way under
 //! the global round-robin victim pointer; the evicted line goes to the snoop tracker
 //! for a BISnpInv.
 
-use crate::mem::LutRam;
+use crate::dirty_bitmap::LINE_BITS;
+use crate::mem::BlockRam;
 use linewatch_model::config::{Geometry, MAX_SF_SETS, MAX_SF_WAYS};
 use linewatch_model::device::snoop_filter::{ENTRY_BITS, ENTRY_OWNED, ENTRY_TAG, ENTRY_VALID};
 use linewatch_model::protocol::ADDR_BITS;
@@ -27,18 +31,31 @@ pub const SF_DOWNGRADE: u64 = 3;
 #[derive(LogicBlock)]
 pub struct SnoopFilter {
     pub clock: Signal<In, Clock>,
-    /// Line the message names; the lookup is combinational.
+    /// Line the message names (its set was read at the previous edge).
     pub addr: Signal<In, Bits<ADDR_BITS>>,
+    /// Low line bits of the message to look up in the next cycle.
+    pub mid_addr: Signal<In, Bits<SET_BITS>>,
+    /// Low line bits of the message to look up two cycles from now: its set is read
+    /// at this edge.
+    pub next_addr: Signal<In, Bits<SET_BITS>>,
     /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
     pub op: Signal<In, Bits<2>>,
     pub owned: Signal<In, bool>,
     pub hit: Signal<Out, bool>,
     pub free: Signal<Out, bool>,
-    /// Line under the victim pointer: the one a `SET` that neither hits nor finds a
-    /// free way evicts.
-    pub victim_addr: Signal<Out, Bits<ADDR_BITS>>,
-    ram: LutRam<WORD_BITS, SET_BITS>,
+    /// Window-relative line under the victim pointer: the one a `SET` that neither
+    /// hits nor finds a free way evicts.
+    pub victim_line: Signal<Out, Bits<LINE_BITS>>,
+    ram: BlockRam<WORD_BITS, SET_BITS>,
     victim: DFF<Bits<2>>,
+    /// The set word written at the previous edge.
+    fwd_word: DFF<Bits<WORD_BITS>>,
+    /// That write is to the set now leaving the RAM (which did not see it).
+    fwd_sel_rd: DFF<bool>,
+    /// The set read two edges ago, with the write of the previous edge applied.
+    rd_word: DFF<Bits<WORD_BITS>>,
+    /// The write of the previous edge is to the set now looked up (`rd_word` lacks it).
+    fwd_sel: DFF<bool>,
     set_mask: Constant<Bits<SET_BITS>>,
     last_way: Constant<Bits<2>>,
     way_on: [Constant<bool>; WAYS],
@@ -52,15 +69,17 @@ pub struct SnoopFilter {
     /// synthesis drops the rest of the 46-bit tag (most of the filter's flip-flops).
     entry_keep: Constant<Bits<ENTRY_BITS>>,
     tag_mask: Constant<Bits<ADDR_BITS>>,
-    tag_base: Constant<Bits<ADDR_BITS>>,
     way_zero: Constant<Bits<2>>,
     way_one: Constant<Bits<2>>,
-    addr_zero: Constant<Bits<ADDR_BITS>>,
+    line_zero: Constant<Bits<LINE_BITS>>,
     op_none: Constant<Bits<2>>,
     op_remove: Constant<Bits<2>>,
     op_set: Constant<Bits<2>>,
     op_downgrade: Constant<Bits<2>>,
     set_index: Signal<Local, Bits<SET_BITS>>,
+    next_set: Signal<Local, Bits<SET_BITS>>,
+    mid_set: Signal<Local, Bits<SET_BITS>>,
+    word: Signal<Local, Bits<WORD_BITS>>,
     entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     matches: [Signal<Local, bool>; WAYS],
     empty: [Signal<Local, bool>; WAYS],
@@ -82,13 +101,19 @@ impl SnoopFilter {
         Self {
             clock: Default::default(),
             addr: Default::default(),
+            next_addr: Default::default(),
+            mid_addr: Default::default(),
             op: Default::default(),
             owned: Default::default(),
             hit: Default::default(),
             free: Default::default(),
-            victim_addr: Default::default(),
-            ram: LutRam::new(g.sf_sets as usize),
+            victim_line: Default::default(),
+            ram: BlockRam::new(g.sf_sets as usize),
             victim: Default::default(),
+            fwd_word: Default::default(),
+            fwd_sel_rd: Default::default(),
+            rd_word: Default::default(),
+            fwd_sel: Default::default(),
             set_mask: Constant::new((g.sf_sets - 1).into()),
             last_way: c2(g.sf_ways - 1),
             way_on: std::array::from_fn(|w| Constant::new((w as u64) < g.sf_ways)),
@@ -99,15 +124,17 @@ impl SnoopFilter {
             entry_none: ce(0),
             entry_keep: ce(ENTRY_VALID | ENTRY_OWNED | g.window_mask),
             tag_mask: Constant::new(g.window_mask.into()),
-            tag_base: Constant::new(g.window_base_line.into()),
             way_zero: c2(0),
             way_one: c2(1),
-            addr_zero: Constant::new(0.into()),
+            line_zero: Constant::new(0.into()),
             op_none: c2(SF_NONE),
             op_remove: c2(SF_REMOVE),
             op_set: c2(SF_SET),
             op_downgrade: c2(SF_DOWNGRADE),
             set_index: Default::default(),
+            next_set: Default::default(),
+            mid_set: Default::default(),
+            word: Default::default(),
             entry: Default::default(),
             matches: Default::default(),
             empty: Default::default(),
@@ -126,11 +153,23 @@ impl SnoopFilter {
 impl Logic for SnoopFilter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, victim);
+        dff_setup!(self, clock, victim, fwd_word, fwd_sel_rd, rd_word, fwd_sel);
         self.ram.clock.next = self.clock.val();
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
-        self.ram.read_address.next = self.set_index.val();
+        self.next_set.next = self.next_addr.val() & self.set_mask.val();
+        self.mid_set.next = self.mid_addr.val() & self.set_mask.val();
+        self.ram.read_address.next = self.next_set.val();
         self.ram.write_address.next = self.set_index.val();
+        if self.fwd_sel_rd.q.val() {
+            self.rd_word.d.next = self.fwd_word.q.val();
+        } else {
+            self.rd_word.d.next = self.ram.read_data.val();
+        }
+        if self.fwd_sel.q.val() {
+            self.word.next = self.fwd_word.q.val();
+        } else {
+            self.word.next = self.rd_word.q.val();
+        }
 
         // Lookup: lowest valid way whose tag matches, lowest invalid way.
         self.hit_below[0].next = false;
@@ -140,7 +179,7 @@ impl Logic for SnoopFilter {
             self.entry[w].next = self.entry_none.val();
             if self.way_on[w].val() {
                 self.entry[w].next =
-                    self.ram.read_data.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
+                    self.word.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
             }
             self.matches[w].next = self.way_on[w].val()
                 && self.entry[w].val().get_bit(47)
@@ -158,11 +197,10 @@ impl Logic for SnoopFilter {
             && !self.hit_below[4].val()
             && !self.free_below[4].val();
 
-        self.victim_addr.next = self.addr_zero.val();
+        self.victim_line.next = self.line_zero.val();
         for w in 0..4 {
             if self.victim.q.val() == self.way_id[w].val() {
-                self.victim_addr.next =
-                    self.entry[w].val().get_bits::<ADDR_BITS>(0) | self.tag_base.val();
+                self.victim_line.next = self.entry[w].val().get_bits::<LINE_BITS>(0);
             }
         }
 
@@ -201,6 +239,11 @@ impl Logic for SnoopFilter {
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
         self.ram.write_enable.next = self.op.val() != self.op_none.val();
+        self.fwd_sel_rd.d.next =
+            self.op.val() != self.op_none.val() && self.set_index.val() == self.next_set.val();
+        self.fwd_sel.d.next =
+            self.op.val() != self.op_none.val() && self.set_index.val() == self.mid_set.val();
+        self.fwd_word.d.next = self.ram.write_data.val();
 
         if self.evict.val() {
             if self.victim.q.val() == self.last_way.val() {

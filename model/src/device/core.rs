@@ -1,12 +1,16 @@
 //! Device core: the home agent of the coherent window.
 //!
-//! Per cycle: picks one message (request-with-data, then command, then request),
-//! looks its line up in the snoop filter, and accepts it only if every resource it
-//! needs is free this cycle (memory-request register, NDR register, a read-queue
-//! entry, a snoop slot for a victim). An accepted message updates the filter, loads
-//! the output registers, and marks its line dirty in the bitmap. Independently it
-//! moves one memory response to the DRS register, one snoop to the host and takes
-//! one snoop response.
+//! Per cycle: picks one message (request-with-data, then command, then request)
+//! and accepts it only if every resource it needs is free this cycle (memory-request
+//! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
+//! may make a snoop), judged from opcodes and registered state. An accepted message
+//! loads the output registers and marks its line dirty in the bitmap at once; its
+//! filter work follows in a pipeline that never stalls: the read stage (the RTL
+//! reads the set) and, two cycles after acceptance, the filter stage (lookup,
+//! update; a victim or command snoop joins the snoop queue, whose head takes a free
+//! tracker slot). Independently it moves one memory response to the DRS register,
+//! one snoop to the host and takes one snoop response. Errors are counted one cycle
+//! after they are seen.
 
 use super::dirty_bitmap::DirtyBitmap;
 use super::read_queue::ReadQueue;
@@ -42,6 +46,9 @@ struct Action {
     ndr: Option<NdrOp>,
     /// Allocate a snoop slot for this command snoop.
     snoop: Option<SnpOp>,
+    /// May need a snoop slot (a filter allocation or a command snoop), judged by
+    /// channel and opcode alone so that acceptance does not wait for the window check.
+    may_slot: bool,
     dirty: bool,
 }
 
@@ -56,6 +63,7 @@ impl Action {
         grant: Meta::Invalid,
         ndr: None,
         snoop: None,
+        may_slot: false,
         dirty: false,
     };
 }
@@ -117,6 +125,7 @@ fn decode_req(inw: bool, opcode: u8, meta: u8, own_dirty: bool) -> Action {
         }
     }
     a.dirty = ok && own_dirty && a.grant == Meta::Any;
+    a.may_slot = op.is_some() && op != Some(ReqOp::MemClnEvct);
     a
 }
 
@@ -151,6 +160,7 @@ fn decode_rwd(inw: bool, opcode: u8, meta: u8) -> Action {
 fn decode_cmd(inw: bool, opcode: u8) -> Action {
     let mut a = Action::IDLE;
     let op = SnpOp::from_bits(opcode);
+    a.may_slot = true;
     a.err = match op {
         None => ErrCode::BadOpcode,
         _ if !inw => ErrCode::OutOfWindow,
@@ -193,9 +203,36 @@ pub struct Device {
     mem_addr: u64,
     mem_mask: u64,
     mem_data: Line,
-    // error reporting
+    /// Filter work in flight: `sfp[0]` of the message accepted in the previous cycle
+    /// (read stage), `sfp[1]` of the one before (filter stage).
+    sfp: [Option<SfEntry>; 2],
+    /// Snoop queue: snoops the filter stage made (victims, commands), in order,
+    /// each waiting for a tracker slot.
+    snq: [(SnpOp, u64); SNOOP_QUEUE],
+    snq_count: usize,
+    // error reporting: this cycle's errors are counted at the next edge
+    err_pend: [ErrCode; 3],
     err_count: u64,
     err_code: u64,
+}
+
+/// Depth of the snoop queue between the filter stage and the snoop tracker.
+pub const SNOOP_QUEUE: usize = 3;
+
+/// One accepted message's work for the snoop filter and tracker, done two cycles
+/// after its acceptance (the RTL reads the set in between).
+#[derive(Clone, Copy, Debug)]
+struct SfEntry {
+    addr: u64,
+    sf: SfOp,
+    snoop: Option<SnpOp>,
+}
+
+impl SfEntry {
+    /// Whether it takes a snoop slot if its lookup finds no way.
+    fn may_take_slot(&self) -> bool {
+        matches!(self.sf, SfOp::Set { .. }) | self.snoop.is_some()
+    }
 }
 
 fn ndr_for(grant: Meta) -> NdrOp {
@@ -238,6 +275,10 @@ impl Device {
             mem_addr: 0,
             mem_mask: 0,
             mem_data: [0; DATA_WORDS],
+            sfp: [None; 2],
+            snq: [(SnpOp::BISnpInv, 0); SNOOP_QUEUE],
+            snq_count: 0,
+            err_pend: [ErrCode::None; 3],
             err_count: 0,
             err_code: 0,
         }
@@ -321,33 +362,58 @@ impl Device {
             (Sel::None, 0, 0, &Action::IDLE)
         };
         let a = *a;
-        let l = self.sf.lookup(addr);
+        // Acceptance depends on opcodes and registered state only. The filter work
+        // happens two cycles later in the filter stage and never waits there: a
+        // message that may make a snoop is accepted only when the snoop queue has an
+        // entry for it beyond those the messages in the read and filter stages may take
+        // (the queue's head leaves this cycle if a tracker slot is free).
         let slot = self.tracker.free_slot();
+        let snq_pop = (self.snq_count > 0) & slot.is_some();
+        let reserved = self
+            .sfp
+            .iter()
+            .flatten()
+            .filter(|h| h.may_take_slot())
+            .count();
+        let slot_ok = SNOOP_QUEUE - self.snq_count + snq_pop as usize > reserved;
         // Non-short-circuit `&`: these are data-dependent and mispredict when branched on.
         let ok = (sel != Sel::None)
             & (!a.mem | mem_free)
             & (a.ndr.is_none() | ndr_free)
             & (!a.read | !self.rq.full())
-            & ((!l.needs_victim(a.sf) & a.snoop.is_none()) | slot.is_some());
+            & (!a.may_slot | slot_ok);
         o.rwd_ready = ok & (sel == Sel::Rwd);
         o.cmd_ready = ok & (sel == Sel::Cmd);
         o.req_ready = ok & (sel == Sel::Req);
-        let fire = ok.then_some((a, l, slot));
 
         // Clock edge.
+        // The snoop queue's head takes the lowest tracker slot free at the start of
+        // the cycle. Filter stage: look the line up and apply; a victim or a command
+        // snoop joins the snoop queue (acceptance reserved the entry).
+        if snq_pop {
+            let (op, addr) = self.snq[0];
+            self.tracker.alloc(slot.unwrap(), op, addr);
+            self.snq.copy_within(1.., 0);
+            self.snq_count -= 1;
+        }
+        if let Some(h) = self.sfp[1] {
+            let l = self.sf.lookup(h.addr);
+            let victim = self.sf.apply(h.addr, &l, h.sf);
+            let snoop = victim
+                .map(|v| (SnpOp::BISnpInv, v))
+                .or(h.snoop.map(|op| (op, h.addr)));
+            if let Some(s) = snoop {
+                self.snq[self.snq_count] = s;
+                self.snq_count += 1;
+            }
+        }
         let mut errs = [ErrCode::None; 3];
         let mut push = None;
         let mut set = None;
         let mut ndr_load = None;
         let mut mem_load = false;
-        if let Some((a, l, slot)) = fire {
+        if ok {
             errs[0] = a.err;
-            if let Some(victim) = self.sf.apply(addr, &l, a.sf) {
-                self.tracker.alloc(slot.unwrap(), SnpOp::BISnpInv, victim);
-            }
-            if let Some(op) = a.snoop {
-                self.tracker.alloc(slot.unwrap(), op, addr);
-            }
             if a.mem {
                 mem_load = true;
                 self.mem_write = a.write;
@@ -397,12 +463,20 @@ impl Device {
         }
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
-        for e in errs {
+        self.sfp[1] = self.sfp[0];
+        self.sfp[0] = ok.then_some(SfEntry {
+            addr,
+            sf: a.sf,
+            snoop: a.snoop,
+        });
+        // Errors are counted one edge after the cycle that saw them.
+        for e in self.err_pend {
             if e != ErrCode::None {
                 self.err_count = (self.err_count + 1) & ((1 << ERR_COUNT_BITS) - 1);
                 self.err_code = e as u64;
             }
         }
+        self.err_pend = errs;
         sel
     }
 }
