@@ -41,8 +41,10 @@ fn msg_index(name: &str) -> usize {
 /// What a host request in flight is, and what its completion triggers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flight {
-    /// A read or an upgrade: a snoop to its line waits for it (rule 5).
-    Acquire { line: u64 },
+    /// A read or an upgrade: once the device has accepted it, a snoop to its line
+    /// waits for it to complete (rule 5). Before that the snoop is answered at
+    /// once: the device may be unable to accept the read until it is.
+    Acquire { line: u64, accepted: bool },
     /// An eviction (MemWr, MemClnEvct).
     Release,
     /// A writeback forced by a snoop: send this answer once it completes.
@@ -187,7 +189,10 @@ impl<S: Side> Link<S> {
         match *m {
             HostMsg::Req { op, meta, line } => {
                 let f = match op {
-                    ReqOp::MemRd | ReqOp::MemRdData | ReqOp::MemInv => Flight::Acquire { line },
+                    ReqOp::MemRd | ReqOp::MemRdData | ReqOp::MemInv => Flight::Acquire {
+                        line,
+                        accepted: false,
+                    },
                     ReqOp::MemClnEvct => Flight::Release,
                 };
                 let tag = self.alloc(f)?;
@@ -302,6 +307,9 @@ impl<S: Side> Link<S> {
 
         if i.req_valid && o.req_ready {
             let m = self.req.pop_front().expect("offered");
+            if let Some(Flight::Acquire { accepted, .. }) = &mut self.flights[m.tag as usize] {
+                *accepted = true;
+            }
             let op = ReqOp::from_bits(m.op).expect("host sends legal requests");
             self.stats.messages[msg_index(op.name())] += 1;
         }
@@ -352,7 +360,7 @@ impl<S: Side> Link<S> {
         }
         if let Some((tag, data)) = drs {
             self.stats.messages[msg_index("MemData")] += 1;
-            if let Some(Some(Flight::Acquire { line })) = self.flights.get(tag as usize) {
+            if let Some(Some(Flight::Acquire { line, .. })) = self.flights.get(tag as usize) {
                 if data != ZERO {
                     self.data.insert(*line, data);
                 } else {
@@ -365,7 +373,10 @@ impl<S: Side> Link<S> {
             let op = SnpOp::from_bits(op as u8)
                 .ok_or_else(|| anyhow!("device cycle {now}: BISnp opcode {op} is not a snoop"))?;
             self.stats.messages[msg_index(op.name())] += 1;
-            let waits = self.flights.contains(&Some(Flight::Acquire { line }));
+            let waits = self.flights.contains(&Some(Flight::Acquire {
+                line,
+                accepted: true,
+            }));
             if waits {
                 self.stats.deferred_snoops += 1;
                 self.deferred.push((bitag, op, line));
@@ -387,7 +398,7 @@ impl<S: Side> Link<S> {
         self.in_flight -= 1;
         match f {
             Flight::SnoopWriteback { bitag, rsp } => self.birsp.push_back((bitag, rsp)),
-            Flight::Acquire { line } => {
+            Flight::Acquire { line, .. } => {
                 // Rule 5: snoops to this line were held until its read completed.
                 let mut k = 0;
                 while k < self.deferred.len() {
