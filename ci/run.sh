@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Main job: generate the RTL for the default config and co-simulate it against the model.
+# Main job: generate the RTL for the default config, co-simulate it against the
+# model, then replay a memory trace on the host model against the model and the
+# Verilated RTL together (compared every cycle).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -8,3 +10,6 @@ cargo build --release --bin linewatch
 bin="${CARGO_TARGET_DIR:-target}/release/linewatch"
 "$bin" rtl --config configs/default.toml --out out/rtl
 "$bin" cosim --config configs/default.toml --cycles 2000000 --seed 11
+mkdir -p out/traces
+"$bin" trace gen --kind zipf --count 1000000 --seed 11 --footprint 4194304 --out out/traces/zipf-4m.bin
+"$bin" sim --config configs/default.toml --trace out/traces/zipf-4m.bin --lockstep

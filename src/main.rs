@@ -348,6 +348,12 @@ fn cmd_sim(a: &Args) -> Result<()> {
         println!("{out}");
     } else {
         print!("{}", sim_text(&rep, wall));
+        if device == "lockstep" {
+            println!(
+                "lockstep: the model and the Verilated RTL gave equal outputs on all {} device cycles",
+                rep.link.device_cycles
+            );
+        }
     }
     Ok(())
 }
