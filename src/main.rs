@@ -180,8 +180,9 @@ fn report_json(r: &Report, seed: u64, config: &str) -> String {
     .unwrap();
     write!(
         s,
-        "\"dirty_lines_written\":{},\"dirty_lines_harvested\":{},\"harvest_scans_checked\":{},\"recalls\":{},\"wall_s\":{:.3}}}",
-        r.dirty_written, r.dirty_harvested, r.scans_checked, r.recalls, r.wall_s
+        "\"dirty_lines_written\":{},\"dirty_lines_harvested\":{},\"harvest_scans_checked\":{},\"recalls\":{},\"register_reads\":{},\"register_commands\":{},\"register_snoops\":{},\"register_codes_seen\":{},\"register_commands_done\":{},\"wall_s\":{:.3}}}",
+        r.dirty_written, r.dirty_harvested, r.scans_checked, r.recalls, r.reg_reads, r.reg_commands,
+        r.reg_snoops, r.reg_statuses, r.reg_done, r.wall_s
     )
     .unwrap();
     s

@@ -74,6 +74,9 @@ pub struct CosimConfig {
     /// Per-mille of cycles the host injects a protocol violation the device must
     /// detect and survive (bad opcode, out-of-window address, stray BIRsp, bad harvest level).
     pub violation_rate: u64,
+    /// Per-mille of the host's requests that go to the register page (polls,
+    /// commands, doorbells; the register agent answers them).
+    pub register_rate: u64,
 }
 
 impl Default for CosimConfig {
@@ -89,6 +92,7 @@ impl Default for CosimConfig {
             recall_rate: 4,
             harvest_rate: 20,
             violation_rate: 0,
+            register_rate: 30,
         }
     }
 }
@@ -319,7 +323,7 @@ impl DeviceConfig {
         pow2_in(
             "window_size",
             self.window_size,
-            line * 64,
+            line * 128,
             line * MAX_WINDOW_LINES,
         )?;
         if !self.window_base.is_multiple_of(self.window_size) {
@@ -400,8 +404,12 @@ impl CosimConfig {
                 self.mem_latency_max
             );
         }
-        if self.recall_rate > 1000 || self.harvest_rate > 1000 || self.violation_rate > 1000 {
-            bail!("cosim.recall_rate, harvest_rate and violation_rate are per-mille, 0 to 1000");
+        if self.recall_rate > 1000
+            || self.harvest_rate > 1000
+            || self.violation_rate > 1000
+            || self.register_rate > 1000
+        {
+            bail!("cosim.recall_rate, harvest_rate, violation_rate and register_rate are per-mille, 0 to 1000");
         }
         Ok(())
     }
@@ -422,9 +430,12 @@ impl Config {
             cfg.cosim.check()?;
             cfg.fpga.check()?;
             cfg.host.check(&cfg.device)?;
-            if cfg.cosim.lines > cfg.device.window_size / crate::protocol::LINE_BYTES {
+            if cfg.cosim.lines
+                > cfg.device.window_size / crate::protocol::LINE_BYTES
+                    - crate::device::regs::PAGE_LINES
+            {
                 bail!(
-                    "cosim.lines = {}: more lines than the window holds",
+                    "cosim.lines = {}: more lines than the window holds outside its register page",
                     cfg.cosim.lines
                 );
             }

@@ -34,10 +34,10 @@ type Mask = Bits<MASK_BITS>;
 type Err = Bits<ERR_CODE_BITS>;
 type SfOpV = Bits<2>;
 
-/// The whole device: `top` in the generated Verilog. Its ports are exactly the
+/// The core: `top$core` in the generated Verilog. Its ports are exactly the
 /// model's port table plus `clock`.
 #[derive(LogicBlock)]
-pub struct Device {
+pub struct Core {
     pub clock: Signal<In, Clock>,
     // request channel
     pub req_valid: Signal<In, bool>,
@@ -273,7 +273,7 @@ fn k<const N: usize>(v: u64) -> Constant<Bits<N>> {
     Constant::new(v.into())
 }
 
-impl Device {
+impl Core {
     pub fn new(g: &Geometry) -> Self {
         Self {
             clock: Default::default(),
@@ -479,7 +479,7 @@ impl Device {
     }
 }
 
-impl Logic for Device {
+impl Logic for Core {
     #[hdl_gen]
     fn update(&mut self) {
         // Registers hold unless loaded.
@@ -917,10 +917,10 @@ mod tests {
     use linewatch_model::Config;
 
     #[test]
-    fn device_synthesizes() {
+    fn core_synthesizes() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/default.toml");
         let g = Config::load(path.as_ref()).unwrap().geometry();
-        let mut uut = Device::new(&g);
+        let mut uut = Core::new(&g);
         uut.connect_all();
         let v = generate_verilog(&uut);
         yosys_validate("linewatch_rtl_core", &v).unwrap();

@@ -178,8 +178,8 @@ fn decode_cmd(inw: bool, opcode: u8) -> Action {
     a
 }
 
-/// The cycle-accurate model of the whole device (`top` in the generated Verilog).
-pub struct Device {
+/// The cycle-accurate model of the core (`core` under `top` in the generated Verilog).
+pub struct Core {
     g: Geometry,
     req_table: DecodeTable,
     rwd_table: DecodeTable,
@@ -251,10 +251,10 @@ fn sf_set(grant: Meta) -> SfOp {
     }
 }
 
-impl Device {
+impl Core {
     pub fn new(g: &Geometry) -> Self {
         let own = g.dirty_on_ownership;
-        Device {
+        Core {
             g: *g,
             req_table: DecodeTable::build(|w, op, m| decode_req(w, op, m, own)),
             rwd_table: DecodeTable::build(decode_rwd),
