@@ -243,6 +243,15 @@ impl<S: Side> Link<S> {
             && !self.o.mem_req_valid
     }
 
+    /// Clock the device `n` cycles whatever the link does (time passing while
+    /// software computes or polls in its cache), then until the host side is quiet.
+    pub fn idle(&mut self, host: &mut Hierarchy, n: u64) -> Result<u64> {
+        for _ in 0..n {
+            self.step(host)?;
+        }
+        Ok(n + self.run(host)?)
+    }
+
     /// Clock the device until the host side is quiet; returns the cycles taken.
     pub fn run(&mut self, host: &mut Hierarchy) -> Result<u64> {
         let start = self.stats.device_cycles;
@@ -745,8 +754,12 @@ impl<S: Side> System<S> {
         Ok(addr / LINE_BYTES)
     }
 
-    /// Load `buf.len()` bytes at window address `addr` (within one line).
+    /// Load `buf.len()` bytes at window address `addr` (within one line). The
+    /// device runs on meanwhile, for the time an L1 hit takes (so a poll loop that
+    /// hits in its cache still sees the device's back-invalidations).
     pub fn window_load(&mut self, core: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let n = (self.l1_latency / self.ratio.max(1)).max(1);
+        self.link.idle(&mut self.hier, n)?;
         let line = self.window_access(core, Kind::Load, addr, buf.len())?;
         let data = self.link.data.get(&line).copied().unwrap_or(ZERO);
         let off = (addr % LINE_BYTES) as usize;
