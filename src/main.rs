@@ -428,12 +428,14 @@ fn sim_json(
     .unwrap();
     write!(
         s,
-        "\"requests\":{requests},\"snoops\":{snoops},\"deferred_snoops\":{},\"messages\":{{{}}},\"device_errors\":{},\"harvests\":{},\"harvest_reads\":{},",
+        "\"requests\":{requests},\"snoops\":{snoops},\"deferred_snoops\":{},\"messages\":{{{}}},\"device_errors\":{},\"harvests\":{},\"harvest_reads\":{},\"commands\":{},\"command_polls\":{},",
         r.link.deferred_snoops,
         msgs.join(","),
         r.link.err_count,
         r.link.harvests,
         r.link.harvest_reads,
+        r.link.commands,
+        r.link.command_polls,
     )
     .unwrap();
     write!(

@@ -107,6 +107,10 @@ pub struct LinkStats {
     /// Snoops answered only after the read of their line completed (rule 5).
     pub deferred_snoops: u64,
     pub err_count: u64,
+    /// Driver commands (each harvest: a swap and one read per word it scans) and
+    /// the completion polls they took.
+    pub commands: u64,
+    pub command_polls: u64,
 }
 
 /// The host's side of the link: queues per channel, tags, snoop answers, the
@@ -806,9 +810,19 @@ impl<S: Side> System<S> {
     }
 
     /// Harvest the bitmap now (without flushing the caches) and record an epoch.
+    /// The harvest is the driver's (`linewatch_sw::Driver` on core 0 through
+    /// [`SimWindow`]): register commands through the caches, at their cost in time.
     pub fn epoch(&mut self) -> Result<()> {
         self.last = None;
-        let lines = self.link.harvest(&mut self.hier)?;
+        let (lines, ds) = {
+            let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core: 0 })?;
+            let lines = d.harvest()?;
+            (lines, d.stats)
+        };
+        self.link.stats.harvests += ds.harvests;
+        self.link.stats.harvest_reads += ds.commands - ds.harvests;
+        self.link.stats.commands += ds.commands;
+        self.link.stats.command_polls += ds.polls;
         let mut e = EpochReport {
             accesses: self.accesses,
             sim_cycles: self.sim_cycles(),
