@@ -49,6 +49,14 @@ pub struct DeviceConfig {
     /// Also mark a line dirty when the host is granted ownership (A), not only on writeback.
     #[serde(default)]
     pub dirty_on_ownership: bool,
+    /// What the event ring does when it is full: `"drop"` (count the event in the
+    /// events line and go on). `"stall"` is refused, see docs/registers.md.
+    #[serde(default = "default_overflow")]
+    pub event_overflow: String,
+}
+
+fn default_overflow() -> String {
+    "drop".into()
 }
 
 /// `[cosim]`: the protocol-obeying host agent that drives co-simulation.
@@ -320,6 +328,13 @@ impl DeviceConfig {
     /// Check every parameter and every combination; the error names the key.
     pub fn geometry(&self) -> Result<Geometry> {
         let line = crate::protocol::LINE_BYTES;
+        match self.event_overflow.as_str() {
+            "drop" => {}
+            "stall" => bail!(
+                "device.event_overflow = \"stall\": not supported: a request held back for a full ring would block, on the same channel, the driver's read of the events line and its consumer-index write that free the ring; use \"drop\""
+            ),
+            v => bail!("device.event_overflow = {v:?}: must be \"drop\" (or \"stall\", not supported yet)"),
+        }
         pow2_in(
             "window_size",
             self.window_size,
@@ -470,6 +485,18 @@ mod tests {
         assert_eq!(g.window_lines, 16384);
         assert_eq!(g.level_words(0), 512);
         assert_eq!(g.level_words(1), 16);
+    }
+
+    #[test]
+    fn event_overflow_takes_drop_and_refuses_the_rest_in_one_line() {
+        let ok = format!("{GOOD}event_overflow = \"drop\"\n");
+        assert!(Config::parse(&ok, "t.toml").is_ok());
+        for (v, want) in [("stall", "not supported"), ("spill", "must be")] {
+            let text = format!("{GOOD}event_overflow = \"{v}\"\n");
+            let e = Config::parse(&text, "t.toml").unwrap_err().to_string();
+            assert!(e.starts_with("t.toml: device.event_overflow"), "{e}");
+            assert!(e.contains(want) && !e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

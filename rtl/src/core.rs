@@ -101,6 +101,12 @@ pub struct Core {
     pub hv_rsp_data: Signal<Out, Bits<64>>,
     pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
     pub err_code: Signal<Out, Err>,
+    /// Events for the register agent's ring (not top ports): the line the accepted
+    /// message marks dirty, and the victim the filter stage recalls (window-relative).
+    pub ev_dirty_valid: Signal<Out, bool>,
+    pub ev_dirty_line: Signal<Out, Bits<LINE_BITS>>,
+    pub ev_recall_valid: Signal<Out, bool>,
+    pub ev_recall_line: Signal<Out, Bits<LINE_BITS>>,
 
     sf: SnoopFilter,
     tracker: SnoopTracker,
@@ -332,6 +338,10 @@ impl Core {
             hv_rsp_data: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
+            ev_dirty_valid: Default::default(),
+            ev_dirty_line: Default::default(),
+            ev_recall_valid: Default::default(),
+            ev_recall_line: Default::default(),
             sf: SnoopFilter::new(g),
             tracker: SnoopTracker::new(g),
             rq: ReadQueue::new(g),
@@ -908,6 +918,11 @@ impl Logic for Core {
         self.hv_rsp_data.next = self.bitmap.rsp_data.val();
         self.err_count.next = self.err_count_r.q.val();
         self.err_code.next = self.err_code_r.q.val();
+        self.ev_dirty_valid.next = self.accept.val() && self.a_dirty.val();
+        self.ev_dirty_line.next =
+            self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.ev_recall_valid.next = self.s3_valid.q.val() && self.needs_victim.val();
+        self.ev_recall_line.next = self.sf.victim_line.val();
     }
 }
 

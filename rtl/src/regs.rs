@@ -13,6 +13,7 @@
 //! when the core takes them (a harvest read the cycle after, with the word).
 //! Completion and error codes land in the completion line at the edge.
 
+use crate::dirty_bitmap::LINE_BITS;
 use linewatch_model::config::Geometry;
 use linewatch_model::device::regs::*;
 use linewatch_model::protocol::{
@@ -57,6 +58,11 @@ pub struct Regs {
     pub core_hv_rsp_data: Signal<In, W>,
     pub core_err_count: Signal<In, Bits<ERR_COUNT_BITS>>,
     pub core_err_code: Signal<In, Bits<ERR_CODE_BITS>>,
+    /// The core's events this cycle (window-relative lines).
+    pub ev_dirty_valid: Signal<In, bool>,
+    pub ev_dirty_line: Signal<In, Bits<LINE_BITS>>,
+    pub ev_recall_valid: Signal<In, bool>,
+    pub ev_recall_line: Signal<In, Bits<LINE_BITS>>,
 
     pub req_ready: Signal<Out, bool>,
     pub rwd_ready: Signal<Out, bool>,
@@ -113,8 +119,22 @@ pub struct Regs {
     hv_op_r: DFF<bool>,
     hv_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     hv_index_r: DFF<Bits<HV_INDEX_BITS>>,
+    records: [DFF<W>; RING],
+    prod: DFF<W>,
+    cons: DFF<W>,
+    dropped: DFF<W>,
 
     // constants
+    slot_id: [Constant<Bits<5>>; RING],
+    k_ring: [Constant<K>; RING_LINES],
+    k_events: Constant<K>,
+    bit_events: Constant<W>,
+    bit_ring0: Constant<W>,
+    ring_size: Constant<W>,
+    events_line: Constant<Line>,
+    kind_dirty: Constant<W>,
+    kind_recall: Constant<W>,
+    kind_error: Constant<W>,
     ident_line: Constant<Line>,
     params_line: Constant<Line>,
     line_id: [Constant<K>; 64],
@@ -224,7 +244,30 @@ pub struct Regs {
     c_result: Signal<Local, W>,
     n_err: Signal<Local, Bits<2>>,
     held_next: Signal<Local, W>,
+    w_ev: Signal<Local, bool>,
+    ev_err_valid: Signal<Local, bool>,
+    rec_d: Signal<Local, W>,
+    rec_r: Signal<Local, W>,
+    rec_e: Signal<Local, W>,
+    used0: Signal<Local, W>,
+    used1: Signal<Local, W>,
+    used2: Signal<Local, W>,
+    prod1: Signal<Local, W>,
+    prod2: Signal<Local, W>,
+    ok_d: Signal<Local, bool>,
+    ok_r: Signal<Local, bool>,
+    ok_e: Signal<Local, bool>,
+    drop_d: Signal<Local, bool>,
+    drop_r: Signal<Local, bool>,
+    drop_e: Signal<Local, bool>,
+    slot_d: Signal<Local, Bits<5>>,
+    slot_r: Signal<Local, Bits<5>>,
+    slot_e: Signal<Local, Bits<5>>,
 }
+
+const RING: usize = RING_RECORDS as usize;
+const RING_LINES: usize = RING / 8;
+const _: () = assert!(RING == 32, "the slot indices below are five bits");
 
 fn line_of(words: [u64; 8]) -> Bits<DATA_BITS> {
     let mut b = Bits::<DATA_BITS>::default();
@@ -268,6 +311,10 @@ impl Regs {
             core_hv_rsp_data: Default::default(),
             core_err_count: Default::default(),
             core_err_code: Default::default(),
+            ev_dirty_valid: Default::default(),
+            ev_dirty_line: Default::default(),
+            ev_recall_valid: Default::default(),
+            ev_recall_line: Default::default(),
             req_ready: Default::default(),
             rwd_ready: Default::default(),
             ndr_valid: Default::default(),
@@ -322,6 +369,20 @@ impl Regs {
             hv_op_r: Default::default(),
             hv_level_r: Default::default(),
             hv_index_r: Default::default(),
+            records: Default::default(),
+            prod: Default::default(),
+            cons: Default::default(),
+            dropped: Default::default(),
+            slot_id: std::array::from_fn(|i| Constant::new(Bits::<5>::from(i as u64))),
+            k_ring: std::array::from_fn(|j| kk(RING_FIRST + j as u64)),
+            k_events: kk(LINE_EVENTS),
+            bit_events: w(1 << LINE_EVENTS),
+            bit_ring0: w(1 << RING_FIRST),
+            ring_size: w(RING_RECORDS),
+            events_line: Constant::new(line_of([0, 0, 0, RING_FIRST, RING_RECORDS, 0, 0, 0])),
+            kind_dirty: w(EV_DIRTY << 60),
+            kind_recall: w(EV_RECALL << 60),
+            kind_error: w(EV_ERROR << 60),
             ident_line: Constant::new(line_of(model.line(LINE_IDENT))),
             params_line: Constant::new(line_of(model.line(LINE_PARAMS))),
             line_id: std::array::from_fn(|b| kk(b as u64)),
@@ -429,6 +490,25 @@ impl Regs {
             c_result: Default::default(),
             n_err: Default::default(),
             held_next: Default::default(),
+            w_ev: Default::default(),
+            ev_err_valid: Default::default(),
+            rec_d: Default::default(),
+            rec_r: Default::default(),
+            rec_e: Default::default(),
+            used0: Default::default(),
+            used1: Default::default(),
+            used2: Default::default(),
+            prod1: Default::default(),
+            prod2: Default::default(),
+            ok_d: Default::default(),
+            ok_r: Default::default(),
+            ok_e: Default::default(),
+            drop_d: Default::default(),
+            drop_r: Default::default(),
+            drop_e: Default::default(),
+            slot_d: Default::default(),
+            slot_r: Default::default(),
+            slot_e: Default::default(),
         }
     }
 }
@@ -473,8 +553,15 @@ impl Logic for Regs {
             hv_valid_r,
             hv_op_r,
             hv_level_r,
-            hv_index_r
+            hv_index_r,
+            prod,
+            cons,
+            dropped
         );
+        for i in 0..32 {
+            self.records[i].clock.next = self.clock.val();
+            self.records[i].d.next = self.records[i].q.val();
+        }
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_take.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_take.val();
         self.busy.next = self.exec_pend.q.val()
@@ -510,6 +597,7 @@ impl Logic for Regs {
         self.w_keep_s.next = self.rwd_meta.val() == self.meta_s.val();
         self.w_cmd.next = self.rwd_line.val() == self.k_command.val();
         self.w_db.next = self.rwd_line.val() == self.k_doorbell.val();
+        self.w_ev.next = self.rwd_line.val() == self.k_events.val();
         self.w_bit.next = self.w_one.val() << self.rwd_line.val();
 
         self.acc_rwd.next = self.rwd_valid.val() && self.ndr_free.val();
@@ -536,7 +624,7 @@ impl Logic for Regs {
             if !(self.w_op_ok.val() && self.w_meta_ok.val()) {
                 self.e0.next = self.st_bad_message.val();
             }
-            if self.w_op_ok.val() && !self.w_cmd.val() && !self.w_db.val() {
+            if self.w_op_ok.val() && !self.w_cmd.val() && !self.w_db.val() && !self.w_ev.val() {
                 self.e0.next = self.st_read_only.val();
             }
             if self.w_op_ok.val()
@@ -584,6 +672,12 @@ impl Logic for Regs {
                 | (self.rwd_data.val() & self.emask.val());
         }
 
+        // The consumer index: word 1 of the events line.
+        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val() {
+            self.cons.d.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
+                | (self.rwd_data.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
+        }
+
         // The requested line's current value.
         self.content.next = self.line_zero.val();
         if self.req_line.val() == self.k_ident.val() {
@@ -610,6 +704,53 @@ impl Logic for Regs {
                 | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
+        }
+
+        if self.req_line.val() == self.k_events.val() {
+            self.content.next = self.events_line.val()
+                | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
+        }
+        if self.req_line.val() == self.k_ring[0].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[0].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[3].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[4].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[5].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[6].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[7].q.val()) << 448u64);
+        }
+        if self.req_line.val() == self.k_ring[1].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[8].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[11].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[12].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[13].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[14].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[15].q.val()) << 448u64);
+        }
+        if self.req_line.val() == self.k_ring[2].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[16].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[19].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[20].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[21].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[22].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[23].q.val()) << 448u64);
+        }
+        if self.req_line.val() == self.k_ring[3].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[24].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[27].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[28].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[29].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[30].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[31].q.val()) << 448u64);
         }
 
         // Answer registers.
@@ -791,13 +932,67 @@ impl Logic for Regs {
         if self.n_err.val() != self.cnt_zero.val() {
             self.changed.next = self.changed.val() | self.bit_completion.val();
         }
-        // The status line mirrors the core's error counter a cycle late.
-        if self.core_err_count.val() != self.core_err_count_r.q.val()
-            || self.core_err_code.val() != self.core_err_code_r.q.val()
-        {
+        // The status line mirrors the core's error counter a cycle late; a change is
+        // an error event.
+        self.ev_err_valid.next = self.core_err_count.val() != self.core_err_count_r.q.val()
+            || self.core_err_code.val() != self.core_err_code_r.q.val();
+        if self.ev_err_valid.val() {
             self.core_err_count_r.d.next = self.core_err_count.val();
             self.core_err_code_r.d.next = self.core_err_code.val();
             self.changed.next = self.changed.val() | self.bit_status.val();
+        }
+
+        // Event ring: dirty, recall, error records in that order; one that finds the
+        // ring full is dropped and counted.
+        self.rec_d.next =
+            self.kind_dirty.val() | bit_cast::<64, LINE_BITS>(self.ev_dirty_line.val());
+        self.rec_r.next =
+            self.kind_recall.val() | bit_cast::<64, LINE_BITS>(self.ev_recall_line.val());
+        self.rec_e.next = self.kind_error.val()
+            | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count.val()) << 16u64)
+            | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code.val());
+        self.used0.next = self.prod.q.val() - self.cons.q.val();
+        self.ok_d.next = self.ev_dirty_valid.val() && self.used0.val() < self.ring_size.val();
+        self.drop_d.next = self.ev_dirty_valid.val() && !self.ok_d.val();
+        self.prod1.next = self.prod.q.val() + self.ok_d.val();
+        self.used1.next = self.used0.val() + self.ok_d.val();
+        self.ok_r.next = self.ev_recall_valid.val() && self.used1.val() < self.ring_size.val();
+        self.drop_r.next = self.ev_recall_valid.val() && !self.ok_r.val();
+        self.prod2.next = self.prod1.val() + self.ok_r.val();
+        self.used2.next = self.used1.val() + self.ok_r.val();
+        self.ok_e.next = self.ev_err_valid.val() && self.used2.val() < self.ring_size.val();
+        self.drop_e.next = self.ev_err_valid.val() && !self.ok_e.val();
+        self.prod.d.next = self.prod2.val() + self.ok_e.val();
+        self.dropped.d.next =
+            self.dropped.q.val() + self.drop_d.val() + self.drop_r.val() + self.drop_e.val();
+        self.slot_d.next = self.prod.q.val().get_bits::<5>(0);
+        self.slot_r.next = self.prod1.val().get_bits::<5>(0);
+        self.slot_e.next = self.prod2.val().get_bits::<5>(0);
+        for i in 0..32 {
+            if self.ok_d.val() && self.slot_d.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.rec_d.val();
+            }
+            if self.ok_r.val() && self.slot_r.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.rec_r.val();
+            }
+            if self.ok_e.val() && self.slot_e.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.rec_e.val();
+            }
+        }
+        if self.ok_d.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_d.val().get_bits::<2>(3));
+        }
+        if self.ok_r.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_r.val().get_bits::<2>(3));
+        }
+        if self.ok_e.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_e.val().get_bits::<2>(3));
+        }
+        if self.ev_dirty_valid.val() || self.ev_recall_valid.val() || self.ev_err_valid.val() {
+            self.changed.next = self.changed.val() | self.bit_events.val();
         }
         self.held_next.next = ((self.held.q.val() & !self.clr_held.val()) | self.set_held.val())
             & !self.inv_clear.val();

@@ -251,6 +251,10 @@ impl Logic for Device {
         self.regs.core_hv_rsp_data.next = self.core.hv_rsp_data.val();
         self.regs.core_err_count.next = self.core.err_count.val();
         self.regs.core_err_code.next = self.core.err_code.val();
+        self.regs.ev_dirty_valid.next = self.core.ev_dirty_valid.val();
+        self.regs.ev_dirty_line.next = self.core.ev_dirty_line.val();
+        self.regs.ev_recall_valid.next = self.core.ev_recall_valid.val();
+        self.regs.ev_recall_line.next = self.core.ev_recall_line.val();
 
         // Outputs: the core's, with the agent's where its registers are empty.
         self.drs_opcode.next = self.core.drs_opcode.val();

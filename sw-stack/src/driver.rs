@@ -16,6 +16,10 @@ pub const LINE_COMMAND: u64 = 3;
 pub const LINE_DOORBELL: u64 = 4;
 pub const LINE_COMPLETION: u64 = 5;
 pub const LINE_STATUS: u64 = 6;
+pub const LINE_EVENTS: u64 = 7;
+/// The event ring: records in lines RING_FIRST.., eight a line.
+pub const RING_FIRST: u64 = 8;
+pub const RING_RECORDS: u64 = 32;
 /// IDENT word 0.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
 /// The register-map major version this driver speaks.
@@ -73,6 +77,8 @@ pub struct DriverStats {
     pub harvests: u64,
     /// Host cycles from a command's first store to its completion being seen.
     pub command_cycles: u64,
+    /// Event records read from the ring.
+    pub events_consumed: u64,
 }
 
 pub struct Driver<W: Window> {
@@ -84,6 +90,8 @@ pub struct Driver<W: Window> {
     pub timeout: u64,
     pub delivery: Delivery,
     pub stats: DriverStats,
+    /// The event ring's consumer index (records consumed since reset).
+    cons: u64,
 }
 
 impl<W: Window> Driver<W> {
@@ -122,7 +130,9 @@ impl<W: Window> Driver<W> {
             bail!("device reports a window that is not the one mapped");
         }
         let seq = w.load_u64(r(LINE_COMPLETION, 0))?;
+        let cons = w.load_u64(r(LINE_EVENTS, 1))?;
         Ok(Driver {
+            cons,
             w,
             page,
             seq,
@@ -220,6 +230,41 @@ impl<W: Window> Driver<W> {
         }
         self.w.flush(c)?;
         Ok(())
+    }
+
+    /// Event counters as the device shows them: (produced, consumer index, dropped).
+    pub fn event_counts(&mut self) -> Result<(u64, u64, u64)> {
+        Ok((
+            self.read(LINE_EVENTS, 0)?,
+            self.read(LINE_EVENTS, 1)?,
+            self.read(LINE_EVENTS, 2)?,
+        ))
+    }
+
+    /// Take every record the device has appended since the last call, in order,
+    /// and hand the ring back (the consumer index, written back to the device).
+    pub fn consume_events(&mut self) -> Result<Vec<u64>> {
+        let prod = self.read(LINE_EVENTS, 0)?;
+        let n = prod.wrapping_sub(self.cons);
+        if n > RING_RECORDS {
+            bail!(
+                "event ring: producer {prod}, consumer {}: more records than the ring holds",
+                self.cons
+            );
+        }
+        let mut out = Vec::with_capacity(n as usize);
+        for p in self.cons..prod {
+            let slot = p % RING_RECORDS;
+            out.push(self.read(RING_FIRST + slot / 8, slot % 8)?);
+        }
+        if n > 0 {
+            self.cons = prod;
+            let a = self.reg(LINE_EVENTS, 1);
+            self.w.store_u64(a, prod)?;
+            self.w.flush(a)?;
+            self.stats.events_consumed += n;
+        }
+        Ok(out)
     }
 
     /// Swap the bitmap epoch and read the retired bank out: the window-relative

@@ -117,6 +117,12 @@ pub struct HostStats {
     pub reg_done: u64,
     /// Stray BIRsps injected on the register agent's BITag.
     pub reg_violations: u64,
+    /// Event ring: largest producer index, consumer index written and dropped count
+    /// seen; record kinds read from the ring (bit per kind).
+    pub events_produced: u64,
+    pub events_consumed: u64,
+    pub events_dropped: u64,
+    pub event_kinds: u64,
 }
 
 pub struct HostAgent {
@@ -156,6 +162,8 @@ pub struct HostAgent {
     /// Device answers that broke the protocol (wrong tag, grant or data).
     pub errors: Vec<String>,
     pub stats: HostStats,
+    /// The event ring's producer index as last read.
+    ev_seen: u64,
 }
 
 impl HostAgent {
@@ -212,6 +220,7 @@ impl HostAgent {
             drain_swaps: 0,
             errors: Vec::new(),
             stats: HostStats::default(),
+            ev_seen: 0,
         }
     }
 
@@ -261,6 +270,11 @@ impl HostAgent {
         if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_COMMAND {
             data = self.command();
             self.stats.reg_commands += 1;
+        }
+        if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_EVENTS {
+            // The consumer index: up to the producer index last read, sometimes less.
+            data[1] = self.ev_seen.saturating_sub(self.rng.below(4));
+            self.stats.events_consumed = self.stats.events_consumed.max(data[1]);
         }
         let mask = if op == RwdOp::MemWr {
             u64::MAX
@@ -794,6 +808,23 @@ impl HostAgent {
                     self.stats.reg_statuses |= 1 << (o.drs_data[4] & 63);
                 } else if k == regs::LINE_STATUS {
                     self.stats.reg_done = self.stats.reg_done.max(o.drs_data[0]);
+                } else if k == regs::LINE_EVENTS {
+                    self.ev_seen = o.drs_data[0];
+                    self.stats.events_produced = self.stats.events_produced.max(o.drs_data[0]);
+                    self.stats.events_dropped = self.stats.events_dropped.max(o.drs_data[2]);
+                } else if (regs::RING_FIRST..regs::RING_FIRST + regs::RING_RECORDS / 8).contains(&k)
+                {
+                    for &r in &o.drs_data {
+                        if r != 0 {
+                            let kind = r >> 60;
+                            self.stats.event_kinds |= 1 << kind;
+                            if !(regs::EV_DIRTY..=regs::EV_ERROR).contains(&kind) {
+                                self.errors.push(format!(
+                                    "cycle {now}: event record {r:#x} of unknown kind"
+                                ));
+                            }
+                        }
+                    }
                 }
                 Some(o.drs_data)
             } else {
@@ -843,8 +874,8 @@ impl HostAgent {
     }
 }
 
-/// Register lines in the agent's pool (the implemented ones and one reserved).
-const REG_LINES: u64 = 8;
+/// Register lines in the agent's pool: registers, the events line and the ring.
+const REG_LINES: u64 = 12;
 
 /// A BITag no configuration has a slot for.
 const MAX_BITAG: u64 = (1 << BITAG_BITS) - 1;

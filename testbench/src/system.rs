@@ -111,6 +111,11 @@ pub struct LinkStats {
     /// the completion polls they took.
     pub commands: u64,
     pub command_polls: u64,
+    /// The event ring as the driver sees it at the last harvest: records the device
+    /// appended and dropped, and records the driver consumed.
+    pub events_produced: u64,
+    pub events_consumed: u64,
+    pub events_dropped: u64,
 }
 
 /// The host's side of the link: queues per channel, tags, snoop answers, the
@@ -139,6 +144,10 @@ pub struct Link<S: Side> {
     deferred: Vec<(u64, SnpOp, u64)>,
     hv: Harvest,
     pub stats: LinkStats,
+    /// Data of every fill since software's current window access began: a load
+    /// whose fill a deferred snoop (rule 5) takes away at once still returns it.
+    fills: HashMap<u64, Line>,
+    capture_fills: bool,
 }
 
 impl<S: Side> Link<S> {
@@ -168,6 +177,8 @@ impl<S: Side> Link<S> {
             deferred: Vec::new(),
             hv: Harvest::default(),
             stats: LinkStats::default(),
+            fills: HashMap::new(),
+            capture_fills: false,
         }
     }
 
@@ -374,6 +385,9 @@ impl<S: Side> Link<S> {
         if let Some((tag, data)) = drs {
             self.stats.messages[msg_index("MemData")] += 1;
             if let Some(Some(Flight::Acquire { line, .. })) = self.flights.get(tag as usize) {
+                if self.capture_fills {
+                    self.fills.insert(*line, data);
+                }
                 if data != ZERO {
                     self.data.insert(*line, data);
                 } else {
@@ -764,8 +778,18 @@ impl<S: Side> System<S> {
     pub fn window_load(&mut self, core: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
         let n = (self.l1_latency / self.ratio.max(1)).max(1);
         self.link.idle(&mut self.hier, n)?;
-        let line = self.window_access(core, Kind::Load, addr, buf.len())?;
-        let data = self.link.data.get(&line).copied().unwrap_or(ZERO);
+        self.link.fills.clear();
+        self.link.capture_fills = true;
+        let line = self.window_access(core, Kind::Load, addr, buf.len());
+        self.link.capture_fills = false;
+        let line = line?;
+        let data = self
+            .link
+            .data
+            .get(&line)
+            .or(self.link.fills.get(&line))
+            .copied()
+            .unwrap_or(ZERO);
         let off = (addr % LINE_BYTES) as usize;
         for (k, b) in buf.iter_mut().enumerate() {
             let at = off + k;
@@ -814,11 +838,16 @@ impl<S: Side> System<S> {
     /// [`SimWindow`]): register commands through the caches, at their cost in time.
     pub fn epoch(&mut self) -> Result<()> {
         self.last = None;
-        let (lines, ds) = {
+        let (lines, ds, self_events) = {
             let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core: 0 })?;
             let lines = d.harvest()?;
-            (lines, d.stats)
+            d.consume_events()?;
+            let (prod, _, dropped) = d.event_counts()?;
+            (lines, d.stats, (prod, dropped))
         };
+        self.link.stats.events_produced = self_events.0;
+        self.link.stats.events_dropped = self_events.1;
+        self.link.stats.events_consumed += ds.events_consumed;
         self.link.stats.harvests += ds.harvests;
         self.link.stats.harvest_reads += ds.commands - ds.harvests;
         self.link.stats.commands += ds.commands;

@@ -30,6 +30,15 @@ pub const LINE_COMMAND: u64 = 3;
 pub const LINE_DOORBELL: u64 = 4;
 pub const LINE_COMPLETION: u64 = 5;
 pub const LINE_STATUS: u64 = 6;
+pub const LINE_EVENTS: u64 = 7;
+/// The event ring: lines RING_FIRST.. of the page, eight 64-bit records a line.
+pub const RING_FIRST: u64 = 8;
+pub const RING_RECORDS: u64 = 32;
+
+/// Event record kinds (bits 63:60 of a record).
+pub const EV_DIRTY: u64 = 1;
+pub const EV_RECALL: u64 = 2;
+pub const EV_ERROR: u64 = 3;
 
 /// Identity line word 0: "LINEWTCH" little-endian.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
@@ -113,6 +122,11 @@ pub struct Regs {
     /// Doorbell: 0 idle, 1 snoop to send, 2 waiting for its BIRsp.
     db_state: u8,
     ports: CorePorts,
+    // event ring
+    records: [u64; RING_RECORDS as usize],
+    prod: u64,
+    cons: u64,
+    dropped: u64,
 }
 
 /// What the agent is offered this cycle (the top's demux) and what the core shows.
@@ -121,6 +135,9 @@ pub struct AgentIn<'a> {
     pub rwd: bool,
     pub birsp: bool,
     pub core: &'a Outputs,
+    /// The core's events this cycle (window-relative lines).
+    pub ev_dirty: Option<u64>,
+    pub ev_recall: Option<u64>,
 }
 
 impl Regs {
@@ -157,6 +174,10 @@ impl Regs {
             exec_seq: 0,
             db_state: 0,
             ports: CorePorts::default(),
+            records: [0; RING_RECORDS as usize],
+            prod: 0,
+            cons: 0,
+            dropped: 0,
         }
     }
 
@@ -200,6 +221,17 @@ impl Regs {
                 l[1] = self.doorbells;
                 l[2] = self.core_err_count;
                 l[3] = self.core_err_code;
+            }
+            LINE_EVENTS => {
+                l[0] = self.prod;
+                l[1] = self.cons;
+                l[2] = self.dropped;
+                l[3] = RING_FIRST;
+                l[4] = RING_RECORDS;
+            }
+            k if (RING_FIRST..RING_FIRST + RING_RECORDS / 8).contains(&k) => {
+                let at = ((k - RING_FIRST) * 8) as usize;
+                l.copy_from_slice(&self.records[at..at + 8]);
             }
             _ => {}
         }
@@ -256,6 +288,7 @@ impl Regs {
         let mut ring = false;
         let mut trigger = false;
         let mut new_cmd = None;
+        let mut new_cons = None;
         if acc_rwd {
             let k = i.rwd_addr & (PAGE_LINES - 1);
             let op = RwdOp::from_bits(i.rwd_opcode as u8);
@@ -284,6 +317,10 @@ impl Regs {
                         trigger = meta != Some(Meta::Shared);
                     }
                     LINE_DOORBELL => ring = true,
+                    LINE_EVENTS => {
+                        let m = expand_mask(mask >> 8 & 0xff);
+                        new_cons = Some((self.cons & !m) | (i.rwd_data[1] & m));
+                    }
                     _ => errs[0] = ST_READ_ONLY,
                 }
             }
@@ -477,11 +514,36 @@ impl Regs {
                 changed |= 1 << LINE_COMPLETION;
             }
         }
-        // The status line mirrors the core's error counter a cycle late.
+        // The status line mirrors the core's error counter a cycle late; a change is
+        // an error event.
+        let mut ev_error = None;
         if (oc.err_count != self.core_err_count) | (oc.err_code != self.core_err_code) {
             self.core_err_count = oc.err_count;
             self.core_err_code = oc.err_code;
             changed |= 1 << LINE_STATUS;
+            ev_error = Some(oc.err_count << 16 | oc.err_code);
+        }
+        // Event ring: up to three records a cycle, in order; a record that finds the
+        // ring full (by the consumer index at the start of the cycle) is dropped and
+        // counted.
+        let evs = [
+            x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
+            x.ev_recall.map(|l| EV_RECALL << 60 | l),
+            ev_error.map(|e| EV_ERROR << 60 | e),
+        ];
+        for r in evs.into_iter().flatten() {
+            if self.prod.wrapping_sub(self.cons) < RING_RECORDS {
+                let slot = self.prod % RING_RECORDS;
+                self.records[slot as usize] = r;
+                self.prod = self.prod.wrapping_add(1);
+                changed |= 1 << (RING_FIRST + slot / 8);
+            } else {
+                self.dropped = self.dropped.wrapping_add(1);
+            }
+            changed |= 1 << LINE_EVENTS;
+        }
+        if let Some(c) = new_cons {
+            self.cons = c;
         }
         self.held = ((self.held & !clr_held) | set_held) & !inv_clear;
         self.inv_pend = (self.inv_pend & !inv_clear) | (changed & self.held);
@@ -724,6 +786,40 @@ mod tests {
         b.birsp(RspOp::BIRspI);
         b.run(4);
         assert_eq!(b.read(b.reg(LINE_STATUS), Meta::Invalid)[..2], [1, 1]);
+    }
+
+    #[test]
+    fn events_are_appended_counted_when_dropped_and_consumed() {
+        let mut b = Bench::new();
+        let base = b.g.window_base_line;
+        for k in 0..RING_RECORDS + 3 {
+            b.write(base + 100 + k, Meta::Invalid, [0; DATA_WORDS]);
+        }
+        let ev = b.read(b.reg(LINE_EVENTS), Meta::Invalid);
+        assert_eq!(&ev[..5], &[RING_RECORDS, 0, 3, RING_FIRST, RING_RECORDS]);
+        let r = b.read(b.reg(RING_FIRST + 1), Meta::Invalid);
+        assert_eq!(r[0], EV_DIRTY << 60 | 108);
+        // The consumer frees the ring (word 1 of the events line, a partial write).
+        b.tag += 1;
+        let mut d = [0; DATA_WORDS];
+        d[1] = 10;
+        let i = Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWrPtl as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_tag: b.tag,
+            rwd_addr: b.reg(LINE_EVENTS),
+            rwd_mask: 0xff00,
+            rwd_data: d,
+            ..Bench::idle()
+        };
+        b.offer(i, |o| o.rwd_ready);
+        b.write(base + 500, Meta::Invalid, [0; DATA_WORDS]);
+        let ev = b.read(b.reg(LINE_EVENTS), Meta::Invalid);
+        assert_eq!(&ev[..3], &[RING_RECORDS + 1, 10, 3]);
+        let r = b.read(b.reg(RING_FIRST), Meta::Invalid);
+        assert_eq!(r[0], EV_DIRTY << 60 | 500, "slot 0 reused");
+        assert_eq!(b.completion()[3], 0, "no register error");
     }
 
     #[test]

@@ -79,6 +79,8 @@ impl Device {
                 rwd,
                 birsp,
                 core: o,
+                ev_dirty: self.core.ev_dirty,
+                ev_recall: self.core.ev_recall,
             },
         );
         merged.req_ready = if req { req_ready } else { o.req_ready };
