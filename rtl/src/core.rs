@@ -803,8 +803,11 @@ impl Logic for Device {
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
         self.tracker.rsp_opcode.next = self.birsp_opcode.val();
 
-        // Memory-request register; reads carry zero mask and data.
-        if self.accept.val() && self.a_mem.val() {
+        // Memory-request register; reads carry zero mask and data. The payload loads
+        // whenever the register is free and the selected message is a memory
+        // operation, accepted or not (valid says whether it is one): its enable does
+        // not wait for the accept decision.
+        if self.a_valid.val() && self.a_mem.val() && self.mem_free.val() {
             self.mem_write_r.d.next = self.a_write.val();
             self.mem_addr_r.d.next = self.a_addr.val();
             self.mem_mask_r.d.next = self.a_mask.val();
@@ -817,11 +820,14 @@ impl Logic for Device {
         self.mem_valid_r.d.next = (self.accept.val() && self.a_mem.val())
             || (self.mem_valid_r.q.val() && !self.mem_req_ready.val());
 
-        // NDR register.
-        if self.accept.val() && self.a_ndr.val() {
-            self.ndr_valid_r.d.next = true;
+        // NDR register: the payload loads like the memory request's, whenever the
+        // register is free and the selected message takes an NDR.
+        if self.a_valid.val() && self.a_ndr.val() && self.ndr_free.val() {
             self.ndr_opcode_r.d.next = self.a_ndr_op.val();
             self.ndr_tag_r.d.next = self.a_tag.val();
+        }
+        if self.accept.val() && self.a_ndr.val() {
+            self.ndr_valid_r.d.next = true;
         } else if self.ndr_ready.val() {
             self.ndr_valid_r.d.next = false;
         }
