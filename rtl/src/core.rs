@@ -735,7 +735,7 @@ impl Logic for Device {
         self.s2_addr.next =
             bit_cast::<ADDR_BITS, LINE_BITS>(self.s3_line.q.val()) | self.window_base_line.val();
         self.sf.addr.next = self.s2_addr.val();
-        self.sf.mid_addr.next = self.s2_line.q.val().get_bits::<SET_BITS>(0);
+        self.sf.mid_line.next = self.s2_line.q.val();
         self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
         self.needs_victim.next =
             self.s3_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
