@@ -242,8 +242,10 @@ pub struct Device {
     needs_victim: Signal<Local, bool>,
     accept: Signal<Local, bool>,
     a_may_slot: Signal<Local, bool>,
-    s2_may_slot: Signal<Local, bool>,
-    s3_may_slot: Signal<Local, bool>,
+    /// The messages in the read and filter stages may take a snoop-queue entry
+    /// (registers, so the accept decision reads them directly).
+    s2_may_slot: DFF<bool>,
+    s3_may_slot: DFF<bool>,
     reserved: Signal<Local, Bits<2>>,
     snq_space: Signal<Local, Bits<2>>,
     snq_pop: Signal<Local, bool>,
@@ -499,6 +501,8 @@ impl Logic for Device {
             mem_mask_r,
             mem_data_r,
             s2_valid,
+            s2_may_slot,
+            s3_may_slot,
             s2_op,
             s2_owned,
             s2_snoop,
@@ -711,11 +715,8 @@ impl Logic for Device {
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
-        self.s2_may_slot.next = self.s2_valid.q.val()
-            && (self.s2_op.q.val() == self.sf_set.val() || self.s2_snoop.q.val());
-        self.s3_may_slot.next = self.s3_valid.q.val()
-            && (self.s3_op.q.val() == self.sf_set.val() || self.s3_snoop.q.val());
-        self.reserved.next = self.snq_zero.val() + self.s2_may_slot.val() + self.s3_may_slot.val();
+        self.reserved.next =
+            self.snq_zero.val() + self.s2_may_slot.q.val() + self.s3_may_slot.q.val();
         self.snq_pop.next =
             self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
         self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
@@ -787,6 +788,9 @@ impl Logic for Device {
         }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
         self.s2_valid.d.next = self.accept.val();
+        self.s2_may_slot.d.next =
+            self.accept.val() && (self.a_sf.val() == self.sf_set.val() || self.a_snoop.val());
+        self.s3_may_slot.d.next = self.s2_may_slot.q.val();
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
