@@ -41,6 +41,14 @@ impl Family {
             Family::Ecp5 => "synth_ecp5",
         }
     }
+    /// Verilog macro defined while reading the RTL: lets a memory choose its
+    /// implementation per family (see `linewatch_rtl::mem`).
+    fn define(self) -> &'static str {
+        match self {
+            Family::Ice40 => "LINEWATCH_ICE40",
+            Family::Ecp5 => "LINEWATCH_ECP5",
+        }
+    }
     fn is_lut(self, cell: &str) -> bool {
         match self {
             Family::Ice40 => cell == "SB_LUT4",
@@ -346,7 +354,7 @@ pub fn synthesize(g: &Geometry, family: Family, dir: &Path) -> Result<f64> {
     // `top` keeps its own hierarchy through synthesis, so nothing is optimised
     // across the harness boundary; flattened only once mapped.
     let script = format!(
-        "read_verilog top.v lw_ooc.v\n\
+        "read_verilog -D{define} top.v lw_ooc.v\n\
          hierarchy -top {top}\n\
          setattr -mod -set keep_hierarchy 1 top\n\
          {synth} -top {top}\n\
@@ -355,7 +363,8 @@ pub fn synthesize(g: &Geometry, family: Family, dir: &Path) -> Result<f64> {
          flatten\n\
          write_json lw_ooc.json\n",
         top = harness::TOP,
-        synth = family.synth_pass()
+        synth = family.synth_pass(),
+        define = family.define()
     );
     std::fs::write(dir.join("synth.ys"), script)?;
     let (ok, secs) = run_tool(

@@ -248,8 +248,10 @@ pub struct Core {
     needs_victim: Signal<Local, bool>,
     accept: Signal<Local, bool>,
     a_may_slot: Signal<Local, bool>,
-    s2_may_slot: Signal<Local, bool>,
-    s3_may_slot: Signal<Local, bool>,
+    /// The messages in the read and filter stages may take a snoop-queue entry
+    /// (registers, so the accept decision reads them directly).
+    s2_may_slot: DFF<bool>,
+    s3_may_slot: DFF<bool>,
     reserved: Signal<Local, Bits<2>>,
     snq_space: Signal<Local, Bits<2>>,
     snq_pop: Signal<Local, bool>,
@@ -509,6 +511,8 @@ impl Logic for Core {
             mem_mask_r,
             mem_data_r,
             s2_valid,
+            s2_may_slot,
+            s3_may_slot,
             s2_op,
             s2_owned,
             s2_snoop,
@@ -721,11 +725,8 @@ impl Logic for Core {
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
-        self.s2_may_slot.next = self.s2_valid.q.val()
-            && (self.s2_op.q.val() == self.sf_set.val() || self.s2_snoop.q.val());
-        self.s3_may_slot.next = self.s3_valid.q.val()
-            && (self.s3_op.q.val() == self.sf_set.val() || self.s3_snoop.q.val());
-        self.reserved.next = self.snq_zero.val() + self.s2_may_slot.val() + self.s3_may_slot.val();
+        self.reserved.next =
+            self.snq_zero.val() + self.s2_may_slot.q.val() + self.s3_may_slot.q.val();
         self.snq_pop.next =
             self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
         self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
@@ -745,7 +746,7 @@ impl Logic for Core {
         self.s2_addr.next =
             bit_cast::<ADDR_BITS, LINE_BITS>(self.s3_line.q.val()) | self.window_base_line.val();
         self.sf.addr.next = self.s2_addr.val();
-        self.sf.mid_addr.next = self.s2_line.q.val().get_bits::<SET_BITS>(0);
+        self.sf.mid_line.next = self.s2_line.q.val();
         self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
         self.needs_victim.next =
             self.s3_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
@@ -797,6 +798,9 @@ impl Logic for Core {
         }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
         self.s2_valid.d.next = self.accept.val();
+        self.s2_may_slot.d.next =
+            self.accept.val() && (self.a_sf.val() == self.sf_set.val() || self.a_snoop.val());
+        self.s3_may_slot.d.next = self.s2_may_slot.q.val();
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
@@ -813,8 +817,11 @@ impl Logic for Core {
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
         self.tracker.rsp_opcode.next = self.birsp_opcode.val();
 
-        // Memory-request register; reads carry zero mask and data.
-        if self.accept.val() && self.a_mem.val() {
+        // Memory-request register; reads carry zero mask and data. The payload loads
+        // whenever the register is free and the selected message is a memory
+        // operation, accepted or not (valid says whether it is one): its enable does
+        // not wait for the accept decision.
+        if self.a_valid.val() && self.a_mem.val() && self.mem_free.val() {
             self.mem_write_r.d.next = self.a_write.val();
             self.mem_addr_r.d.next = self.a_addr.val();
             self.mem_mask_r.d.next = self.a_mask.val();
@@ -827,11 +834,14 @@ impl Logic for Core {
         self.mem_valid_r.d.next = (self.accept.val() && self.a_mem.val())
             || (self.mem_valid_r.q.val() && !self.mem_req_ready.val());
 
-        // NDR register.
-        if self.accept.val() && self.a_ndr.val() {
-            self.ndr_valid_r.d.next = true;
+        // NDR register: the payload loads like the memory request's, whenever the
+        // register is free and the selected message takes an NDR.
+        if self.a_valid.val() && self.a_ndr.val() && self.ndr_free.val() {
             self.ndr_opcode_r.d.next = self.a_ndr_op.val();
             self.ndr_tag_r.d.next = self.a_tag.val();
+        }
+        if self.accept.val() && self.a_ndr.val() {
+            self.ndr_valid_r.d.next = true;
         } else if self.ndr_ready.val() {
             self.ndr_valid_r.d.next = false;
         }

@@ -1,14 +1,15 @@
 //! Dirty bitmap: hierarchical dirty-line bits in two banks (epochs), one RAM per
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
-//! Per cycle: stage A takes a line index and reads its word at every level of the
-//! active bank; stage B (next cycle) ORs in the line's bit (level 0) and the summary
-//! bits above it and writes them back. The harvest port either swaps the active bank
+//! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
+//! (level 0) and the summary bits above it in the active bank of that edge. The RAMs
+//! have per-bit write masks, so a set writes its one bit and never reads the word:
+//! no read-modify-write, no forwarding, and the RAM's clock-to-out is on no set path. The harvest port either swaps the active bank
 //! or reads-and-clears one word of the inactive bank; its data comes out the next
 //! cycle. A harvest read waits while stage B still writes the bank it reads, so a
 //! line dirtied before a swap is always in the bank that swap retires.
 
-use crate::mem::BlockRam;
+use crate::mem::MaskedRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
 use linewatch_model::protocol::{HV_INDEX_BITS, HV_LEVEL_BITS, HV_SWAP};
 use rust_hdl::prelude::*;
@@ -24,7 +25,7 @@ const _: () = assert!(HV_INDEX_BITS >= LINE_BITS);
 #[derive(LogicBlock)]
 pub struct DirtyBitmap {
     pub clock: Signal<In, Clock>,
-    /// Line index entering stage A (its word is read whether or not `set_valid`).
+    /// Line index entering stage A.
     pub set_valid: Signal<In, bool>,
     pub set_idx: Signal<In, Bits<LINE_BITS>>,
     pub hv_valid: Signal<In, bool>,
@@ -36,8 +37,8 @@ pub struct DirtyBitmap {
     pub hv_err: Signal<Out, bool>,
     pub rsp_valid: Signal<Out, bool>,
     pub rsp_data: Signal<Out, Bits<WORD_BITS>>,
-    /// Level k, bank b is `ram[2 * k + b]`.
-    ram: [BlockRam<WORD_BITS, HV_INDEX_BITS>; 2 * L],
+    /// Level k, bank b is `ram[2 * k + b]`; `fanout` bits of each word are stored.
+    ram: [MaskedRam<WORD_BITS, HV_INDEX_BITS>; 2 * L],
     epoch: DFF<bool>,
     sb_valid: DFF<bool>,
     sb_bank: DFF<bool>,
@@ -46,11 +47,6 @@ pub struct DirtyBitmap {
     rsp_ok_r: DFF<bool>,
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     rsp_bank_r: DFF<bool>,
-    /// Stage B's write of the previous edge, per level: the RAM read stage A made at
-    /// that edge returned the word from before it. `fwd_sel`: stage B's word now is
-    /// that one (same bank and word), decided in the previous cycle.
-    fwd_sel: [DFF<bool>; L],
-    fwd_data: [DFF<Bits<WORD_BITS>>; L],
     level_on: [Constant<bool>; L],
     level_id: [Constant<Bits<HV_LEVEL_BITS>>; L],
     levels: Constant<Bits<HV_LEVEL_BITS>>,
@@ -64,15 +60,13 @@ pub struct DirtyBitmap {
     swap: Constant<bool>,
     hv_fire: Signal<Local, bool>,
     hv_read: Signal<Local, bool>,
-    idx_a: Signal<Local, Bits<HV_INDEX_BITS>>,
     idx_b: Signal<Local, Bits<HV_INDEX_BITS>>,
-    word_a: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
     word_b: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
     word_hv: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
     /// Full width, since all of it feeds the shift.
     bit_b: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
-    base: [Signal<Local, Bits<WORD_BITS>>; L],
-    merged: [Signal<Local, Bits<WORD_BITS>>; L],
+    set_mask: [Signal<Local, Bits<WORD_BITS>>; L],
+    ones: Constant<Bits<WORD_BITS>>,
     write_b: [Signal<Local, bool>; L],
     clear: [Signal<Local, bool>; L],
 }
@@ -94,7 +88,7 @@ impl DirtyBitmap {
             hv_err: Default::default(),
             rsp_valid: Default::default(),
             rsp_data: Default::default(),
-            ram: std::array::from_fn(|r| BlockRam::new(words(r / 2) as usize)),
+            ram: std::array::from_fn(|r| MaskedRam::new(words(r / 2) as usize, g.fanout as usize)),
             epoch: Default::default(),
             sb_valid: Default::default(),
             sb_bank: Default::default(),
@@ -103,8 +97,6 @@ impl DirtyBitmap {
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
             rsp_bank_r: Default::default(),
-            fwd_sel: Default::default(),
-            fwd_data: Default::default(),
             level_on: std::array::from_fn(|k| Constant::new(on(k))),
             level_id: std::array::from_fn(|k| Constant::new((k as u64).into())),
             levels: Constant::new(g.levels.into()),
@@ -114,17 +106,15 @@ impl DirtyBitmap {
             fmask: Constant::new((g.fanout - 1).into()),
             one: Constant::new(1.into()),
             zero: Constant::new(0.into()),
+            ones: Constant::new(Bits::<WORD_BITS>::mask()),
             swap: Constant::new(HV_SWAP != 0),
             hv_fire: Default::default(),
             hv_read: Default::default(),
-            idx_a: Default::default(),
             idx_b: Default::default(),
-            word_a: Default::default(),
             word_b: Default::default(),
             word_hv: Default::default(),
             bit_b: Default::default(),
-            base: Default::default(),
-            merged: Default::default(),
+            set_mask: Default::default(),
             write_b: Default::default(),
             clear: Default::default(),
         }
@@ -146,10 +136,6 @@ impl Logic for DirtyBitmap {
             rsp_level_r,
             rsp_bank_r
         );
-        for k in 0..3 {
-            self.fwd_sel[k].clock.next = self.clock.val();
-            self.fwd_data[k].clock.next = self.clock.val();
-        }
         for r in 0..6 {
             self.ram[r].clock.next = self.clock.val();
         }
@@ -176,61 +162,45 @@ impl Logic for DirtyBitmap {
         self.sb_bank.d.next = self.epoch.q.val();
         self.sb_idx.d.next = self.set_idx.val();
 
-        self.idx_a.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.set_idx.val());
         self.idx_b.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.sb_idx.q.val());
         for k in 0..3 {
-            self.word_a[k].next =
-                (self.idx_a.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
             self.word_b[k].next =
                 (self.idx_b.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
             self.word_hv[k].next = self.hv_index.val() & self.word_mask[k].val();
             self.bit_b[k].next = (self.idx_b.val() >> self.bit_shift[k].val()) & self.fmask.val();
-            if self.sb_bank.q.val() {
-                self.base[k].next = self.ram[k * 2 + 1].read_data.val();
-            } else {
-                self.base[k].next = self.ram[k * 2].read_data.val();
-            }
-            if self.fwd_sel[k].q.val() {
-                self.base[k].next = self.fwd_data[k].q.val();
-            }
-            self.merged[k].next = self.base[k].val() | (self.one.val() << self.bit_b[k].val());
+            self.set_mask[k].next = self.one.val() << self.bit_b[k].val();
             self.write_b[k].next = self.sb_valid.q.val() && self.level_on[k].val();
             self.clear[k].next = self.hv_fire.val()
                 && self.hv_read.val()
                 && self.hv_level.val() == self.level_id[k].val()
                 && self.level_on[k].val();
-            // Stage A's read at this edge misses this write when it is of the same word.
-            self.fwd_sel[k].d.next = self.write_b[k].val()
-                && self.sb_bank.q.val() == self.epoch.q.val()
-                && self.word_b[k].val() == self.word_a[k].val();
-            self.fwd_data[k].d.next = self.merged[k].val();
 
-            // Read port: stage A in the active bank, the harvest word in the other.
-            // Write port: stage B when it targets the bank, else the harvest clear.
-            if self.epoch.q.val() {
-                self.ram[k * 2].read_address.next = self.word_hv[k].val();
-                self.ram[k * 2 + 1].read_address.next = self.word_a[k].val();
-            } else {
-                self.ram[k * 2].read_address.next = self.word_a[k].val();
-                self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
-            }
+            // Read port: the harvest word (only the retired bank's read is used).
+            // Write port: stage B sets its bit when it targets the bank, else the
+            // harvest clears the whole word.
+            self.ram[k * 2].read_address.next = self.word_hv[k].val();
+            self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
             self.ram[k * 2].write_enable.next = false;
             self.ram[k * 2].write_address.next = self.word_hv[k].val();
             self.ram[k * 2].write_data.next = self.zero.val();
+            self.ram[k * 2].write_mask.next = self.ones.val();
             self.ram[k * 2 + 1].write_enable.next = false;
             self.ram[k * 2 + 1].write_address.next = self.word_hv[k].val();
             self.ram[k * 2 + 1].write_data.next = self.zero.val();
+            self.ram[k * 2 + 1].write_mask.next = self.ones.val();
             if self.write_b[k].val() && !self.sb_bank.q.val() {
                 self.ram[k * 2].write_enable.next = true;
                 self.ram[k * 2].write_address.next = self.word_b[k].val();
-                self.ram[k * 2].write_data.next = self.merged[k].val();
+                self.ram[k * 2].write_data.next = self.ones.val();
+                self.ram[k * 2].write_mask.next = self.set_mask[k].val();
             } else if self.clear[k].val() && self.epoch.q.val() {
                 self.ram[k * 2].write_enable.next = true;
             }
             if self.write_b[k].val() && self.sb_bank.q.val() {
                 self.ram[k * 2 + 1].write_enable.next = true;
                 self.ram[k * 2 + 1].write_address.next = self.word_b[k].val();
-                self.ram[k * 2 + 1].write_data.next = self.merged[k].val();
+                self.ram[k * 2 + 1].write_data.next = self.ones.val();
+                self.ram[k * 2 + 1].write_mask.next = self.set_mask[k].val();
             } else if self.clear[k].val() && !self.epoch.q.val() {
                 self.ram[k * 2 + 1].write_enable.next = true;
             }

@@ -129,6 +129,12 @@ impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
 
 /// Block RAM: registered read (read-old-data when the same word is written in the
 /// same cycle), one synchronous write port. Starts all zero.
+///
+/// `fast_on_ecp5`: when the RTL is read with `LINEWATCH_ECP5` defined (the FPGA
+/// flow's ECP5 synthesis), the memory asks for distributed RAM plus a register
+/// instead of a DP16KD, whose read data comes 5.8 ns after the clock without its
+/// output register; other readers (Verilator, iCE40) see the same behaviour in
+/// block RAM.
 #[derive(LogicBlock)]
 pub struct BlockRam<const W: usize, const A: usize> {
     pub clock: Signal<In, Clock>,
@@ -137,11 +143,19 @@ pub struct BlockRam<const W: usize, const A: usize> {
     pub write_address: Signal<In, Bits<A>>,
     pub write_data: Signal<In, Bits<W>>,
     pub write_enable: Signal<In, bool>,
+    _fast_on_ecp5: bool,
     _sim: Vec<Bits<W>>,
 }
 
 impl<const W: usize, const A: usize> BlockRam<W, A> {
     pub fn new(depth: usize) -> Self {
+        Self::with_style(depth, false)
+    }
+    /// See `fast_on_ecp5` above.
+    pub fn fast_on_ecp5(depth: usize) -> Self {
+        Self::with_style(depth, true)
+    }
+    fn with_style(depth: usize, fast_on_ecp5: bool) -> Self {
         assert!(index_bits(depth) <= A);
         Self {
             clock: Default::default(),
@@ -150,6 +164,7 @@ impl<const W: usize, const A: usize> BlockRam<W, A> {
             write_address: Default::default(),
             write_data: Default::default(),
             write_enable: Default::default(),
+            _fast_on_ecp5: fast_on_ecp5,
             _sim: vec![Bits::default(); depth],
         }
     }
@@ -175,8 +190,13 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 
     fn hdl(&self) -> Verilog {
         let depth = self._sim.len();
+        let style = if self._fast_on_ecp5 {
+            "`ifdef LINEWATCH_ECP5\n(* ram_style = \"distributed\" *)\n`endif\n"
+        } else {
+            ""
+        };
         Verilog::Custom(format!(
-            "reg [{w1}:0] mem [0:{d1}];\n{spare}{init}initial begin\n   read_data = {w}'h0;\nend\n\nalways @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
+            "{style}reg [{w1}:0] mem [0:{d1}];\n{spare}{init}initial begin\n   read_data = {w}'h0;\nend\n\nalways @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
             w = W,
             w1 = W - 1,
             d1 = depth - 1,
@@ -195,6 +215,127 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
                 "read_address".into(),
                 "write_address".into(),
                 "write_data".into(),
+                "write_enable".into(),
+            ],
+            outputs: vec!["read_data".into()],
+        }]
+    }
+}
+
+/// Block RAM with a per-bit write mask: registered read (read-old-data), one
+/// synchronous write port that writes only the bits whose mask bit is set. Only the
+/// low `used` bits of a word are stored (the rest read as 0), so a word narrower
+/// than the structural width costs no RAM. Starts all zero.
+///
+/// With a bit mask a set of one bit needs no read of the word first: this is what
+/// keeps the dirty bitmap's set path free of the RAM's clock-to-out.
+#[derive(LogicBlock)]
+pub struct MaskedRam<const W: usize, const A: usize> {
+    pub clock: Signal<In, Clock>,
+    pub read_address: Signal<In, Bits<A>>,
+    pub read_data: Signal<Out, Bits<W>>,
+    pub write_address: Signal<In, Bits<A>>,
+    pub write_data: Signal<In, Bits<W>>,
+    pub write_mask: Signal<In, Bits<W>>,
+    pub write_enable: Signal<In, bool>,
+    _used: usize,
+    _sim: Vec<Bits<W>>,
+}
+
+impl<const W: usize, const A: usize> MaskedRam<W, A> {
+    pub fn new(depth: usize, used: usize) -> Self {
+        assert!(index_bits(depth) <= A);
+        assert!((1..=W).contains(&used));
+        Self {
+            clock: Default::default(),
+            read_address: Default::default(),
+            read_data: Default::default(),
+            write_address: Default::default(),
+            write_data: Default::default(),
+            write_mask: Default::default(),
+            write_enable: Default::default(),
+            _used: used,
+            _sim: vec![Bits::default(); depth],
+        }
+    }
+    fn slot(&self, a: Bits<A>) -> usize {
+        a.index() & (self._sim.len() - 1)
+    }
+}
+
+impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.read_data.next = self._sim[self.slot(self.read_address.val())];
+            if self.write_enable.val() {
+                let s = self.slot(self.write_address.val());
+                let mut used = Bits::<W>::default();
+                for b in 0..self._used {
+                    used = used.replace_bit(b, true);
+                }
+                let m = self.write_mask.val() & used;
+                self._sim[s] = (self._sim[s] & !m) | (self.write_data.val() & m);
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        self.read_data.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._sim.len();
+        let u = self._used;
+        let pad = if u == W {
+            String::new()
+        } else {
+            format!(
+                "wire unused_write_bits = &{{1'b0, write_data[{w1}:{u}], write_mask[{w1}:{u}]}};
+",
+                w1 = W - 1
+            )
+        };
+        Verilog::Custom(format!(
+            "reg [{u1}:0] mem [0:{d1}];
+reg [{u1}:0] rd;
+integer b;
+{spare}{pad}{init}initial begin
+   rd = {u}'h0;
+end
+
+always @(*) begin
+   read_data = {w}'h0;
+   read_data[{u1}:0] = rd;
+end
+
+always @(posedge clock) begin
+   rd <= {rd};
+   for (b = 0; b < {u}; b = b + 1) begin
+      if (write_enable && write_mask[b]) begin
+         {wr}[b] <= write_data[b];
+      end
+   end
+end
+",
+            w = W,
+            u1 = u - 1,
+            d1 = depth - 1,
+            spare = spare_bits(A, depth),
+            init = zero_init(u, depth),
+            rd = word("read_address", depth),
+            wr = word("write_address", depth),
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "masked_bram".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "read_address".into(),
+                "write_address".into(),
+                "write_data".into(),
+                "write_mask".into(),
                 "write_enable".into(),
             ],
             outputs: vec!["read_data".into()],

@@ -1,7 +1,11 @@
 //! Read queue: the host tag and grant of each device-memory read in flight, in order.
 //!
 //! Per cycle: at most one push (an accepted read) and one pop (a memory response
-//! taken); a ring of `read_queue` entries with wrap-around pointers.
+//! taken); a ring of `read_queue` entries with wrap-around pointers. `full` and
+//! `empty` are registers, decided at the edge from the pointers one step ahead, so
+//! the accept decision reads a flip-flop; the tail entry loads the offered tag and
+//! grant whenever the ring is not full (it is unused until a push), so its load
+//! enable does not wait for the accept decision either.
 
 use linewatch_model::config::{Geometry, MAX_READ_QUEUE};
 use linewatch_model::protocol::{META_BITS, TAG_BITS};
@@ -9,7 +13,6 @@ use rust_hdl::prelude::*;
 
 const N: usize = MAX_READ_QUEUE as usize;
 const PTR_BITS: usize = N.trailing_zeros() as usize;
-const COUNT_BITS: usize = PTR_BITS + 1;
 const _: () = assert!(
     N == 16,
     "the entry loops below are written for sixteen entries"
@@ -28,15 +31,16 @@ pub struct ReadQueue {
     pub head_meta: Signal<Out, Bits<META_BITS>>,
     head: DFF<Bits<PTR_BITS>>,
     tail: DFF<Bits<PTR_BITS>>,
-    count: DFF<Bits<COUNT_BITS>>,
+    full_r: DFF<bool>,
+    /// Reset value 0 would say "not empty"; the register holds `!empty` instead.
+    nonempty_r: DFF<bool>,
     tag: [DFF<Bits<TAG_BITS>>; N],
     meta: [DFF<Bits<META_BITS>>; N],
-    depth: Constant<Bits<COUNT_BITS>>,
     last: Constant<Bits<PTR_BITS>>,
     ptr_zero: Constant<Bits<PTR_BITS>>,
     ptr_one: Constant<Bits<PTR_BITS>>,
-    count_zero: Constant<Bits<COUNT_BITS>>,
-    count_one: Constant<Bits<COUNT_BITS>>,
+    tail_inc: Signal<Local, Bits<PTR_BITS>>,
+    head_inc: Signal<Local, Bits<PTR_BITS>>,
     slot_id: [Constant<Bits<PTR_BITS>>; N],
     /// Entries past `read_queue` are never written; saying so lets synthesis drop them.
     slot_on: [Constant<bool>; N],
@@ -47,7 +51,6 @@ pub struct ReadQueue {
 impl ReadQueue {
     pub fn new(g: &Geometry) -> Self {
         let cp = |v: u64| Constant::new(Bits::<PTR_BITS>::from(v));
-        let cc = |v: u64| Constant::new(Bits::<COUNT_BITS>::from(v));
         Self {
             clock: Default::default(),
             push: Default::default(),
@@ -60,15 +63,15 @@ impl ReadQueue {
             head_meta: Default::default(),
             head: Default::default(),
             tail: Default::default(),
-            count: Default::default(),
+            full_r: Default::default(),
+            nonempty_r: Default::default(),
             tag: Default::default(),
             meta: Default::default(),
-            depth: cc(g.read_queue),
             last: cp(g.read_queue - 1),
             ptr_zero: cp(0),
             ptr_one: cp(1),
-            count_zero: cc(0),
-            count_one: cc(1),
+            tail_inc: Default::default(),
+            head_inc: Default::default(),
             slot_id: std::array::from_fn(|s| cp(s as u64)),
             slot_on: std::array::from_fn(|s| Constant::new((s as u64) < g.read_queue)),
             tag_zero: Constant::new(0.into()),
@@ -80,15 +83,15 @@ impl ReadQueue {
 impl Logic for ReadQueue {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, head, tail, count);
+        dff_setup!(self, clock, head, tail, full_r, nonempty_r);
         for s in 0..16 {
             self.tag[s].clock.next = self.clock.val();
             self.meta[s].clock.next = self.clock.val();
             self.tag[s].d.next = self.tag[s].q.val();
             self.meta[s].d.next = self.meta[s].q.val();
         }
-        self.full.next = self.count.q.val() == self.depth.val();
-        self.empty.next = self.count.q.val() == self.count_zero.val();
+        self.full.next = self.full_r.q.val();
+        self.empty.next = !self.nonempty_r.q.val();
         self.head_tag.next = self.tag_zero.val();
         self.head_meta.next = self.meta_zero.val();
         for s in 0..16 {
@@ -98,31 +101,37 @@ impl Logic for ReadQueue {
             }
         }
 
-        if self.push.val() {
+        if !self.full_r.q.val() {
             for s in 0..16 {
                 if self.slot_on[s].val() && self.tail.q.val() == self.slot_id[s].val() {
                     self.tag[s].d.next = self.push_tag.val();
                     self.meta[s].d.next = self.push_meta.val();
                 }
             }
-            if self.tail.q.val() == self.last.val() {
-                self.tail.d.next = self.ptr_zero.val();
-            } else {
-                self.tail.d.next = self.tail.q.val() + self.ptr_one.val();
-            }
+        }
+        if self.tail.q.val() == self.last.val() {
+            self.tail_inc.next = self.ptr_zero.val();
+        } else {
+            self.tail_inc.next = self.tail.q.val() + self.ptr_one.val();
+        }
+        if self.head.q.val() == self.last.val() {
+            self.head_inc.next = self.ptr_zero.val();
+        } else {
+            self.head_inc.next = self.head.q.val() + self.ptr_one.val();
+        }
+        if self.push.val() {
+            self.tail.d.next = self.tail_inc.val();
         }
         if self.pop.val() {
-            if self.head.q.val() == self.last.val() {
-                self.head.d.next = self.ptr_zero.val();
-            } else {
-                self.head.d.next = self.head.q.val() + self.ptr_one.val();
-            }
+            self.head.d.next = self.head_inc.val();
         }
         if self.push.val() && !self.pop.val() {
-            self.count.d.next = self.count.q.val() + self.count_one.val();
+            self.full_r.d.next = self.tail_inc.val() == self.head.q.val();
+            self.nonempty_r.d.next = true;
         }
         if self.pop.val() && !self.push.val() {
-            self.count.d.next = self.count.q.val() - self.count_one.val();
+            self.full_r.d.next = false;
+            self.nonempty_r.d.next = self.head_inc.val() != self.tail.q.val();
         }
     }
 }

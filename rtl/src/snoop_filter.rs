@@ -33,8 +33,9 @@ pub struct SnoopFilter {
     pub clock: Signal<In, Clock>,
     /// Line the message names (its set was read at the previous edge).
     pub addr: Signal<In, Bits<ADDR_BITS>>,
-    /// Low line bits of the message to look up in the next cycle.
-    pub mid_addr: Signal<In, Bits<SET_BITS>>,
+    /// Window-relative line of the message to look up in the next cycle (its set
+    /// is leaving the RAM now): its tag matches are decided in this cycle.
+    pub mid_line: Signal<In, Bits<LINE_BITS>>,
     /// Low line bits of the message to look up two cycles from now: its set is read
     /// at this edge.
     pub next_addr: Signal<In, Bits<SET_BITS>>,
@@ -56,6 +57,11 @@ pub struct SnoopFilter {
     rd_word: DFF<Bits<WORD_BITS>>,
     /// The write of the previous edge is to the set now looked up (`rd_word` lacks it).
     fwd_sel: DFF<bool>,
+    /// Tag matches of the line now looked up, decided in the cycle before: against
+    /// `rd_word` (`match_rd`) and against `fwd_word` (`match_fwd`).
+    match_rd: [DFF<bool>; WAYS],
+    match_fwd: [DFF<bool>; WAYS],
+    line_mask: Constant<Bits<LINE_BITS>>,
     set_mask: Constant<Bits<SET_BITS>>,
     last_way: Constant<Bits<2>>,
     way_on: [Constant<bool>; WAYS],
@@ -92,6 +98,15 @@ pub struct SnoopFilter {
     new_entry: Signal<Local, Bits<ENTRY_BITS>>,
     next: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     evict: Signal<Local, bool>,
+    line: Signal<Local, Bits<LINE_BITS>>,
+    same_line: Signal<Local, bool>,
+    /// Window-relative tags of the RAM's word and of `fwd_word`.
+    rd_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
+    fw_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
+    /// Does the way of the RAM's word / of `fwd_word` / of this cycle's entry hold `mid_line`?
+    rd_mid: [Signal<Local, bool>; WAYS],
+    fw_mid: [Signal<Local, bool>; WAYS],
+    entry_mid: [Signal<Local, bool>; WAYS],
 }
 
 impl SnoopFilter {
@@ -102,18 +117,21 @@ impl SnoopFilter {
             clock: Default::default(),
             addr: Default::default(),
             next_addr: Default::default(),
-            mid_addr: Default::default(),
+            mid_line: Default::default(),
             op: Default::default(),
             owned: Default::default(),
             hit: Default::default(),
             free: Default::default(),
             victim_line: Default::default(),
-            ram: BlockRam::new(g.sf_sets as usize),
+            ram: BlockRam::fast_on_ecp5(g.sf_sets as usize),
             victim: Default::default(),
             fwd_word: Default::default(),
             fwd_sel_rd: Default::default(),
             rd_word: Default::default(),
             fwd_sel: Default::default(),
+            match_rd: Default::default(),
+            match_fwd: Default::default(),
+            line_mask: Constant::new(g.window_mask.into()),
             set_mask: Constant::new((g.sf_sets - 1).into()),
             last_way: c2(g.sf_ways - 1),
             way_on: std::array::from_fn(|w| Constant::new((w as u64) < g.sf_ways)),
@@ -146,6 +164,13 @@ impl SnoopFilter {
             new_entry: Default::default(),
             next: Default::default(),
             evict: Default::default(),
+            line: Default::default(),
+            same_line: Default::default(),
+            rd_tag: Default::default(),
+            fw_tag: Default::default(),
+            rd_mid: Default::default(),
+            fw_mid: Default::default(),
+            entry_mid: Default::default(),
         }
     }
 }
@@ -154,10 +179,16 @@ impl Logic for SnoopFilter {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, victim, fwd_word, fwd_sel_rd, rd_word, fwd_sel);
+        for w in 0..4 {
+            self.match_rd[w].clock.next = self.clock.val();
+            self.match_fwd[w].clock.next = self.clock.val();
+        }
         self.ram.clock.next = self.clock.val();
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.next_set.next = self.next_addr.val() & self.set_mask.val();
-        self.mid_set.next = self.mid_addr.val() & self.set_mask.val();
+        self.mid_set.next = self.mid_line.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
+        self.line.next = self.addr.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
+        self.same_line.next = self.line.val() == self.mid_line.val();
         self.ram.read_address.next = self.next_set.val();
         self.ram.write_address.next = self.set_index.val();
         if self.fwd_sel_rd.q.val() {
@@ -181,10 +212,12 @@ impl Logic for SnoopFilter {
                 self.entry[w].next =
                     self.word.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
             }
-            self.matches[w].next = self.way_on[w].val()
-                && self.entry[w].val().get_bit(47)
-                && self.entry[w].val().get_bits::<ADDR_BITS>(0)
-                    == (self.addr.val() & self.tag_mask.val());
+            // The tag compare was made in the read stage (see the end of `update`).
+            if self.fwd_sel.q.val() {
+                self.matches[w].next = self.way_on[w].val() && self.match_fwd[w].q.val();
+            } else {
+                self.matches[w].next = self.way_on[w].val() && self.match_rd[w].q.val();
+            }
             self.empty[w].next = self.way_on[w].val() && !self.entry[w].val().get_bit(47);
             self.first_hit[w].next = self.matches[w].val() && !self.hit_below[w].val();
             self.first_free[w].next = self.empty[w].val() && !self.free_below[w].val();
@@ -244,6 +277,36 @@ impl Logic for SnoopFilter {
         self.fwd_sel.d.next =
             self.op.val() != self.op_none.val() && self.set_index.val() == self.mid_set.val();
         self.fwd_word.d.next = self.ram.write_data.val();
+
+        // Tag matches of the message in the read stage (`mid_line`), one cycle ahead
+        // of its lookup: against the word `rd_word` takes at this edge, and against
+        // the word written at this edge (`next`), which its lookup uses instead when
+        // `fwd_sel` is set. A way of `next` holds `mid_line` if it was set to this
+        // cycle's line and that is `mid_line`, or was kept (or downgraded) and held it.
+        for w in 0..4 {
+            self.rd_tag[w].next =
+                self.ram.read_data.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
+            self.fw_tag[w].next =
+                self.fwd_word.q.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
+            self.rd_mid[w].next = self.ram.read_data.val().get_bit(w * 48 + 47)
+                && self.rd_tag[w].val() == self.mid_line.val();
+            self.fw_mid[w].next = self.fwd_word.q.val().get_bit(w * 48 + 47)
+                && self.fw_tag[w].val() == self.mid_line.val();
+            self.entry_mid[w].next = self.entry[w].val().get_bit(47)
+                && self.entry[w].val().get_bits::<LINE_BITS>(0) == self.mid_line.val();
+            if self.fwd_sel_rd.q.val() {
+                self.match_rd[w].d.next = self.fw_mid[w].val();
+            } else {
+                self.match_rd[w].d.next = self.rd_mid[w].val();
+            }
+            self.match_fwd[w].d.next = self.entry_mid[w].val();
+            if self.op.val() == self.op_remove.val() && self.first_hit[w].val() {
+                self.match_fwd[w].d.next = false;
+            }
+            if self.op.val() == self.op_set.val() && self.target[w].val() {
+                self.match_fwd[w].d.next = self.same_line.val();
+            }
+        }
 
         if self.evict.val() {
             if self.victim.q.val() == self.last_way.val() {

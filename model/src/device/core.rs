@@ -418,36 +418,41 @@ impl Core {
         let mut errs = [ErrCode::None; 3];
         let mut push = None;
         let mut set = None;
-        let mut ndr_load = None;
+        let mut ndr_load = false;
         let mut mem_load = false;
+        // The memory-request and NDR payloads load whenever their register is free
+        // and the selected message needs it, accepted or not; valid says whether
+        // it was accepted (the RTL's load enables then do not wait for acceptance).
+        if a.mem & mem_free {
+            mem_load = ok;
+            self.mem_write = a.write;
+            self.mem_addr = addr;
+            self.mem_mask = if a.full {
+                u64::MAX
+            } else if a.write {
+                i.rwd_mask
+            } else {
+                0
+            };
+            self.mem_data = if a.write { i.rwd_data } else { [0; DATA_WORDS] };
+        }
+        if let (Some(op), true) = (a.ndr, ndr_free) {
+            self.ndr_opcode = op as u64;
+            self.ndr_tag = tag;
+        }
         if ok {
             errs[0] = a.err;
-            if a.mem {
-                mem_load = true;
-                self.mem_write = a.write;
-                self.mem_addr = addr;
-                self.mem_mask = if a.full {
-                    u64::MAX
-                } else if a.write {
-                    i.rwd_mask
-                } else {
-                    0
-                };
-                self.mem_data = if a.write { i.rwd_data } else { [0; DATA_WORDS] };
-            }
             if a.read {
                 push = Some((tag, a.grant as u64));
             }
-            ndr_load = a.ndr.map(|op| (op, tag));
+            ndr_load = a.ndr.is_some();
             if a.dirty {
                 set = Some(addr & self.g.window_mask);
             }
         }
         self.mem_valid = mem_load || (self.mem_valid && !i.mem_req_ready);
-        if let Some((op, tag)) = ndr_load {
+        if ndr_load {
             self.ndr_valid = true;
-            self.ndr_opcode = op as u64;
-            self.ndr_tag = tag;
         } else if i.ndr_ready {
             self.ndr_valid = false;
         }
