@@ -34,10 +34,10 @@ type Mask = Bits<MASK_BITS>;
 type Err = Bits<ERR_CODE_BITS>;
 type SfOpV = Bits<2>;
 
-/// The core: `top$core` in the generated Verilog. Its ports are exactly the
+/// The whole device: `top` in the generated Verilog. Its ports are exactly the
 /// model's port table plus `clock`.
 #[derive(LogicBlock)]
-pub struct Core {
+pub struct Device {
     pub clock: Signal<In, Clock>,
     // request channel
     pub req_valid: Signal<In, bool>,
@@ -101,12 +101,6 @@ pub struct Core {
     pub hv_rsp_data: Signal<Out, Bits<64>>,
     pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
     pub err_code: Signal<Out, Err>,
-    /// Events for the register agent's ring (not top ports): the line the accepted
-    /// message marks dirty, and the victim the filter stage recalls (window-relative).
-    pub ev_dirty_valid: Signal<Out, bool>,
-    pub ev_dirty_line: Signal<Out, Bits<LINE_BITS>>,
-    pub ev_recall_valid: Signal<Out, bool>,
-    pub ev_recall_line: Signal<Out, Bits<LINE_BITS>>,
 
     sf: SnoopFilter,
     tracker: SnoopTracker,
@@ -281,7 +275,7 @@ fn k<const N: usize>(v: u64) -> Constant<Bits<N>> {
     Constant::new(v.into())
 }
 
-impl Core {
+impl Device {
     pub fn new(g: &Geometry) -> Self {
         Self {
             clock: Default::default(),
@@ -340,10 +334,6 @@ impl Core {
             hv_rsp_data: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
-            ev_dirty_valid: Default::default(),
-            ev_dirty_line: Default::default(),
-            ev_recall_valid: Default::default(),
-            ev_recall_line: Default::default(),
             sf: SnoopFilter::new(g),
             tracker: SnoopTracker::new(g),
             rq: ReadQueue::new(g),
@@ -491,7 +481,7 @@ impl Core {
     }
 }
 
-impl Logic for Core {
+impl Logic for Device {
     #[hdl_gen]
     fn update(&mut self) {
         // Registers hold unless loaded.
@@ -928,11 +918,6 @@ impl Logic for Core {
         self.hv_rsp_data.next = self.bitmap.rsp_data.val();
         self.err_count.next = self.err_count_r.q.val();
         self.err_code.next = self.err_code_r.q.val();
-        self.ev_dirty_valid.next = self.accept.val() && self.a_dirty.val();
-        self.ev_dirty_line.next =
-            self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
-        self.ev_recall_valid.next = self.s3_valid.q.val() && self.needs_victim.val();
-        self.ev_recall_line.next = self.sf.victim_line.val();
     }
 }
 
@@ -942,10 +927,10 @@ mod tests {
     use linewatch_model::Config;
 
     #[test]
-    fn core_synthesizes() {
+    fn device_synthesizes() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/default.toml");
         let g = Config::load(path.as_ref()).unwrap().geometry();
-        let mut uut = Core::new(&g);
+        let mut uut = Device::new(&g);
         uut.connect_all();
         let v = generate_verilog(&uut);
         yosys_validate("linewatch_rtl_core", &v).unwrap();
