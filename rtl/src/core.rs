@@ -110,6 +110,8 @@ pub struct Device {
     // NDR register
     ndr_valid_r: DFF<bool>,
     ndr_opcode_r: DFF<RspOp>,
+    /// The NDR register's message was out of the window: its opcode is Cmp.
+    ndr_out_r: DFF<bool>,
     ndr_tag_r: DFF<Tag>,
     // DRS register
     drs_valid_r: DFF<bool>,
@@ -200,6 +202,7 @@ pub struct Device {
     rq_err: Signal<Local, Err>,
     rq_meta: Signal<Local, MetaV>,
     rq_grant: Signal<Local, MetaV>,
+    rq_pre_grant: Signal<Local, MetaV>,
     rq_sf: Signal<Local, SfOpV>,
     rq_owned: Signal<Local, bool>,
     rq_ndr_op: Signal<Local, RspOp>,
@@ -228,7 +231,6 @@ pub struct Device {
     a_write: Signal<Local, bool>,
     a_mask: Signal<Local, Mask>,
     a_read: Signal<Local, bool>,
-    a_grant: Signal<Local, MetaV>,
     a_ndr: Signal<Local, bool>,
     a_ndr_op: Signal<Local, RspOp>,
     a_snoop: Signal<Local, bool>,
@@ -241,7 +243,8 @@ pub struct Device {
     drs_free: Signal<Local, bool>,
     needs_victim: Signal<Local, bool>,
     accept: Signal<Local, bool>,
-    a_may_slot: Signal<Local, bool>,
+    wd_acc: Signal<Local, bool>,
+    rq_acc: Signal<Local, bool>,
     /// The messages in the read and filter stages may take a snoop-queue entry
     /// (registers, so the accept decision reads them directly).
     s2_may_slot: DFF<bool>,
@@ -340,6 +343,7 @@ impl Device {
             bitmap: DirtyBitmap::new(g),
             ndr_valid_r: Default::default(),
             ndr_opcode_r: Default::default(),
+            ndr_out_r: Default::default(),
             ndr_tag_r: Default::default(),
             drs_valid_r: Default::default(),
             drs_meta_r: Default::default(),
@@ -416,6 +420,7 @@ impl Device {
             rq_err: Default::default(),
             rq_meta: Default::default(),
             rq_grant: Default::default(),
+            rq_pre_grant: Default::default(),
             rq_sf: Default::default(),
             rq_owned: Default::default(),
             rq_ndr_op: Default::default(),
@@ -441,7 +446,6 @@ impl Device {
             a_write: Default::default(),
             a_mask: Default::default(),
             a_read: Default::default(),
-            a_grant: Default::default(),
             a_ndr: Default::default(),
             a_ndr_op: Default::default(),
             a_snoop: Default::default(),
@@ -453,7 +457,8 @@ impl Device {
             drs_free: Default::default(),
             needs_victim: Default::default(),
             accept: Default::default(),
-            a_may_slot: Default::default(),
+            wd_acc: Default::default(),
+            rq_acc: Default::default(),
             s2_may_slot: Default::default(),
             s3_may_slot: Default::default(),
             reserved: Default::default(),
@@ -490,6 +495,7 @@ impl Logic for Device {
             clock,
             ndr_valid_r,
             ndr_opcode_r,
+            ndr_out_r,
             ndr_tag_r,
             drs_valid_r,
             drs_meta_r,
@@ -567,6 +573,15 @@ impl Logic for Device {
         if self.rq_rd_data.val() && self.rq_ok.val() {
             self.rq_grant.next = self.meta_a.val();
         }
+        // A read's grant before the window check (the read queue applies that).
+        self.rq_pre_grant.next = self.meta_i.val();
+        if self.rq_meta_ok.val() {
+            if self.rq_rd_data.val() {
+                self.rq_pre_grant.next = self.meta_a.val();
+            } else {
+                self.rq_pre_grant.next = self.req_meta.val();
+            }
+        }
         self.rq_sf.next = self.sf_none.val();
         if self.rq_ok.val() {
             if self.rq_read.val() {
@@ -584,12 +599,14 @@ impl Logic for Device {
             }
         }
         self.rq_owned.next = self.rq_grant.val() == self.meta_a.val();
+        // The NDR opcode before the window check: an out-of-window MemInv proceeds
+        // with meta I and gets Cmp, which `ndr_out_r` applies at the output.
         self.rq_ndr_op.next = self.ndr_cmp.val();
-        if self.rq_inv.val() {
-            if self.rq_meta.val() == self.meta_s.val() {
+        if self.rq_inv.val() && self.rq_meta_ok.val() {
+            if self.req_meta.val() == self.meta_s.val() {
                 self.rq_ndr_op.next = self.ndr_cmp_s.val();
             }
-            if self.rq_meta.val() == self.meta_a.val() {
+            if self.req_meta.val() == self.meta_a.val() {
                 self.rq_ndr_op.next = self.ndr_cmp_e.val();
             }
         }
@@ -662,12 +679,10 @@ impl Logic for Device {
             self.a_write.next = self.wd_op_ok.val();
             self.a_mask.next = self.wd_mask.val();
             self.a_read.next = false;
-            self.a_grant.next = self.meta_i.val();
             self.a_ndr.next = true;
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
-            self.a_may_slot.next = false;
             // The data reached memory: the line is dirty even if the meta was bad.
             self.a_dirty.next = self.wd_op_ok.val() && self.wd_inw.val();
             self.a_tag.next = self.rwd_tag.val();
@@ -680,12 +695,10 @@ impl Logic for Device {
             self.a_write.next = false;
             self.a_mask.next = self.mask_zero.val();
             self.a_read.next = false;
-            self.a_grant.next = self.meta_i.val();
             self.a_ndr.next = false;
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = self.cm_ok.val();
             self.a_snoop_op.next = self.cmd_opcode.val();
-            self.a_may_slot.next = true;
             self.a_dirty.next = false;
             self.a_tag.next = self.tag_zero.val();
         } else {
@@ -697,12 +710,10 @@ impl Logic for Device {
             self.a_write.next = false;
             self.a_mask.next = self.mask_zero.val();
             self.a_read.next = self.rq_read.val();
-            self.a_grant.next = self.rq_grant.val();
             self.a_ndr.next = !self.rq_read.val();
             self.a_ndr_op.next = self.rq_ndr_op.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
-            self.a_may_slot.next = self.rq_read.val() || self.rq_inv.val();
             self.a_dirty.next = self.rq_dirty.val();
             self.a_tag.next = self.req_tag.val();
         }
@@ -721,11 +732,21 @@ impl Logic for Device {
             self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
         self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
         self.slot_ok.next = self.snq_space.val() > self.reserved.val();
-        self.accept.next = self.a_valid.val()
-            && (!self.a_mem.val() || self.mem_free.val())
-            && (!self.a_ndr.val() || self.ndr_free.val())
-            && (!self.a_read.val() || !self.rq.full.val())
-            && (!self.a_may_slot.val() || self.slot_ok.val());
+        // Per channel, so the channel select is the last step: the same decision as
+        // "the selected message's needs are all free".
+        self.wd_acc.next = self.ndr_free.val() && (!self.wd_op_ok.val() || self.mem_free.val());
+        if self.rq_read.val() {
+            self.rq_acc.next = self.mem_free.val() && !self.rq.full.val() && self.slot_ok.val();
+        } else {
+            self.rq_acc.next = self.ndr_free.val() && (!self.rq_inv.val() || self.slot_ok.val());
+        }
+        if self.rwd_valid.val() {
+            self.accept.next = self.wd_acc.val();
+        } else if self.cmd_valid.val() {
+            self.accept.next = self.slot_ok.val();
+        } else {
+            self.accept.next = self.req_valid.val() && self.rq_acc.val();
+        }
         self.rwd_ready.next = self.accept.val() && self.rwd_valid.val();
         self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();
         self.req_ready.next = self.accept.val() && !self.rwd_valid.val() && !self.cmd_valid.val();
@@ -828,6 +849,8 @@ impl Logic for Device {
         // register is free and the selected message takes an NDR.
         if self.a_valid.val() && self.a_ndr.val() && self.ndr_free.val() {
             self.ndr_opcode_r.d.next = self.a_ndr_op.val();
+            // Only a request's NDR opcode depends on the window (any other is Cmp).
+            self.ndr_out_r.d.next = !self.rq_inw.val();
             self.ndr_tag_r.d.next = self.a_tag.val();
         }
         if self.accept.val() && self.a_ndr.val() {
@@ -840,12 +863,21 @@ impl Logic for Device {
         self.take_rsp.next = self.drs_free.val() && !self.rq.empty.val();
         self.pop.next = self.mem_rsp_valid.val() && self.take_rsp.val();
         self.rq.push.next = self.accept.val() && self.a_read.val();
-        self.rq.push_tag.next = self.a_tag.val();
-        self.rq.push_meta.next = self.a_grant.val();
+        // Only the request channel pushes (reads), so the tail entry takes its tag and
+        // grant straight from the request decode, not through the channel select; the
+        // window check is queued beside the grant and applied at the pop (a read out
+        // of the window is granted I), keeping it off the tail entry's inputs.
+        self.rq.push_tag.next = self.req_tag.val();
+        self.rq.push_meta.next = self.rq_pre_grant.val();
+        self.rq.push_ok.next = self.rq_inw.val();
         self.rq.pop.next = self.pop.val();
         if self.pop.val() {
             self.drs_valid_r.d.next = true;
-            self.drs_meta_r.d.next = self.rq.head_meta.val();
+            if self.rq.head_ok.val() {
+                self.drs_meta_r.d.next = self.rq.head_meta.val();
+            } else {
+                self.drs_meta_r.d.next = self.meta_i.val();
+            }
             self.drs_tag_r.d.next = self.rq.head_tag.val();
             self.drs_data_r.d.next = self.mem_rsp_data.val();
         } else if self.drs_ready.val() {
@@ -862,11 +894,10 @@ impl Logic for Device {
         self.bitmap.hv_index.next = self.hv_index.val();
 
         // Errors: count each, and err_code keeps the last of message, BIRsp, harvest.
-        if self.accept.val() {
-            self.e_msg.next = self.a_err.val();
-        } else {
-            self.e_msg.next = self.err_none.val();
-        }
+        // The selected message's error is registered whether or not it is accepted
+        // and counted only if it was (`s2_valid`), so the accept decision does not
+        // reach this register.
+        self.e_msg.next = self.a_err.val();
         self.e_rsp.next = self.tracker.rsp_err.val();
         if self.bitmap.hv_err.val() {
             self.e_hv.next = self.err_bad_harvest.val();
@@ -876,7 +907,7 @@ impl Logic for Device {
         self.e_msg_r.d.next = self.e_msg.val();
         self.e_rsp_r.d.next = self.e_rsp.val();
         self.e_hv_r.d.next = self.e_hv.val();
-        self.e_msg_any.next = self.e_msg_r.q.val() != self.err_none.val();
+        self.e_msg_any.next = self.s2_valid.q.val() && self.e_msg_r.q.val() != self.err_none.val();
         self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
         self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
         self.err_count_r.d.next = self.err_count_r.q.val()
@@ -895,7 +926,11 @@ impl Logic for Device {
 
         // Outputs.
         self.ndr_valid.next = self.ndr_valid_r.q.val();
-        self.ndr_opcode.next = self.ndr_opcode_r.q.val();
+        if self.ndr_out_r.q.val() {
+            self.ndr_opcode.next = self.ndr_cmp.val();
+        } else {
+            self.ndr_opcode.next = self.ndr_opcode_r.q.val();
+        }
         self.ndr_tag.next = self.ndr_tag_r.q.val();
         self.drs_valid.next = self.drs_valid_r.q.val();
         self.drs_opcode.next = self.drs_memdata.val();

@@ -1,11 +1,12 @@
 //! Read queue: the host tag and grant of each device-memory read in flight, in order.
 //!
 //! Per cycle: at most one push (an accepted read) and one pop (a memory response
-//! taken); a ring of `read_queue` entries with wrap-around pointers. `full` and
-//! `empty` are registers, decided at the edge from the pointers one step ahead, so
-//! the accept decision reads a flip-flop; the tail entry loads the offered tag and
-//! grant whenever the ring is not full (it is unused until a push), so its load
-//! enable does not wait for the accept decision either.
+//! taken); a ring of `read_queue` entries with wrap-around pointers. A push (the
+//! accept decision) only sets the `pushed` flip-flop; the tail pointer and the count
+//! take it a cycle later, and `full` and `empty` are one LUT of registers (the count
+//! at or one below the depth, or zero, and `pushed`). The tail entry loads the
+//! offered tag and grant whenever the ring is not full (it is unused until a push),
+//! so its load enable does not wait for the accept decision either.
 
 use linewatch_model::config::{Geometry, MAX_READ_QUEUE};
 use linewatch_model::protocol::{META_BITS, TAG_BITS};
@@ -13,6 +14,7 @@ use rust_hdl::prelude::*;
 
 const N: usize = MAX_READ_QUEUE as usize;
 const PTR_BITS: usize = N.trailing_zeros() as usize;
+const COUNT_BITS: usize = PTR_BITS + 1;
 const _: () = assert!(
     N == 16,
     "the entry loops below are written for sixteen entries"
@@ -24,18 +26,41 @@ pub struct ReadQueue {
     pub push: Signal<In, bool>,
     pub push_tag: Signal<In, Bits<TAG_BITS>>,
     pub push_meta: Signal<In, Bits<META_BITS>>,
+    /// Kept beside the meta so the producer need not fold it in (the consumer does).
+    pub push_ok: Signal<In, bool>,
     pub pop: Signal<In, bool>,
     pub full: Signal<Out, bool>,
     pub empty: Signal<Out, bool>,
     pub head_tag: Signal<Out, Bits<TAG_BITS>>,
     pub head_meta: Signal<Out, Bits<META_BITS>>,
+    pub head_ok: Signal<Out, bool>,
     head: DFF<Bits<PTR_BITS>>,
+    /// The tail and the count before the previous cycle's push, which `pushed`
+    /// holds: the accept decision only reaches that one flip-flop.
     tail: DFF<Bits<PTR_BITS>>,
-    full_r: DFF<bool>,
-    /// Reset value 0 would say "not empty"; the register holds `!empty` instead.
-    nonempty_r: DFF<bool>,
+    pushed: DFF<bool>,
+    count: DFF<Bits<COUNT_BITS>>,
+    /// `count` is the depth, or one less.
+    at_depth: DFF<bool>,
+    at_last: DFF<bool>,
+    /// `count` is not 0 (reset value 0 would say the opposite).
+    nonzero: DFF<bool>,
+    cur_tail: Signal<Local, Bits<PTR_BITS>>,
+    /// One-hot entry selects for `tail` and the entry after it, decided at the edge;
+    /// `at_tail` is held XOR `at_tail_init` so the power-up value 0 selects entry 0
+    /// (`after_tail` is only read after a push, so after an edge).
+    at_tail: [DFF<bool>; N],
+    at_tail_init: [Constant<bool>; N],
+    after_tail: [DFF<bool>; N],
+    next_tail_inc: Signal<Local, Bits<PTR_BITS>>,
+    next_count: Signal<Local, Bits<COUNT_BITS>>,
+    depth: Constant<Bits<COUNT_BITS>>,
+    depth_less_one: Constant<Bits<COUNT_BITS>>,
+    count_zero: Constant<Bits<COUNT_BITS>>,
+    count_one: Constant<Bits<COUNT_BITS>>,
     tag: [DFF<Bits<TAG_BITS>>; N],
     meta: [DFF<Bits<META_BITS>>; N],
+    ok: [DFF<bool>; N],
     last: Constant<Bits<PTR_BITS>>,
     ptr_zero: Constant<Bits<PTR_BITS>>,
     ptr_one: Constant<Bits<PTR_BITS>>,
@@ -56,17 +81,33 @@ impl ReadQueue {
             push: Default::default(),
             push_tag: Default::default(),
             push_meta: Default::default(),
+            push_ok: Default::default(),
             pop: Default::default(),
             full: Default::default(),
             empty: Default::default(),
             head_tag: Default::default(),
             head_meta: Default::default(),
+            head_ok: Default::default(),
             head: Default::default(),
             tail: Default::default(),
-            full_r: Default::default(),
-            nonempty_r: Default::default(),
+            pushed: Default::default(),
+            count: Default::default(),
+            at_depth: Default::default(),
+            at_last: Default::default(),
+            nonzero: Default::default(),
+            cur_tail: Default::default(),
+            at_tail: Default::default(),
+            at_tail_init: std::array::from_fn(|s| Constant::new(s == 0)),
+            after_tail: Default::default(),
+            next_tail_inc: Default::default(),
+            next_count: Default::default(),
+            depth: Constant::new(g.read_queue.into()),
+            depth_less_one: Constant::new((g.read_queue - 1).into()),
+            count_zero: Constant::new(0.into()),
+            count_one: Constant::new(1.into()),
             tag: Default::default(),
             meta: Default::default(),
+            ok: Default::default(),
             last: cp(g.read_queue - 1),
             ptr_zero: cp(0),
             ptr_one: cp(1),
@@ -83,56 +124,85 @@ impl ReadQueue {
 impl Logic for ReadQueue {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, head, tail, full_r, nonempty_r);
+        dff_setup!(self, clock, head, tail, pushed, count, at_depth, at_last, nonzero);
         for s in 0..16 {
             self.tag[s].clock.next = self.clock.val();
             self.meta[s].clock.next = self.clock.val();
             self.tag[s].d.next = self.tag[s].q.val();
             self.meta[s].d.next = self.meta[s].q.val();
+            self.ok[s].clock.next = self.clock.val();
+            self.ok[s].d.next = self.ok[s].q.val();
         }
-        self.full.next = self.full_r.q.val();
-        self.empty.next = !self.nonempty_r.q.val();
+        self.full.next = self.at_depth.q.val() || (self.at_last.q.val() && self.pushed.q.val());
+        self.empty.next = !self.nonzero.q.val() && !self.pushed.q.val();
         self.head_tag.next = self.tag_zero.val();
         self.head_meta.next = self.meta_zero.val();
+        self.head_ok.next = false;
         for s in 0..16 {
             if self.head.q.val() == self.slot_id[s].val() {
                 self.head_tag.next = self.tag[s].q.val();
                 self.head_meta.next = self.meta[s].q.val();
+                self.head_ok.next = self.ok[s].q.val();
             }
         }
 
-        if !self.full_r.q.val() {
-            for s in 0..16 {
-                if self.slot_on[s].val() && self.tail.q.val() == self.slot_id[s].val() {
-                    self.tag[s].d.next = self.push_tag.val();
-                    self.meta[s].d.next = self.push_meta.val();
-                }
-            }
-        }
         if self.tail.q.val() == self.last.val() {
             self.tail_inc.next = self.ptr_zero.val();
         } else {
             self.tail_inc.next = self.tail.q.val() + self.ptr_one.val();
+        }
+        if self.pushed.q.val() {
+            self.cur_tail.next = self.tail_inc.val();
+        } else {
+            self.cur_tail.next = self.tail.q.val();
+        }
+        for s in 0..16 {
+            if !self.full.val()
+                && ((self.pushed.q.val() && self.after_tail[s].q.val())
+                    || (!self.pushed.q.val()
+                        && self.at_tail[s].q.val() != self.at_tail_init[s].val()))
+            {
+                self.tag[s].d.next = self.push_tag.val();
+                self.meta[s].d.next = self.push_meta.val();
+                self.ok[s].d.next = self.push_ok.val();
+            }
         }
         if self.head.q.val() == self.last.val() {
             self.head_inc.next = self.ptr_zero.val();
         } else {
             self.head_inc.next = self.head.q.val() + self.ptr_one.val();
         }
-        if self.push.val() {
-            self.tail.d.next = self.tail_inc.val();
-        }
         if self.pop.val() {
             self.head.d.next = self.head_inc.val();
         }
-        if self.push.val() && !self.pop.val() {
-            self.full_r.d.next = self.tail_inc.val() == self.head.q.val();
-            self.nonempty_r.d.next = true;
+        // This cycle's push lands in `pushed`; the previous one is applied here.
+        self.tail.d.next = self.cur_tail.val();
+        if self.cur_tail.val() == self.last.val() {
+            self.next_tail_inc.next = self.ptr_zero.val();
+        } else {
+            self.next_tail_inc.next = self.cur_tail.val() + self.ptr_one.val();
         }
-        if self.pop.val() && !self.push.val() {
-            self.full_r.d.next = false;
-            self.nonempty_r.d.next = self.head_inc.val() != self.tail.q.val();
+        for s in 0..16 {
+            self.at_tail[s].clock.next = self.clock.val();
+            self.after_tail[s].clock.next = self.clock.val();
+            self.at_tail[s].d.next = (self.slot_on[s].val()
+                && self.cur_tail.val() == self.slot_id[s].val())
+                != self.at_tail_init[s].val();
+            self.after_tail[s].d.next =
+                self.slot_on[s].val() && self.next_tail_inc.val() == self.slot_id[s].val();
         }
+        self.pushed.d.next = self.push.val();
+        self.next_count.next = self.count.q.val();
+        if self.pushed.q.val() && !self.pop.val() {
+            self.next_count.next = self.count.q.val() + self.count_one.val();
+        }
+        if self.pop.val() && !self.pushed.q.val() {
+            self.next_count.next = self.count.q.val() - self.count_one.val();
+        }
+        self.count.d.next = self.next_count.val();
+        self.at_depth.d.next = self.next_count.val() == self.depth.val();
+        self.at_last.d.next = self.next_count.val() == self.depth_less_one.val();
+        self.nonzero.d.next = self.next_count.val() != self.count_zero.val();
     }
 }
 

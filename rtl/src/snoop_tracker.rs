@@ -53,7 +53,7 @@ pub struct SnoopTracker {
     op_zero: Constant<Bits<OPCODE_BITS>>,
     tag_zero: Constant<Bits<BITAG_BITS>>,
     addr_zero: Constant<Bits<ADDR_BITS>>,
-    free_below: [Signal<Local, bool>; 9],
+    free_below: [Signal<Local, bool>; N],
     head_below: [Signal<Local, bool>; 9],
     first_free: [Signal<Local, bool>; N],
     first_head: [Signal<Local, bool>; N],
@@ -61,6 +61,12 @@ pub struct SnoopTracker {
     tag_ok: Signal<Local, bool>,
     named_op: Signal<Local, Bits<OPCODE_BITS>>,
     rsp_ok: Signal<Local, bool>,
+    /// Every slot is taken at the start of the cycle: decided at the edge from the
+    /// next valid bits, so `free_valid` is a flip-flop (held inverted, since the
+    /// power-up value 0 must mean "a slot is free").
+    all_busy: DFF<bool>,
+    next_valid: [Signal<Local, bool>; N],
+    busy_below: [Signal<Local, bool>; 9],
 }
 
 impl SnoopTracker {
@@ -107,6 +113,9 @@ impl SnoopTracker {
             tag_ok: Default::default(),
             named_op: Default::default(),
             rsp_ok: Default::default(),
+            all_busy: Default::default(),
+            next_valid: Default::default(),
+            busy_below: Default::default(),
         }
     }
 }
@@ -119,7 +128,6 @@ impl Logic for SnoopTracker {
             self.sent[s].clock.next = self.clock.val();
             self.op[s].clock.next = self.clock.val();
             self.addr[s].clock.next = self.clock.val();
-            self.valid[s].d.next = self.valid[s].q.val();
             self.sent[s].d.next = self.sent[s].q.val();
             self.op[s].d.next = self.op[s].q.val();
             self.addr[s].d.next = self.addr[s].q.val();
@@ -127,18 +135,21 @@ impl Logic for SnoopTracker {
 
         // Lowest free slot and lowest allocated, unsent slot.
         self.free_below[0].next = false;
+        for s in 0..7 {
+            self.free_below[s + 1].next =
+                self.free_below[s].val() || (self.slot_on[s].val() && !self.valid[s].q.val());
+        }
         self.head_below[0].next = false;
         for s in 0..8 {
             self.first_free[s].next =
                 self.slot_on[s].val() && !self.valid[s].q.val() && !self.free_below[s].val();
-            self.free_below[s + 1].next =
-                self.free_below[s].val() || (self.slot_on[s].val() && !self.valid[s].q.val());
             self.first_head[s].next =
                 self.valid[s].q.val() && !self.sent[s].q.val() && !self.head_below[s].val();
             self.head_below[s + 1].next =
                 self.head_below[s].val() || (self.valid[s].q.val() && !self.sent[s].q.val());
         }
-        self.free_valid.next = self.free_below[8].val();
+        self.all_busy.clock.next = self.clock.val();
+        self.free_valid.next = !self.all_busy.q.val();
         self.head_valid.next = self.head_below[8].val();
         self.head_op.next = self.op_zero.val();
         self.head_tag.next = self.tag_zero.val();
@@ -179,20 +190,26 @@ impl Logic for SnoopTracker {
 
         // Edge: the allocated slot was free and the freed one was sent, so these
         // touch different slots; the head slot is neither.
+        self.busy_below[0].next = true;
         for s in 0..8 {
+            self.next_valid[s].next = self.valid[s].q.val();
             if self.alloc.val() && self.first_free[s].val() {
-                self.valid[s].d.next = true;
+                self.next_valid[s].next = true;
                 self.sent[s].d.next = false;
                 self.op[s].d.next = self.alloc_op.val();
                 self.addr[s].d.next = self.alloc_addr.val();
             }
             if self.rsp_valid.val() && self.tag_ok.val() && self.named[s].val() {
-                self.valid[s].d.next = false;
+                self.next_valid[s].next = false;
             }
             if self.head_taken.val() && self.first_head[s].val() {
                 self.sent[s].d.next = true;
             }
+            self.valid[s].d.next = self.next_valid[s].val();
+            self.busy_below[s + 1].next =
+                self.busy_below[s].val() && (!self.slot_on[s].val() || self.next_valid[s].val());
         }
+        self.all_busy.d.next = self.busy_below[8].val();
     }
 }
 
