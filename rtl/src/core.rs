@@ -255,10 +255,6 @@ pub struct Device {
     s2_may_slot: DFF<bool>,
     s3_may_slot: DFF<bool>,
     reserved: Signal<Local, Bits<2>>,
-    n_count: Signal<Local, Bits<2>>,
-    n_pop: Signal<Local, bool>,
-    no_room0_r: DFF<bool>,
-    no_room1_r: DFF<bool>,
     snq_space: Signal<Local, Bits<2>>,
     snq_pop: Signal<Local, bool>,
     snq_push: Signal<Local, bool>,
@@ -475,10 +471,6 @@ impl Device {
             s2_may_slot: Default::default(),
             s3_may_slot: Default::default(),
             reserved: Default::default(),
-            n_count: Default::default(),
-            n_pop: Default::default(),
-            no_room0_r: Default::default(),
-            no_room1_r: Default::default(),
             snq_space: Default::default(),
             snq_pop: Default::default(),
             snq_push: Default::default(),
@@ -540,8 +532,6 @@ impl Logic for Device {
             snq_count,
             e_msg_r,
             rsp_valid_r,
-            no_room0_r,
-            no_room1_r,
             rsp_tag_ok_r,
             rsp_op_ok_r,
             e_hv_r,
@@ -747,15 +737,12 @@ impl Logic for Device {
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
+        self.reserved.next =
+            self.snq_zero.val() + self.s2_may_slot.q.val() + self.s3_may_slot.q.val();
         self.snq_pop.next =
             self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
-        // "The snoop queue has room" was decided at the last edge for either value of
-        // the read stage's reservation (see below); that reservation selects.
-        if self.s2_may_slot.q.val() {
-            self.slot_ok.next = !self.no_room1_r.q.val();
-        } else {
-            self.slot_ok.next = !self.no_room0_r.q.val();
-        }
+        self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
+        self.slot_ok.next = self.snq_space.val() > self.reserved.val();
         // Per channel, so the channel select is the last step: the same decision as
         // "the selected message's needs are all free".
         self.wd_acc.next = self.ndr_free.val() && (!self.wd_op_ok.val() || self.mem_free.val());
@@ -832,16 +819,6 @@ impl Logic for Device {
             }
         }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
-        // Next cycle's room, from the next queue count, head pop (a tracker slot free
-        // then) and filter-stage reservation (the read stage's now), for a read-stage
-        // reservation of 0 and of 1: more entries free, counting the head that will
-        // leave, than the reservations. Held inverted (power-up: room).
-        self.n_count.next = self.snq_land.val() + self.snq_push.val();
-        self.n_pop.next = self.n_count.val() != self.snq_zero.val() && self.tracker.free_next.val();
-        self.snq_space.next = (self.snq_depth.val() - self.n_count.val()) + self.n_pop.val();
-        self.reserved.next = self.snq_zero.val() + self.s2_may_slot.q.val();
-        self.no_room0_r.d.next = self.snq_space.val() <= self.reserved.val();
-        self.no_room1_r.d.next = self.snq_space.val() <= self.reserved.val() + self.snq_one.val();
         self.s2_valid.d.next = self.accept.val();
         self.s2_may_slot.d.next =
             self.accept.val() && (self.a_sf.val() == self.sf_set.val() || self.a_snoop.val());

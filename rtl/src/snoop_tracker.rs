@@ -22,8 +22,6 @@ pub struct SnoopTracker {
     pub alloc_op: Signal<In, Bits<OPCODE_BITS>>,
     pub alloc_addr: Signal<In, Bits<ADDR_BITS>>,
     pub free_valid: Signal<Out, bool>,
-    /// `free_valid` of the next cycle (the value its register loads at this edge).
-    pub free_next: Signal<Out, bool>,
     /// The BISnp channel, straight from slot registers.
     pub head_valid: Signal<Out, bool>,
     pub head_op: Signal<Out, Bits<OPCODE_BITS>>,
@@ -78,7 +76,6 @@ impl SnoopTracker {
             alloc_op: Default::default(),
             alloc_addr: Default::default(),
             free_valid: Default::default(),
-            free_next: Default::default(),
             head_valid: Default::default(),
             head_op: Default::default(),
             head_tag: Default::default(),
@@ -208,7 +205,6 @@ impl Logic for SnoopTracker {
                 self.busy_below[s].val() && (!self.slot_on[s].val() || self.next_valid[s].val());
         }
         self.all_busy.d.next = self.busy_below[8].val();
-        self.free_next.next = !self.busy_below[8].val();
     }
 }
 
