@@ -147,10 +147,7 @@ pub struct Device {
     snq_line: [DFF<Bits<LINE_BITS>>; 3],
     // error reporting: this cycle's errors, counted at the next edge
     e_msg_r: DFF<Err>,
-    /// This cycle's BIRsp and its checks; the error code is made after the edge.
-    rsp_valid_r: DFF<bool>,
-    rsp_tag_ok_r: DFF<bool>,
-    rsp_op_ok_r: DFF<bool>,
+    e_rsp_r: DFF<Err>,
     e_hv_r: DFF<Err>,
     err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     err_code_r: DFF<Err>,
@@ -178,8 +175,6 @@ pub struct Device {
     ndr_cmp_e: Constant<RspOp>,
     drs_memdata: Constant<RspOp>,
     err_none: Constant<Err>,
-    err_bad_bitag: Constant<Err>,
-    err_bad_birsp: Constant<Err>,
     err_bad_opcode: Constant<Err>,
     err_bad_meta: Constant<Err>,
     err_out_of_window: Constant<Err>,
@@ -375,9 +370,7 @@ impl Device {
             snq_op: Default::default(),
             snq_line: Default::default(),
             e_msg_r: Default::default(),
-            rsp_valid_r: Default::default(),
-            rsp_tag_ok_r: Default::default(),
-            rsp_op_ok_r: Default::default(),
+            e_rsp_r: Default::default(),
             e_hv_r: Default::default(),
             err_count_r: Default::default(),
             err_code_r: Default::default(),
@@ -402,8 +395,6 @@ impl Device {
             ndr_cmp_e: k(NdrOp::CmpE as u64),
             drs_memdata: k(DRS_MEMDATA as u64),
             err_none: k(ErrCode::None as u64),
-            err_bad_bitag: k(ErrCode::BadBiTag as u64),
-            err_bad_birsp: k(ErrCode::BadBiRsp as u64),
             err_bad_opcode: k(ErrCode::BadOpcode as u64),
             err_bad_meta: k(ErrCode::BadMeta as u64),
             err_out_of_window: k(ErrCode::OutOfWindow as u64),
@@ -531,9 +522,7 @@ impl Logic for Device {
             s3_line,
             snq_count,
             e_msg_r,
-            rsp_valid_r,
-            rsp_tag_ok_r,
-            rsp_op_ok_r,
+            e_rsp_r,
             e_hv_r,
             err_count_r,
             err_code_r
@@ -909,26 +898,17 @@ impl Logic for Device {
         // and counted only if it was (`s2_valid`), so the accept decision does not
         // reach this register.
         self.e_msg.next = self.a_err.val();
-        self.rsp_valid_r.d.next = self.birsp_valid.val();
-        self.rsp_tag_ok_r.d.next = self.tracker.rsp_tag_ok.val();
-        self.rsp_op_ok_r.d.next = self.tracker.rsp_op_ok.val();
-        self.e_rsp.next = self.err_none.val();
-        if self.rsp_valid_r.q.val() {
-            if !self.rsp_tag_ok_r.q.val() {
-                self.e_rsp.next = self.err_bad_bitag.val();
-            } else if !self.rsp_op_ok_r.q.val() {
-                self.e_rsp.next = self.err_bad_birsp.val();
-            }
-        }
+        self.e_rsp.next = self.tracker.rsp_err.val();
         if self.bitmap.hv_err.val() {
             self.e_hv.next = self.err_bad_harvest.val();
         } else {
             self.e_hv.next = self.err_none.val();
         }
         self.e_msg_r.d.next = self.e_msg.val();
+        self.e_rsp_r.d.next = self.e_rsp.val();
         self.e_hv_r.d.next = self.e_hv.val();
         self.e_msg_any.next = self.s2_valid.q.val() && self.e_msg_r.q.val() != self.err_none.val();
-        self.e_rsp_any.next = self.e_rsp.val() != self.err_none.val();
+        self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
         self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
         self.err_count_r.d.next = self.err_count_r.q.val()
             + self.e_msg_any.val()
@@ -938,7 +918,7 @@ impl Logic for Device {
             self.err_code_r.d.next = self.e_msg_r.q.val();
         }
         if self.e_rsp_any.val() {
-            self.err_code_r.d.next = self.e_rsp.val();
+            self.err_code_r.d.next = self.e_rsp_r.q.val();
         }
         if self.e_hv_any.val() {
             self.err_code_r.d.next = self.e_hv_r.q.val();

@@ -5,7 +5,9 @@
 //! BIRsp names, and allocates the lowest slot that was free at the start of the cycle.
 
 use linewatch_model::config::{Geometry, MAX_SNOOP_SLOTS};
-use linewatch_model::protocol::{RspOp, SnpOp, ADDR_BITS, BITAG_BITS, OPCODE_BITS};
+use linewatch_model::protocol::{
+    ErrCode, RspOp, SnpOp, ADDR_BITS, BITAG_BITS, ERR_CODE_BITS, OPCODE_BITS,
+};
 use rust_hdl::prelude::*;
 
 const N: usize = MAX_SNOOP_SLOTS as usize;
@@ -29,14 +31,11 @@ pub struct SnoopTracker {
     pub head_addr: Signal<Out, Bits<ADDR_BITS>>,
     /// The host takes the head snoop this cycle (BISnp ready).
     pub head_taken: Signal<In, bool>,
-    /// The BIRsp channel; `rsp_tag_ok` says it names an allocated, sent slot and
-    /// `rsp_op_ok` that its opcode is legal for that slot's snoop (the core turns
-    /// them into an error code after registering them).
+    /// The BIRsp channel; `rsp_err` is its error code this cycle (none when idle).
     pub rsp_valid: Signal<In, bool>,
     pub rsp_bitag: Signal<In, Bits<BITAG_BITS>>,
     pub rsp_opcode: Signal<In, Bits<OPCODE_BITS>>,
-    pub rsp_tag_ok: Signal<Out, bool>,
-    pub rsp_op_ok: Signal<Out, bool>,
+    pub rsp_err: Signal<Out, Bits<ERR_CODE_BITS>>,
     valid: [DFF<bool>; N],
     sent: [DFF<bool>; N],
     op: [DFF<Bits<OPCODE_BITS>>; N],
@@ -48,6 +47,9 @@ pub struct SnoopTracker {
     rsp_i: Constant<Bits<OPCODE_BITS>>,
     rsp_s: Constant<Bits<OPCODE_BITS>>,
     rsp_e: Constant<Bits<OPCODE_BITS>>,
+    err_none: Constant<Bits<ERR_CODE_BITS>>,
+    err_bad_bitag: Constant<Bits<ERR_CODE_BITS>>,
+    err_bad_birsp: Constant<Bits<ERR_CODE_BITS>>,
     op_zero: Constant<Bits<OPCODE_BITS>>,
     tag_zero: Constant<Bits<BITAG_BITS>>,
     addr_zero: Constant<Bits<ADDR_BITS>>,
@@ -70,6 +72,7 @@ pub struct SnoopTracker {
 impl SnoopTracker {
     pub fn new(g: &Geometry) -> Self {
         let co = |v: u64| Constant::new(Bits::<OPCODE_BITS>::from(v));
+        let ce = |e: ErrCode| Constant::new(Bits::<ERR_CODE_BITS>::from(e as u64));
         Self {
             clock: Default::default(),
             alloc: Default::default(),
@@ -84,8 +87,7 @@ impl SnoopTracker {
             rsp_valid: Default::default(),
             rsp_bitag: Default::default(),
             rsp_opcode: Default::default(),
-            rsp_tag_ok: Default::default(),
-            rsp_op_ok: Default::default(),
+            rsp_err: Default::default(),
             valid: Default::default(),
             sent: Default::default(),
             op: Default::default(),
@@ -97,6 +99,9 @@ impl SnoopTracker {
             rsp_i: co(RspOp::BIRspI as u64),
             rsp_s: co(RspOp::BIRspS as u64),
             rsp_e: co(RspOp::BIRspE as u64),
+            err_none: ce(ErrCode::None),
+            err_bad_bitag: ce(ErrCode::BadBiTag),
+            err_bad_birsp: ce(ErrCode::BadBiRsp),
             op_zero: co(0),
             tag_zero: Constant::new(0.into()),
             addr_zero: Constant::new(0.into()),
@@ -174,8 +179,14 @@ impl Logic for SnoopTracker {
                 && self.named_op.val() != self.snp_inv.val())
             || (self.rsp_opcode.val() == self.rsp_e.val()
                 && self.named_op.val() == self.snp_cur.val());
-        self.rsp_tag_ok.next = self.tag_ok.val();
-        self.rsp_op_ok.next = self.rsp_ok.val();
+        self.rsp_err.next = self.err_none.val();
+        if self.rsp_valid.val() {
+            if !self.tag_ok.val() {
+                self.rsp_err.next = self.err_bad_bitag.val();
+            } else if !self.rsp_ok.val() {
+                self.rsp_err.next = self.err_bad_birsp.val();
+            }
+        }
 
         // Edge: the allocated slot was free and the freed one was sent, so these
         // touch different slots; the head slot is neither.
@@ -188,13 +199,7 @@ impl Logic for SnoopTracker {
                 self.op[s].d.next = self.alloc_op.val();
                 self.addr[s].d.next = self.alloc_addr.val();
             }
-            // The named slot's own valid and sent bits, not `tag_ok` (the same for the
-            // named slot): keeps the response's slot mux off the valid bits.
-            if self.rsp_valid.val()
-                && self.named[s].val()
-                && self.valid[s].q.val()
-                && self.sent[s].q.val()
-            {
+            if self.rsp_valid.val() && self.tag_ok.val() && self.named[s].val() {
                 self.next_valid[s].next = false;
             }
             if self.head_taken.val() && self.first_head[s].val() {
