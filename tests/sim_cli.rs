@@ -2,64 +2,13 @@
 //! replays with dirty counts equal to the trace's own count of written lines and
 //! pages, identically on the model and in lockstep with the Verilated RTL; bad
 //! input stops with one line naming the file and line.
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_linewatch");
-
-fn scratch(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("linewatch-sim-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&p).unwrap();
-    p
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json_of(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or("").to_string();
-    assert!(
-        last.starts_with('{') && last.ends_with('}'),
-        "not JSON: {last}"
-    );
-    last
-}
-
-fn field(json: &str, key: &str) -> f64 {
-    let pat = format!("\"{key}\":");
-    let at = json
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + pat.len();
-    let end = json[at..].find([',', '}']).map_or(json.len(), |e| at + e);
-    json[at..end].parse().unwrap()
-}
-
-fn error_of(o: &Output) -> String {
-    assert!(!o.status.success());
-    let e = String::from_utf8_lossy(&o.stderr).trim_end().to_string();
-    assert_eq!(e.lines().count(), 1, "one line: {e}");
-    e
-}
+use common::*;
 
 #[test]
 fn recorded_program_dirty_set_matches_the_trace_on_model_and_rtl() {
-    if !Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    if !has_valgrind() {
         eprintln!("valgrind not installed: skipping");
         return;
     }

@@ -1,60 +1,9 @@
 //! `linewatch trace ...` through the built binary: record a real program under
 //! valgrind (skipped when valgrind is missing), generate, convert and summarise.
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_linewatch");
-
-fn scratch(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let p = std::env::temp_dir().join(format!(
-        "linewatch-cli-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&p).unwrap();
-    p
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-/// The last stdout line, which `--json` makes one JSON object.
-fn json_of(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or("").to_string();
-    assert!(
-        last.starts_with('{') && last.ends_with('}'),
-        "not JSON: {last}"
-    );
-    last
-}
-
-/// A number field of a flat JSON object.
-fn field(json: &str, key: &str) -> f64 {
-    let pat = format!("\"{key}\":");
-    let at = json
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + pat.len();
-    let end = json[at..].find([',', '}']).map_or(json.len(), |e| at + e);
-    json[at..end].parse().unwrap()
-}
-
-fn has_valgrind() -> bool {
-    Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use common::*;
+use std::path::Path;
 
 #[test]
 fn record_a_real_program_then_stats() {

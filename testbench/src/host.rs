@@ -35,6 +35,14 @@ pub const MESSAGE_NAMES: [&str; 16] = [
     "BIRspE",
 ];
 
+/// Position of a message name in [`MESSAGE_NAMES`].
+pub fn message_index(name: &str) -> usize {
+    MESSAGE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .expect("known message")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum St {
     I,
@@ -553,11 +561,7 @@ impl HostAgent {
     }
 
     fn count(&mut self, name: &str) {
-        let k = MESSAGE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .expect("known message");
-        self.stats.messages[k] += 1;
+        self.stats.messages[message_index(name)] += 1;
     }
 
     fn complete(&mut self, now: u64, tag: u64, what: &str) -> Option<Pending> {

@@ -10,7 +10,7 @@
 //! next). Device cycles in which the host has nothing outstanding are skipped: the
 //! device is idle then, and both device implementations see the same inputs.
 
-use crate::host::MESSAGE_NAMES;
+use crate::host::message_index;
 use crate::lockstep::Side;
 use anyhow::{anyhow, bail, Result};
 use linewatch_model::config::HostConfig;
@@ -25,18 +25,12 @@ use std::collections::{HashMap, VecDeque};
 
 const PAGE: u64 = 4096;
 const LINES_PER_PAGE: u64 = PAGE / LINE_BYTES;
+// The dirty-set bitmap relies on one u64 word per page.
+const _: () = assert!(LINES_PER_PAGE == 64);
 /// Tags the host uses; far more than it ever has in flight.
 const TAGS: usize = 256;
 /// Device cycles one access may take before the run is declared hung.
 const HANG_CYCLES: u64 = 1_000_000;
-
-/// Position of a message name in [`MESSAGE_NAMES`].
-fn msg_index(name: &str) -> usize {
-    MESSAGE_NAMES
-        .iter()
-        .position(|n| *n == name)
-        .expect("message name")
-}
 
 /// What a host request in flight is, and what its completion triggers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +47,6 @@ enum Flight {
 
 #[derive(Clone, Copy, Debug)]
 struct Msg {
-    rwd: bool,
     op: u8,
     meta: u8,
     tag: u64,
@@ -204,7 +197,6 @@ impl<S: Side> Link<S> {
                     self.data.remove(&line);
                 }
                 self.req.push_back(Msg {
-                    rwd: false,
                     op: op as u8,
                     meta: meta as u8,
                     tag,
@@ -217,7 +209,6 @@ impl<S: Side> Link<S> {
                 // An eviction: the data leaves the host with the MemWr.
                 let data = self.data.remove(&line).unwrap_or(ZERO);
                 self.rwd.push_back(Msg {
-                    rwd: true,
                     op: op as u8,
                     meta: meta as u8,
                     tag,
@@ -315,17 +306,16 @@ impl<S: Side> Link<S> {
                 *accepted = true;
             }
             let op = ReqOp::from_bits(m.op).expect("host sends legal requests");
-            self.stats.messages[msg_index(op.name())] += 1;
+            self.stats.messages[message_index(op.name())] += 1;
         }
         if i.rwd_valid && o.rwd_ready {
             let m = self.rwd.pop_front().expect("offered");
-            debug_assert!(m.rwd);
             let op = RwdOp::from_bits(m.op).expect("host sends legal writes");
-            self.stats.messages[msg_index(op.name())] += 1;
+            self.stats.messages[message_index(op.name())] += 1;
         }
         if i.birsp_valid && o.birsp_ready {
             let (_, op) = self.birsp.pop_front().expect("offered");
-            self.stats.messages[msg_index(op.name())] += 1;
+            self.stats.messages[message_index(op.name())] += 1;
         }
         if o.mem_req_valid {
             let line = o.mem_req_addr;
@@ -359,11 +349,11 @@ impl<S: Side> Link<S> {
             let name = NdrOp::from_bits(op as u8)
                 .ok_or_else(|| anyhow!("device cycle {now}: NDR opcode {op} is not a response"))?
                 .name();
-            self.stats.messages[msg_index(name)] += 1;
+            self.stats.messages[message_index(name)] += 1;
             self.complete(tag, now, host)?;
         }
         if let Some((tag, data)) = drs {
-            self.stats.messages[msg_index("MemData")] += 1;
+            self.stats.messages[message_index("MemData")] += 1;
             if let Some(Some(Flight::Acquire { line, .. })) = self.flights.get(tag as usize) {
                 self.last_fill = Some((*line, data));
                 if data != ZERO {
@@ -377,7 +367,7 @@ impl<S: Side> Link<S> {
         if let Some((bitag, op, line)) = snoop {
             let op = SnpOp::from_bits(op as u8)
                 .ok_or_else(|| anyhow!("device cycle {now}: BISnp opcode {op} is not a snoop"))?;
-            self.stats.messages[msg_index(op.name())] += 1;
+            self.stats.messages[message_index(op.name())] += 1;
             let waits = self.flights.contains(&Some(Flight::Acquire {
                 line,
                 accepted: true,
@@ -433,7 +423,6 @@ impl<S: Side> Link<S> {
             Some(HostMsg::Rwd { op: wop, meta, .. }) => {
                 let tag = self.alloc(Flight::SnoopWriteback { bitag, rsp })?;
                 self.rwd.push_back(Msg {
-                    rwd: true,
                     op: wop as u8,
                     meta: meta as u8,
                     tag,
@@ -870,25 +859,16 @@ impl<S: Side> System<S> {
             epochs: std::mem::take(&mut self.epochs),
             ..Default::default()
         };
+        // One bitmap word is one 4 KiB page (64 lines): classify pages, not lines.
+        let first_page = self.g.window_base_line / LINES_PER_PAGE;
         for (wi, &w) in self.dirty.iter().enumerate() {
             if w == 0 {
                 continue;
             }
-            for b in 0..64 {
-                if w >> b & 1 != 0 {
-                    let line = self.g.window_base_line + wi as u64 * 64 + b;
-                    if self.mmu.is_pt_frame(line / LINES_PER_PAGE) {
-                        r.dirty_pt_lines += 1;
-                    } else {
-                        r.dirty_lines += 1;
-                    }
-                }
-            }
-        }
-        // Pages: a page is dirty when any of its 64 lines (one u64 word) is.
-        let first_page = self.g.window_base_line / LINES_PER_PAGE;
-        for (wi, &w) in self.dirty.iter().enumerate() {
-            if w != 0 && !self.mmu.is_pt_frame(first_page + wi as u64) {
+            if self.mmu.is_pt_frame(first_page + wi as u64) {
+                r.dirty_pt_lines += w.count_ones() as u64;
+            } else {
+                r.dirty_lines += w.count_ones() as u64;
                 r.dirty_pages += 1;
             }
         }

@@ -2,19 +2,14 @@
 //! agent, agree on every output of every cycle; a planted divergence is caught at
 //! its cycle, with both values and a waveform.
 
-use linewatch_model::{Config, Device, Inputs, Outputs};
+mod common;
+
+use common::*;
+
+use linewatch_model::{Device, Inputs, Outputs};
 use linewatch_testbench::lockstep::{run, ModelSide, RunOptions, Side};
 use linewatch_testbench::rtl::{self, RtlSide};
 use std::path::{Path, PathBuf};
-
-fn config(name: &str) -> Config {
-    Config::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../configs")
-            .join(name),
-    )
-    .unwrap()
-}
 
 fn cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilated")

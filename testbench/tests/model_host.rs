@@ -1,18 +1,12 @@
 //! The host agent against the model alone: the protocol completes, every violation
 //! is counted, and after a drain the harvested dirty set equals the written set.
 
-use linewatch_model::{Config, Device};
-use linewatch_testbench::lockstep::{run, ModelSide, RunOptions};
-use std::path::Path;
+mod common;
 
-fn config(name: &str) -> Config {
-    Config::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../configs")
-            .join(name),
-    )
-    .unwrap()
-}
+use common::*;
+
+use linewatch_model::Device;
+use linewatch_testbench::lockstep::{run, ModelSide, RunOptions};
 
 #[test]
 fn model_survives_random_traffic_and_harvest_is_exact() {

@@ -2,12 +2,15 @@
 //! the set of lines the trace wrote, counted here independently of the simulator;
 //! the model and the Verilated RTL give identical device statistics.
 
+mod common;
+
+use common::*;
+
 use linewatch_model::trace::{Access, Kind, Synth, SynthKind, SynthSpec, TraceResult, TraceSource};
 use linewatch_model::{Config, Device, Inputs, Outputs};
 use linewatch_testbench::lockstep::{Checked, ModelSide, Side};
 use linewatch_testbench::system::{replay, SimReport, System, Workload};
 use std::collections::HashSet;
-use std::path::Path;
 
 /// A trace held in memory.
 struct VecSource(std::vec::IntoIter<Access>);
@@ -18,26 +21,12 @@ impl TraceSource for VecSource {
     }
 }
 
-fn config(name: &str) -> Config {
-    Config::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../configs")
-            .join(name),
-    )
-    .unwrap()
-}
-
 /// configs/default.toml with small host caches (`pressure`) or roomy ones.
 fn host_config(pressure: bool, cores: u64) -> Config {
     let mut c = config("default.toml");
     c.host.cores = cores;
     if pressure {
-        c.host.l1.size = 4096;
-        c.host.l1.ways = 4;
-        c.host.l2.size = 16384;
-        c.host.l2.ways = 4;
-        c.host.llc.size = 65536;
-        c.host.llc.ways = 8;
+        small_caches(&mut c);
     }
     c
 }

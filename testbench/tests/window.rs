@@ -2,16 +2,15 @@
 //! data written through the window survives writebacks, evictions under pressure and
 //! snoop recalls, and reaches the device; polling a cached line costs no link traffic.
 
+mod common;
+
+use common::*;
+
 use linewatch_model::trace::{Synth, SynthKind, SynthSpec, TraceSource};
 use linewatch_model::{Config, Device};
 use linewatch_sw::Window;
 use linewatch_testbench::lockstep::ModelSide;
 use linewatch_testbench::system::{replay, SimWindow, System, Workload};
-use std::path::Path;
-
-fn config() -> Config {
-    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.toml")).unwrap()
-}
 
 fn pattern(line: u64, k: u64) -> u64 {
     (line * 0x9e37_79b9_7f4a_7c15) ^ (k << 56) ^ 0x5a5a
@@ -27,14 +26,9 @@ fn lines(c: &Config, n: u64) -> Vec<u64> {
 
 #[test]
 fn data_through_the_window_survives_evictions_recalls_and_flushes() {
-    let mut c = config();
+    let mut c = config("default.toml");
     c.host.cores = 2;
-    c.host.l1.size = 4096;
-    c.host.l1.ways = 4;
-    c.host.l2.size = 16384;
-    c.host.l2.ways = 4;
-    c.host.llc.size = 65536;
-    c.host.llc.ways = 8;
+    small_caches(&mut c);
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let addrs = lines(&c, 300);
@@ -93,7 +87,7 @@ fn data_through_the_window_survives_evictions_recalls_and_flushes() {
 
 #[test]
 fn polling_a_cached_line_costs_no_link_traffic() {
-    let c = config();
+    let c = config("default.toml");
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let a = lines(&c, 1)[0];
@@ -123,7 +117,7 @@ fn polling_a_cached_line_costs_no_link_traffic() {
 
 #[test]
 fn window_accesses_are_checked() {
-    let c = config();
+    let c = config("default.toml");
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let mut w = SimWindow {

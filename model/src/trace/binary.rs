@@ -362,6 +362,43 @@ impl<R: Read> BinReader<R> {
     }
 }
 
+impl<R> BinReader<R> {
+    /// The rest of a record whose tag and size were read and whose core byte (if
+    /// any) starts at `i`: core, address, then the reader moves past it. Nothing
+    /// changes on an error.
+    #[inline]
+    fn record(&mut self, tag: u8, size: u32, mut i: usize) -> Result<Access, Short> {
+        let b = &self.buf[..self.len];
+        let core = if tag & CORE_BIT != 0 {
+            let c = *b.get(i).ok_or(Short::End)?;
+            i += 1;
+            Some(c)
+        } else {
+            None
+        };
+        let kind = Kind::from_index(tag);
+        let s = slot(kind, core);
+        let addr = if tag & PREDICTED_BIT != 0 {
+            self.pred[s]
+        } else {
+            let z = get_varint(b, &mut i)?;
+            let delta = (z >> 1) as i64 ^ -((z & 1) as i64);
+            self.pred[s].wrapping_add(delta as u64)
+        };
+        self.pred[s] = addr.wrapping_add(size as u64);
+        self.pos = i;
+        let a = Access {
+            kind,
+            addr,
+            size,
+            core,
+        };
+        self.n += 1;
+        self.hash = checksum(self.hash, &a);
+        Ok(a)
+    }
+}
+
 impl<R: Read> TraceSource for BinReader<R> {
     /// Decodes straight from the buffer while a whole record surely fits and its
     /// size is a code; anything else (refill, varint size, end marker, errors) goes
@@ -374,49 +411,12 @@ impl<R: Read> TraceSource for BinReader<R> {
             let tag = if fast { self.buf[self.pos] } else { 0 };
             let code = (tag >> 2) & 15;
             if code != 0 {
-                let b = &self.buf[..self.len];
-                let mut i = self.pos + 1;
-                let size = SIZE_OF_CODE[code as usize];
-                let core = if tag & CORE_BIT != 0 {
-                    i += 1;
-                    Some(b[i - 1])
-                } else {
-                    None
-                };
-                let kind = Kind::from_index(tag);
-                let s = slot(kind, core);
-                let addr = if tag & PREDICTED_BIT != 0 {
-                    self.pred[s]
-                } else {
-                    match get_varint(b, &mut i) {
-                        Ok(z) => {
-                            let delta = (z >> 1) as i64 ^ -((z & 1) as i64);
-                            self.pred[s].wrapping_add(delta as u64)
-                        }
-                        // A damaged varint: let the slow path report it.
-                        Err(_) => match self.next_access()? {
-                            Some(a) => {
-                                out.push(a);
-                                n += 1;
-                                continue;
-                            }
-                            None => break,
-                        },
-                    }
-                };
-                self.pred[s] = addr.wrapping_add(size as u64);
-                self.pos = i;
-                let a = Access {
-                    kind,
-                    addr,
-                    size,
-                    core,
-                };
-                self.n += 1;
-                self.hash = checksum(self.hash, &a);
-                out.push(a);
-                n += 1;
-                continue;
+                // A damaged varint falls through to `next_access`, which reports it.
+                if let Ok(a) = self.record(tag, SIZE_OF_CODE[code as usize], self.pos + 1) {
+                    out.push(a);
+                    n += 1;
+                    continue;
+                }
             }
             match self.next_access()? {
                 Some(a) => {
@@ -466,32 +466,9 @@ impl<R: Read> TraceSource for BinReader<R> {
         } else {
             SIZE_OF_CODE[code as usize]
         };
-        let core = if tag & CORE_BIT != 0 {
-            let c = *b.get(i).ok_or_else(|| self.short(start, Short::End))?;
-            i += 1;
-            Some(c)
-        } else {
-            None
-        };
-        let kind = Kind::from_index(tag);
-        let s = slot(kind, core);
-        let addr = if tag & PREDICTED_BIT != 0 {
-            self.pred[s]
-        } else {
-            let z = get_varint(b, &mut i).map_err(|e| self.short(start, e))?;
-            let delta = (z >> 1) as i64 ^ -((z & 1) as i64);
-            self.pred[s].wrapping_add(delta as u64)
-        };
-        self.pred[s] = addr.wrapping_add(size as u64);
-        self.pos = i;
-        let a = Access {
-            kind,
-            addr,
-            size,
-            core,
-        };
-        self.n += 1;
-        self.hash = checksum(self.hash, &a);
+        let a = self
+            .record(tag, size, i)
+            .map_err(|e| self.short(start, e))?;
         Ok(Some(a))
     }
 }
