@@ -180,8 +180,10 @@ fn report_json(r: &Report, seed: u64, config: &str) -> String {
     .unwrap();
     write!(
         s,
-        "\"dirty_lines_written\":{},\"dirty_lines_harvested\":{},\"harvest_scans_checked\":{},\"recalls\":{},\"wall_s\":{:.3}}}",
-        r.dirty_written, r.dirty_harvested, r.scans_checked, r.recalls, r.wall_s
+        "\"dirty_lines_written\":{},\"dirty_lines_harvested\":{},\"harvest_scans_checked\":{},\"recalls\":{},\"register_reads\":{},\"register_commands\":{},\"register_snoops\":{},\"register_codes_seen\":{},\"register_commands_done\":{},\"events_produced\":{},\"events_consumed\":{},\"events_dropped\":{},\"event_kinds_seen\":{},\"wall_s\":{:.3}}}",
+        r.dirty_written, r.dirty_harvested, r.scans_checked, r.recalls, r.reg_reads, r.reg_commands,
+        r.reg_snoops, r.reg_statuses, r.reg_done, r.events_produced, r.events_consumed,
+        r.events_dropped, r.event_kinds, r.wall_s
     )
     .unwrap();
     s
@@ -427,12 +429,17 @@ fn sim_json(
     .unwrap();
     write!(
         s,
-        "\"requests\":{requests},\"snoops\":{snoops},\"deferred_snoops\":{},\"messages\":{{{}}},\"device_errors\":{},\"harvests\":{},\"harvest_reads\":{},",
+        "\"requests\":{requests},\"snoops\":{snoops},\"deferred_snoops\":{},\"messages\":{{{}}},\"device_errors\":{},\"harvests\":{},\"harvest_reads\":{},\"commands\":{},\"command_polls\":{},\"events_produced\":{},\"events_consumed\":{},\"events_dropped\":{},",
         r.link.deferred_snoops,
         msgs.join(","),
         r.link.err_count,
         r.link.harvests,
         r.link.harvest_reads,
+        r.link.commands,
+        r.link.command_polls,
+        r.link.events_produced,
+        r.link.events_consumed,
+        r.link.events_dropped,
     )
     .unwrap();
     write!(

@@ -49,6 +49,14 @@ pub struct DeviceConfig {
     /// Also mark a line dirty when the host is granted ownership (A), not only on writeback.
     #[serde(default)]
     pub dirty_on_ownership: bool,
+    /// What the event ring does when it is full: `"drop"` (count the event in the
+    /// events line and go on). `"stall"` is refused, see docs/registers.md.
+    #[serde(default = "default_overflow")]
+    pub event_overflow: String,
+}
+
+fn default_overflow() -> String {
+    "drop".into()
 }
 
 /// `[cosim]`: the protocol-obeying host agent that drives co-simulation.
@@ -74,6 +82,9 @@ pub struct CosimConfig {
     /// Per-mille of cycles the host injects a protocol violation the device must
     /// detect and survive (bad opcode, out-of-window address, stray BIRsp, bad harvest level).
     pub violation_rate: u64,
+    /// Per-mille of the host's requests that go to the register page (polls,
+    /// commands, doorbells; the register agent answers them).
+    pub register_rate: u64,
 }
 
 impl Default for CosimConfig {
@@ -89,6 +100,7 @@ impl Default for CosimConfig {
             recall_rate: 4,
             harvest_rate: 20,
             violation_rate: 0,
+            register_rate: 30,
         }
     }
 }
@@ -316,10 +328,17 @@ impl DeviceConfig {
     /// Check every parameter and every combination; the error names the key.
     pub fn geometry(&self) -> Result<Geometry> {
         let line = crate::protocol::LINE_BYTES;
+        match self.event_overflow.as_str() {
+            "drop" => {}
+            "stall" => bail!(
+                "device.event_overflow = \"stall\": not supported: a request held back for a full ring would block, on the same channel, the driver's read of the events line and its consumer-index write that free the ring; use \"drop\""
+            ),
+            v => bail!("device.event_overflow = {v:?}: must be \"drop\" (or \"stall\", not supported yet)"),
+        }
         pow2_in(
             "window_size",
             self.window_size,
-            line * 64,
+            line * 128,
             line * MAX_WINDOW_LINES,
         )?;
         if !self.window_base.is_multiple_of(self.window_size) {
@@ -400,8 +419,12 @@ impl CosimConfig {
                 self.mem_latency_max
             );
         }
-        if self.recall_rate > 1000 || self.harvest_rate > 1000 || self.violation_rate > 1000 {
-            bail!("cosim.recall_rate, harvest_rate and violation_rate are per-mille, 0 to 1000");
+        if self.recall_rate > 1000
+            || self.harvest_rate > 1000
+            || self.violation_rate > 1000
+            || self.register_rate > 1000
+        {
+            bail!("cosim.recall_rate, harvest_rate, violation_rate and register_rate are per-mille, 0 to 1000");
         }
         Ok(())
     }
@@ -422,9 +445,12 @@ impl Config {
             cfg.cosim.check()?;
             cfg.fpga.check()?;
             cfg.host.check(&cfg.device)?;
-            if cfg.cosim.lines > cfg.device.window_size / crate::protocol::LINE_BYTES {
+            if cfg.cosim.lines
+                > cfg.device.window_size / crate::protocol::LINE_BYTES
+                    - crate::device::regs::PAGE_LINES
+            {
                 bail!(
-                    "cosim.lines = {}: more lines than the window holds",
+                    "cosim.lines = {}: more lines than the window holds outside its register page",
                     cfg.cosim.lines
                 );
             }
@@ -459,6 +485,18 @@ mod tests {
         assert_eq!(g.window_lines, 16384);
         assert_eq!(g.level_words(0), 512);
         assert_eq!(g.level_words(1), 16);
+    }
+
+    #[test]
+    fn event_overflow_takes_drop_and_refuses_the_rest_in_one_line() {
+        let ok = format!("{GOOD}event_overflow = \"drop\"\n");
+        assert!(Config::parse(&ok, "t.toml").is_ok());
+        for (v, want) in [("stall", "not supported"), ("spill", "must be")] {
+            let text = format!("{GOOD}event_overflow = \"{v}\"\n");
+            let e = Config::parse(&text, "t.toml").unwrap_err().to_string();
+            assert!(e.starts_with("t.toml: device.event_overflow"), "{e}");
+            assert!(e.contains(want) && !e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

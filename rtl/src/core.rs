@@ -34,10 +34,10 @@ type Mask = Bits<MASK_BITS>;
 type Err = Bits<ERR_CODE_BITS>;
 type SfOpV = Bits<2>;
 
-/// The whole device: `top` in the generated Verilog. Its ports are exactly the
+/// The core: `top$core` in the generated Verilog. Its ports are exactly the
 /// model's port table plus `clock`.
 #[derive(LogicBlock)]
-pub struct Device {
+pub struct Core {
     pub clock: Signal<In, Clock>,
     // request channel
     pub req_valid: Signal<In, bool>,
@@ -101,6 +101,12 @@ pub struct Device {
     pub hv_rsp_data: Signal<Out, Bits<64>>,
     pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
     pub err_code: Signal<Out, Err>,
+    /// Events for the register agent's ring (not top ports): the line the accepted
+    /// message marks dirty, and the victim the filter stage recalls (window-relative).
+    pub ev_dirty_valid: Signal<Out, bool>,
+    pub ev_dirty_line: Signal<Out, Bits<LINE_BITS>>,
+    pub ev_recall_valid: Signal<Out, bool>,
+    pub ev_recall_line: Signal<Out, Bits<LINE_BITS>>,
 
     sf: SnoopFilter,
     tracker: SnoopTracker,
@@ -278,7 +284,7 @@ fn k<const N: usize>(v: u64) -> Constant<Bits<N>> {
     Constant::new(v.into())
 }
 
-impl Device {
+impl Core {
     pub fn new(g: &Geometry) -> Self {
         Self {
             clock: Default::default(),
@@ -337,6 +343,10 @@ impl Device {
             hv_rsp_data: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
+            ev_dirty_valid: Default::default(),
+            ev_dirty_line: Default::default(),
+            ev_recall_valid: Default::default(),
+            ev_recall_line: Default::default(),
             sf: SnoopFilter::new(g),
             tracker: SnoopTracker::new(g),
             rq: ReadQueue::new(g),
@@ -486,7 +496,7 @@ impl Device {
     }
 }
 
-impl Logic for Device {
+impl Logic for Core {
     #[hdl_gen]
     fn update(&mut self) {
         // Registers hold unless loaded.
@@ -953,6 +963,11 @@ impl Logic for Device {
         self.hv_rsp_data.next = self.bitmap.rsp_data.val();
         self.err_count.next = self.err_count_r.q.val();
         self.err_code.next = self.err_code_r.q.val();
+        self.ev_dirty_valid.next = self.accept.val() && self.a_dirty.val();
+        self.ev_dirty_line.next =
+            self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.ev_recall_valid.next = self.s3_valid.q.val() && self.needs_victim.val();
+        self.ev_recall_line.next = self.sf.victim_line.val();
     }
 }
 
@@ -962,10 +977,10 @@ mod tests {
     use linewatch_model::Config;
 
     #[test]
-    fn device_synthesizes() {
+    fn core_synthesizes() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/default.toml");
         let g = Config::load(path.as_ref()).unwrap().geometry();
-        let mut uut = Device::new(&g);
+        let mut uut = Core::new(&g);
         uut.connect_all();
         let v = generate_verilog(&uut);
         yosys_validate("linewatch_rtl_core", &v).unwrap();

@@ -7,13 +7,15 @@ pub mod core;
 pub mod dirty_bitmap;
 pub mod mem;
 pub mod read_queue;
+pub mod regs;
 pub mod snoop_filter;
 pub mod snoop_tracker;
+pub mod top;
 
 use linewatch_model::Geometry;
 use rust_hdl::prelude::*;
 
-pub use crate::core::Device;
+pub use crate::top::Device;
 
 /// Verilator warnings the generated Verilog cannot avoid, as `-Wno-*` flags. The
 /// lint test and the Verilator bridge both use this list.

@@ -5,6 +5,8 @@
 //! are real coherence traffic; a mapping of a real device's window could implement
 //! it too.
 
+pub mod driver;
 pub mod window;
 
+pub use driver::Driver;
 pub use window::Window;

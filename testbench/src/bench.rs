@@ -20,6 +20,8 @@ pub fn busy(c: &CosimConfig) -> CosimConfig {
         mem_latency_max: 8,
         snoop_delay_max: 2,
         violation_rate: 0,
+        // The core's line rate: register traffic is the agent's, one at a time.
+        register_rate: 0,
         ..c.clone()
     }
 }

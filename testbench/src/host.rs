@@ -11,6 +11,7 @@
 use crate::memory::DeviceMemory;
 use crate::rng::Rng;
 use linewatch_model::config::CosimConfig;
+use linewatch_model::device::regs;
 use linewatch_model::protocol::*;
 use linewatch_model::{Geometry, Inputs, Outputs};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -113,6 +114,23 @@ pub struct HostStats {
     pub swaps: u64,
     pub harvest_reads: u64,
     pub recalls: u64,
+    /// Register-page reads answered, and command lines written back.
+    pub reg_reads: u64,
+    pub reg_commands: u64,
+    /// Snoops from the register agent (back-invalidations and doorbell pulls).
+    pub reg_snoops: u64,
+    /// Completion statuses and error codes read back (bit per code).
+    pub reg_statuses: u64,
+    /// The largest executed-command count read from the status line.
+    pub reg_done: u64,
+    /// Stray BIRsps injected on the register agent's BITag.
+    pub reg_violations: u64,
+    /// Event ring: largest producer index, consumer index written and dropped count
+    /// seen; record kinds read from the ring (bit per kind).
+    pub events_produced: u64,
+    pub events_consumed: u64,
+    pub events_dropped: u64,
+    pub event_kinds: u64,
 }
 
 pub struct HostAgent {
@@ -152,6 +170,8 @@ pub struct HostAgent {
     /// Device answers that broke the protocol (wrong tag, grant or data).
     pub errors: Vec<String>,
     pub stats: HostStats,
+    /// The event ring's producer index as last read.
+    ev_seen: u64,
 }
 
 impl HostAgent {
@@ -161,12 +181,20 @@ impl HostAgent {
         // Lines spread over the window, so sets collide and the filter evicts.
         let mut addrs = Vec::with_capacity(c.lines as usize);
         let mut index = HashMap::new();
+        // The register page (the window's last 4 KiB) is the register agent's.
         while (addrs.len() as u64) < c.lines {
-            let a = g.window_base_line + rng.below(g.window_lines);
+            let a = g.window_base_line + rng.below(g.window_lines - regs::PAGE_LINES);
             if let std::collections::hash_map::Entry::Vacant(e) = index.entry(a) {
                 e.insert(addrs.len());
                 addrs.push(a);
             }
+        }
+        // Then the register lines, treated by the same MESI traffic as any line: polls
+        // (reads), ownership, writebacks (of the command line they carry commands, of
+        // the doorbell they ring it, of the others they are read-only errors).
+        for k in 0..REG_LINES {
+            index.insert(regs::page_base(g) + k, addrs.len());
+            addrs.push(regs::page_base(g) + k);
         }
         let n = addrs.len();
         HostAgent {
@@ -200,6 +228,7 @@ impl HostAgent {
             drain_swaps: 0,
             errors: Vec::new(),
             stats: HostStats::default(),
+            ev_seen: 0,
         }
     }
 
@@ -246,6 +275,15 @@ impl HostAgent {
         );
         let mut data = [0; DATA_WORDS];
         data.iter_mut().for_each(|w| *w = self.rng.next_u64());
+        if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_COMMAND {
+            data = self.command();
+            self.stats.reg_commands += 1;
+        }
+        if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_EVENTS {
+            // The consumer index: up to the producer index last read, sometimes less.
+            data[1] = self.ev_seen.saturating_sub(self.rng.below(4));
+            self.stats.events_consumed = self.stats.events_consumed.max(data[1]);
+        }
         let mask = if op == RwdOp::MemWr {
             u64::MAX
         } else {
@@ -380,7 +418,12 @@ impl HostAgent {
         if !self.rng.pct(c.request_rate) {
             return;
         }
-        let l = self.rng.below(self.addrs.len() as u64) as usize;
+        // Some picks are register lines (polls, commands, doorbells).
+        let l = if c.register_rate > 0 && self.rng.permille(c.register_rate) {
+            (self.g_lines() + self.rng.below(REG_LINES)) as usize
+        } else {
+            self.rng.below(self.g_lines()) as usize
+        };
         if self.busy[l] {
             return;
         }
@@ -451,7 +494,7 @@ impl HostAgent {
     /// Break one protocol rule the device must detect, count and survive.
     fn inject(&mut self) {
         let outside = (self.g.window_base_line + self.g.window_lines) & ADDR_MASK;
-        match self.rng.below(4) {
+        match self.rng.below(5) {
             0 if self.req.is_none() => {
                 self.send_req(
                     None,
@@ -479,6 +522,14 @@ impl HostAgent {
                 });
             }
             2 => self.birsp.push_back((MAX_BITAG, RspOp::BIRspI as u64)),
+            // A stray answer on the register agent's BITag: the agent records it in
+            // its completion line, not in the core's error counter.
+            4 => {
+                self.birsp
+                    .push_back((regs::AGENT_BITAG, RspOp::BIRspI as u64));
+                self.stats.reg_violations += 1;
+                return;
+            }
             3 if self.hv.is_none() && self.hv_inflight.is_none() && self.hv_queue.is_empty() => {
                 self.hv = Some((HV_READ_CLEAR as u64, 3, 0));
             }
@@ -576,8 +627,37 @@ impl HostAgent {
         }
     }
 
+    /// A command line: commands that leave the dirty bitmap alone (the harvest
+    /// checks stay exact), malformed ones and unknown opcodes.
+    fn command(&mut self) -> Line {
+        let mut d = [0; DATA_WORDS];
+        d[1] = self.rng.next_u64();
+        let pool = self.addrs[self.rng.below(self.g_lines()) as usize];
+        let (op, a0, a1) = match self.rng.below(8) {
+            0 | 1 => (regs::CMD_NOP, 0, 0),
+            2 | 3 => (regs::CMD_RECALL, self.rng.below(3), pool),
+            4 => (regs::CMD_SET_CONTROL, self.rng.next_u64(), 0),
+            5 => (regs::CMD_RECALL, 3 + self.rng.below(4), pool),
+            6 => (
+                regs::CMD_RECALL,
+                0,
+                regs::page_base(&self.g) + self.rng.below(64),
+            ),
+            _ => (5 + self.rng.below(251), self.rng.next_u64(), 0),
+        };
+        d[0] = op;
+        d[2] = a0;
+        d[3] = a1;
+        d
+    }
+
+    /// Pool lines outside the register page.
+    fn g_lines(&self) -> u64 {
+        self.addrs.len() as u64 - REG_LINES
+    }
+
     fn mark_dirty(&mut self, addr: u64) {
-        if addr & !self.g.window_mask == self.g.window_base_line {
+        if addr & !self.g.window_mask == self.g.window_base_line && !regs::in_page(&self.g, addr) {
             self.written.insert(addr & self.g.window_mask);
             self.epoch_written.insert(addr & self.g.window_mask);
         }
@@ -661,6 +741,9 @@ impl HostAgent {
             match op {
                 Some(op) => {
                     self.count(op.name());
+                    if o.bisnp_bitag == regs::AGENT_BITAG {
+                        self.stats.reg_snoops += 1;
+                    }
                     let due = now + 1 + self.rng.below(self.c.snoop_delay_max + 1);
                     self.snoops.push(Snoop {
                         bitag: o.bisnp_bitag,
@@ -715,7 +798,42 @@ impl HostAgent {
         }
         if o.drs_valid && i.drs_ready {
             self.count("MemData");
-            let expect = self.mem.returned.pop_front();
+            let reg = self
+                .pending
+                .get(&o.drs_tag)
+                .and_then(|p| p.line)
+                .is_some_and(|l| regs::in_page(&self.g, self.addrs[l]));
+            let expect = if reg {
+                self.stats.reg_reads += 1;
+                let l = self.pending[&o.drs_tag].line.expect("register line");
+                let k = self.addrs[l] & (regs::PAGE_LINES - 1);
+                if k == regs::LINE_COMPLETION {
+                    self.stats.reg_statuses |= 1 << (o.drs_data[1] & 63);
+                    self.stats.reg_statuses |= 1 << (o.drs_data[4] & 63);
+                } else if k == regs::LINE_STATUS {
+                    self.stats.reg_done = self.stats.reg_done.max(o.drs_data[0]);
+                } else if k == regs::LINE_EVENTS {
+                    self.ev_seen = o.drs_data[0];
+                    self.stats.events_produced = self.stats.events_produced.max(o.drs_data[0]);
+                    self.stats.events_dropped = self.stats.events_dropped.max(o.drs_data[2]);
+                } else if (regs::RING_FIRST..regs::RING_FIRST + regs::RING_RECORDS / 8).contains(&k)
+                {
+                    for &r in &o.drs_data {
+                        if r != 0 {
+                            let kind = r >> 60;
+                            self.stats.event_kinds |= 1 << kind;
+                            if !(regs::EV_DIRTY..=regs::EV_ERROR).contains(&kind) {
+                                self.errors.push(format!(
+                                    "cycle {now}: event record {r:#x} of unknown kind"
+                                ));
+                            }
+                        }
+                    }
+                }
+                Some(o.drs_data)
+            } else {
+                self.mem.returned.pop_front()
+            };
             if expect != Some(o.drs_data) {
                 self.errors.push(format!(
                     "cycle {now}: MemData for tag {:#x} does not carry the data memory returned",
@@ -759,6 +877,9 @@ impl HostAgent {
         self.mem.observe(now, i, o);
     }
 }
+
+/// Register lines in the agent's pool: registers, the events line and the ring.
+const REG_LINES: u64 = 12;
 
 /// A BITag no configuration has a slot for.
 const MAX_BITAG: u64 = (1 << BITAG_BITS) - 1;

@@ -111,6 +111,16 @@ pub struct Report {
     pub scans_checked: u64,
     pub harvest_reads: u64,
     pub recalls: u64,
+    /// Register-page reads answered, and command lines written back to the agent.
+    pub reg_reads: u64,
+    pub reg_commands: u64,
+    pub reg_snoops: u64,
+    pub reg_statuses: u64,
+    pub reg_done: u64,
+    pub events_produced: u64,
+    pub events_consumed: u64,
+    pub events_dropped: u64,
+    pub event_kinds: u64,
     pub a_cycles_per_s: f64,
     pub b_cycles_per_s: Option<f64>,
     pub wall_s: f64,
@@ -273,6 +283,15 @@ pub fn run(
     rep.scans_checked = host.scans_checked;
     rep.harvest_reads = host.stats.harvest_reads;
     rep.recalls = host.stats.recalls;
+    rep.reg_reads = host.stats.reg_reads;
+    rep.reg_commands = host.stats.reg_commands;
+    rep.reg_snoops = host.stats.reg_snoops;
+    rep.reg_statuses = host.stats.reg_statuses;
+    rep.reg_done = host.stats.reg_done;
+    rep.events_produced = host.stats.events_produced;
+    rep.events_consumed = host.stats.events_consumed;
+    rep.events_dropped = host.stats.events_dropped;
+    rep.event_kinds = host.stats.event_kinds;
     rep.a_cycles_per_s = now as f64 / (ta as f64 / tick_rate).max(1e-12);
     rep.b_cycles_per_s = b.map(|_| now as f64 / (tb as f64 / tick_rate).max(1e-12));
     rep.wall_s = secs;

@@ -100,6 +100,15 @@ pub struct LinkStats {
     /// Snoops answered only after the read of their line completed (rule 5).
     pub deferred_snoops: u64,
     pub err_count: u64,
+    /// Driver commands (each harvest: a swap and one read per word it scans) and
+    /// the completion polls they took.
+    pub commands: u64,
+    pub command_polls: u64,
+    /// The event ring as the driver sees it at the last harvest: records the device
+    /// appended and dropped, and records the driver consumed.
+    pub events_produced: u64,
+    pub events_consumed: u64,
+    pub events_dropped: u64,
 }
 
 /// The host's side of the link: queues per channel, tags, snoop answers, the
@@ -126,11 +135,12 @@ pub struct Link<S: Side> {
     next_tag: usize,
     /// Snoops waiting for a read of their line: (bitag, op, line).
     deferred: Vec<(u64, SnpOp, u64)>,
-    /// The data of the last MemData: a load consumes it even when a snoop that
-    /// waited for the fill (rule 5) takes the line away at once.
-    last_fill: Option<(u64, Line)>,
     hv: Harvest,
     pub stats: LinkStats,
+    /// Data of every fill since software's current window access began: a load
+    /// whose fill a deferred snoop (rule 5) takes away at once still returns it.
+    fills: HashMap<u64, Line>,
+    capture_fills: bool,
 }
 
 impl<S: Side> Link<S> {
@@ -151,7 +161,6 @@ impl<S: Side> Link<S> {
             reads: VecDeque::new(),
             mem: HashMap::new(),
             data: HashMap::new(),
-            last_fill: None,
             req: VecDeque::new(),
             rwd: VecDeque::new(),
             birsp: VecDeque::new(),
@@ -161,6 +170,8 @@ impl<S: Side> Link<S> {
             deferred: Vec::new(),
             hv: Harvest::default(),
             stats: LinkStats::default(),
+            fills: HashMap::new(),
+            capture_fills: false,
         }
     }
 
@@ -236,6 +247,15 @@ impl<S: Side> Link<S> {
             && !self.o.drs_valid
             && !self.o.bisnp_valid
             && !self.o.mem_req_valid
+    }
+
+    /// Clock the device `n` cycles whatever the link does (time passing while
+    /// software computes or polls in its cache), then until the host side is quiet.
+    pub fn idle(&mut self, host: &mut Hierarchy, n: u64) -> Result<u64> {
+        for _ in 0..n {
+            self.step(host)?;
+        }
+        Ok(n + self.run(host)?)
     }
 
     /// Clock the device until the host side is quiet; returns the cycles taken.
@@ -355,7 +375,9 @@ impl<S: Side> Link<S> {
         if let Some((tag, data)) = drs {
             self.stats.messages[message_index("MemData")] += 1;
             if let Some(Some(Flight::Acquire { line, .. })) = self.flights.get(tag as usize) {
-                self.last_fill = Some((*line, data));
+                if self.capture_fills {
+                    self.fills.insert(*line, data);
+                }
                 if data != ZERO {
                     self.data.insert(*line, data);
                 } else {
@@ -739,15 +761,24 @@ impl<S: Side> System<S> {
         Ok(addr / LINE_BYTES)
     }
 
-    /// Load `buf.len()` bytes at window address `addr` (within one line).
+    /// Load `buf.len()` bytes at window address `addr` (within one line). The
+    /// device runs on meanwhile, for the time an L1 hit takes (so a poll loop that
+    /// hits in its cache still sees the device's back-invalidations).
     pub fn window_load(&mut self, core: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
-        self.link.last_fill = None;
-        let line = self.window_access(core, Kind::Load, addr, buf.len())?;
-        let data = match (self.link.data.get(&line), self.link.last_fill) {
-            (Some(d), _) => *d,
-            (None, Some((l, d))) if l == line => d,
-            _ => ZERO,
-        };
+        let n = (self.l1_latency / self.ratio.max(1)).max(1);
+        self.link.idle(&mut self.hier, n)?;
+        self.link.fills.clear();
+        self.link.capture_fills = true;
+        let line = self.window_access(core, Kind::Load, addr, buf.len());
+        self.link.capture_fills = false;
+        let line = line?;
+        let data = self
+            .link
+            .data
+            .get(&line)
+            .or(self.link.fills.get(&line))
+            .copied()
+            .unwrap_or(ZERO);
         let off = (addr % LINE_BYTES) as usize;
         for (k, b) in buf.iter_mut().enumerate() {
             let at = off + k;
@@ -792,9 +823,24 @@ impl<S: Side> System<S> {
     }
 
     /// Harvest the bitmap now (without flushing the caches) and record an epoch.
+    /// The harvest is the driver's (`linewatch_sw::Driver` on core 0 through
+    /// [`SimWindow`]): register commands through the caches, at their cost in time.
     pub fn epoch(&mut self) -> Result<()> {
         self.last = None;
-        let lines = self.link.harvest(&mut self.hier)?;
+        let (lines, ds, self_events) = {
+            let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core: 0 })?;
+            let lines = d.harvest()?;
+            d.consume_events()?;
+            let (prod, _, dropped) = d.event_counts()?;
+            (lines, d.stats, (prod, dropped))
+        };
+        self.link.stats.events_produced = self_events.0;
+        self.link.stats.events_dropped = self_events.1;
+        self.link.stats.events_consumed += ds.events_consumed;
+        self.link.stats.harvests += ds.harvests;
+        self.link.stats.harvest_reads += ds.commands - ds.harvests;
+        self.link.stats.commands += ds.commands;
+        self.link.stats.command_polls += ds.polls;
         let mut e = EpochReport {
             accesses: self.accesses,
             sim_cycles: self.sim_cycles(),

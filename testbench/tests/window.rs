@@ -137,3 +137,181 @@ fn window_accesses_are_checked() {
     };
     assert!(w.load_u64(base).unwrap_err().to_string().contains("core 5"));
 }
+
+fn link_messages<S: linewatch_testbench::lockstep::Side>(sys: &System<S>) -> u64 {
+    sys.link().stats.messages.iter().sum()
+}
+
+#[test]
+fn the_driver_finds_the_device_and_runs_commands_both_ways() {
+    use linewatch_sw::driver::*;
+    let c = config();
+    let g = c.geometry();
+    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let w = SimWindow {
+        sys: &mut sys,
+        core: 0,
+    };
+    let mut d = Driver::open(w).unwrap();
+    assert_eq!(d.params.version, 1 << 16);
+    assert_eq!(
+        (d.params.levels, d.params.fanout),
+        (g.levels, g.fanout),
+        "parameters read back"
+    );
+    for delivery in [Delivery::Flush, Delivery::Doorbell] {
+        d.delivery = delivery;
+        d.command(CMD_SET_CONTROL, 0x55 + delivery as u64, 0)
+            .unwrap();
+        assert_eq!(
+            d.read(LINE_CONTROL, 0).unwrap(),
+            0x55 + delivery as u64,
+            "{delivery:?}"
+        );
+        d.command(CMD_NOP, 0, 0).unwrap();
+        let e = d.command(9, 0, 0).unwrap_err().to_string();
+        assert!(e.contains("unknown command"), "{e}");
+        let e = d.command(CMD_RECALL, 7, 0).unwrap_err().to_string();
+        assert!(e.contains("bad argument"), "{e}");
+        let e = d.command(CMD_HARVEST_READ, 3, 0).unwrap_err().to_string();
+        assert!(e.contains("bad argument"), "{e}");
+    }
+    // A store to a read-only line is reported in the completion line.
+    let a = d.reg(LINE_IDENT, 0);
+    d.w.store_u64(a, 1).unwrap();
+    d.w.flush(a).unwrap();
+    d.command(CMD_NOP, 0, 0).unwrap();
+    assert_eq!(d.read(LINE_COMPLETION, 4).unwrap(), 3, "read-only");
+    assert_eq!(d.read(LINE_STATUS, 0).unwrap(), d.stats.commands);
+}
+
+#[test]
+fn harvest_through_the_driver_returns_exactly_the_lines_written_back() {
+    let c = config();
+    let g = c.geometry();
+    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let addrs = lines(&c, 200);
+    let w = SimWindow {
+        sys: &mut sys,
+        core: 0,
+    };
+    let mut d = linewatch_sw::Driver::open(w).unwrap();
+    assert!(d.harvest().unwrap().is_empty());
+    for &a in &addrs {
+        d.w.store_u64(a, 1).unwrap();
+        d.w.flush(a).unwrap();
+    }
+    let base = d.w.base() / 64;
+    let mut want: Vec<u64> = addrs.iter().map(|a| a / 64 - base).collect();
+    want.sort_unstable();
+    let mut got = d.harvest().unwrap();
+    got.sort_unstable();
+    assert_eq!(got, want);
+    assert!(d.harvest().unwrap().is_empty(), "read and cleared");
+    // A recall through the driver: a line the host holds dirty comes back.
+    d.w.store_u64(addrs[0], 2).unwrap();
+    d.command(linewatch_sw::driver::CMD_RECALL, 2, addrs[0] / 64)
+        .unwrap();
+    assert_eq!(d.harvest().unwrap(), vec![addrs[0] / 64 - base]);
+}
+
+/// Round trip of a command and coherence messages per command, cacheable registers
+/// (flush and doorbell) against an uncached baseline whose every poll goes to the
+/// device; and the link traffic of polling an idle device. Run with
+/// `--nocapture` to see the figures docs/registers.md quotes.
+#[test]
+fn command_round_trip_and_idle_polling() {
+    use linewatch_sw::driver::*;
+    let c = config();
+    let g = c.geometry();
+    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let w = SimWindow {
+        sys: &mut sys,
+        core: 0,
+    };
+    let mut d = Driver::open(w).unwrap();
+    const N: u64 = 100;
+    let mut rows = Vec::new();
+    for (name, delivery, uncached) in [
+        ("flush", Delivery::Flush, false),
+        ("doorbell", Delivery::Doorbell, false),
+        ("uncached polls", Delivery::Flush, true),
+    ] {
+        d.delivery = delivery;
+        let m0 = link_messages(d.w.sys);
+        let c0 = d.w.sys.link().stats.device_cycles;
+        let p0 = d.stats.polls;
+        for _ in 0..N {
+            if uncached {
+                // MMIO-style: every poll is a device read (flush before each load).
+                d.seq_command_uncached().unwrap();
+            } else {
+                d.command(CMD_NOP, 0, 0).unwrap();
+            }
+        }
+        let msgs = (link_messages(d.w.sys) - m0) as f64 / N as f64;
+        let cycles = (d.w.sys.link().stats.device_cycles - c0) as f64 / N as f64;
+        let polls = (d.stats.polls - p0) as f64 / N as f64;
+        rows.push((name, cycles, msgs, polls));
+    }
+    for (name, cycles, msgs, polls) in &rows {
+        println!("{name:>16}: {cycles:6.1} device cycles, {msgs:5.1} link messages, {polls:5.1} polls per command");
+    }
+    // Idle polling: the first read fetches the line, then nothing moves.
+    let a = d.reg(LINE_STATUS, 0);
+    d.w.load_u64(a).unwrap();
+    let m0 = link_messages(d.w.sys);
+    for _ in 0..10_000 {
+        d.w.load_u64(a).unwrap();
+    }
+    let idle = link_messages(d.w.sys) - m0;
+    println!("idle polling: {idle} link messages for 10000 polls after the first read");
+    assert_eq!(idle, 0);
+    // The uncached baseline: every poll goes to the device.
+    let m0 = link_messages(d.w.sys);
+    for _ in 0..1000 {
+        d.w.flush(a).unwrap();
+        d.w.load_u64(a).unwrap();
+    }
+    let per_poll = (link_messages(d.w.sys) - m0) as f64 / 1000.0;
+    println!("uncached idle polling: {per_poll:.1} link messages per poll");
+    assert!(per_poll >= 2.0);
+}
+
+#[test]
+fn the_driver_consumes_events_and_sees_the_drops() {
+    use linewatch_sw::driver::*;
+    let c = config();
+    let g = c.geometry();
+    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let addrs = lines(&c, 50);
+    let w = SimWindow {
+        sys: &mut sys,
+        core: 0,
+    };
+    let mut d = Driver::open(w).unwrap();
+    let base = d.w.base() / 64;
+    for &a in &addrs[..10] {
+        d.w.store_u64(a, 1).unwrap();
+        d.w.flush(a).unwrap();
+    }
+    let ev = d.consume_events().unwrap();
+    let dirty: Vec<u64> = ev
+        .iter()
+        .filter(|r| *r >> 60 == 1)
+        .map(|r| r & ((1 << 46) - 1))
+        .collect();
+    let want: Vec<u64> = addrs[..10].iter().map(|a| a / 64 - base).collect();
+    assert_eq!(dirty, want, "a DIRTY record per writeback, in order");
+    assert!(d.consume_events().unwrap().is_empty());
+    // Forty more writebacks without consuming: the ring holds 32, the rest are counted.
+    for &a in &addrs[10..] {
+        d.w.store_u64(a, 1).unwrap();
+        d.w.flush(a).unwrap();
+    }
+    let (prod, cons, dropped) = d.event_counts().unwrap();
+    assert_eq!(prod - cons, RING_RECORDS);
+    assert!(dropped >= 8, "{dropped}");
+    assert_eq!(d.consume_events().unwrap().len() as u64, RING_RECORDS);
+    assert_eq!(d.stats.events_consumed, prod);
+}

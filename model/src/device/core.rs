@@ -178,8 +178,8 @@ fn decode_cmd(inw: bool, opcode: u8) -> Action {
     a
 }
 
-/// The cycle-accurate model of the whole device (`top` in the generated Verilog).
-pub struct Device {
+/// The cycle-accurate model of the core (`core` under `top` in the generated Verilog).
+pub struct Core {
     g: Geometry,
     req_table: DecodeTable,
     rwd_table: DecodeTable,
@@ -214,6 +214,10 @@ pub struct Device {
     err_pend: [ErrCode; 3],
     err_count: u64,
     err_code: u64,
+    /// Event outputs of the last cycle (window-relative lines): the line its
+    /// accepted message marked dirty, and the victim its filter stage recalled.
+    pub ev_dirty: Option<u64>,
+    pub ev_recall: Option<u64>,
 }
 
 /// Depth of the snoop queue between the filter stage and the snoop tracker.
@@ -251,10 +255,10 @@ fn sf_set(grant: Meta) -> SfOp {
     }
 }
 
-impl Device {
+impl Core {
     pub fn new(g: &Geometry) -> Self {
         let own = g.dirty_on_ownership;
-        Device {
+        Core {
             g: *g,
             req_table: DecodeTable::build(|w, op, m| decode_req(w, op, m, own)),
             rwd_table: DecodeTable::build(decode_rwd),
@@ -281,6 +285,8 @@ impl Device {
             err_pend: [ErrCode::None; 3],
             err_count: 0,
             err_code: 0,
+            ev_dirty: None,
+            ev_recall: None,
         }
     }
 
@@ -396,9 +402,11 @@ impl Device {
             self.snq.copy_within(1.., 0);
             self.snq_count -= 1;
         }
+        self.ev_recall = None;
         if let Some(h) = self.sfp[1] {
             let l = self.sf.lookup(h.addr);
             let victim = self.sf.apply(h.addr, &l, h.sf);
+            self.ev_recall = victim.map(|v| v & self.g.window_mask);
             let snoop = victim
                 .map(|v| (SnpOp::BISnpInv, v))
                 .or(h.snoop.map(|op| (op, h.addr)));
@@ -468,6 +476,7 @@ impl Device {
         }
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
+        self.ev_dirty = set;
         self.sfp[1] = self.sfp[0];
         self.sfp[0] = ok.then_some(SfEntry {
             addr,

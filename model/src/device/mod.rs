@@ -3,7 +3,10 @@
 pub mod core;
 pub mod dirty_bitmap;
 pub mod read_queue;
+pub mod regs;
 pub mod snoop_filter;
 pub mod snoop_tracker;
+pub mod top;
 
-pub use self::core::{Device, Sel};
+pub use self::core::{Core, Sel};
+pub use self::top::Device;

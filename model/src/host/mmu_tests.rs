@@ -286,8 +286,8 @@ fn cores_share_the_page_table_but_not_tlbs() {
 
 #[test]
 fn window_full_is_an_error_that_changes_nothing() {
-    // Root, 3 tables and 2 data pages.
-    let mut m = mmu(MmuConfig::default(), 1, 6);
+    // Root, 3 tables and 2 data pages (the seventh frame is the register page).
+    let mut m = mmu(MmuConfig::default(), 1, 7);
     let (pa, _) = tr(&mut m, 0, 0x1000, true);
     tr(&mut m, 0, 0x2000, false);
     let before = m.pt_frames().count();
@@ -306,7 +306,7 @@ fn window_full_is_an_error_that_changes_nothing() {
         local_bytes: 4 << 12,
         ..MmuConfig::default()
     };
-    let mut m = mmu(cfg, 1, 4);
+    let mut m = mmu(cfg, 1, 5);
     assert_eq!(tr(&mut m, 0, 0x1000, false).0, 0);
     let e = m.translate(0, 0x20_0000, false, &mut ops).unwrap_err();
     assert!(matches!(

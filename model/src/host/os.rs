@@ -97,7 +97,8 @@ impl Os {
             local_frames: local_bytes >> PAGE_SHIFT,
             local_used: 0,
             window_pfn: window_base >> PAGE_SHIFT,
-            window_frames: window_size >> PAGE_SHIFT,
+            // The window's last page is the device's register page: never allocated.
+            window_frames: (window_size >> PAGE_SHIFT) - 1,
             window_used: 0,
             tables: Vec::new(),
             table_pfn: Vec::new(),

@@ -1,0 +1,847 @@
+//! Register agent: the home agent of the register page (the window's last 4 KiB),
+//! a sibling of the core under the top.
+//!
+//! Per cycle: accepts one message addressed to the register page (request with data
+//! first, then request) when its answer register (NDR for writes and MemInv /
+//! MemClnEvct, DRS for reads) is free, answering reads with the line's current value
+//! and keeping one "host holds it" bit per line. A line the device changes while the
+//! host holds it is marked for back-invalidation; one snoop at a time (BITag
+//! [`AGENT_BITAG`]) goes out from a register, the doorbell's BISnpData on the command
+//! line before any back-invalidation. A command (a meta-I writeback of the command
+//! line, or the doorbell's pull) starts the cycle after it arrives; harvest and recall
+//! commands drive the core's harvest and command ports from registers and complete
+//! when the core takes them (a harvest read the cycle after, with the word).
+//! Completion and error codes land in the completion line at the edge.
+
+use crate::config::Geometry;
+use crate::ports::Outputs;
+use crate::protocol::*;
+
+/// Lines in the register page (one 4 KiB page).
+pub const PAGE_LINES: u64 = 64;
+/// BITag of the agent's snoop (the core's are 0..snoop_slots).
+pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
+
+/// Register lines, by index in the page.
+pub const LINE_IDENT: u64 = 0;
+pub const LINE_PARAMS: u64 = 1;
+pub const LINE_CONTROL: u64 = 2;
+pub const LINE_COMMAND: u64 = 3;
+pub const LINE_DOORBELL: u64 = 4;
+pub const LINE_COMPLETION: u64 = 5;
+pub const LINE_STATUS: u64 = 6;
+pub const LINE_EVENTS: u64 = 7;
+/// The event ring: lines RING_FIRST.. of the page, eight 64-bit records a line.
+pub const RING_FIRST: u64 = 8;
+pub const RING_RECORDS: u64 = 32;
+
+/// Event record kinds (bits 63:60 of a record).
+pub const EV_DIRTY: u64 = 1;
+pub const EV_RECALL: u64 = 2;
+pub const EV_ERROR: u64 = 3;
+
+/// Identity line word 0: "LINEWTCH" little-endian.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
+/// Register-map version: major in bits 31:16, minor in 15:0.
+pub const VERSION: u64 = 1 << 16;
+
+/// Command opcodes (command line word 0, bits 7:0).
+pub const CMD_NOP: u64 = 0;
+pub const CMD_HARVEST_SWAP: u64 = 1;
+pub const CMD_HARVEST_READ: u64 = 2;
+pub const CMD_RECALL: u64 = 3;
+pub const CMD_SET_CONTROL: u64 = 4;
+
+/// Completion status / error codes.
+pub const ST_OK: u64 = 0;
+pub const ST_UNKNOWN_COMMAND: u64 = 1;
+pub const ST_BAD_ARG: u64 = 2;
+pub const ST_READ_ONLY: u64 = 3;
+pub const ST_BUSY: u64 = 4;
+pub const ST_BAD_BIRSP: u64 = 5;
+pub const ST_BAD_MESSAGE: u64 = 6;
+
+/// First line of the register page for geometry `g`.
+pub fn page_base(g: &Geometry) -> u64 {
+    g.window_base_line + g.window_lines - PAGE_LINES
+}
+
+/// Whether line address `addr` is in the register page.
+#[inline]
+pub fn in_page(g: &Geometry, addr: u64) -> bool {
+    addr >> 6 == page_base(g) >> 6
+}
+
+/// The agent's registered outputs toward the core's command and harvest ports.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CorePorts {
+    pub cmd_valid: bool,
+    pub cmd_opcode: u64,
+    pub cmd_addr: u64,
+    pub hv_valid: bool,
+    pub hv_op: u64,
+    pub hv_level: u64,
+    pub hv_index: u64,
+}
+
+pub struct Regs {
+    g: Geometry,
+    page: u64,
+    held: u64,
+    inv_pend: u64,
+    // answer registers
+    ndr_valid: bool,
+    ndr_opcode: u64,
+    ndr_tag: u64,
+    drs_valid: bool,
+    drs_meta: u64,
+    drs_tag: u64,
+    drs_data: Line,
+    // snoop register: valid (waiting for the host), outstanding (waiting for BIRsp)
+    snp_valid: bool,
+    snp_out: bool,
+    snp_op: u64,
+    snp_line: u64,
+    // register contents
+    control: u64,
+    command: Line,
+    comp_seq: u64,
+    comp_status: u64,
+    comp_result: u64,
+    err_count: u64,
+    err_code: u64,
+    commands: u64,
+    doorbells: u64,
+    core_err_count: u64,
+    core_err_code: u64,
+    // command execution
+    exec_pend: bool,
+    /// 0 idle, 1 waiting for the core to take the port request, 2 harvest word next.
+    exec_state: u8,
+    exec_seq: u64,
+    /// Doorbell: 0 idle, 1 snoop to send, 2 waiting for its BIRsp.
+    db_state: u8,
+    ports: CorePorts,
+    // event ring
+    records: [u64; RING_RECORDS as usize],
+    prod: u64,
+    cons: u64,
+    dropped: u64,
+}
+
+/// What the agent is offered this cycle (the top's demux) and what the core shows.
+pub struct AgentIn<'a> {
+    pub req: bool,
+    pub rwd: bool,
+    pub birsp: bool,
+    pub core: &'a Outputs,
+    /// The core's events this cycle (window-relative lines).
+    pub ev_dirty: Option<u64>,
+    pub ev_recall: Option<u64>,
+}
+
+impl Regs {
+    pub fn new(g: &Geometry) -> Self {
+        Regs {
+            g: *g,
+            page: page_base(g),
+            held: 0,
+            inv_pend: 0,
+            ndr_valid: false,
+            ndr_opcode: 0,
+            ndr_tag: 0,
+            drs_valid: false,
+            drs_meta: 0,
+            drs_tag: 0,
+            drs_data: [0; DATA_WORDS],
+            snp_valid: false,
+            snp_out: false,
+            snp_op: 0,
+            snp_line: 0,
+            control: 0,
+            command: [0; DATA_WORDS],
+            comp_seq: 0,
+            comp_status: 0,
+            comp_result: 0,
+            err_count: 0,
+            err_code: 0,
+            commands: 0,
+            doorbells: 0,
+            core_err_count: 0,
+            core_err_code: 0,
+            exec_pend: false,
+            exec_state: 0,
+            exec_seq: 0,
+            db_state: 0,
+            ports: CorePorts::default(),
+            records: [0; RING_RECORDS as usize],
+            prod: 0,
+            cons: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Registered requests toward the core's command and harvest ports.
+    #[inline]
+    pub fn core_ports(&self) -> CorePorts {
+        self.ports
+    }
+
+    /// The current value of register line `k` of the page.
+    pub fn line(&self, k: u64) -> Line {
+        let g = &self.g;
+        let mut l = [0; DATA_WORDS];
+        match k {
+            LINE_IDENT => {
+                l[0] = MAGIC;
+                l[1] = VERSION;
+                l[2] = self.page;
+                l[3] = PAGE_LINES;
+            }
+            LINE_PARAMS => {
+                l[0] = g.window_base_line;
+                l[1] = g.window_lines;
+                l[2] = g.sf_sets;
+                l[3] = g.sf_ways;
+                l[4] = g.snoop_slots;
+                l[5] = g.read_queue;
+                l[6] = g.levels | g.fanout << 8 | (g.dirty_on_ownership as u64) << 16;
+            }
+            LINE_CONTROL => l[0] = self.control,
+            LINE_COMMAND => l = self.command,
+            LINE_COMPLETION => {
+                l[0] = self.comp_seq;
+                l[1] = self.comp_status;
+                l[2] = self.comp_result;
+                l[3] = self.err_count;
+                l[4] = self.err_code;
+            }
+            LINE_STATUS => {
+                l[0] = self.commands;
+                l[1] = self.doorbells;
+                l[2] = self.core_err_count;
+                l[3] = self.core_err_code;
+            }
+            LINE_EVENTS => {
+                l[0] = self.prod;
+                l[1] = self.cons;
+                l[2] = self.dropped;
+                l[3] = RING_FIRST;
+                l[4] = RING_RECORDS;
+            }
+            k if (RING_FIRST..RING_FIRST + RING_RECORDS / 8).contains(&k) => {
+                let at = ((k - RING_FIRST) * 8) as usize;
+                l.copy_from_slice(&self.records[at..at + 8]);
+            }
+            _ => {}
+        }
+        l
+    }
+
+    /// Drive the agent's outputs over the core's where the core's registers are
+    /// empty (core first on NDR, DRS and BISnp), and set its readies.
+    #[inline]
+    pub fn merge(&self, o: &mut Outputs) {
+        if !o.ndr_valid && self.ndr_valid {
+            o.ndr_valid = true;
+            o.ndr_opcode = self.ndr_opcode;
+            o.ndr_tag = self.ndr_tag;
+        }
+        if !o.drs_valid && self.drs_valid {
+            o.drs_valid = true;
+            o.drs_opcode = DRS_MEMDATA as u64;
+            o.drs_meta = self.drs_meta;
+            o.drs_tag = self.drs_tag;
+            o.drs_data = self.drs_data;
+        }
+        if !o.bisnp_valid && self.snp_valid {
+            o.bisnp_valid = true;
+            o.bisnp_opcode = self.snp_op;
+            o.bisnp_bitag = AGENT_BITAG;
+            o.bisnp_addr = self.page | self.snp_line;
+        }
+    }
+
+    /// One clock cycle. `x.core` holds the core's outputs of this cycle; returns
+    /// (req_ready, rwd_ready) for messages routed here.
+    pub fn cycle(&mut self, i: &crate::ports::Inputs, x: &AgentIn) -> (bool, bool) {
+        let oc = x.core;
+        let ndr_take = i.ndr_ready & !oc.ndr_valid;
+        let drs_take = i.drs_ready & !oc.drs_valid;
+        let snp_take = i.bisnp_ready & !oc.bisnp_valid;
+        let ndr_free = !self.ndr_valid | ndr_take;
+        let drs_free = !self.drs_valid | drs_take;
+        let busy = self.exec_pend | (self.exec_state != 0) | (self.db_state != 0);
+
+        // Request decode (the request channel waits while a write is offered here).
+        let rop = ReqOp::from_bits(i.req_opcode as u8);
+        let rmeta = Meta::from_bits(i.req_meta as u8);
+        let is_read = matches!(rop, Some(ReqOp::MemRd) | Some(ReqOp::MemRdData));
+        let acc_rwd = x.rwd & ndr_free;
+        let acc_req = x.req & !x.rwd & if is_read { drs_free } else { ndr_free };
+
+        let mut set_held = 0u64;
+        let mut clr_held = 0u64;
+        let mut changed = 0u64;
+        let mut errs = [0u64; 2];
+        let mut ndr_load = None;
+        let mut ring = false;
+        let mut trigger = false;
+        let mut new_cmd = None;
+        let mut new_cons = None;
+        if acc_rwd {
+            let k = i.rwd_addr & (PAGE_LINES - 1);
+            let op = RwdOp::from_bits(i.rwd_opcode as u8);
+            let meta = Meta::from_bits(i.rwd_meta as u8).filter(|&m| m != Meta::Any);
+            ndr_load = Some((NdrOp::Cmp, i.rwd_tag));
+            if op.is_none() || meta.is_none() {
+                errs[0] = ST_BAD_MESSAGE;
+            }
+            if meta != Some(Meta::Shared) {
+                clr_held = 1 << k;
+            }
+            if let Some(op) = op {
+                let mask = if op == RwdOp::MemWr {
+                    u64::MAX
+                } else {
+                    i.rwd_mask
+                };
+                match k {
+                    LINE_COMMAND => {
+                        let mut c = self.command;
+                        for (w, d) in c.iter_mut().enumerate() {
+                            let m = expand_mask(mask >> (8 * w) & 0xff);
+                            *d = (*d & !m) | (i.rwd_data[w] & m);
+                        }
+                        new_cmd = Some(c);
+                        trigger = meta != Some(Meta::Shared);
+                    }
+                    LINE_DOORBELL => ring = true,
+                    LINE_EVENTS => {
+                        let m = expand_mask(mask >> 8 & 0xff);
+                        new_cons = Some((self.cons & !m) | (i.rwd_data[1] & m));
+                    }
+                    _ => errs[0] = ST_READ_ONLY,
+                }
+            }
+            if (trigger | ring) & busy {
+                errs[0] = ST_BUSY;
+                trigger = false;
+                ring = false;
+            }
+        } else if acc_req {
+            let k = i.req_addr & (PAGE_LINES - 1);
+            if rop.is_none() || rmeta.is_none() {
+                errs[0] = ST_BAD_MESSAGE;
+            }
+            let meta = rmeta.unwrap_or(Meta::Invalid);
+            match rop {
+                Some(ReqOp::MemRd) | Some(ReqOp::MemRdData) => {
+                    let grant = if rop == Some(ReqOp::MemRdData) {
+                        Meta::Any
+                    } else {
+                        meta
+                    };
+                    if grant != Meta::Invalid {
+                        set_held = 1 << k;
+                    }
+                    self.drs_valid = true;
+                    self.drs_meta = grant as u64;
+                    self.drs_tag = i.req_tag;
+                    self.drs_data = self.line(k);
+                }
+                Some(ReqOp::MemInv) => {
+                    if meta == Meta::Invalid {
+                        clr_held = 1 << k;
+                    } else {
+                        set_held = 1 << k;
+                    }
+                    let op = match meta {
+                        Meta::Invalid => NdrOp::Cmp,
+                        Meta::Shared => NdrOp::CmpS,
+                        Meta::Any => NdrOp::CmpE,
+                    };
+                    ndr_load = Some((op, i.req_tag));
+                }
+                Some(ReqOp::MemClnEvct) => {
+                    clr_held = 1 << k;
+                    ndr_load = Some((NdrOp::Cmp, i.req_tag));
+                }
+                None => ndr_load = Some((NdrOp::Cmp, i.req_tag)),
+            }
+        }
+        if !(acc_req & is_read) & drs_take {
+            self.drs_valid = false;
+        }
+        match ndr_load {
+            Some((op, tag)) => {
+                self.ndr_valid = true;
+                self.ndr_opcode = op as u64;
+                self.ndr_tag = tag;
+            }
+            None if ndr_take => self.ndr_valid = false,
+            None => {}
+        }
+
+        // Snoop response (checked against the state at the start of the cycle).
+        let mut db_done = false;
+        if x.birsp {
+            if self.snp_out {
+                self.snp_out = false;
+                db_done = self.snp_op == SnpOp::BISnpData as u64;
+            } else {
+                errs[1] = ST_BAD_BIRSP;
+            }
+        }
+        // Snoop register: the host takes it, or a new snoop is decided.
+        let mut inv_clear = 0u64;
+        if self.snp_valid {
+            if snp_take {
+                self.snp_valid = false;
+                self.snp_out = true;
+            }
+        } else if !self.snp_out {
+            if self.db_state == 1 {
+                self.snp_valid = true;
+                self.snp_op = SnpOp::BISnpData as u64;
+                self.snp_line = LINE_COMMAND;
+                self.db_state = 2;
+            } else if self.inv_pend != 0 {
+                let k = self.inv_pend.trailing_zeros() as u64;
+                self.snp_valid = true;
+                self.snp_op = SnpOp::BISnpInv as u64;
+                self.snp_line = k;
+                inv_clear = 1 << k;
+            }
+        }
+
+        // Command execution.
+        let mut complete = None;
+        match self.exec_state {
+            0 if self.exec_pend => {
+                self.exec_pend = false;
+                let op = self.command[0] & 0xff;
+                let (a0, a1) = (self.command[2], self.command[3]);
+                self.exec_seq = self.command[1];
+                match op {
+                    CMD_NOP => complete = Some((ST_OK, 0)),
+                    CMD_SET_CONTROL => {
+                        self.control = a0;
+                        changed |= 1 << LINE_CONTROL;
+                        complete = Some((ST_OK, 0));
+                    }
+                    CMD_HARVEST_SWAP => {
+                        self.ports.hv_valid = true;
+                        self.ports.hv_op = HV_SWAP as u64;
+                        self.ports.hv_level = 0;
+                        self.ports.hv_index = 0;
+                        self.exec_state = 1;
+                    }
+                    CMD_HARVEST_READ if a0 < self.g.levels && a1 >> HV_INDEX_BITS == 0 => {
+                        self.ports.hv_valid = true;
+                        self.ports.hv_op = HV_READ_CLEAR as u64;
+                        self.ports.hv_level = a0;
+                        self.ports.hv_index = a1;
+                        self.exec_state = 1;
+                    }
+                    CMD_RECALL
+                        if a0 <= SnpOp::BISnpInv as u64
+                            && a1 >> ADDR_BITS == 0
+                            && a1 & !self.g.window_mask == self.g.window_base_line
+                            && a1 >> 6 != self.page >> 6 =>
+                    {
+                        self.ports.cmd_valid = true;
+                        self.ports.cmd_opcode = a0;
+                        self.ports.cmd_addr = a1;
+                        self.exec_state = 1;
+                    }
+                    CMD_HARVEST_READ | CMD_RECALL => complete = Some((ST_BAD_ARG, 0)),
+                    _ => complete = Some((ST_UNKNOWN_COMMAND, 0)),
+                }
+            }
+            1 => {
+                if self.ports.cmd_valid & oc.cmd_ready {
+                    self.ports.cmd_valid = false;
+                    self.exec_state = 0;
+                    complete = Some((ST_OK, 0));
+                }
+                if self.ports.hv_valid & oc.hv_ready {
+                    self.ports.hv_valid = false;
+                    if self.ports.hv_op == HV_SWAP as u64 {
+                        self.exec_state = 0;
+                        complete = Some((ST_OK, 0));
+                    } else {
+                        self.exec_state = 2;
+                    }
+                }
+            }
+            2 => {
+                self.exec_state = 0;
+                complete = Some((ST_OK, oc.hv_rsp_data));
+            }
+            _ => {}
+        }
+        if let Some((st, res)) = complete {
+            self.comp_seq = self.exec_seq;
+            self.comp_status = st;
+            self.comp_result = res;
+            self.commands = self.commands.wrapping_add(1);
+            changed |= 1 << LINE_COMPLETION | 1 << LINE_STATUS;
+        }
+        if let Some(c) = new_cmd {
+            self.command = c;
+        }
+        if trigger {
+            self.exec_pend = true;
+        }
+        if ring {
+            self.doorbells = self.doorbells.wrapping_add(1);
+            changed |= 1 << LINE_STATUS;
+            if self.held >> LINE_COMMAND & 1 != 0 {
+                self.db_state = 1;
+            } else {
+                self.exec_pend = true;
+            }
+        }
+        if db_done {
+            self.db_state = 0;
+            self.exec_pend = true;
+        }
+        for e in errs {
+            if e != 0 {
+                self.err_count = self.err_count.wrapping_add(1);
+                self.err_code = e;
+                changed |= 1 << LINE_COMPLETION;
+            }
+        }
+        // The status line mirrors the core's error counter a cycle late; a change is
+        // an error event.
+        let mut ev_error = None;
+        if (oc.err_count != self.core_err_count) | (oc.err_code != self.core_err_code) {
+            self.core_err_count = oc.err_count;
+            self.core_err_code = oc.err_code;
+            changed |= 1 << LINE_STATUS;
+            ev_error = Some(oc.err_count << 16 | oc.err_code);
+        }
+        // Event ring: up to three records a cycle, in order; a record that finds the
+        // ring full (by the consumer index at the start of the cycle) is dropped and
+        // counted.
+        let evs = [
+            x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
+            x.ev_recall.map(|l| EV_RECALL << 60 | l),
+            ev_error.map(|e| EV_ERROR << 60 | e),
+        ];
+        for r in evs.into_iter().flatten() {
+            if self.prod.wrapping_sub(self.cons) < RING_RECORDS {
+                let slot = self.prod % RING_RECORDS;
+                self.records[slot as usize] = r;
+                self.prod = self.prod.wrapping_add(1);
+                changed |= 1 << (RING_FIRST + slot / 8);
+            } else {
+                self.dropped = self.dropped.wrapping_add(1);
+            }
+            changed |= 1 << LINE_EVENTS;
+        }
+        if let Some(c) = new_cons {
+            self.cons = c;
+        }
+        self.held = ((self.held & !clr_held) | set_held) & !inv_clear;
+        self.inv_pend = (self.inv_pend & !inv_clear) | (changed & self.held);
+        (acc_req, acc_rwd)
+    }
+}
+
+/// One mask bit per byte of a word, widened to the bits of those bytes.
+#[inline]
+fn expand_mask(m: u64) -> u64 {
+    let mut r = 0;
+    for b in 0..8 {
+        if m >> b & 1 != 0 {
+            r |= 0xff << (8 * b);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::Device;
+    use crate::ports::Inputs;
+
+    /// A bare host: every device output is taken at once; records what came out.
+    struct Bench {
+        d: Device,
+        g: Geometry,
+        drs: Vec<(u64, u64, Line)>,
+        snoops: Vec<(u64, u64, u64)>,
+        ndr: Vec<(u64, u64)>,
+        tag: u64,
+        cycles: u64,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let g = crate::Config::parse(
+                "[device]\nwindow_base = 0x100000\nwindow_size = 0x100000\nsf_sets = 16\nsf_ways = 2\nsnoop_slots = 4\nread_queue = 4\nbitmap_levels = 2\nbitmap_fanout = 64\ndirty_on_ownership = false\n",
+                "test",
+            )
+            .unwrap()
+            .geometry();
+            Bench {
+                d: Device::new(&g),
+                g,
+                drs: vec![],
+                snoops: vec![],
+                ndr: vec![],
+                tag: 0,
+                cycles: 0,
+            }
+        }
+        fn reg(&self, k: u64) -> u64 {
+            page_base(&self.g) + k
+        }
+        fn idle() -> Inputs {
+            Inputs {
+                ndr_ready: true,
+                drs_ready: true,
+                bisnp_ready: true,
+                mem_req_ready: true,
+                ..Default::default()
+            }
+        }
+        /// One cycle; returns the outputs.
+        fn step(&mut self, i: &Inputs) -> Outputs {
+            let mut o = Outputs::default();
+            self.d.cycle(i, &mut o);
+            self.cycles += 1;
+            if o.drs_valid {
+                self.drs.push((o.drs_tag, o.drs_meta, o.drs_data));
+            }
+            if o.ndr_valid {
+                self.ndr.push((o.ndr_tag, o.ndr_opcode));
+            }
+            if o.bisnp_valid {
+                self.snoops
+                    .push((o.bisnp_opcode, o.bisnp_bitag, o.bisnp_addr));
+            }
+            o
+        }
+        fn run(&mut self, n: usize) {
+            for _ in 0..n {
+                self.step(&Self::idle());
+            }
+        }
+        /// Offer `i` until taken (by `ready`), then idle a few cycles.
+        fn offer(&mut self, i: Inputs, ready: fn(&Outputs) -> bool) {
+            for _ in 0..100 {
+                let o = self.step(&i);
+                if ready(&o) {
+                    self.run(8);
+                    return;
+                }
+            }
+            panic!("not accepted");
+        }
+        fn read(&mut self, addr: u64, meta: Meta) -> Line {
+            self.tag += 1;
+            let i = Inputs {
+                req_valid: true,
+                req_opcode: ReqOp::MemRd as u64,
+                req_meta: meta as u64,
+                req_tag: self.tag,
+                req_addr: addr,
+                ..Self::idle()
+            };
+            self.drs.clear();
+            self.offer(i, |o| o.req_ready);
+            let &(tag, m, data) = self.drs.last().expect("data");
+            assert_eq!((tag, m), (self.tag, meta as u64));
+            data
+        }
+        fn write(&mut self, addr: u64, meta: Meta, data: Line) {
+            self.tag += 1;
+            let i = Inputs {
+                rwd_valid: true,
+                rwd_opcode: RwdOp::MemWr as u64,
+                rwd_meta: meta as u64,
+                rwd_tag: self.tag,
+                rwd_addr: addr,
+                rwd_data: data,
+                ..Self::idle()
+            };
+            self.offer(i, |o| o.rwd_ready);
+        }
+        fn birsp(&mut self, op: RspOp) {
+            let i = Inputs {
+                birsp_valid: true,
+                birsp_opcode: op as u64,
+                birsp_bitag: AGENT_BITAG,
+                ..Self::idle()
+            };
+            self.offer(i, |o| o.birsp_ready);
+        }
+        fn command(&mut self, op: u64, seq: u64, a0: u64, a1: u64) {
+            let mut c = [0; DATA_WORDS];
+            c[0] = op;
+            c[1] = seq;
+            c[2] = a0;
+            c[3] = a1;
+            self.write(self.reg(LINE_COMMAND), Meta::Invalid, c);
+        }
+        fn completion(&mut self) -> Line {
+            self.read(self.reg(LINE_COMPLETION), Meta::Invalid)
+        }
+    }
+
+    #[test]
+    fn identity_and_parameters_read_back() {
+        let mut b = Bench::new();
+        let id = b.read(b.reg(LINE_IDENT), Meta::Shared);
+        assert_eq!(id[0], MAGIC);
+        assert_eq!(id[1], VERSION);
+        assert_eq!(id[2], page_base(&b.g));
+        let p = b.read(b.reg(LINE_PARAMS), Meta::Invalid);
+        assert_eq!(p[0], b.g.window_base_line);
+        assert_eq!(p[1], b.g.window_lines);
+        assert_eq!(p[6], 2 | 64 << 8);
+    }
+
+    #[test]
+    fn commands_complete_with_their_status() {
+        let mut b = Bench::new();
+        b.command(CMD_SET_CONTROL, 1, 0xabc, 0);
+        let c = b.completion();
+        assert_eq!(&c[..3], &[1, ST_OK, 0]);
+        assert_eq!(b.read(b.reg(LINE_CONTROL), Meta::Invalid)[0], 0xabc);
+        b.command(0x77, 2, 0, 0);
+        assert_eq!(&b.completion()[..2], &[2, ST_UNKNOWN_COMMAND]);
+        // Recall: bad snoop opcode, outside the window, in the register page.
+        let page = page_base(&b.g);
+        for (s, (a0, a1)) in [(9, 0x100), (0, 1), (0, page + 3)].into_iter().enumerate() {
+            b.command(CMD_RECALL, 10 + s as u64, a0, a1);
+            assert_eq!(&b.completion()[..2], &[10 + s as u64, ST_BAD_ARG]);
+        }
+        b.command(CMD_HARVEST_READ, 20, 2, 0);
+        assert_eq!(&b.completion()[..2], &[20, ST_BAD_ARG]);
+        // A write to a read-only line: an error code, no command.
+        b.write(b.reg(LINE_IDENT), Meta::Invalid, [1; DATA_WORDS]);
+        let c = b.completion();
+        assert_eq!((c[0], c[3], c[4]), (20, 1, ST_READ_ONLY));
+        let st = b.read(b.reg(LINE_STATUS), Meta::Invalid);
+        assert_eq!(st[0], 6);
+    }
+
+    #[test]
+    fn a_held_line_is_back_invalidated_before_it_changes() {
+        let mut b = Bench::new();
+        b.read(b.reg(LINE_COMPLETION), Meta::Shared);
+        b.snoops.clear();
+        b.run(20);
+        assert!(b.snoops.is_empty(), "an idle device sends nothing");
+        b.command(CMD_NOP, 5, 0, 0);
+        let want = (SnpOp::BISnpInv as u64, AGENT_BITAG, b.reg(LINE_COMPLETION));
+        assert_eq!(b.snoops.first(), Some(&want));
+        b.birsp(RspOp::BIRspI);
+        assert_eq!(b.completion()[0], 5);
+        // Not held now (read with meta I): a change needs no snoop.
+        b.snoops.clear();
+        b.command(CMD_NOP, 6, 0, 0);
+        assert!(b.snoops.is_empty());
+    }
+
+    #[test]
+    fn the_doorbell_pulls_the_command_line() {
+        let mut b = Bench::new();
+        b.read(b.reg(LINE_COMMAND), Meta::Any);
+        b.snoops.clear();
+        b.write(b.reg(LINE_DOORBELL), Meta::Invalid, [0; DATA_WORDS]);
+        let want = (SnpOp::BISnpData as u64, AGENT_BITAG, b.reg(LINE_COMMAND));
+        assert_eq!(b.snoops.first(), Some(&want));
+        // The host writes the line back keeping S (no command by itself), then answers.
+        let mut c = [0; DATA_WORDS];
+        c[0] = CMD_SET_CONTROL;
+        c[1] = 9;
+        c[2] = 5;
+        b.write(b.reg(LINE_COMMAND), Meta::Shared, c);
+        assert_eq!(b.completion()[0], 0, "not before the snoop's answer");
+        b.birsp(RspOp::BIRspS);
+        b.run(4);
+        assert_eq!(&b.completion()[..2], &[9, ST_OK]);
+        assert_eq!(b.read(b.reg(LINE_CONTROL), Meta::Invalid)[0], 5);
+        // A stray answer is an error, not a hang.
+        b.birsp(RspOp::BIRspI);
+        assert_eq!(b.completion()[4], ST_BAD_BIRSP);
+    }
+
+    #[test]
+    fn a_command_while_busy_is_refused() {
+        let mut b = Bench::new();
+        b.read(b.reg(LINE_COMMAND), Meta::Any);
+        b.write(b.reg(LINE_DOORBELL), Meta::Invalid, [0; DATA_WORDS]);
+        // The doorbell waits for its BIRsp: a second ring is refused.
+        b.write(b.reg(LINE_DOORBELL), Meta::Invalid, [0; DATA_WORDS]);
+        let c = b.completion();
+        assert_eq!((c[3], c[4]), (1, ST_BUSY));
+        b.birsp(RspOp::BIRspI);
+        b.run(4);
+        assert_eq!(b.read(b.reg(LINE_STATUS), Meta::Invalid)[..2], [1, 1]);
+    }
+
+    #[test]
+    fn events_are_appended_counted_when_dropped_and_consumed() {
+        let mut b = Bench::new();
+        let base = b.g.window_base_line;
+        for k in 0..RING_RECORDS + 3 {
+            b.write(base + 100 + k, Meta::Invalid, [0; DATA_WORDS]);
+        }
+        let ev = b.read(b.reg(LINE_EVENTS), Meta::Invalid);
+        assert_eq!(&ev[..5], &[RING_RECORDS, 0, 3, RING_FIRST, RING_RECORDS]);
+        let r = b.read(b.reg(RING_FIRST + 1), Meta::Invalid);
+        assert_eq!(r[0], EV_DIRTY << 60 | 108);
+        // The consumer frees the ring (word 1 of the events line, a partial write).
+        b.tag += 1;
+        let mut d = [0; DATA_WORDS];
+        d[1] = 10;
+        let i = Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWrPtl as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_tag: b.tag,
+            rwd_addr: b.reg(LINE_EVENTS),
+            rwd_mask: 0xff00,
+            rwd_data: d,
+            ..Bench::idle()
+        };
+        b.offer(i, |o| o.rwd_ready);
+        b.write(base + 500, Meta::Invalid, [0; DATA_WORDS]);
+        let ev = b.read(b.reg(LINE_EVENTS), Meta::Invalid);
+        assert_eq!(&ev[..3], &[RING_RECORDS + 1, 10, 3]);
+        let r = b.read(b.reg(RING_FIRST), Meta::Invalid);
+        assert_eq!(r[0], EV_DIRTY << 60 | 500, "slot 0 reused");
+        assert_eq!(b.completion()[3], 0, "no register error");
+    }
+
+    #[test]
+    fn harvest_and_recall_commands_drive_the_core() {
+        let mut b = Bench::new();
+        let line = b.g.window_base_line + 70;
+        b.write(line, Meta::Invalid, [3; DATA_WORDS]);
+        b.command(CMD_HARVEST_SWAP, 1, 0, 0);
+        assert_eq!(&b.completion()[..2], &[1, ST_OK]);
+        b.command(CMD_HARVEST_READ, 2, 1, 0);
+        let c = b.completion();
+        assert_eq!(&c[..3], &[2, ST_OK, 1 << 1], "summary bit of word 1");
+        b.command(CMD_HARVEST_READ, 3, 0, 1);
+        assert_eq!(b.completion()[2], 1 << 6, "line 70 = word 1 bit 6");
+        b.command(CMD_HARVEST_READ, 4, 0, 1);
+        assert_eq!(b.completion()[2], 0, "read-and-clear");
+        b.snoops.clear();
+        b.command(CMD_RECALL, 5, SnpOp::BISnpInv as u64, line);
+        assert_eq!(&b.completion()[..2], &[5, ST_OK]);
+        assert!(b
+            .snoops
+            .iter()
+            .any(|&(op, tag, a)| op == SnpOp::BISnpInv as u64 && tag < AGENT_BITAG && a == line));
+    }
+}

@@ -1,0 +1,93 @@
+//! Top: the core and the register agent side by side behind one set of ports.
+//!
+//! Per cycle: routes a request or request-with-data message to the register agent
+//! when its line is in the register page (the window's last 4 KiB) and to the core
+//! otherwise, and a BIRsp to the agent when it names the agent's BITag; the agent's
+//! registered requests take the core's command and harvest ports ahead of the
+//! external ones. The NDR, DRS and BISnp channels show the core's register when it is
+//! full and the agent's otherwise; the agent's register is taken only when the core's
+//! is empty.
+
+use super::core::{Core, Sel};
+use super::dirty_bitmap::DirtyBitmap;
+use super::regs::{self, AgentIn, Regs, AGENT_BITAG};
+use super::snoop_filter::SnoopFilter;
+use crate::config::Geometry;
+use crate::ports::{Inputs, Outputs};
+
+/// The cycle-accurate model of the whole device (`top` in the generated Verilog).
+pub struct Device {
+    g: Geometry,
+    core: Core,
+    regs: Regs,
+    ci: Inputs,
+}
+
+impl Device {
+    pub fn new(g: &Geometry) -> Self {
+        Device {
+            g: *g,
+            core: Core::new(g),
+            regs: Regs::new(g),
+            ci: Inputs::default(),
+        }
+    }
+
+    pub fn geometry(&self) -> &Geometry {
+        &self.g
+    }
+    pub fn snoop_filter(&self) -> &SnoopFilter {
+        self.core.snoop_filter()
+    }
+    pub fn bitmap(&self) -> &DirtyBitmap {
+        self.core.bitmap()
+    }
+    pub fn regs(&self) -> &Regs {
+        &self.regs
+    }
+
+    /// One clock cycle: drive `o` from the current state and `i`, then take the edge.
+    #[inline(always)]
+    pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
+        let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
+        let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
+        let birsp = i.birsp_valid & (i.birsp_bitag == AGENT_BITAG);
+        let p = self.regs.core_ports();
+        let ci = &mut self.ci;
+        ci.clone_from(i);
+        ci.req_valid &= !req;
+        ci.rwd_valid &= !rwd;
+        ci.birsp_valid &= !birsp;
+        if p.cmd_valid {
+            ci.cmd_valid = true;
+            ci.cmd_opcode = p.cmd_opcode;
+            ci.cmd_addr = p.cmd_addr;
+        }
+        if p.hv_valid {
+            ci.hv_valid = true;
+            ci.hv_op = p.hv_op;
+            ci.hv_level = p.hv_level;
+            ci.hv_index = p.hv_index;
+        }
+        let sel = self.core.cycle(ci, o);
+        let mut merged = o.clone();
+        self.regs.merge(&mut merged);
+        let (req_ready, rwd_ready) = self.regs.cycle(
+            i,
+            &AgentIn {
+                req,
+                rwd,
+                birsp,
+                core: o,
+                ev_dirty: self.core.ev_dirty,
+                ev_recall: self.core.ev_recall,
+            },
+        );
+        merged.req_ready = if req { req_ready } else { o.req_ready };
+        merged.rwd_ready = if rwd { rwd_ready } else { o.rwd_ready };
+        merged.cmd_ready = o.cmd_ready & !p.cmd_valid;
+        merged.hv_ready = o.hv_ready & !p.hv_valid;
+        *o = merged;
+        sel
+    }
+}

@@ -1,0 +1,1038 @@
+//! Register agent: the home agent of the register page (the window's last 4 KiB),
+//! a sibling of the core under the top.
+//!
+//! Per cycle: accepts one message addressed to the register page (request with data
+//! first, then request) when its answer register (NDR for writes and MemInv /
+//! MemClnEvct, DRS for reads) is free, answering reads with the line's current value
+//! and keeping one "host holds it" bit per line. A line the device changes while the
+//! host holds it is marked for back-invalidation; one snoop at a time (BITag
+//! `AGENT_BITAG`) goes out from a register, the doorbell's BISnpData on the command
+//! line before any back-invalidation. A command (a meta-I writeback of the command
+//! line, or the doorbell's pull) starts the cycle after it arrives; harvest and recall
+//! commands drive the core's harvest and command ports from registers and complete
+//! when the core takes them (a harvest read the cycle after, with the word).
+//! Completion and error codes land in the completion line at the edge.
+
+use crate::dirty_bitmap::LINE_BITS;
+use linewatch_model::config::Geometry;
+use linewatch_model::device::regs::*;
+use linewatch_model::protocol::{
+    Meta, NdrOp, ReqOp, RwdOp, SnpOp, ADDR_BITS, DATA_BITS, ERR_CODE_BITS, ERR_COUNT_BITS,
+    HV_INDEX_BITS, HV_LEVEL_BITS, MASK_BITS, META_BITS, OPCODE_BITS, RSP_OPCODE_BITS, TAG_BITS,
+};
+use rust_hdl::prelude::*;
+
+type Op = Bits<OPCODE_BITS>;
+type MetaV = Bits<META_BITS>;
+type Tag = Bits<TAG_BITS>;
+type Line = Bits<DATA_BITS>;
+type W = Bits<64>;
+/// A line index in the register page.
+type K = Bits<6>;
+
+#[derive(LogicBlock)]
+pub struct Regs {
+    pub clock: Signal<In, Clock>,
+    /// A request / request with data for the register page (already demuxed).
+    pub req_valid: Signal<In, bool>,
+    pub req_opcode: Signal<In, Op>,
+    pub req_meta: Signal<In, MetaV>,
+    pub req_tag: Signal<In, Tag>,
+    pub req_line: Signal<In, K>,
+    pub rwd_valid: Signal<In, bool>,
+    pub rwd_opcode: Signal<In, Op>,
+    pub rwd_meta: Signal<In, MetaV>,
+    pub rwd_tag: Signal<In, Tag>,
+    pub rwd_line: Signal<In, K>,
+    pub rwd_mask: Signal<In, Bits<MASK_BITS>>,
+    pub rwd_data: Signal<In, Line>,
+    /// A BIRsp naming the agent's BITag.
+    pub birsp_valid: Signal<In, bool>,
+    /// The host takes the agent's NDR / DRS / BISnp register this cycle.
+    pub ndr_take: Signal<In, bool>,
+    pub drs_take: Signal<In, bool>,
+    pub snp_take: Signal<In, bool>,
+    /// The core's side: command and harvest port readies, harvest word, errors.
+    pub core_cmd_ready: Signal<In, bool>,
+    pub core_hv_ready: Signal<In, bool>,
+    pub core_hv_rsp_data: Signal<In, W>,
+    pub core_err_count: Signal<In, Bits<ERR_COUNT_BITS>>,
+    pub core_err_code: Signal<In, Bits<ERR_CODE_BITS>>,
+    /// The core's events this cycle (window-relative lines).
+    pub ev_dirty_valid: Signal<In, bool>,
+    pub ev_dirty_line: Signal<In, Bits<LINE_BITS>>,
+    pub ev_recall_valid: Signal<In, bool>,
+    pub ev_recall_line: Signal<In, Bits<LINE_BITS>>,
+
+    pub req_ready: Signal<Out, bool>,
+    pub rwd_ready: Signal<Out, bool>,
+    pub ndr_valid: Signal<Out, bool>,
+    pub ndr_opcode: Signal<Out, Bits<RSP_OPCODE_BITS>>,
+    pub ndr_tag: Signal<Out, Tag>,
+    pub drs_valid: Signal<Out, bool>,
+    pub drs_meta: Signal<Out, MetaV>,
+    pub drs_tag: Signal<Out, Tag>,
+    pub drs_data: Signal<Out, Line>,
+    pub snp_valid: Signal<Out, bool>,
+    pub snp_op: Signal<Out, Op>,
+    pub snp_line: Signal<Out, K>,
+    pub cmd_valid: Signal<Out, bool>,
+    pub cmd_opcode: Signal<Out, Op>,
+    pub cmd_addr: Signal<Out, Bits<ADDR_BITS>>,
+    pub hv_valid: Signal<Out, bool>,
+    pub hv_op: Signal<Out, bool>,
+    pub hv_level: Signal<Out, Bits<HV_LEVEL_BITS>>,
+    pub hv_index: Signal<Out, Bits<HV_INDEX_BITS>>,
+
+    held: DFF<W>,
+    inv_pend: DFF<W>,
+    ndr_valid_r: DFF<bool>,
+    ndr_opcode_r: DFF<Bits<RSP_OPCODE_BITS>>,
+    ndr_tag_r: DFF<Tag>,
+    drs_valid_r: DFF<bool>,
+    drs_meta_r: DFF<MetaV>,
+    drs_tag_r: DFF<Tag>,
+    drs_data_r: DFF<Line>,
+    snp_valid_r: DFF<bool>,
+    snp_out: DFF<bool>,
+    snp_op_r: DFF<Op>,
+    snp_line_r: DFF<K>,
+    control: DFF<W>,
+    command: DFF<Line>,
+    comp_seq: DFF<W>,
+    comp_status: DFF<W>,
+    comp_result: DFF<W>,
+    err_count: DFF<W>,
+    err_code: DFF<W>,
+    commands: DFF<W>,
+    doorbells: DFF<W>,
+    core_err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
+    core_err_code_r: DFF<Bits<ERR_CODE_BITS>>,
+    exec_pend: DFF<bool>,
+    exec_state: DFF<Bits<2>>,
+    exec_seq: DFF<W>,
+    db_state: DFF<Bits<2>>,
+    cmd_valid_r: DFF<bool>,
+    cmd_opcode_r: DFF<Op>,
+    cmd_addr_r: DFF<Bits<ADDR_BITS>>,
+    hv_valid_r: DFF<bool>,
+    hv_op_r: DFF<bool>,
+    hv_level_r: DFF<Bits<HV_LEVEL_BITS>>,
+    hv_index_r: DFF<Bits<HV_INDEX_BITS>>,
+    records: [DFF<W>; RING],
+    prod: DFF<W>,
+    cons: DFF<W>,
+    dropped: DFF<W>,
+
+    // constants
+    slot_id: [Constant<Bits<5>>; RING],
+    k_ring: [Constant<K>; RING_LINES],
+    k_events: Constant<K>,
+    bit_events: Constant<W>,
+    bit_ring0: Constant<W>,
+    ring_size: Constant<W>,
+    events_line: Constant<Line>,
+    kind_dirty: Constant<W>,
+    kind_recall: Constant<W>,
+    kind_error: Constant<W>,
+    ident_line: Constant<Line>,
+    params_line: Constant<Line>,
+    line_id: [Constant<K>; 64],
+    byte_off: [Constant<Bits<10>>; 64],
+    byte_ff: Constant<Line>,
+    line_zero: Constant<Line>,
+    line_ones: Constant<Line>,
+    w_zero: Constant<W>,
+    w_one: Constant<W>,
+    k_control: Constant<K>,
+    k_command: Constant<K>,
+    k_doorbell: Constant<K>,
+    k_completion: Constant<K>,
+    k_status: Constant<K>,
+    k_ident: Constant<K>,
+    k_params: Constant<K>,
+    bit_control: Constant<W>,
+    bit_command: Constant<W>,
+    bit_completion: Constant<W>,
+    bit_status: Constant<W>,
+    req_mem_inv: Constant<Op>,
+    req_mem_rd: Constant<Op>,
+    req_mem_rd_data: Constant<Op>,
+    req_mem_cln_evct: Constant<Op>,
+    rwd_mem_wr: Constant<Op>,
+    rwd_mem_wr_ptl: Constant<Op>,
+    snp_data: Constant<Op>,
+    snp_inv: Constant<Op>,
+    meta_i: Constant<MetaV>,
+    meta_a: Constant<MetaV>,
+    meta_s: Constant<MetaV>,
+    meta_bad: Constant<MetaV>,
+    ndr_cmp: Constant<Bits<RSP_OPCODE_BITS>>,
+    ndr_cmp_s: Constant<Bits<RSP_OPCODE_BITS>>,
+    ndr_cmp_e: Constant<Bits<RSP_OPCODE_BITS>>,
+    st_ok: Constant<W>,
+    st_unknown: Constant<W>,
+    st_bad_arg: Constant<W>,
+    st_read_only: Constant<W>,
+    st_busy: Constant<W>,
+    st_bad_birsp: Constant<W>,
+    st_bad_message: Constant<W>,
+    c_nop: Constant<Bits<8>>,
+    c_swap: Constant<Bits<8>>,
+    c_read: Constant<Bits<8>>,
+    c_recall: Constant<Bits<8>>,
+    c_set_control: Constant<Bits<8>>,
+    s_zero: Constant<Bits<2>>,
+    s_one: Constant<Bits<2>>,
+    s_two: Constant<Bits<2>>,
+    levels: Constant<W>,
+    index_high: Constant<W>,
+    addr_high: Constant<W>,
+    snp_max: Constant<W>,
+    window_high: Constant<W>,
+    window_base: Constant<W>,
+    page_high: Constant<W>,
+    page_base: Constant<W>,
+    cnt_zero: Constant<Bits<2>>,
+
+    // combinational
+    ndr_free: Signal<Local, bool>,
+    drs_free: Signal<Local, bool>,
+    busy: Signal<Local, bool>,
+    r_rd: Signal<Local, bool>,
+    r_rdd: Signal<Local, bool>,
+    r_inv: Signal<Local, bool>,
+    r_evct: Signal<Local, bool>,
+    r_read: Signal<Local, bool>,
+    r_op_ok: Signal<Local, bool>,
+    r_meta_ok: Signal<Local, bool>,
+    r_meta: Signal<Local, MetaV>,
+    r_grant: Signal<Local, MetaV>,
+    r_bit: Signal<Local, W>,
+    w_wr: Signal<Local, bool>,
+    w_op_ok: Signal<Local, bool>,
+    w_meta_ok: Signal<Local, bool>,
+    w_keep_s: Signal<Local, bool>,
+    w_cmd: Signal<Local, bool>,
+    w_db: Signal<Local, bool>,
+    w_bit: Signal<Local, W>,
+    acc_rwd: Signal<Local, bool>,
+    acc_req: Signal<Local, bool>,
+    trigger: Signal<Local, bool>,
+    ring: Signal<Local, bool>,
+    e0: Signal<Local, W>,
+    e1: Signal<Local, W>,
+    set_held: Signal<Local, W>,
+    clr_held: Signal<Local, W>,
+    changed: Signal<Local, W>,
+    emask: Signal<Local, Line>,
+    content: Signal<Local, Line>,
+    db_done: Signal<Local, bool>,
+    snp_free: Signal<Local, bool>,
+    inv_found: Signal<Local, bool>,
+    inv_k: Signal<Local, K>,
+    inv_clear: Signal<Local, W>,
+    exec_start: Signal<Local, bool>,
+    x_op: Signal<Local, Bits<8>>,
+    x_seq: Signal<Local, W>,
+    x_a0: Signal<Local, W>,
+    x_a1: Signal<Local, W>,
+    x_read_ok: Signal<Local, bool>,
+    x_recall_ok: Signal<Local, bool>,
+    complete: Signal<Local, bool>,
+    c_status: Signal<Local, W>,
+    c_result: Signal<Local, W>,
+    n_err: Signal<Local, Bits<2>>,
+    held_next: Signal<Local, W>,
+    w_ev: Signal<Local, bool>,
+    ev_err_valid: Signal<Local, bool>,
+    rec_d: Signal<Local, W>,
+    rec_r: Signal<Local, W>,
+    rec_e: Signal<Local, W>,
+    used0: Signal<Local, W>,
+    used1: Signal<Local, W>,
+    used2: Signal<Local, W>,
+    prod1: Signal<Local, W>,
+    prod2: Signal<Local, W>,
+    ok_d: Signal<Local, bool>,
+    ok_r: Signal<Local, bool>,
+    ok_e: Signal<Local, bool>,
+    drop_d: Signal<Local, bool>,
+    drop_r: Signal<Local, bool>,
+    drop_e: Signal<Local, bool>,
+    slot_d: Signal<Local, Bits<5>>,
+    slot_r: Signal<Local, Bits<5>>,
+    slot_e: Signal<Local, Bits<5>>,
+}
+
+const RING: usize = RING_RECORDS as usize;
+const RING_LINES: usize = RING / 8;
+const _: () = assert!(RING == 32, "the slot indices below are five bits");
+
+fn line_of(words: [u64; 8]) -> Bits<DATA_BITS> {
+    let mut b = Bits::<DATA_BITS>::default();
+    for (j, w) in words.iter().enumerate() {
+        b.set_bits::<64>(64 * j, Bits::<64>::from(*w));
+    }
+    b
+}
+
+impl Regs {
+    pub fn new(g: &Geometry) -> Self {
+        let model = linewatch_model::device::regs::Regs::new(g);
+        let w = |v: u64| Constant::new(Bits::<64>::from(v));
+        let kk = |v: u64| Constant::new(Bits::<6>::from(v));
+        let op = |v: u64| Constant::new(Bits::<OPCODE_BITS>::from(v));
+        let me = |v: u64| Constant::new(Bits::<META_BITS>::from(v));
+        let ro = |v: u64| Constant::new(Bits::<RSP_OPCODE_BITS>::from(v));
+        let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
+        let c2 = |v: u64| Constant::new(Bits::<2>::from(v));
+        let page = page_base(g);
+        Self {
+            clock: Default::default(),
+            req_valid: Default::default(),
+            req_opcode: Default::default(),
+            req_meta: Default::default(),
+            req_tag: Default::default(),
+            req_line: Default::default(),
+            rwd_valid: Default::default(),
+            rwd_opcode: Default::default(),
+            rwd_meta: Default::default(),
+            rwd_tag: Default::default(),
+            rwd_line: Default::default(),
+            rwd_mask: Default::default(),
+            rwd_data: Default::default(),
+            birsp_valid: Default::default(),
+            ndr_take: Default::default(),
+            drs_take: Default::default(),
+            snp_take: Default::default(),
+            core_cmd_ready: Default::default(),
+            core_hv_ready: Default::default(),
+            core_hv_rsp_data: Default::default(),
+            core_err_count: Default::default(),
+            core_err_code: Default::default(),
+            ev_dirty_valid: Default::default(),
+            ev_dirty_line: Default::default(),
+            ev_recall_valid: Default::default(),
+            ev_recall_line: Default::default(),
+            req_ready: Default::default(),
+            rwd_ready: Default::default(),
+            ndr_valid: Default::default(),
+            ndr_opcode: Default::default(),
+            ndr_tag: Default::default(),
+            drs_valid: Default::default(),
+            drs_meta: Default::default(),
+            drs_tag: Default::default(),
+            drs_data: Default::default(),
+            snp_valid: Default::default(),
+            snp_op: Default::default(),
+            snp_line: Default::default(),
+            cmd_valid: Default::default(),
+            cmd_opcode: Default::default(),
+            cmd_addr: Default::default(),
+            hv_valid: Default::default(),
+            hv_op: Default::default(),
+            hv_level: Default::default(),
+            hv_index: Default::default(),
+            held: Default::default(),
+            inv_pend: Default::default(),
+            ndr_valid_r: Default::default(),
+            ndr_opcode_r: Default::default(),
+            ndr_tag_r: Default::default(),
+            drs_valid_r: Default::default(),
+            drs_meta_r: Default::default(),
+            drs_tag_r: Default::default(),
+            drs_data_r: Default::default(),
+            snp_valid_r: Default::default(),
+            snp_out: Default::default(),
+            snp_op_r: Default::default(),
+            snp_line_r: Default::default(),
+            control: Default::default(),
+            command: Default::default(),
+            comp_seq: Default::default(),
+            comp_status: Default::default(),
+            comp_result: Default::default(),
+            err_count: Default::default(),
+            err_code: Default::default(),
+            commands: Default::default(),
+            doorbells: Default::default(),
+            core_err_count_r: Default::default(),
+            core_err_code_r: Default::default(),
+            exec_pend: Default::default(),
+            exec_state: Default::default(),
+            exec_seq: Default::default(),
+            db_state: Default::default(),
+            cmd_valid_r: Default::default(),
+            cmd_opcode_r: Default::default(),
+            cmd_addr_r: Default::default(),
+            hv_valid_r: Default::default(),
+            hv_op_r: Default::default(),
+            hv_level_r: Default::default(),
+            hv_index_r: Default::default(),
+            records: Default::default(),
+            prod: Default::default(),
+            cons: Default::default(),
+            dropped: Default::default(),
+            slot_id: std::array::from_fn(|i| Constant::new(Bits::<5>::from(i as u64))),
+            k_ring: std::array::from_fn(|j| kk(RING_FIRST + j as u64)),
+            k_events: kk(LINE_EVENTS),
+            bit_events: w(1 << LINE_EVENTS),
+            bit_ring0: w(1 << RING_FIRST),
+            ring_size: w(RING_RECORDS),
+            events_line: Constant::new(line_of([0, 0, 0, RING_FIRST, RING_RECORDS, 0, 0, 0])),
+            kind_dirty: w(EV_DIRTY << 60),
+            kind_recall: w(EV_RECALL << 60),
+            kind_error: w(EV_ERROR << 60),
+            ident_line: Constant::new(line_of(model.line(LINE_IDENT))),
+            params_line: Constant::new(line_of(model.line(LINE_PARAMS))),
+            line_id: std::array::from_fn(|b| kk(b as u64)),
+            byte_off: std::array::from_fn(|b| Constant::new(Bits::<10>::from(8 * b as u64))),
+            byte_ff: Constant::new(line_of([0xff, 0, 0, 0, 0, 0, 0, 0])),
+            line_zero: Constant::new(line_of([0; 8])),
+            line_ones: Constant::new(line_of([u64::MAX; 8])),
+            w_zero: w(0),
+            w_one: w(1),
+            k_control: kk(LINE_CONTROL),
+            k_command: kk(LINE_COMMAND),
+            k_doorbell: kk(LINE_DOORBELL),
+            k_completion: kk(LINE_COMPLETION),
+            k_status: kk(LINE_STATUS),
+            k_ident: kk(LINE_IDENT),
+            k_params: kk(LINE_PARAMS),
+            bit_control: w(1 << LINE_CONTROL),
+            bit_command: w(1 << LINE_COMMAND),
+            bit_completion: w(1 << LINE_COMPLETION),
+            bit_status: w(1 << LINE_STATUS),
+            req_mem_inv: op(ReqOp::MemInv as u64),
+            req_mem_rd: op(ReqOp::MemRd as u64),
+            req_mem_rd_data: op(ReqOp::MemRdData as u64),
+            req_mem_cln_evct: op(ReqOp::MemClnEvct as u64),
+            rwd_mem_wr: op(RwdOp::MemWr as u64),
+            rwd_mem_wr_ptl: op(RwdOp::MemWrPtl as u64),
+            snp_data: op(SnpOp::BISnpData as u64),
+            snp_inv: op(SnpOp::BISnpInv as u64),
+            meta_i: me(Meta::Invalid as u64),
+            meta_a: me(Meta::Any as u64),
+            meta_s: me(Meta::Shared as u64),
+            meta_bad: me(0b01),
+            ndr_cmp: ro(NdrOp::Cmp as u64),
+            ndr_cmp_s: ro(NdrOp::CmpS as u64),
+            ndr_cmp_e: ro(NdrOp::CmpE as u64),
+            st_ok: w(ST_OK),
+            st_unknown: w(ST_UNKNOWN_COMMAND),
+            st_bad_arg: w(ST_BAD_ARG),
+            st_read_only: w(ST_READ_ONLY),
+            st_busy: w(ST_BUSY),
+            st_bad_birsp: w(ST_BAD_BIRSP),
+            st_bad_message: w(ST_BAD_MESSAGE),
+            c_nop: c8(CMD_NOP),
+            c_swap: c8(CMD_HARVEST_SWAP),
+            c_read: c8(CMD_HARVEST_READ),
+            c_recall: c8(CMD_RECALL),
+            c_set_control: c8(CMD_SET_CONTROL),
+            s_zero: c2(0),
+            s_one: c2(1),
+            s_two: c2(2),
+            levels: w(g.levels),
+            index_high: w(!((1u64 << HV_INDEX_BITS) - 1)),
+            addr_high: w(!((1u64 << ADDR_BITS) - 1)),
+            snp_max: w(SnpOp::BISnpInv as u64),
+            window_high: w(!g.window_mask),
+            window_base: w(g.window_base_line),
+            page_high: w(!(PAGE_LINES - 1)),
+            page_base: w(page),
+            cnt_zero: c2(0),
+            ndr_free: Default::default(),
+            drs_free: Default::default(),
+            busy: Default::default(),
+            r_rd: Default::default(),
+            r_rdd: Default::default(),
+            r_inv: Default::default(),
+            r_evct: Default::default(),
+            r_read: Default::default(),
+            r_op_ok: Default::default(),
+            r_meta_ok: Default::default(),
+            r_meta: Default::default(),
+            r_grant: Default::default(),
+            r_bit: Default::default(),
+            w_wr: Default::default(),
+            w_op_ok: Default::default(),
+            w_meta_ok: Default::default(),
+            w_keep_s: Default::default(),
+            w_cmd: Default::default(),
+            w_db: Default::default(),
+            w_bit: Default::default(),
+            acc_rwd: Default::default(),
+            acc_req: Default::default(),
+            trigger: Default::default(),
+            ring: Default::default(),
+            e0: Default::default(),
+            e1: Default::default(),
+            set_held: Default::default(),
+            clr_held: Default::default(),
+            changed: Default::default(),
+            emask: Default::default(),
+            content: Default::default(),
+            db_done: Default::default(),
+            snp_free: Default::default(),
+            inv_found: Default::default(),
+            inv_k: Default::default(),
+            inv_clear: Default::default(),
+            exec_start: Default::default(),
+            x_op: Default::default(),
+            x_seq: Default::default(),
+            x_a0: Default::default(),
+            x_a1: Default::default(),
+            x_read_ok: Default::default(),
+            x_recall_ok: Default::default(),
+            complete: Default::default(),
+            c_status: Default::default(),
+            c_result: Default::default(),
+            n_err: Default::default(),
+            held_next: Default::default(),
+            w_ev: Default::default(),
+            ev_err_valid: Default::default(),
+            rec_d: Default::default(),
+            rec_r: Default::default(),
+            rec_e: Default::default(),
+            used0: Default::default(),
+            used1: Default::default(),
+            used2: Default::default(),
+            prod1: Default::default(),
+            prod2: Default::default(),
+            ok_d: Default::default(),
+            ok_r: Default::default(),
+            ok_e: Default::default(),
+            drop_d: Default::default(),
+            drop_r: Default::default(),
+            drop_e: Default::default(),
+            slot_d: Default::default(),
+            slot_r: Default::default(),
+            slot_e: Default::default(),
+        }
+    }
+}
+
+impl Logic for Regs {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            held,
+            inv_pend,
+            ndr_valid_r,
+            ndr_opcode_r,
+            ndr_tag_r,
+            drs_valid_r,
+            drs_meta_r,
+            drs_tag_r,
+            drs_data_r,
+            snp_valid_r,
+            snp_out,
+            snp_op_r,
+            snp_line_r,
+            control,
+            command,
+            comp_seq,
+            comp_status,
+            comp_result,
+            err_count,
+            err_code,
+            commands,
+            doorbells,
+            core_err_count_r,
+            core_err_code_r,
+            exec_pend,
+            exec_state,
+            exec_seq,
+            db_state,
+            cmd_valid_r,
+            cmd_opcode_r,
+            cmd_addr_r,
+            hv_valid_r,
+            hv_op_r,
+            hv_level_r,
+            hv_index_r,
+            prod,
+            cons,
+            dropped
+        );
+        for i in 0..32 {
+            self.records[i].clock.next = self.clock.val();
+            self.records[i].d.next = self.records[i].q.val();
+        }
+        self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_take.val();
+        self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_take.val();
+        self.busy.next = self.exec_pend.q.val()
+            || self.exec_state.q.val() != self.s_zero.val()
+            || self.db_state.q.val() != self.s_zero.val();
+
+        // Request decode.
+        self.r_rd.next = self.req_opcode.val() == self.req_mem_rd.val();
+        self.r_rdd.next = self.req_opcode.val() == self.req_mem_rd_data.val();
+        self.r_inv.next = self.req_opcode.val() == self.req_mem_inv.val();
+        self.r_evct.next = self.req_opcode.val() == self.req_mem_cln_evct.val();
+        self.r_read.next = self.r_rd.val() || self.r_rdd.val();
+        self.r_op_ok.next =
+            self.r_rd.val() || self.r_rdd.val() || self.r_inv.val() || self.r_evct.val();
+        self.r_meta_ok.next = self.req_meta.val() != self.meta_bad.val();
+        if self.r_meta_ok.val() {
+            self.r_meta.next = self.req_meta.val();
+        } else {
+            self.r_meta.next = self.meta_i.val();
+        }
+        if self.r_rdd.val() {
+            self.r_grant.next = self.meta_a.val();
+        } else {
+            self.r_grant.next = self.r_meta.val();
+        }
+        self.r_bit.next = self.w_one.val() << self.req_line.val();
+
+        // Request-with-data decode.
+        self.w_wr.next = self.rwd_opcode.val() == self.rwd_mem_wr.val();
+        self.w_op_ok.next = self.w_wr.val() || self.rwd_opcode.val() == self.rwd_mem_wr_ptl.val();
+        self.w_meta_ok.next =
+            self.rwd_meta.val() == self.meta_i.val() || self.rwd_meta.val() == self.meta_s.val();
+        self.w_keep_s.next = self.rwd_meta.val() == self.meta_s.val();
+        self.w_cmd.next = self.rwd_line.val() == self.k_command.val();
+        self.w_db.next = self.rwd_line.val() == self.k_doorbell.val();
+        self.w_ev.next = self.rwd_line.val() == self.k_events.val();
+        self.w_bit.next = self.w_one.val() << self.rwd_line.val();
+
+        self.acc_rwd.next = self.rwd_valid.val() && self.ndr_free.val();
+        self.acc_req.next = self.req_valid.val()
+            && !self.rwd_valid.val()
+            && ((self.r_read.val() && self.drs_free.val())
+                || (!self.r_read.val() && self.ndr_free.val()));
+        self.rwd_ready.next = self.acc_rwd.val();
+        self.req_ready.next = self.acc_req.val();
+
+        self.trigger.next = self.acc_rwd.val()
+            && self.w_op_ok.val()
+            && self.w_cmd.val()
+            && !self.w_keep_s.val()
+            && !self.busy.val();
+        self.ring.next =
+            self.acc_rwd.val() && self.w_op_ok.val() && self.w_db.val() && !self.busy.val();
+
+        // The request-with-data's error, or the request's.
+        self.e0.next = self.st_ok.val();
+        self.set_held.next = self.w_zero.val();
+        self.clr_held.next = self.w_zero.val();
+        if self.acc_rwd.val() {
+            if !(self.w_op_ok.val() && self.w_meta_ok.val()) {
+                self.e0.next = self.st_bad_message.val();
+            }
+            if self.w_op_ok.val() && !self.w_cmd.val() && !self.w_db.val() && !self.w_ev.val() {
+                self.e0.next = self.st_read_only.val();
+            }
+            if self.w_op_ok.val()
+                && ((self.w_cmd.val() && !self.w_keep_s.val()) || self.w_db.val())
+                && self.busy.val()
+            {
+                self.e0.next = self.st_busy.val();
+            }
+            if !self.w_keep_s.val() {
+                self.clr_held.next = self.w_bit.val();
+            }
+        } else if self.acc_req.val() {
+            if !(self.r_op_ok.val() && self.r_meta_ok.val()) {
+                self.e0.next = self.st_bad_message.val();
+            }
+            if self.r_read.val() && self.r_grant.val() != self.meta_i.val() {
+                self.set_held.next = self.r_bit.val();
+            }
+            if self.r_inv.val() {
+                if self.r_meta.val() == self.meta_i.val() {
+                    self.clr_held.next = self.r_bit.val();
+                } else {
+                    self.set_held.next = self.r_bit.val();
+                }
+            }
+            if self.r_evct.val() {
+                self.clr_held.next = self.r_bit.val();
+            }
+        }
+
+        // Command line: merge the written bytes.
+        if self.w_wr.val() {
+            self.emask.next = self.line_ones.val();
+        } else {
+            self.emask.next = self.line_zero.val();
+            for b in 0..64 {
+                if self.rwd_mask.val().get_bit(b) {
+                    self.emask.next =
+                        self.emask.val() | (self.byte_ff.val() << self.byte_off[b].val());
+                }
+            }
+        }
+        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
+            self.command.d.next = (self.command.q.val() & !self.emask.val())
+                | (self.rwd_data.val() & self.emask.val());
+        }
+
+        // The consumer index: word 1 of the events line.
+        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val() {
+            self.cons.d.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
+                | (self.rwd_data.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
+        }
+
+        // The requested line's current value.
+        self.content.next = self.line_zero.val();
+        if self.req_line.val() == self.k_ident.val() {
+            self.content.next = self.ident_line.val();
+        }
+        if self.req_line.val() == self.k_params.val() {
+            self.content.next = self.params_line.val();
+        }
+        if self.req_line.val() == self.k_control.val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
+        }
+        if self.req_line.val() == self.k_command.val() {
+            self.content.next = self.command.q.val();
+        }
+        if self.req_line.val() == self.k_completion.val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.err_count.q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
+        }
+        if self.req_line.val() == self.k_status.val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
+        }
+
+        if self.req_line.val() == self.k_events.val() {
+            self.content.next = self.events_line.val()
+                | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
+        }
+        if self.req_line.val() == self.k_ring[0].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[0].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[3].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[4].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[5].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[6].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[7].q.val()) << 448u64);
+        }
+        if self.req_line.val() == self.k_ring[1].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[8].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[11].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[12].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[13].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[14].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[15].q.val()) << 448u64);
+        }
+        if self.req_line.val() == self.k_ring[2].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[16].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[19].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[20].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[21].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[22].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[23].q.val()) << 448u64);
+        }
+        if self.req_line.val() == self.k_ring[3].val() {
+            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[24].q.val())
+                | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[27].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[28].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[29].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[30].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[31].q.val()) << 448u64);
+        }
+
+        // Answer registers.
+        if self.acc_req.val() && self.r_read.val() {
+            self.drs_valid_r.d.next = true;
+            self.drs_meta_r.d.next = self.r_grant.val();
+            self.drs_tag_r.d.next = self.req_tag.val();
+            self.drs_data_r.d.next = self.content.val();
+        } else if self.drs_take.val() {
+            self.drs_valid_r.d.next = false;
+        }
+        if self.acc_rwd.val() {
+            self.ndr_valid_r.d.next = true;
+            self.ndr_opcode_r.d.next = self.ndr_cmp.val();
+            self.ndr_tag_r.d.next = self.rwd_tag.val();
+        } else if self.acc_req.val() && !self.r_read.val() {
+            self.ndr_valid_r.d.next = true;
+            self.ndr_opcode_r.d.next = self.ndr_cmp.val();
+            if self.r_inv.val() && self.r_meta.val() == self.meta_s.val() {
+                self.ndr_opcode_r.d.next = self.ndr_cmp_s.val();
+            }
+            if self.r_inv.val() && self.r_meta.val() == self.meta_a.val() {
+                self.ndr_opcode_r.d.next = self.ndr_cmp_e.val();
+            }
+            self.ndr_tag_r.d.next = self.req_tag.val();
+        } else if self.ndr_take.val() {
+            self.ndr_valid_r.d.next = false;
+        }
+
+        // Snoop response, then the snoop register.
+        self.db_done.next = false;
+        self.e1.next = self.st_ok.val();
+        if self.birsp_valid.val() {
+            if self.snp_out.q.val() {
+                self.snp_out.d.next = false;
+                self.db_done.next = self.snp_op_r.q.val() == self.snp_data.val();
+            } else {
+                self.e1.next = self.st_bad_birsp.val();
+            }
+        }
+        self.snp_free.next =
+            !self.snp_valid_r.q.val() && (!self.snp_out.q.val() || self.birsp_valid.val());
+        self.inv_found.next = false;
+        self.inv_k.next = self.line_id[0].val();
+        for b in 0..64 {
+            if !self.inv_found.val() && self.inv_pend.q.val().get_bit(b) {
+                self.inv_found.next = true;
+                self.inv_k.next = self.line_id[b].val();
+            }
+        }
+        self.inv_clear.next = self.w_zero.val();
+        if self.snp_valid_r.q.val() {
+            if self.snp_take.val() {
+                self.snp_valid_r.d.next = false;
+                self.snp_out.d.next = true;
+            }
+        } else if self.snp_free.val() {
+            if self.db_state.q.val() == self.s_one.val() {
+                self.snp_valid_r.d.next = true;
+                self.snp_op_r.d.next = self.snp_data.val();
+                self.snp_line_r.d.next = self.k_command.val();
+                self.db_state.d.next = self.s_two.val();
+            } else if self.inv_found.val() {
+                self.snp_valid_r.d.next = true;
+                self.snp_op_r.d.next = self.snp_inv.val();
+                self.snp_line_r.d.next = self.inv_k.val();
+                self.inv_clear.next = self.w_one.val() << self.inv_k.val();
+            }
+        }
+
+        // Command execution.
+        self.x_op.next = self.command.q.val().get_bits::<8>(0);
+        self.x_seq.next = self.command.q.val().get_bits::<64>(64);
+        self.x_a0.next = self.command.q.val().get_bits::<64>(128);
+        self.x_a1.next = self.command.q.val().get_bits::<64>(192);
+        self.x_read_ok.next = self.x_a0.val() < self.levels.val()
+            && (self.x_a1.val() & self.index_high.val()) == self.w_zero.val();
+        self.x_recall_ok.next = self.x_a0.val() <= self.snp_max.val()
+            && (self.x_a1.val() & self.addr_high.val()) == self.w_zero.val()
+            && (self.x_a1.val() & self.window_high.val()) == self.window_base.val()
+            && (self.x_a1.val() & self.page_high.val()) != self.page_base.val();
+        self.exec_start.next =
+            self.exec_state.q.val() == self.s_zero.val() && self.exec_pend.q.val();
+        self.changed.next = self.w_zero.val();
+        self.complete.next = false;
+        self.c_status.next = self.st_ok.val();
+        self.c_result.next = self.w_zero.val();
+        if self.exec_start.val() {
+            self.exec_seq.d.next = self.x_seq.val();
+            if self.x_op.val() == self.c_nop.val() {
+                self.complete.next = true;
+            } else if self.x_op.val() == self.c_set_control.val() {
+                self.control.d.next = self.x_a0.val();
+                self.changed.next = self.bit_control.val();
+                self.complete.next = true;
+            } else if self.x_op.val() == self.c_swap.val() {
+                self.hv_valid_r.d.next = true;
+                self.hv_op_r.d.next = false;
+                self.hv_level_r.d.next = 0.into();
+                self.hv_index_r.d.next = 0.into();
+                self.exec_state.d.next = self.s_one.val();
+            } else if self.x_op.val() == self.c_read.val() && self.x_read_ok.val() {
+                self.hv_valid_r.d.next = true;
+                self.hv_op_r.d.next = true;
+                self.hv_level_r.d.next = self.x_a0.val().get_bits::<HV_LEVEL_BITS>(0);
+                self.hv_index_r.d.next = self.x_a1.val().get_bits::<HV_INDEX_BITS>(0);
+                self.exec_state.d.next = self.s_one.val();
+            } else if self.x_op.val() == self.c_recall.val() && self.x_recall_ok.val() {
+                self.cmd_valid_r.d.next = true;
+                self.cmd_opcode_r.d.next = self.x_a0.val().get_bits::<OPCODE_BITS>(0);
+                self.cmd_addr_r.d.next = self.x_a1.val().get_bits::<ADDR_BITS>(0);
+                self.exec_state.d.next = self.s_one.val();
+            } else if self.x_op.val() == self.c_read.val() || self.x_op.val() == self.c_recall.val()
+            {
+                self.complete.next = true;
+                self.c_status.next = self.st_bad_arg.val();
+            } else {
+                self.complete.next = true;
+                self.c_status.next = self.st_unknown.val();
+            }
+        } else if self.exec_state.q.val() == self.s_one.val() {
+            if self.cmd_valid_r.q.val() && self.core_cmd_ready.val() {
+                self.cmd_valid_r.d.next = false;
+                self.exec_state.d.next = self.s_zero.val();
+                self.complete.next = true;
+            }
+            if self.hv_valid_r.q.val() && self.core_hv_ready.val() {
+                self.hv_valid_r.d.next = false;
+                if !self.hv_op_r.q.val() {
+                    self.exec_state.d.next = self.s_zero.val();
+                    self.complete.next = true;
+                } else {
+                    self.exec_state.d.next = self.s_two.val();
+                }
+            }
+        } else if self.exec_state.q.val() == self.s_two.val() {
+            self.exec_state.d.next = self.s_zero.val();
+            self.complete.next = true;
+            self.c_result.next = self.core_hv_rsp_data.val();
+        }
+        if self.complete.val() {
+            if self.exec_start.val() {
+                self.comp_seq.d.next = self.x_seq.val();
+            } else {
+                self.comp_seq.d.next = self.exec_seq.q.val();
+            }
+            self.comp_status.d.next = self.c_status.val();
+            self.comp_result.d.next = self.c_result.val();
+            self.commands.d.next = self.commands.q.val() + self.w_one.val();
+            self.changed.next =
+                self.changed.val() | self.bit_completion.val() | self.bit_status.val();
+        }
+        self.exec_pend.d.next = (self.exec_pend.q.val() && !self.exec_start.val())
+            || self.trigger.val()
+            || (self.ring.val() && !(self.held.q.val() & self.bit_command.val()).any())
+            || self.db_done.val();
+        if self.ring.val() {
+            self.doorbells.d.next = self.doorbells.q.val() + self.w_one.val();
+            self.changed.next = self.changed.val() | self.bit_status.val();
+            if (self.held.q.val() & self.bit_command.val()).any() {
+                self.db_state.d.next = self.s_one.val();
+            }
+        }
+        if self.db_done.val() {
+            self.db_state.d.next = self.s_zero.val();
+        }
+
+        // Errors: counted; the code keeps the last (message, then BIRsp).
+        self.n_err.next = self.cnt_zero.val()
+            + (self.e0.val() != self.st_ok.val())
+            + (self.e1.val() != self.st_ok.val());
+        self.err_count.d.next = self.err_count.q.val() + bit_cast::<64, 2>(self.n_err.val());
+        if self.e0.val() != self.st_ok.val() {
+            self.err_code.d.next = self.e0.val();
+        }
+        if self.e1.val() != self.st_ok.val() {
+            self.err_code.d.next = self.e1.val();
+        }
+        if self.n_err.val() != self.cnt_zero.val() {
+            self.changed.next = self.changed.val() | self.bit_completion.val();
+        }
+        // The status line mirrors the core's error counter a cycle late; a change is
+        // an error event.
+        self.ev_err_valid.next = self.core_err_count.val() != self.core_err_count_r.q.val()
+            || self.core_err_code.val() != self.core_err_code_r.q.val();
+        if self.ev_err_valid.val() {
+            self.core_err_count_r.d.next = self.core_err_count.val();
+            self.core_err_code_r.d.next = self.core_err_code.val();
+            self.changed.next = self.changed.val() | self.bit_status.val();
+        }
+
+        // Event ring: dirty, recall, error records in that order; one that finds the
+        // ring full is dropped and counted.
+        self.rec_d.next =
+            self.kind_dirty.val() | bit_cast::<64, LINE_BITS>(self.ev_dirty_line.val());
+        self.rec_r.next =
+            self.kind_recall.val() | bit_cast::<64, LINE_BITS>(self.ev_recall_line.val());
+        self.rec_e.next = self.kind_error.val()
+            | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count.val()) << 16u64)
+            | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code.val());
+        self.used0.next = self.prod.q.val() - self.cons.q.val();
+        self.ok_d.next = self.ev_dirty_valid.val() && self.used0.val() < self.ring_size.val();
+        self.drop_d.next = self.ev_dirty_valid.val() && !self.ok_d.val();
+        self.prod1.next = self.prod.q.val() + self.ok_d.val();
+        self.used1.next = self.used0.val() + self.ok_d.val();
+        self.ok_r.next = self.ev_recall_valid.val() && self.used1.val() < self.ring_size.val();
+        self.drop_r.next = self.ev_recall_valid.val() && !self.ok_r.val();
+        self.prod2.next = self.prod1.val() + self.ok_r.val();
+        self.used2.next = self.used1.val() + self.ok_r.val();
+        self.ok_e.next = self.ev_err_valid.val() && self.used2.val() < self.ring_size.val();
+        self.drop_e.next = self.ev_err_valid.val() && !self.ok_e.val();
+        self.prod.d.next = self.prod2.val() + self.ok_e.val();
+        self.dropped.d.next =
+            self.dropped.q.val() + self.drop_d.val() + self.drop_r.val() + self.drop_e.val();
+        self.slot_d.next = self.prod.q.val().get_bits::<5>(0);
+        self.slot_r.next = self.prod1.val().get_bits::<5>(0);
+        self.slot_e.next = self.prod2.val().get_bits::<5>(0);
+        for i in 0..32 {
+            if self.ok_d.val() && self.slot_d.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.rec_d.val();
+            }
+            if self.ok_r.val() && self.slot_r.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.rec_r.val();
+            }
+            if self.ok_e.val() && self.slot_e.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.rec_e.val();
+            }
+        }
+        if self.ok_d.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_d.val().get_bits::<2>(3));
+        }
+        if self.ok_r.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_r.val().get_bits::<2>(3));
+        }
+        if self.ok_e.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_e.val().get_bits::<2>(3));
+        }
+        if self.ev_dirty_valid.val() || self.ev_recall_valid.val() || self.ev_err_valid.val() {
+            self.changed.next = self.changed.val() | self.bit_events.val();
+        }
+        self.held_next.next = ((self.held.q.val() & !self.clr_held.val()) | self.set_held.val())
+            & !self.inv_clear.val();
+        self.held.d.next = self.held_next.val();
+        self.inv_pend.d.next = (self.inv_pend.q.val() & !self.inv_clear.val())
+            | (self.changed.val() & self.held_next.val());
+
+        // Outputs.
+        self.ndr_valid.next = self.ndr_valid_r.q.val();
+        self.ndr_opcode.next = self.ndr_opcode_r.q.val();
+        self.ndr_tag.next = self.ndr_tag_r.q.val();
+        self.drs_valid.next = self.drs_valid_r.q.val();
+        self.drs_meta.next = self.drs_meta_r.q.val();
+        self.drs_tag.next = self.drs_tag_r.q.val();
+        self.drs_data.next = self.drs_data_r.q.val();
+        self.snp_valid.next = self.snp_valid_r.q.val();
+        self.snp_op.next = self.snp_op_r.q.val();
+        self.snp_line.next = self.snp_line_r.q.val();
+        self.cmd_valid.next = self.cmd_valid_r.q.val();
+        self.cmd_opcode.next = self.cmd_opcode_r.q.val();
+        self.cmd_addr.next = self.cmd_addr_r.q.val();
+        self.hv_valid.next = self.hv_valid_r.q.val();
+        self.hv_op.next = self.hv_op_r.q.val();
+        self.hv_level.next = self.hv_level_r.q.val();
+        self.hv_index.next = self.hv_index_r.q.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linewatch_model::Config;
+
+    #[test]
+    fn regs_synthesizes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/default.toml");
+        let g = Config::load(path.as_ref()).unwrap().geometry();
+        let mut uut = Regs::new(&g);
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        yosys_validate("linewatch_rtl_regs", &v).unwrap();
+    }
+}
