@@ -49,10 +49,18 @@ pub struct DeviceConfig {
     /// Also mark a line dirty when the host is granted ownership (A), not only on writeback.
     #[serde(default)]
     pub dirty_on_ownership: bool,
+    /// Build the register agent (the register page, the event ring). `false` leaves
+    /// the core alone behind the top's ports, for parts too small for the agent.
+    #[serde(default = "default_true")]
+    pub registers: bool,
     /// What the event ring does when it is full: `"drop"` (count the event in the
     /// events line and go on). `"stall"` is refused, see docs/registers.md.
     #[serde(default = "default_overflow")]
     pub event_overflow: String,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_overflow() -> String {
@@ -293,6 +301,7 @@ pub struct Geometry {
     pub fanout: u64,
     pub fanout_log2: u32,
     pub dirty_on_ownership: bool,
+    pub registers: bool,
 }
 
 impl Geometry {
@@ -389,6 +398,7 @@ impl DeviceConfig {
             fanout: self.bitmap_fanout,
             fanout_log2: self.bitmap_fanout.trailing_zeros(),
             dirty_on_ownership: self.dirty_on_ownership,
+            registers: self.registers,
         })
     }
 }

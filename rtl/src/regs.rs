@@ -12,6 +12,10 @@
 //! commands drive the core's harvest and command ports from registers and complete
 //! when the core takes them (a harvest read the cycle after, with the word).
 //! Completion and error codes land in the completion line at the edge.
+//!
+//! For timing, decisions come from flops: the command line is decoded as it is
+//! written, the ring's fill level and next slots are registered, the core's events
+//! arrive through the top's register, and a read's answer is an OR of one-hot terms.
 
 use crate::dirty_bitmap::LINE_BITS;
 use linewatch_model::config::Geometry;
@@ -27,6 +31,8 @@ type MetaV = Bits<META_BITS>;
 type Tag = Bits<TAG_BITS>;
 type Line = Bits<DATA_BITS>;
 type W = Bits<64>;
+/// The command line's four kept words.
+type H = Bits<256>;
 /// A line index in the register page.
 type K = Bits<6>;
 
@@ -98,7 +104,7 @@ pub struct Regs {
     snp_op_r: DFF<Op>,
     snp_line_r: DFF<K>,
     control: DFF<W>,
-    command: DFF<Line>,
+    command: DFF<H>,
     comp_seq: DFF<W>,
     comp_status: DFF<W>,
     comp_result: DFF<W>,
@@ -122,6 +128,11 @@ pub struct Regs {
     records: [DFF<W>; RING],
     prod: DFF<W>,
     cons: DFF<W>,
+    /// (producer - consumer) mod 64, and the producer's next two slots, registered
+    /// from the next state so the appends decide from flops.
+    fill: DFF<Bits<6>>,
+    slot1: DFFWithInit<Bits<5>>,
+    slot2: DFFWithInit<Bits<5>>,
     dropped: DFF<W>,
 
     // constants
@@ -130,7 +141,6 @@ pub struct Regs {
     k_events: Constant<K>,
     bit_events: Constant<W>,
     bit_ring0: Constant<W>,
-    ring_size: Constant<W>,
     events_line: Constant<Line>,
     kind_dirty: Constant<W>,
     kind_recall: Constant<W>,
@@ -138,10 +148,12 @@ pub struct Regs {
     ident_line: Constant<Line>,
     params_line: Constant<Line>,
     line_id: [Constant<K>; 64],
-    byte_off: [Constant<Bits<10>>; 64],
-    byte_ff: Constant<Line>,
+    byte_off: [Constant<Bits<9>>; 32],
+    byte_ff: Constant<H>,
+    half_zero: Constant<H>,
+    half_ones: Constant<H>,
     line_zero: Constant<Line>,
-    line_ones: Constant<Line>,
+    used_max: Constant<Bits<6>>,
     w_zero: Constant<W>,
     w_one: Constant<W>,
     k_control: Constant<K>,
@@ -225,15 +237,33 @@ pub struct Regs {
     set_held: Signal<Local, W>,
     clr_held: Signal<Local, W>,
     changed: Signal<Local, W>,
-    emask: Signal<Local, Line>,
+    emask: Signal<Local, H>,
     content: Signal<Local, Line>,
+    t_ident: Signal<Local, Line>,
+    t_params: Signal<Local, Line>,
+    t_control: Signal<Local, Line>,
+    t_command: Signal<Local, Line>,
+    t_completion: Signal<Local, Line>,
+    t_status: Signal<Local, Line>,
+    t_events: Signal<Local, Line>,
+    t_ring: [Signal<Local, Line>; RING_LINES],
     db_done: Signal<Local, bool>,
     snp_free: Signal<Local, bool>,
     inv_found: Signal<Local, bool>,
     inv_k: Signal<Local, K>,
     inv_clear: Signal<Local, W>,
     exec_start: Signal<Local, bool>,
-    x_op: Signal<Local, Bits<8>>,
+    cmd_next: Signal<Local, H>,
+    n_op: Signal<Local, Bits<8>>,
+    n_a0: Signal<Local, W>,
+    n_a1: Signal<Local, W>,
+    /// The command line decoded when it is written, so execution decides from flops.
+    d_nop: DFF<bool>,
+    d_set: DFF<bool>,
+    d_swap: DFF<bool>,
+    d_read: DFF<bool>,
+    d_recall: DFF<bool>,
+    d_bad_arg: DFF<bool>,
     x_seq: Signal<Local, W>,
     x_a0: Signal<Local, W>,
     x_a1: Signal<Local, W>,
@@ -249,11 +279,16 @@ pub struct Regs {
     rec_d: Signal<Local, W>,
     rec_r: Signal<Local, W>,
     rec_e: Signal<Local, W>,
-    used0: Signal<Local, W>,
-    used1: Signal<Local, W>,
-    used2: Signal<Local, W>,
-    prod1: Signal<Local, W>,
-    prod2: Signal<Local, W>,
+    room0: Signal<Local, bool>,
+    room1: Signal<Local, bool>,
+    room2: Signal<Local, bool>,
+    n_rec: Signal<Local, Bits<2>>,
+    prod_next: Signal<Local, W>,
+    cons_next: Signal<Local, W>,
+    k31: Constant<Bits<6>>,
+    k30: Constant<Bits<6>>,
+    k5_1: Constant<Bits<5>>,
+    k5_2: Constant<Bits<5>>,
     ok_d: Signal<Local, bool>,
     ok_r: Signal<Local, bool>,
     ok_e: Signal<Local, bool>,
@@ -372,13 +407,15 @@ impl Regs {
             records: Default::default(),
             prod: Default::default(),
             cons: Default::default(),
+            fill: Default::default(),
+            slot1: DFFWithInit::new(1u64.into()),
+            slot2: DFFWithInit::new(2u64.into()),
             dropped: Default::default(),
             slot_id: std::array::from_fn(|i| Constant::new(Bits::<5>::from(i as u64))),
             k_ring: std::array::from_fn(|j| kk(RING_FIRST + j as u64)),
             k_events: kk(LINE_EVENTS),
             bit_events: w(1 << LINE_EVENTS),
             bit_ring0: w(1 << RING_FIRST),
-            ring_size: w(RING_RECORDS),
             events_line: Constant::new(line_of([0, 0, 0, RING_FIRST, RING_RECORDS, 0, 0, 0])),
             kind_dirty: w(EV_DIRTY << 60),
             kind_recall: w(EV_RECALL << 60),
@@ -386,10 +423,12 @@ impl Regs {
             ident_line: Constant::new(line_of(model.line(LINE_IDENT))),
             params_line: Constant::new(line_of(model.line(LINE_PARAMS))),
             line_id: std::array::from_fn(|b| kk(b as u64)),
-            byte_off: std::array::from_fn(|b| Constant::new(Bits::<10>::from(8 * b as u64))),
-            byte_ff: Constant::new(line_of([0xff, 0, 0, 0, 0, 0, 0, 0])),
+            byte_off: std::array::from_fn(|b| Constant::new(Bits::<9>::from(8 * b as u64))),
+            byte_ff: Constant::new(0xffu64.into()),
+            half_zero: Constant::new(0u64.into()),
+            half_ones: Constant::new(line_of([u64::MAX; 8]).get_bits::<256>(0)),
             line_zero: Constant::new(line_of([0; 8])),
-            line_ones: Constant::new(line_of([u64::MAX; 8])),
+            used_max: Constant::new(RING_RECORDS.into()),
             w_zero: w(0),
             w_one: w(1),
             k_control: kk(LINE_CONTROL),
@@ -473,13 +512,30 @@ impl Regs {
             changed: Default::default(),
             emask: Default::default(),
             content: Default::default(),
+            t_ident: Default::default(),
+            t_params: Default::default(),
+            t_control: Default::default(),
+            t_command: Default::default(),
+            t_completion: Default::default(),
+            t_status: Default::default(),
+            t_events: Default::default(),
+            t_ring: Default::default(),
             db_done: Default::default(),
             snp_free: Default::default(),
             inv_found: Default::default(),
             inv_k: Default::default(),
             inv_clear: Default::default(),
             exec_start: Default::default(),
-            x_op: Default::default(),
+            cmd_next: Default::default(),
+            n_op: Default::default(),
+            n_a0: Default::default(),
+            n_a1: Default::default(),
+            d_nop: Default::default(),
+            d_set: Default::default(),
+            d_swap: Default::default(),
+            d_read: Default::default(),
+            d_recall: Default::default(),
+            d_bad_arg: Default::default(),
             x_seq: Default::default(),
             x_a0: Default::default(),
             x_a1: Default::default(),
@@ -495,11 +551,16 @@ impl Regs {
             rec_d: Default::default(),
             rec_r: Default::default(),
             rec_e: Default::default(),
-            used0: Default::default(),
-            used1: Default::default(),
-            used2: Default::default(),
-            prod1: Default::default(),
-            prod2: Default::default(),
+            room0: Default::default(),
+            room1: Default::default(),
+            room2: Default::default(),
+            n_rec: Default::default(),
+            prod_next: Default::default(),
+            cons_next: Default::default(),
+            k31: Constant::new((RING_RECORDS - 1).into()),
+            k30: Constant::new((RING_RECORDS - 2).into()),
+            k5_1: Constant::new(1u64.into()),
+            k5_2: Constant::new(2u64.into()),
             ok_d: Default::default(),
             ok_r: Default::default(),
             ok_e: Default::default(),
@@ -556,6 +617,15 @@ impl Logic for Regs {
             hv_index_r,
             prod,
             cons,
+            d_nop,
+            d_set,
+            d_swap,
+            d_read,
+            d_recall,
+            d_bad_arg,
+            fill,
+            slot1,
+            slot2,
             dropped
         );
         for i in 0..32 {
@@ -657,101 +727,118 @@ impl Logic for Regs {
 
         // Command line: merge the written bytes.
         if self.w_wr.val() {
-            self.emask.next = self.line_ones.val();
+            self.emask.next = self.half_ones.val();
         } else {
-            self.emask.next = self.line_zero.val();
-            for b in 0..64 {
+            self.emask.next = self.half_zero.val();
+            for b in 0..32 {
                 if self.rwd_mask.val().get_bit(b) {
                     self.emask.next =
                         self.emask.val() | (self.byte_ff.val() << self.byte_off[b].val());
                 }
             }
         }
+        self.cmd_next.next = self.command.q.val();
         if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
-            self.command.d.next = (self.command.q.val() & !self.emask.val())
-                | (self.rwd_data.val() & self.emask.val());
+            self.cmd_next.next = (self.command.q.val() & !self.emask.val())
+                | (self.rwd_data.val().get_bits::<256>(0) & self.emask.val());
         }
+        self.command.d.next = self.cmd_next.val();
+        self.n_op.next = self.cmd_next.val().get_bits::<8>(0);
+        self.n_a0.next = self.cmd_next.val().get_bits::<64>(128);
+        self.n_a1.next = self.cmd_next.val().get_bits::<64>(192);
+        self.x_read_ok.next = self.n_a0.val() < self.levels.val()
+            && (self.n_a1.val() & self.index_high.val()) == self.w_zero.val();
+        self.x_recall_ok.next = self.n_a0.val() <= self.snp_max.val()
+            && (self.n_a1.val() & self.addr_high.val()) == self.w_zero.val()
+            && (self.n_a1.val() & self.window_high.val()) == self.window_base.val()
+            && (self.n_a1.val() & self.page_high.val()) != self.page_base.val();
+        self.d_nop.d.next = self.n_op.val() == self.c_nop.val();
+        self.d_set.d.next = self.n_op.val() == self.c_set_control.val();
+        self.d_swap.d.next = self.n_op.val() == self.c_swap.val();
+        self.d_read.d.next = self.n_op.val() == self.c_read.val() && self.x_read_ok.val();
+        self.d_recall.d.next = self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
+        self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val() && !self.x_read_ok.val())
+            || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val());
 
         // The consumer index: word 1 of the events line.
+        self.cons_next.next = self.cons.q.val();
         if self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val() {
-            self.cons.d.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
+            self.cons_next.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
                 | (self.rwd_data.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
         }
+        self.cons.d.next = self.cons_next.val();
 
-        // The requested line's current value.
-        self.content.next = self.line_zero.val();
+        // The requested line's current value: one term per line, ORed (the lines are
+        // exclusive, so no priority chain).
+        self.t_ident.next = self.line_zero.val();
         if self.req_line.val() == self.k_ident.val() {
-            self.content.next = self.ident_line.val();
+            self.t_ident.next = self.ident_line.val();
         }
+        self.t_params.next = self.line_zero.val();
         if self.req_line.val() == self.k_params.val() {
-            self.content.next = self.params_line.val();
+            self.t_params.next = self.params_line.val();
         }
+        self.t_control.next = self.line_zero.val();
         if self.req_line.val() == self.k_control.val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
+            self.t_control.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
         }
+        self.t_command.next = self.line_zero.val();
         if self.req_line.val() == self.k_command.val() {
-            self.content.next = self.command.q.val();
+            self.t_command.next = bit_cast::<DATA_BITS, 256>(self.command.q.val());
         }
+        self.t_completion.next = self.line_zero.val();
         if self.req_line.val() == self.k_completion.val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
+            self.t_completion.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, 64>(self.err_count.q.val()) << 192u64)
                 | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
         }
+        self.t_status.next = self.line_zero.val();
         if self.req_line.val() == self.k_status.val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
+            self.t_status.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
         }
-
+        self.t_events.next = self.line_zero.val();
         if self.req_line.val() == self.k_events.val() {
-            self.content.next = self.events_line.val()
+            self.t_events.next = self.events_line.val()
                 | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
         }
         if self.req_line.val() == self.k_ring[0].val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[0].q.val())
-                | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[3].q.val()) << 192u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[4].q.val()) << 256u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[5].q.val()) << 320u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[6].q.val()) << 384u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[7].q.val()) << 448u64);
+            self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[3].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[4].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[5].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[6].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[7].q.val()) << 448u64);
+        } else {
+            self.t_ring[0].next = self.line_zero.val();
         }
         if self.req_line.val() == self.k_ring[1].val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[8].q.val())
-                | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[11].q.val()) << 192u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[12].q.val()) << 256u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[13].q.val()) << 320u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[14].q.val()) << 384u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[15].q.val()) << 448u64);
+            self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[11].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[12].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[13].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[14].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[15].q.val()) << 448u64);
+        } else {
+            self.t_ring[1].next = self.line_zero.val();
         }
         if self.req_line.val() == self.k_ring[2].val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[16].q.val())
-                | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[19].q.val()) << 192u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[20].q.val()) << 256u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[21].q.val()) << 320u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[22].q.val()) << 384u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[23].q.val()) << 448u64);
+            self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[19].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[20].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[21].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[22].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[23].q.val()) << 448u64);
+        } else {
+            self.t_ring[2].next = self.line_zero.val();
         }
         if self.req_line.val() == self.k_ring[3].val() {
-            self.content.next = bit_cast::<DATA_BITS, 64>(self.records[24].q.val())
-                | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[27].q.val()) << 192u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[28].q.val()) << 256u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[29].q.val()) << 320u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[30].q.val()) << 384u64)
-                | (bit_cast::<DATA_BITS, 64>(self.records[31].q.val()) << 448u64);
+            self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[27].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[28].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[29].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[30].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[31].q.val()) << 448u64);
+        } else {
+            self.t_ring[3].next = self.line_zero.val();
         }
+        self.content.next = self.t_ident.val()
+            | self.t_params.val()
+            | self.t_control.val()
+            | self.t_command.val()
+            | self.t_completion.val()
+            | self.t_status.val()
+            | self.t_events.val()
+            | self.t_ring[0].val()
+            | self.t_ring[1].val()
+            | self.t_ring[2].val()
+            | self.t_ring[3].val();
 
         // Answer registers.
         if self.acc_req.val() && self.r_read.val() {
@@ -795,7 +882,8 @@ impl Logic for Regs {
             !self.snp_valid_r.q.val() && (!self.snp_out.q.val() || self.birsp_valid.val());
         self.inv_found.next = false;
         self.inv_k.next = self.line_id[0].val();
-        for b in 0..64 {
+        // Only lines 0..11 ever change.
+        for b in 0..12 {
             if !self.inv_found.val() && self.inv_pend.q.val().get_bit(b) {
                 self.inv_found.next = true;
                 self.inv_k.next = self.line_id[b].val();
@@ -822,16 +910,9 @@ impl Logic for Regs {
         }
 
         // Command execution.
-        self.x_op.next = self.command.q.val().get_bits::<8>(0);
         self.x_seq.next = self.command.q.val().get_bits::<64>(64);
         self.x_a0.next = self.command.q.val().get_bits::<64>(128);
         self.x_a1.next = self.command.q.val().get_bits::<64>(192);
-        self.x_read_ok.next = self.x_a0.val() < self.levels.val()
-            && (self.x_a1.val() & self.index_high.val()) == self.w_zero.val();
-        self.x_recall_ok.next = self.x_a0.val() <= self.snp_max.val()
-            && (self.x_a1.val() & self.addr_high.val()) == self.w_zero.val()
-            && (self.x_a1.val() & self.window_high.val()) == self.window_base.val()
-            && (self.x_a1.val() & self.page_high.val()) != self.page_base.val();
         self.exec_start.next =
             self.exec_state.q.val() == self.s_zero.val() && self.exec_pend.q.val();
         self.changed.next = self.w_zero.val();
@@ -840,31 +921,30 @@ impl Logic for Regs {
         self.c_result.next = self.w_zero.val();
         if self.exec_start.val() {
             self.exec_seq.d.next = self.x_seq.val();
-            if self.x_op.val() == self.c_nop.val() {
+            if self.d_nop.q.val() {
                 self.complete.next = true;
-            } else if self.x_op.val() == self.c_set_control.val() {
+            } else if self.d_set.q.val() {
                 self.control.d.next = self.x_a0.val();
                 self.changed.next = self.bit_control.val();
                 self.complete.next = true;
-            } else if self.x_op.val() == self.c_swap.val() {
+            } else if self.d_swap.q.val() {
                 self.hv_valid_r.d.next = true;
                 self.hv_op_r.d.next = false;
                 self.hv_level_r.d.next = 0.into();
                 self.hv_index_r.d.next = 0.into();
                 self.exec_state.d.next = self.s_one.val();
-            } else if self.x_op.val() == self.c_read.val() && self.x_read_ok.val() {
+            } else if self.d_read.q.val() {
                 self.hv_valid_r.d.next = true;
                 self.hv_op_r.d.next = true;
                 self.hv_level_r.d.next = self.x_a0.val().get_bits::<HV_LEVEL_BITS>(0);
                 self.hv_index_r.d.next = self.x_a1.val().get_bits::<HV_INDEX_BITS>(0);
                 self.exec_state.d.next = self.s_one.val();
-            } else if self.x_op.val() == self.c_recall.val() && self.x_recall_ok.val() {
+            } else if self.d_recall.q.val() {
                 self.cmd_valid_r.d.next = true;
                 self.cmd_opcode_r.d.next = self.x_a0.val().get_bits::<OPCODE_BITS>(0);
                 self.cmd_addr_r.d.next = self.x_a1.val().get_bits::<ADDR_BITS>(0);
                 self.exec_state.d.next = self.s_one.val();
-            } else if self.x_op.val() == self.c_read.val() || self.x_op.val() == self.c_recall.val()
-            {
+            } else if self.d_bad_arg.q.val() {
                 self.complete.next = true;
                 self.c_status.next = self.st_bad_arg.val();
             } else {
@@ -951,23 +1031,49 @@ impl Logic for Regs {
         self.rec_e.next = self.kind_error.val()
             | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count.val()) << 16u64)
             | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code.val());
-        self.used0.next = self.prod.q.val() - self.cons.q.val();
-        self.ok_d.next = self.ev_dirty_valid.val() && self.used0.val() < self.ring_size.val();
+        // Fill level (producer minus consumer modulo 64) from a flop: room for one,
+        // two or three more records is a compare with a constant.
+        self.room0.next = self.fill.q.val() < self.used_max.val();
+        self.room1.next = self.fill.q.val() < self.k31.val();
+        self.room2.next = self.fill.q.val() < self.k30.val();
+        self.ok_d.next = self.ev_dirty_valid.val() && self.room0.val();
         self.drop_d.next = self.ev_dirty_valid.val() && !self.ok_d.val();
-        self.prod1.next = self.prod.q.val() + self.ok_d.val();
-        self.used1.next = self.used0.val() + self.ok_d.val();
-        self.ok_r.next = self.ev_recall_valid.val() && self.used1.val() < self.ring_size.val();
+        if self.ok_d.val() {
+            self.ok_r.next = self.ev_recall_valid.val() && self.room1.val();
+        } else {
+            self.ok_r.next = self.ev_recall_valid.val() && self.room0.val();
+        }
         self.drop_r.next = self.ev_recall_valid.val() && !self.ok_r.val();
-        self.prod2.next = self.prod1.val() + self.ok_r.val();
-        self.used2.next = self.used1.val() + self.ok_r.val();
-        self.ok_e.next = self.ev_err_valid.val() && self.used2.val() < self.ring_size.val();
+        if self.ok_d.val() && self.ok_r.val() {
+            self.ok_e.next = self.ev_err_valid.val() && self.room2.val();
+        } else if self.ok_d.val() || self.ok_r.val() {
+            self.ok_e.next = self.ev_err_valid.val() && self.room1.val();
+        } else {
+            self.ok_e.next = self.ev_err_valid.val() && self.room0.val();
+        }
         self.drop_e.next = self.ev_err_valid.val() && !self.ok_e.val();
-        self.prod.d.next = self.prod2.val() + self.ok_e.val();
+        self.n_rec.next = self.cnt_zero.val() + self.ok_d.val() + self.ok_r.val() + self.ok_e.val();
+        self.prod_next.next = self.prod.q.val() + bit_cast::<64, 2>(self.n_rec.val());
+        self.prod.d.next = self.prod_next.val();
+        self.fill.d.next =
+            self.prod_next.val().get_bits::<6>(0) - self.cons_next.val().get_bits::<6>(0);
+        self.slot1.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_1.val();
+        self.slot2.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_2.val();
         self.dropped.d.next =
             self.dropped.q.val() + self.drop_d.val() + self.drop_r.val() + self.drop_e.val();
         self.slot_d.next = self.prod.q.val().get_bits::<5>(0);
-        self.slot_r.next = self.prod1.val().get_bits::<5>(0);
-        self.slot_e.next = self.prod2.val().get_bits::<5>(0);
+        if self.ok_d.val() {
+            self.slot_r.next = self.slot1.q.val();
+        } else {
+            self.slot_r.next = self.slot_d.val();
+        }
+        if self.ok_d.val() && self.ok_r.val() {
+            self.slot_e.next = self.slot2.q.val();
+        } else if self.ok_d.val() || self.ok_r.val() {
+            self.slot_e.next = self.slot1.q.val();
+        } else {
+            self.slot_e.next = self.slot_d.val();
+        }
         for i in 0..32 {
             if self.ok_d.val() && self.slot_d.val() == self.slot_id[i].val() {
                 self.records[i].d.next = self.rec_d.val();

@@ -4,11 +4,13 @@
 //! when its line is in the register page (the window's last 4 KiB) and to the core
 //! otherwise, and a BIRsp to the agent when it names the agent's BITag; the agent's
 //! registered requests take the core's command and harvest ports ahead of the
-//! external ones. The NDR, DRS and BISnp channels show the core's register when it is
-//! full and the agent's otherwise; the agent's register is taken only when the core's
-//! is empty.
+//! external ones; the core's events reach the agent through a register (a cycle
+//! late). The NDR, DRS and BISnp channels show the core's register when it is full
+//! and the agent's otherwise; the agent's register is taken only when the core's is
+//! empty.
 
 use crate::core::Core;
+use crate::dirty_bitmap::LINE_BITS;
 use crate::regs::Regs;
 use linewatch_model::config::Geometry;
 use linewatch_model::device::regs::{page_base, AGENT_BITAG, PAGE_LINES};
@@ -93,6 +95,19 @@ pub struct Device {
     page_high: Constant<Addr>,
     page_base: Constant<Addr>,
     agent_bitag: Constant<Bits<BITAG_BITS>>,
+    /// `[device] registers`: when false every use of the agent is gated off, so
+    /// synthesis removes it and the top is the core alone.
+    regs_on: Constant<bool>,
+    regs_cmd: Signal<Local, bool>,
+    regs_hv: Signal<Local, bool>,
+    regs_ndr: Signal<Local, bool>,
+    regs_drs: Signal<Local, bool>,
+    regs_snp: Signal<Local, bool>,
+    /// The core's events, a cycle late into the agent.
+    ev_dirty_valid: DFF<bool>,
+    ev_dirty_line: DFF<Bits<LINE_BITS>>,
+    ev_recall_valid: DFF<bool>,
+    ev_recall_line: DFF<Bits<LINE_BITS>>,
     req_page: Signal<Local, bool>,
     rwd_page: Signal<Local, bool>,
     req_reg: Signal<Local, bool>,
@@ -164,6 +179,16 @@ impl Device {
             page_high: Constant::new((!(PAGE_LINES - 1) & ADDR_MASK).into()),
             page_base: Constant::new(page_base(g).into()),
             agent_bitag: Constant::new(AGENT_BITAG.into()),
+            regs_on: Constant::new(g.registers),
+            regs_cmd: Default::default(),
+            regs_hv: Default::default(),
+            regs_ndr: Default::default(),
+            regs_drs: Default::default(),
+            regs_snp: Default::default(),
+            ev_dirty_valid: Default::default(),
+            ev_dirty_line: Default::default(),
+            ev_recall_valid: Default::default(),
+            ev_recall_line: Default::default(),
             req_page: Default::default(),
             rwd_page: Default::default(),
             req_reg: Default::default(),
@@ -178,14 +203,30 @@ impl Logic for Device {
     fn update(&mut self) {
         self.core.clock.next = self.clock.val();
         self.regs.clock.next = self.clock.val();
+        dff_setup!(
+            self,
+            clock,
+            ev_dirty_valid,
+            ev_dirty_line,
+            ev_recall_valid,
+            ev_recall_line
+        );
 
         // Demux by address (requests) and BITag (snoop responses).
-        self.req_page.next = (self.req_addr.val() & self.page_high.val()) == self.page_base.val();
-        self.rwd_page.next = (self.rwd_addr.val() & self.page_high.val()) == self.page_base.val();
+        self.req_page.next = self.regs_on.val()
+            && (self.req_addr.val() & self.page_high.val()) == self.page_base.val();
+        self.rwd_page.next = self.regs_on.val()
+            && (self.rwd_addr.val() & self.page_high.val()) == self.page_base.val();
         self.req_reg.next = self.req_valid.val() && self.req_page.val();
         self.rwd_reg.next = self.rwd_valid.val() && self.rwd_page.val();
-        self.birsp_reg.next =
-            self.birsp_valid.val() && self.birsp_bitag.val() == self.agent_bitag.val();
+        self.birsp_reg.next = self.regs_on.val()
+            && self.birsp_valid.val()
+            && self.birsp_bitag.val() == self.agent_bitag.val();
+        self.regs_cmd.next = self.regs_on.val() && self.regs.cmd_valid.val();
+        self.regs_hv.next = self.regs_on.val() && self.regs.hv_valid.val();
+        self.regs_ndr.next = self.regs_on.val() && self.regs.ndr_valid.val();
+        self.regs_drs.next = self.regs_on.val() && self.regs.drs_valid.val();
+        self.regs_snp.next = self.regs_on.val() && self.regs.snp_valid.val();
 
         self.core.req_opcode.next = self.req_opcode.val();
         self.core.req_meta.next = self.req_meta.val();
@@ -209,7 +250,7 @@ impl Logic for Device {
         self.core.rwd_valid.next = self.rwd_valid.val() && !self.rwd_page.val();
         self.core.birsp_valid.next = self.birsp_valid.val() && !self.birsp_reg.val();
         // The agent's command and harvest requests go first.
-        if self.regs.cmd_valid.val() {
+        if self.regs_cmd.val() {
             self.core.cmd_valid.next = true;
             self.core.cmd_opcode.next = self.regs.cmd_opcode.val();
             self.core.cmd_addr.next = self.regs.cmd_addr.val();
@@ -218,7 +259,7 @@ impl Logic for Device {
             self.core.cmd_opcode.next = self.cmd_opcode.val();
             self.core.cmd_addr.next = self.cmd_addr.val();
         }
-        if self.regs.hv_valid.val() {
+        if self.regs_hv.val() {
             self.core.hv_valid.next = true;
             self.core.hv_op.next = self.regs.hv_op.val();
             self.core.hv_level.next = self.regs.hv_level.val();
@@ -251,10 +292,14 @@ impl Logic for Device {
         self.regs.core_hv_rsp_data.next = self.core.hv_rsp_data.val();
         self.regs.core_err_count.next = self.core.err_count.val();
         self.regs.core_err_code.next = self.core.err_code.val();
-        self.regs.ev_dirty_valid.next = self.core.ev_dirty_valid.val();
-        self.regs.ev_dirty_line.next = self.core.ev_dirty_line.val();
-        self.regs.ev_recall_valid.next = self.core.ev_recall_valid.val();
-        self.regs.ev_recall_line.next = self.core.ev_recall_line.val();
+        self.ev_dirty_valid.d.next = self.core.ev_dirty_valid.val();
+        self.ev_dirty_line.d.next = self.core.ev_dirty_line.val();
+        self.ev_recall_valid.d.next = self.core.ev_recall_valid.val();
+        self.ev_recall_line.d.next = self.core.ev_recall_line.val();
+        self.regs.ev_dirty_valid.next = self.ev_dirty_valid.q.val();
+        self.regs.ev_dirty_line.next = self.ev_dirty_line.q.val();
+        self.regs.ev_recall_valid.next = self.ev_recall_valid.q.val();
+        self.regs.ev_recall_line.next = self.ev_recall_line.q.val();
 
         // Outputs: the core's, with the agent's where its registers are empty.
         self.drs_opcode.next = self.core.drs_opcode.val();
@@ -279,9 +324,9 @@ impl Logic for Device {
         } else {
             self.rwd_ready.next = self.core.rwd_ready.val();
         }
-        self.cmd_ready.next = self.core.cmd_ready.val() && !self.regs.cmd_valid.val();
-        self.hv_ready.next = self.core.hv_ready.val() && !self.regs.hv_valid.val();
-        if !self.core.ndr_valid.val() && self.regs.ndr_valid.val() {
+        self.cmd_ready.next = self.core.cmd_ready.val() && !self.regs_cmd.val();
+        self.hv_ready.next = self.core.hv_ready.val() && !self.regs_hv.val();
+        if !self.core.ndr_valid.val() && self.regs_ndr.val() {
             self.ndr_valid.next = true;
             self.ndr_opcode.next = self.regs.ndr_opcode.val();
             self.ndr_tag.next = self.regs.ndr_tag.val();
@@ -290,7 +335,7 @@ impl Logic for Device {
             self.ndr_opcode.next = self.core.ndr_opcode.val();
             self.ndr_tag.next = self.core.ndr_tag.val();
         }
-        if !self.core.drs_valid.val() && self.regs.drs_valid.val() {
+        if !self.core.drs_valid.val() && self.regs_drs.val() {
             self.drs_valid.next = true;
             self.drs_meta.next = self.regs.drs_meta.val();
             self.drs_tag.next = self.regs.drs_tag.val();
@@ -301,7 +346,7 @@ impl Logic for Device {
             self.drs_tag.next = self.core.drs_tag.val();
             self.drs_data.next = self.core.drs_data.val();
         }
-        if !self.core.bisnp_valid.val() && self.regs.snp_valid.val() {
+        if !self.core.bisnp_valid.val() && self.regs_snp.val() {
             self.bisnp_valid.next = true;
             self.bisnp_opcode.next = self.regs.snp_op.val();
             self.bisnp_bitag.next = self.agent_bitag.val();

@@ -192,7 +192,7 @@ impl HostAgent {
         // Then the register lines, treated by the same MESI traffic as any line: polls
         // (reads), ownership, writebacks (of the command line they carry commands, of
         // the doorbell they ring it, of the others they are read-only errors).
-        for k in 0..REG_LINES {
+        for k in 0..reg_lines(g) {
             index.insert(regs::page_base(g) + k, addrs.len());
             addrs.push(regs::page_base(g) + k);
         }
@@ -419,7 +419,7 @@ impl HostAgent {
             return;
         }
         // Some picks are register lines (polls, commands, doorbells).
-        let l = if c.register_rate > 0 && self.rng.permille(c.register_rate) {
+        let l = if self.g.registers && c.register_rate > 0 && self.rng.permille(c.register_rate) {
             (self.g_lines() + self.rng.below(REG_LINES)) as usize
         } else {
             self.rng.below(self.g_lines()) as usize
@@ -524,11 +524,14 @@ impl HostAgent {
             2 => self.birsp.push_back((MAX_BITAG, RspOp::BIRspI as u64)),
             // A stray answer on the register agent's BITag: the agent records it in
             // its completion line, not in the core's error counter.
+            // Without the agent it is a stray answer to the core like any other.
             4 => {
                 self.birsp
                     .push_back((regs::AGENT_BITAG, RspOp::BIRspI as u64));
-                self.stats.reg_violations += 1;
-                return;
+                if self.g.registers {
+                    self.stats.reg_violations += 1;
+                    return;
+                }
             }
             3 if self.hv.is_none() && self.hv_inflight.is_none() && self.hv_queue.is_empty() => {
                 self.hv = Some((HV_READ_CLEAR as u64, 3, 0));
@@ -653,7 +656,7 @@ impl HostAgent {
 
     /// Pool lines outside the register page.
     fn g_lines(&self) -> u64 {
-        self.addrs.len() as u64 - REG_LINES
+        self.addrs.len() as u64 - reg_lines(&self.g)
     }
 
     fn mark_dirty(&mut self, addr: u64) {
@@ -880,6 +883,15 @@ impl HostAgent {
 
 /// Register lines in the agent's pool: registers, the events line and the ring.
 const REG_LINES: u64 = 12;
+
+/// Register lines in the pool: none when the device has no register agent.
+fn reg_lines(g: &Geometry) -> u64 {
+    if g.registers {
+        REG_LINES
+    } else {
+        0
+    }
+}
 
 /// A BITag no configuration has a slot for.
 const MAX_BITAG: u64 = (1 << BITAG_BITS) - 1;

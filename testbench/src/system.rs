@@ -613,6 +613,9 @@ impl<S: Side> System<S> {
     pub fn new(side: S, g: &Geometry, h: &HostConfig) -> Result<Self> {
         let (hc, mc) = host_configs(h);
         hc.check().map_err(|e| anyhow!("host: {e}"))?;
+        if !g.registers {
+            bail!("device.registers = false: the simulated host reads the dirty set through the driver and the register page; set it to true");
+        }
         let window_base = g.window_base_line * LINE_BYTES;
         let window_size = g.window_lines * LINE_BYTES;
         let mmu = Mmu::new(mc, hc.cores, window_base, window_size).map_err(|e| anyhow!("{e}"))?;

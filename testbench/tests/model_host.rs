@@ -10,12 +10,13 @@ use linewatch_testbench::lockstep::{run, ModelSide, RunOptions};
 
 #[test]
 fn model_survives_random_traffic_and_harvest_is_exact() {
-    for (name, seed) in [
-        ("default.toml", 1),
-        ("ice40-small.toml", 2),
-        ("ice40-small.toml", 3),
+    for (name, seed, regs) in [
+        ("default.toml", 1, true),
+        ("ice40-small.toml", 2, false),
+        ("ice40-small.toml", 3, true),
     ] {
         let mut c = config(name);
+        c.device.registers = regs;
         c.cosim.violation_rate = 3;
         let g = c.geometry();
         let mut side = ModelSide(Device::new(&g));

@@ -210,7 +210,7 @@ fn a_run_is_a_function_of_its_inputs() {
 
 #[test]
 fn bad_workloads_are_one_line_errors() {
-    let c = config("ice40-small.toml");
+    let c = with_registers("ice40-small.toml");
     let g = c.geometry();
     // 256 KiB window: 64 frames cannot hold 100 pages.
     let t: Vec<Access> = (0..100)
@@ -258,7 +258,7 @@ impl Side for Planted {
 
 #[test]
 fn checked_side_reports_the_first_diverging_cycle() {
-    let c = config("ice40-small.toml");
+    let c = with_registers("ice40-small.toml");
     let g = c.geometry();
     let t = vec![synth(SynthKind::Uniform, 5_000, 3, 0x8000, 64 << 10)];
     let pair = Checked::new(
@@ -281,7 +281,7 @@ fn checked_side_reports_the_first_diverging_cycle() {
 
 #[test]
 fn model_and_verilated_rtl_agree_on_a_trace() {
-    let c = config("ice40-small.toml");
+    let c = with_registers("ice40-small.toml");
     let g = c.geometry();
     let traces = vec![
         synth(SynthKind::Zipf, 20_000, 11, 0x9000_0000, 128 << 10),
@@ -449,4 +449,16 @@ fn fuzz_random_systems_stay_exact() {
     }
     // Rule 5's path (a snoop waiting for an accepted read of its line) was taken.
     assert!(deferred > 0);
+}
+
+#[test]
+fn sim_without_the_register_agent_is_a_one_line_error() {
+    let c = config("ice40-small.toml");
+    assert!(!c.device.registers);
+    let g = c.geometry();
+    let e = System::new(ModelSide(Device::new(&g)), &g, &c.host)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.starts_with("device.registers = false") && !e.contains('\n'), "{e}");
 }

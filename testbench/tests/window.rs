@@ -145,7 +145,7 @@ fn link_messages<S: linewatch_testbench::lockstep::Side>(sys: &System<S>) -> u64
 #[test]
 fn the_driver_finds_the_device_and_runs_commands_both_ways() {
     use linewatch_sw::driver::*;
-    let c = config();
+    let c = config("default.toml");
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let w = SimWindow {
@@ -187,7 +187,7 @@ fn the_driver_finds_the_device_and_runs_commands_both_ways() {
 
 #[test]
 fn harvest_through_the_driver_returns_exactly_the_lines_written_back() {
-    let c = config();
+    let c = config("default.toml");
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let addrs = lines(&c, 200);
@@ -222,7 +222,7 @@ fn harvest_through_the_driver_returns_exactly_the_lines_written_back() {
 #[test]
 fn command_round_trip_and_idle_polling() {
     use linewatch_sw::driver::*;
-    let c = config();
+    let c = config("default.toml");
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let w = SimWindow {
@@ -281,7 +281,7 @@ fn command_round_trip_and_idle_polling() {
 #[test]
 fn the_driver_consumes_events_and_sees_the_drops() {
     use linewatch_sw::driver::*;
-    let c = config();
+    let c = config("default.toml");
     let g = c.geometry();
     let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
     let addrs = lines(&c, 50);

@@ -35,6 +35,9 @@ pub const LINE_EVENTS: u64 = 7;
 pub const RING_FIRST: u64 = 8;
 pub const RING_RECORDS: u64 = 32;
 
+/// Words of the command line the agent keeps (the rest read as zero).
+pub const CMD_WORDS: usize = 4;
+
 /// Event record kinds (bits 63:60 of a record).
 pub const EV_DIRTY: u64 = 1;
 pub const EV_RECALL: u64 = 2;
@@ -104,7 +107,8 @@ pub struct Regs {
     snp_line: u64,
     // register contents
     control: u64,
-    command: Line,
+    /// Words 0..3 of the command line (opcode, sequence, arguments); 4..7 read zero.
+    command: [u64; CMD_WORDS],
     comp_seq: u64,
     comp_status: u64,
     comp_result: u64,
@@ -159,7 +163,7 @@ impl Regs {
             snp_op: 0,
             snp_line: 0,
             control: 0,
-            command: [0; DATA_WORDS],
+            command: [0; CMD_WORDS],
             comp_seq: 0,
             comp_status: 0,
             comp_result: 0,
@@ -208,7 +212,7 @@ impl Regs {
                 l[6] = g.levels | g.fanout << 8 | (g.dirty_on_ownership as u64) << 16;
             }
             LINE_CONTROL => l[0] = self.control,
-            LINE_COMMAND => l = self.command,
+            LINE_COMMAND => l[..CMD_WORDS].copy_from_slice(&self.command),
             LINE_COMPLETION => {
                 l[0] = self.comp_seq;
                 l[1] = self.comp_status;
@@ -524,15 +528,15 @@ impl Regs {
             ev_error = Some(oc.err_count << 16 | oc.err_code);
         }
         // Event ring: up to three records a cycle, in order; a record that finds the
-        // ring full (by the consumer index at the start of the cycle) is dropped and
-        // counted.
+        // ring full (by the consumer index at the start of the cycle; the fill level is
+        // producer minus consumer modulo 64) is dropped and counted.
         let evs = [
             x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
             x.ev_recall.map(|l| EV_RECALL << 60 | l),
             ev_error.map(|e| EV_ERROR << 60 | e),
         ];
         for r in evs.into_iter().flatten() {
-            if self.prod.wrapping_sub(self.cons) < RING_RECORDS {
+            if self.prod.wrapping_sub(self.cons) & (2 * RING_RECORDS - 1) < RING_RECORDS {
                 let slot = self.prod % RING_RECORDS;
                 self.records[slot as usize] = r;
                 self.prod = self.prod.wrapping_add(1);

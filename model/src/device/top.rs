@@ -4,9 +4,10 @@
 //! when its line is in the register page (the window's last 4 KiB) and to the core
 //! otherwise, and a BIRsp to the agent when it names the agent's BITag; the agent's
 //! registered requests take the core's command and harvest ports ahead of the
-//! external ones. The NDR, DRS and BISnp channels show the core's register when it is
-//! full and the agent's otherwise; the agent's register is taken only when the core's
-//! is empty.
+//! external ones; the core's events reach the agent through a register (a cycle
+//! late). The NDR, DRS and BISnp channels show the core's register when it is full
+//! and the agent's otherwise; the agent's register is taken only when the core's is
+//! empty.
 
 use super::core::{Core, Sel};
 use super::dirty_bitmap::DirtyBitmap;
@@ -21,6 +22,10 @@ pub struct Device {
     core: Core,
     regs: Regs,
     ci: Inputs,
+    /// The core's events of the previous cycle: the agent sees them a cycle late, so
+    /// no combinational path runs from the core's accept decision into the ring.
+    ev_dirty: Option<u64>,
+    ev_recall: Option<u64>,
 }
 
 impl Device {
@@ -30,6 +35,8 @@ impl Device {
             core: Core::new(g),
             regs: Regs::new(g),
             ci: Inputs::default(),
+            ev_dirty: None,
+            ev_recall: None,
         }
     }
 
@@ -49,6 +56,9 @@ impl Device {
     /// One clock cycle: drive `o` from the current state and `i`, then take the edge.
     #[inline(always)]
     pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
+        if !self.g.registers {
+            return self.core.cycle(i, o);
+        }
         let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
         let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
         let birsp = i.birsp_valid & (i.birsp_bitag == AGENT_BITAG);
@@ -79,10 +89,12 @@ impl Device {
                 rwd,
                 birsp,
                 core: o,
-                ev_dirty: self.core.ev_dirty,
-                ev_recall: self.core.ev_recall,
+                ev_dirty: self.ev_dirty,
+                ev_recall: self.ev_recall,
             },
         );
+        self.ev_dirty = self.core.ev_dirty;
+        self.ev_recall = self.core.ev_recall;
         merged.req_ready = if req { req_ready } else { o.req_ready };
         merged.rwd_ready = if rwd { rwd_ready } else { o.rwd_ready };
         merged.cmd_ready = o.cmd_ready & !p.cmd_valid;

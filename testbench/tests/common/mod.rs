@@ -14,6 +14,14 @@ pub fn config(name: &str) -> Config {
     .unwrap()
 }
 
+/// A configuration with the register agent on (the simulated host's driver needs
+/// it; ice40-small leaves it out for the UP5K).
+pub fn with_registers(name: &str) -> Config {
+    let mut c = config(name);
+    c.device.registers = true;
+    c
+}
+
 /// Host caches small enough that a few MiB of traffic evicts constantly:
 /// 4 KiB/4-way L1, 16 KiB/4-way L2, 64 KiB/8-way LLC.
 pub fn small_caches(c: &mut Config) {
