@@ -47,6 +47,10 @@ pub struct Core {
     pub req_addr: Signal<In, Addr>,
     // request-with-data channel
     pub rwd_valid: Signal<In, bool>,
+    /// The request-with-data / request on the channel is the register agent's: the
+    /// channel pick ignores this (no address decode before it), acceptance does not.
+    pub rwd_foreign: Signal<In, bool>,
+    pub req_foreign: Signal<In, bool>,
     pub rwd_opcode: Signal<In, Op>,
     pub rwd_meta: Signal<In, MetaV>,
     pub rwd_tag: Signal<In, Tag>,
@@ -294,6 +298,8 @@ impl Core {
             req_tag: Default::default(),
             req_addr: Default::default(),
             rwd_valid: Default::default(),
+            rwd_foreign: Default::default(),
+            req_foreign: Default::default(),
             rwd_opcode: Default::default(),
             rwd_meta: Default::default(),
             rwd_tag: Default::default(),
@@ -751,11 +757,11 @@ impl Logic for Core {
             self.rq_acc.next = self.ndr_free.val() && (!self.rq_inv.val() || self.slot_ok.val());
         }
         if self.rwd_valid.val() {
-            self.accept.next = self.wd_acc.val();
+            self.accept.next = self.wd_acc.val() && !self.rwd_foreign.val();
         } else if self.cmd_valid.val() {
             self.accept.next = self.slot_ok.val();
         } else {
-            self.accept.next = self.req_valid.val() && self.rq_acc.val();
+            self.accept.next = self.req_valid.val() && self.rq_acc.val() && !self.req_foreign.val();
         }
         self.rwd_ready.next = self.accept.val() && self.rwd_valid.val();
         self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();

@@ -258,7 +258,7 @@ pub struct Regs {
     n_a0: Signal<Local, W>,
     n_a1: Signal<Local, W>,
     /// The command line decoded when it is written, so execution decides from flops.
-    d_nop: DFF<bool>,
+    d_nop: DFFWithInit<bool>,
     d_set: DFF<bool>,
     d_swap: DFF<bool>,
     d_read: DFF<bool>,
@@ -285,6 +285,7 @@ pub struct Regs {
     n_rec: Signal<Local, Bits<2>>,
     prod_next: Signal<Local, W>,
     cons_next: Signal<Local, W>,
+    cons_write: Signal<Local, bool>,
     k31: Constant<Bits<6>>,
     k30: Constant<Bits<6>>,
     k5_1: Constant<Bits<5>>,
@@ -530,7 +531,7 @@ impl Regs {
             n_op: Default::default(),
             n_a0: Default::default(),
             n_a1: Default::default(),
-            d_nop: Default::default(),
+            d_nop: DFFWithInit::new(true),
             d_set: Default::default(),
             d_swap: Default::default(),
             d_read: Default::default(),
@@ -557,6 +558,7 @@ impl Regs {
             n_rec: Default::default(),
             prod_next: Default::default(),
             cons_next: Default::default(),
+            cons_write: Default::default(),
             k31: Constant::new((RING_RECORDS - 1).into()),
             k30: Constant::new((RING_RECORDS - 2).into()),
             k5_1: Constant::new(1u64.into()),
@@ -737,12 +739,10 @@ impl Logic for Regs {
                 }
             }
         }
-        self.cmd_next.next = self.command.q.val();
-        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
-            self.cmd_next.next = (self.command.q.val() & !self.emask.val())
-                | (self.rwd_data.val().get_bits::<256>(0) & self.emask.val());
-        }
-        self.command.d.next = self.cmd_next.val();
+        // The merged line is decoded whether or not the write is accepted this cycle
+        // (the decode does not wait for acceptance); it is kept only if it is.
+        self.cmd_next.next = (self.command.q.val() & !self.emask.val())
+            | (self.rwd_data.val().get_bits::<256>(0) & self.emask.val());
         self.n_op.next = self.cmd_next.val().get_bits::<8>(0);
         self.n_a0.next = self.cmd_next.val().get_bits::<64>(128);
         self.n_a1.next = self.cmd_next.val().get_bits::<64>(192);
@@ -752,21 +752,27 @@ impl Logic for Regs {
             && (self.n_a1.val() & self.addr_high.val()) == self.w_zero.val()
             && (self.n_a1.val() & self.window_high.val()) == self.window_base.val()
             && (self.n_a1.val() & self.page_high.val()) != self.page_base.val();
-        self.d_nop.d.next = self.n_op.val() == self.c_nop.val();
-        self.d_set.d.next = self.n_op.val() == self.c_set_control.val();
-        self.d_swap.d.next = self.n_op.val() == self.c_swap.val();
-        self.d_read.d.next = self.n_op.val() == self.c_read.val() && self.x_read_ok.val();
-        self.d_recall.d.next = self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
-        self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val() && !self.x_read_ok.val())
-            || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val());
+        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
+            self.command.d.next = self.cmd_next.val();
+            self.d_nop.d.next = self.n_op.val() == self.c_nop.val();
+            self.d_set.d.next = self.n_op.val() == self.c_set_control.val();
+            self.d_swap.d.next = self.n_op.val() == self.c_swap.val();
+            self.d_read.d.next = self.n_op.val() == self.c_read.val() && self.x_read_ok.val();
+            self.d_recall.d.next =
+                self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
+            self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val()
+                && !self.x_read_ok.val())
+                || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val());
+        }
 
         // The consumer index: word 1 of the events line.
-        self.cons_next.next = self.cons.q.val();
-        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val() {
-            self.cons_next.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
-                | (self.rwd_data.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
+        // The written index is merged whether or not the write is accepted this cycle.
+        self.cons_next.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
+            | (self.rwd_data.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
+        self.cons_write.next = self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val();
+        if self.cons_write.val() {
+            self.cons.d.next = self.cons_next.val();
         }
-        self.cons.d.next = self.cons_next.val();
 
         // The requested line's current value: one term per line, ORed (the lines are
         // exclusive, so no priority chain).
@@ -1055,8 +1061,14 @@ impl Logic for Regs {
         self.n_rec.next = self.cnt_zero.val() + self.ok_d.val() + self.ok_r.val() + self.ok_e.val();
         self.prod_next.next = self.prod.q.val() + bit_cast::<64, 2>(self.n_rec.val());
         self.prod.d.next = self.prod_next.val();
-        self.fill.d.next =
-            self.prod_next.val().get_bits::<6>(0) - self.cons_next.val().get_bits::<6>(0);
+        // Both fills are computed; the consumer write only picks one.
+        if self.cons_write.val() {
+            self.fill.d.next =
+                self.prod_next.val().get_bits::<6>(0) - self.cons_next.val().get_bits::<6>(0);
+        } else {
+            self.fill.d.next =
+                self.prod_next.val().get_bits::<6>(0) - self.cons.q.val().get_bits::<6>(0);
+        }
         self.slot1.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_1.val();
         self.slot2.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_2.val();
         self.dropped.d.next =

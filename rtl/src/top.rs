@@ -246,8 +246,12 @@ impl Logic for Device {
         self.core.mem_req_ready.next = self.mem_req_ready.val();
         self.core.mem_rsp_valid.next = self.mem_rsp_valid.val();
         self.core.mem_rsp_data.next = self.mem_rsp_data.val();
-        self.core.req_valid.next = self.req_valid.val() && !self.req_page.val();
-        self.core.rwd_valid.next = self.rwd_valid.val() && !self.rwd_page.val();
+        // Raw valids and a foreign flag: the core's channel pick (and its filter's
+        // read address) does not wait for the page decode, only its accept does.
+        self.core.req_valid.next = self.req_valid.val();
+        self.core.rwd_valid.next = self.rwd_valid.val();
+        self.core.req_foreign.next = self.req_page.val();
+        self.core.rwd_foreign.next = self.rwd_page.val();
         self.core.birsp_valid.next = self.birsp_valid.val() && !self.birsp_reg.val();
         // The agent's command and harvest requests go first.
         if self.regs_cmd.val() {

@@ -306,8 +306,11 @@ impl Core {
     }
 
     /// One clock cycle: drive `o` from the current state and `i`, then take the edge.
+    /// `foreign` marks the request-with-data and request channels' messages as the
+    /// register agent's: the core picks its channel as if they were its own (so the
+    /// pick needs no address decode) but does not accept a foreign one.
     #[inline(always)]
-    pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
+    pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs, foreign: [bool; 2]) -> Sel {
         // Registered outputs.
         o.ndr_valid = self.ndr_valid;
         o.ndr_opcode = self.ndr_opcode;
@@ -383,7 +386,13 @@ impl Core {
             .count();
         let slot_ok = SNOOP_QUEUE - self.snq_count + snq_pop as usize > reserved;
         // Non-short-circuit `&`: these are data-dependent and mispredict when branched on.
+        let mine = match sel {
+            Sel::Rwd => !foreign[0],
+            Sel::Req => !foreign[1],
+            _ => true,
+        };
         let ok = (sel != Sel::None)
+            & mine
             & (!a.mem | mem_free)
             & (a.ndr.is_none() | ndr_free)
             & (!a.read | !self.rq.full())

@@ -57,7 +57,7 @@ impl Device {
     #[inline(always)]
     pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
         if !self.g.registers {
-            return self.core.cycle(i, o);
+            return self.core.cycle(i, o, [false; 2]);
         }
         let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
         let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
@@ -65,8 +65,6 @@ impl Device {
         let p = self.regs.core_ports();
         let ci = &mut self.ci;
         ci.clone_from(i);
-        ci.req_valid &= !req;
-        ci.rwd_valid &= !rwd;
         ci.birsp_valid &= !birsp;
         if p.cmd_valid {
             ci.cmd_valid = true;
@@ -79,7 +77,7 @@ impl Device {
             ci.hv_level = p.hv_level;
             ci.hv_index = p.hv_index;
         }
-        let sel = self.core.cycle(ci, o);
+        let sel = self.core.cycle(ci, o, [rwd, req]);
         let mut merged = o.clone();
         self.regs.merge(&mut merged);
         let (req_ready, rwd_ready) = self.regs.cycle(
