@@ -22,7 +22,7 @@ use linewatch_model::config::Geometry;
 use linewatch_model::device::regs::*;
 use linewatch_model::protocol::{
     Meta, NdrOp, ReqOp, RwdOp, SnpOp, ADDR_BITS, DATA_BITS, ERR_CODE_BITS, ERR_COUNT_BITS,
-    HV_INDEX_BITS, HV_LEVEL_BITS, MASK_BITS, META_BITS, OPCODE_BITS, RSP_OPCODE_BITS, TAG_BITS,
+    HV_INDEX_BITS, HV_LEVEL_BITS, META_BITS, OPCODE_BITS, RSP_OPCODE_BITS, TAG_BITS,
 };
 use rust_hdl::prelude::*;
 
@@ -50,8 +50,10 @@ pub struct Regs {
     pub rwd_meta: Signal<In, MetaV>,
     pub rwd_tag: Signal<In, Tag>,
     pub rwd_line: Signal<In, K>,
-    pub rwd_mask: Signal<In, Bits<MASK_BITS>>,
-    pub rwd_data: Signal<In, Line>,
+    /// Bytes 0..31 of the data and mask: all the agent keeps (command words 0..3,
+    /// the consumer index in word 1).
+    pub rwd_mask: Signal<In, Bits<32>>,
+    pub rwd_data: Signal<In, H>,
     /// A BIRsp naming the agent's BITag.
     pub birsp_valid: Signal<In, bool>,
     /// The host takes the agent's NDR / DRS / BISnp register this cycle.
@@ -147,7 +149,7 @@ pub struct Regs {
     kind_error: Constant<W>,
     ident_line: Constant<Line>,
     params_line: Constant<Line>,
-    line_id: [Constant<K>; 64],
+    line_id: [Constant<K>; 12],
     byte_off: [Constant<Bits<9>>; 32],
     byte_ff: Constant<H>,
     half_zero: Constant<H>,
@@ -266,7 +268,7 @@ pub struct Regs {
     d_bad_arg: DFF<bool>,
     x_seq: Signal<Local, W>,
     x_a0: Signal<Local, W>,
-    x_a1: Signal<Local, W>,
+    x_a1: Signal<Local, Bits<ADDR_BITS>>,
     x_read_ok: Signal<Local, bool>,
     x_recall_ok: Signal<Local, bool>,
     complete: Signal<Local, bool>,
@@ -741,8 +743,8 @@ impl Logic for Regs {
         }
         // The merged line is decoded whether or not the write is accepted this cycle
         // (the decode does not wait for acceptance); it is kept only if it is.
-        self.cmd_next.next = (self.command.q.val() & !self.emask.val())
-            | (self.rwd_data.val().get_bits::<256>(0) & self.emask.val());
+        self.cmd_next.next =
+            (self.command.q.val() & !self.emask.val()) | (self.rwd_data.val() & self.emask.val());
         self.n_op.next = self.cmd_next.val().get_bits::<8>(0);
         self.n_a0.next = self.cmd_next.val().get_bits::<64>(128);
         self.n_a1.next = self.cmd_next.val().get_bits::<64>(192);
@@ -758,10 +760,8 @@ impl Logic for Regs {
             self.d_set.d.next = self.n_op.val() == self.c_set_control.val();
             self.d_swap.d.next = self.n_op.val() == self.c_swap.val();
             self.d_read.d.next = self.n_op.val() == self.c_read.val() && self.x_read_ok.val();
-            self.d_recall.d.next =
-                self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
-            self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val()
-                && !self.x_read_ok.val())
+            self.d_recall.d.next = self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
+            self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val() && !self.x_read_ok.val())
                 || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val());
         }
 
@@ -815,22 +815,50 @@ impl Logic for Regs {
                 | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
         }
         if self.req_line.val() == self.k_ring[0].val() {
-            self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[3].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[4].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[5].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[6].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[7].q.val()) << 448u64);
+            self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[3].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[4].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[5].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[6].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[7].q.val()) << 448u64);
         } else {
             self.t_ring[0].next = self.line_zero.val();
         }
         if self.req_line.val() == self.k_ring[1].val() {
-            self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[11].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[12].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[13].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[14].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[15].q.val()) << 448u64);
+            self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[11].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[12].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[13].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[14].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[15].q.val()) << 448u64);
         } else {
             self.t_ring[1].next = self.line_zero.val();
         }
         if self.req_line.val() == self.k_ring[2].val() {
-            self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[19].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[20].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[21].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[22].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[23].q.val()) << 448u64);
+            self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[19].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[20].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[21].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[22].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[23].q.val()) << 448u64);
         } else {
             self.t_ring[2].next = self.line_zero.val();
         }
         if self.req_line.val() == self.k_ring[3].val() {
-            self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64) | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64) | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64) | (bit_cast::<DATA_BITS, 64>(self.records[27].q.val()) << 192u64) | (bit_cast::<DATA_BITS, 64>(self.records[28].q.val()) << 256u64) | (bit_cast::<DATA_BITS, 64>(self.records[29].q.val()) << 320u64) | (bit_cast::<DATA_BITS, 64>(self.records[30].q.val()) << 384u64) | (bit_cast::<DATA_BITS, 64>(self.records[31].q.val()) << 448u64);
+            self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[27].q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[28].q.val()) << 256u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[29].q.val()) << 320u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[30].q.val()) << 384u64)
+                | (bit_cast::<DATA_BITS, 64>(self.records[31].q.val()) << 448u64);
         } else {
             self.t_ring[3].next = self.line_zero.val();
         }
@@ -918,7 +946,7 @@ impl Logic for Regs {
         // Command execution.
         self.x_seq.next = self.command.q.val().get_bits::<64>(64);
         self.x_a0.next = self.command.q.val().get_bits::<64>(128);
-        self.x_a1.next = self.command.q.val().get_bits::<64>(192);
+        self.x_a1.next = self.command.q.val().get_bits::<ADDR_BITS>(192);
         self.exec_start.next =
             self.exec_state.q.val() == self.s_zero.val() && self.exec_pend.q.val();
         self.changed.next = self.w_zero.val();
@@ -948,7 +976,7 @@ impl Logic for Regs {
             } else if self.d_recall.q.val() {
                 self.cmd_valid_r.d.next = true;
                 self.cmd_opcode_r.d.next = self.x_a0.val().get_bits::<OPCODE_BITS>(0);
-                self.cmd_addr_r.d.next = self.x_a1.val().get_bits::<ADDR_BITS>(0);
+                self.cmd_addr_r.d.next = self.x_a1.val();
                 self.exec_state.d.next = self.s_one.val();
             } else if self.d_bad_arg.q.val() {
                 self.complete.next = true;

@@ -285,8 +285,8 @@ impl Logic for Device {
         self.regs.rwd_meta.next = self.rwd_meta.val();
         self.regs.rwd_tag.next = self.rwd_tag.val();
         self.regs.rwd_line.next = self.rwd_addr.val().get_bits::<6>(0);
-        self.regs.rwd_mask.next = self.rwd_mask.val();
-        self.regs.rwd_data.next = self.rwd_data.val();
+        self.regs.rwd_mask.next = self.rwd_mask.val().get_bits::<32>(0);
+        self.regs.rwd_data.next = self.rwd_data.val().get_bits::<256>(0);
         self.regs.birsp_valid.next = self.birsp_reg.val();
         self.regs.ndr_take.next = self.ndr_ready.val() && !self.core.ndr_valid.val();
         self.regs.drs_take.next = self.drs_ready.val() && !self.core.drs_valid.val();

@@ -460,5 +460,8 @@ fn sim_without_the_register_agent_is_a_one_line_error() {
         .err()
         .expect("refused")
         .to_string();
-    assert!(e.starts_with("device.registers = false") && !e.contains('\n'), "{e}");
+    assert!(
+        e.starts_with("device.registers = false") && !e.contains('\n'),
+        "{e}"
+    );
 }
