@@ -10,7 +10,7 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it arrives; harvest and recall
 //! commands drive the core's harvest and command ports from registers and complete
-//! when the core takes them (a harvest read the cycle after, with the word).
+//! when the core takes them (a harvest read two cycles after, with the word).
 //! Completion and error codes land in the completion line at the edge.
 //!
 //! For timing, decisions come from flops: the command line is decoded as it is
@@ -128,6 +128,15 @@ pub struct Regs {
     hv_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     hv_index_r: DFF<Bits<HV_INDEX_BITS>>,
     records: [DFF<W>; RING],
+    wr_d: DFF<bool>,
+    wr_r: DFF<bool>,
+    wr_e: DFF<bool>,
+    wr_d_slot: DFF<Bits<5>>,
+    wr_r_slot: DFF<Bits<5>>,
+    wr_e_slot: DFF<Bits<5>>,
+    wr_d_rec: DFF<W>,
+    wr_r_rec: DFF<W>,
+    wr_e_rec: DFF<W>,
     prod: DFF<W>,
     cons: DFF<W>,
     /// (producer - consumer) mod 64, and the producer's next two slots, registered
@@ -199,6 +208,8 @@ pub struct Regs {
     s_zero: Constant<Bits<2>>,
     s_one: Constant<Bits<2>>,
     s_two: Constant<Bits<2>>,
+    s_three: Constant<Bits<2>>,
+    hv_word: DFF<W>,
     levels: Constant<W>,
     index_high: Constant<W>,
     addr_high: Constant<W>,
@@ -408,6 +419,15 @@ impl Regs {
             hv_level_r: Default::default(),
             hv_index_r: Default::default(),
             records: Default::default(),
+            wr_d: Default::default(),
+            wr_r: Default::default(),
+            wr_e: Default::default(),
+            wr_d_slot: Default::default(),
+            wr_r_slot: Default::default(),
+            wr_e_slot: Default::default(),
+            wr_d_rec: Default::default(),
+            wr_r_rec: Default::default(),
+            wr_e_rec: Default::default(),
             prod: Default::default(),
             cons: Default::default(),
             fill: Default::default(),
@@ -475,6 +495,8 @@ impl Regs {
             s_zero: c2(0),
             s_one: c2(1),
             s_two: c2(2),
+            s_three: c2(3),
+            hv_word: Default::default(),
             levels: w(g.levels),
             index_high: w(!((1u64 << HV_INDEX_BITS) - 1)),
             addr_high: w(!((1u64 << ADDR_BITS) - 1)),
@@ -621,6 +643,16 @@ impl Logic for Regs {
             hv_index_r,
             prod,
             cons,
+            hv_word,
+            wr_d,
+            wr_r,
+            wr_e,
+            wr_d_slot,
+            wr_r_slot,
+            wr_e_slot,
+            wr_d_rec,
+            wr_r_rec,
+            wr_e_rec,
             d_nop,
             d_set,
             d_swap,
@@ -636,8 +668,9 @@ impl Logic for Regs {
             self.records[i].clock.next = self.clock.val();
             self.records[i].d.next = self.records[i].q.val();
         }
-        self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_take.val();
-        self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_take.val();
+        // Empty at the start of the cycle: acceptance does not wait for the readies.
+        self.ndr_free.next = !self.ndr_valid_r.q.val();
+        self.drs_free.next = !self.drs_valid_r.q.val();
         self.busy.next = self.exec_pend.q.val()
             || self.exec_state.q.val() != self.s_zero.val()
             || self.db_state.q.val() != self.s_zero.val();
@@ -1001,9 +1034,13 @@ impl Logic for Regs {
                 }
             }
         } else if self.exec_state.q.val() == self.s_two.val() {
+            // The harvest word is registered first: it comes from a block RAM's output.
+            self.hv_word.d.next = self.core_hv_rsp_data.val();
+            self.exec_state.d.next = self.s_three.val();
+        } else if self.exec_state.q.val() == self.s_three.val() {
             self.exec_state.d.next = self.s_zero.val();
             self.complete.next = true;
-            self.c_result.next = self.core_hv_rsp_data.val();
+            self.c_result.next = self.hv_word.q.val();
         }
         if self.complete.val() {
             if self.exec_start.val() {
@@ -1114,15 +1151,26 @@ impl Logic for Regs {
         } else {
             self.slot_e.next = self.slot_d.val();
         }
+        // The appends land at the next edge, from registers (the ring's 2048 flops
+        // are far from the decision).
+        self.wr_d.d.next = self.ok_d.val();
+        self.wr_r.d.next = self.ok_r.val();
+        self.wr_e.d.next = self.ok_e.val();
+        self.wr_d_slot.d.next = self.slot_d.val();
+        self.wr_r_slot.d.next = self.slot_r.val();
+        self.wr_e_slot.d.next = self.slot_e.val();
+        self.wr_d_rec.d.next = self.rec_d.val();
+        self.wr_r_rec.d.next = self.rec_r.val();
+        self.wr_e_rec.d.next = self.rec_e.val();
         for i in 0..32 {
-            if self.ok_d.val() && self.slot_d.val() == self.slot_id[i].val() {
-                self.records[i].d.next = self.rec_d.val();
+            if self.wr_d.q.val() && self.wr_d_slot.q.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.wr_d_rec.q.val();
             }
-            if self.ok_r.val() && self.slot_r.val() == self.slot_id[i].val() {
-                self.records[i].d.next = self.rec_r.val();
+            if self.wr_r.q.val() && self.wr_r_slot.q.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.wr_r_rec.q.val();
             }
-            if self.ok_e.val() && self.slot_e.val() == self.slot_id[i].val() {
-                self.records[i].d.next = self.rec_e.val();
+            if self.wr_e.q.val() && self.wr_e_slot.q.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.wr_e_rec.q.val();
             }
         }
         if self.ok_d.val() {

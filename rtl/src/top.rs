@@ -108,6 +108,9 @@ pub struct Device {
     ev_dirty_line: DFF<Bits<LINE_BITS>>,
     ev_recall_valid: DFF<bool>,
     ev_recall_line: DFF<Bits<LINE_BITS>>,
+    /// The core's error counter and code, a cycle late into the agent.
+    err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
+    err_code_r: DFF<Err>,
     req_page: Signal<Local, bool>,
     rwd_page: Signal<Local, bool>,
     req_reg: Signal<Local, bool>,
@@ -189,6 +192,8 @@ impl Device {
             ev_dirty_line: Default::default(),
             ev_recall_valid: Default::default(),
             ev_recall_line: Default::default(),
+            err_count_r: Default::default(),
+            err_code_r: Default::default(),
             req_page: Default::default(),
             rwd_page: Default::default(),
             req_reg: Default::default(),
@@ -209,7 +214,9 @@ impl Logic for Device {
             ev_dirty_valid,
             ev_dirty_line,
             ev_recall_valid,
-            ev_recall_line
+            ev_recall_line,
+            err_count_r,
+            err_code_r
         );
 
         // Demux by address (requests) and BITag (snoop responses).
@@ -294,8 +301,10 @@ impl Logic for Device {
         self.regs.core_cmd_ready.next = self.core.cmd_ready.val();
         self.regs.core_hv_ready.next = self.core.hv_ready.val();
         self.regs.core_hv_rsp_data.next = self.core.hv_rsp_data.val();
-        self.regs.core_err_count.next = self.core.err_count.val();
-        self.regs.core_err_code.next = self.core.err_code.val();
+        self.err_count_r.d.next = self.core.err_count.val();
+        self.err_code_r.d.next = self.core.err_code.val();
+        self.regs.core_err_count.next = self.err_count_r.q.val();
+        self.regs.core_err_code.next = self.err_code_r.q.val();
         self.ev_dirty_valid.d.next = self.core.ev_dirty_valid.val();
         self.ev_dirty_line.d.next = self.core.ev_dirty_line.val();
         self.ev_recall_valid.d.next = self.core.ev_recall_valid.val();

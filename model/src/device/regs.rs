@@ -10,7 +10,7 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it arrives; harvest and recall
 //! commands drive the core's harvest and command ports from registers and complete
-//! when the core takes them (a harvest read the cycle after, with the word).
+//! when the core takes them (a harvest read two cycles after, with the word).
 //! Completion and error codes land in the completion line at the edge.
 
 use crate::config::Geometry;
@@ -120,14 +120,18 @@ pub struct Regs {
     core_err_code: u64,
     // command execution
     exec_pend: bool,
-    /// 0 idle, 1 waiting for the core to take the port request, 2 harvest word next.
+    /// 0 idle, 1 waiting for the core to take the port request, 2 harvest word next,
+    /// 3 complete with the registered word.
     exec_state: u8,
     exec_seq: u64,
+    hv_word: u64,
     /// Doorbell: 0 idle, 1 snoop to send, 2 waiting for its BIRsp.
     db_state: u8,
     ports: CorePorts,
     // event ring
     records: [u64; RING_RECORDS as usize],
+    /// Appends decided this cycle, written into `records` at the next edge.
+    rec_pend: [Option<(usize, u64)>; 3],
     prod: u64,
     cons: u64,
     dropped: u64,
@@ -139,9 +143,11 @@ pub struct AgentIn<'a> {
     pub rwd: bool,
     pub birsp: bool,
     pub core: &'a Outputs,
-    /// The core's events this cycle (window-relative lines).
+    /// The core's events of the previous cycle (window-relative lines).
     pub ev_dirty: Option<u64>,
     pub ev_recall: Option<u64>,
+    /// The core's error counter and code as of the previous cycle.
+    pub err: (u64, u64),
 }
 
 impl Regs {
@@ -176,9 +182,11 @@ impl Regs {
             exec_pend: false,
             exec_state: 0,
             exec_seq: 0,
+            hv_word: 0,
             db_state: 0,
             ports: CorePorts::default(),
             records: [0; RING_RECORDS as usize],
+            rec_pend: [None; 3],
             prod: 0,
             cons: 0,
             dropped: 0,
@@ -273,8 +281,11 @@ impl Regs {
         let ndr_take = i.ndr_ready & !oc.ndr_valid;
         let drs_take = i.drs_ready & !oc.drs_valid;
         let snp_take = i.bisnp_ready & !oc.bisnp_valid;
-        let ndr_free = !self.ndr_valid | ndr_take;
-        let drs_free = !self.drs_valid | drs_take;
+        // An answer register takes a new message only when it is empty at the start
+        // of the cycle (not when the host drains it in the same cycle): the agent's
+        // acceptance does not wait for the link's readies.
+        let ndr_free = !self.ndr_valid;
+        let drs_free = !self.drs_valid;
         let busy = self.exec_pend | (self.exec_state != 0) | (self.db_state != 0);
 
         // Request decode (the request channel waits while a write is offered here).
@@ -479,9 +490,15 @@ impl Regs {
                     }
                 }
             }
+            // The harvest word goes through a register before the completion line:
+            // it comes from a block RAM's output at the other end of the chip.
             2 => {
+                self.hv_word = oc.hv_rsp_data;
+                self.exec_state = 3;
+            }
+            3 => {
                 self.exec_state = 0;
-                complete = Some((ST_OK, oc.hv_rsp_data));
+                complete = Some((ST_OK, self.hv_word));
             }
             _ => {}
         }
@@ -521,11 +538,12 @@ impl Regs {
         // The status line mirrors the core's error counter a cycle late; a change is
         // an error event.
         let mut ev_error = None;
-        if (oc.err_count != self.core_err_count) | (oc.err_code != self.core_err_code) {
-            self.core_err_count = oc.err_count;
-            self.core_err_code = oc.err_code;
+        let (err_count, err_code) = x.err;
+        if (err_count != self.core_err_count) | (err_code != self.core_err_code) {
+            self.core_err_count = err_count;
+            self.core_err_code = err_code;
             changed |= 1 << LINE_STATUS;
-            ev_error = Some(oc.err_count << 16 | oc.err_code);
+            ev_error = Some(err_count << 16 | err_code);
         }
         // Event ring: up to three records a cycle, in order; a record that finds the
         // ring full (by the consumer index at the start of the cycle; the fill level is
@@ -535,10 +553,14 @@ impl Regs {
             x.ev_recall.map(|l| EV_RECALL << 60 | l),
             ev_error.map(|e| EV_ERROR << 60 | e),
         ];
-        for r in evs.into_iter().flatten() {
+        // Records decided last cycle land now; this cycle's land at the next edge.
+        for (slot, r) in std::mem::take(&mut self.rec_pend).into_iter().flatten() {
+            self.records[slot] = r;
+        }
+        for (n, r) in evs.into_iter().flatten().enumerate() {
             if self.prod.wrapping_sub(self.cons) & (2 * RING_RECORDS - 1) < RING_RECORDS {
                 let slot = self.prod % RING_RECORDS;
-                self.records[slot as usize] = r;
+                self.rec_pend[n] = Some((slot as usize, r));
                 self.prod = self.prod.wrapping_add(1);
                 changed |= 1 << (RING_FIRST + slot / 8);
             } else {

@@ -26,6 +26,7 @@ pub struct Device {
     /// no combinational path runs from the core's accept decision into the ring.
     ev_dirty: Option<u64>,
     ev_recall: Option<u64>,
+    err: (u64, u64),
 }
 
 impl Device {
@@ -37,6 +38,7 @@ impl Device {
             ci: Inputs::default(),
             ev_dirty: None,
             ev_recall: None,
+            err: (0, 0),
         }
     }
 
@@ -89,8 +91,10 @@ impl Device {
                 core: o,
                 ev_dirty: self.ev_dirty,
                 ev_recall: self.ev_recall,
+                err: self.err,
             },
         );
+        self.err = (o.err_count, o.err_code);
         self.ev_dirty = self.core.ev_dirty;
         self.ev_recall = self.core.ev_recall;
         merged.req_ready = if req { req_ready } else { o.req_ready };
