@@ -514,16 +514,38 @@ impl CosimConfig {
     }
 }
 
+/// `section.key: ` of a `key = value` line `n` (1-based) of `text`, for errors
+/// whose message gives only the value's type.
+fn key_at(text: &str, n: usize) -> Option<String> {
+    let mut section = String::new();
+    for l in text.lines().take(n - 1) {
+        let t = l.trim();
+        if t.starts_with('[') {
+            section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+    }
+    let (k, _) = text.lines().nth(n - 1)?.split_once('=')?;
+    let k = k.trim();
+    if k.is_empty() || k.contains(['[', '"', '#']) {
+        return None;
+    }
+    Some(if section.is_empty() {
+        format!("{k}: ")
+    } else {
+        format!("{section}.{k}: ")
+    })
+}
+
 impl Config {
     /// Parse and check TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
+            let n = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
-                .map(|l| format!(":{l}"))
-                .unwrap_or_default();
-            anyhow!("{origin}{line}: {}", e.message().replace('\n', " "))
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let line = n.map(|l| format!(":{l}")).unwrap_or_default();
+            let key = n.and_then(|l| key_at(text, l)).unwrap_or_default();
+            anyhow!("{origin}{line}: {key}{}", e.message().replace('\n', " "))
         })?;
         let checked = cfg.device.geometry().and_then(|_| {
             cfg.cosim.check()?;
@@ -702,7 +724,7 @@ mod tests {
             ("local_fraction = -0.1", "remote.local_fraction"),
             ("hosts = [\"nfs:x\"]", "remote.hosts"),
             ("hosts = [\"tcp:localhost\"]", "remote.hosts"),
-            ("seed = \"x\"", "seed"),
+            ("seed = \"x\"", "remote.seed"),
             ("latncy = 5", "latncy"),
         ] {
             let e = Config::parse(&format!("{GOOD}[remote]\n{bad}\n"), "t.toml")
