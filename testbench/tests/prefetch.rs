@@ -118,11 +118,21 @@ fn late_prefetches_wait_for_the_rest_of_their_fetch() {
     let r = run(&t, Some(&slow), "readahead");
     let x = rem(&r);
     assert!(x.late > 0 && x.late <= x.prefetch_useful, "{x:?}");
-    assert!(x.wait_cycles >= (x.faults + x.late) * slow.fault_cycles, "{x:?}");
+    assert!(
+        x.wait_cycles >= (x.faults + x.late) * slow.fault_cycles,
+        "{x:?}"
+    );
     // 40 960 cycles a page on this link, and every fetch occupies it.
-    assert_eq!(x.link_busy, (x.faults + x.prefetch_issued) * 40_960, "{x:?}");
+    assert_eq!(
+        x.link_busy,
+        (x.faults + x.prefetch_issued) * 40_960,
+        "{x:?}"
+    );
     // The run cannot be shorter than the link's work for the pages it used.
-    assert!(r.sim_cycles >= (x.faults + x.prefetch_useful) * 40_960, "{x:?}");
+    assert!(
+        r.sim_cycles >= (x.faults + x.prefetch_useful) * 40_960,
+        "{x:?}"
+    );
 }
 
 #[test]
@@ -135,7 +145,10 @@ fn runs_are_deterministic_under_the_seed() {
     let a = run(&t, Some(&half), "trend");
     let b = run(&t, Some(&half), "trend");
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
-    let other = RemoteConfig { seed: 2, ..half.clone() };
+    let other = RemoteConfig {
+        seed: 2,
+        ..half.clone()
+    };
     let c = run(&t, Some(&other), "trend");
     assert_ne!(rem(&a).faults, rem(&c).faults);
     // About half the touched pages are remote.
