@@ -705,6 +705,8 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
 fn cmd_memhost(a: &Args) -> Result<()> {
     use linewatch_sw::memhost::{Server, Store};
     let file = a.req("file")?;
+    // A bad address stops before the file is created.
+    linewatch_sw::memhost::Addr::parse(a.req("listen")?)?;
     let pages = match a.vals.get("pages") {
         None => None,
         Some(_) => Some(a.num("pages", 0)?),

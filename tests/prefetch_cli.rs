@@ -15,7 +15,10 @@ fn normalise(json: &str) -> String {
     if let Some(a) = s.find(",\"wall_s\":") {
         s.truncate(a);
     }
-    assert!(s.contains("\"sim_cycles\":") && s.contains("\"epochs\":"), "{s}");
+    assert!(
+        s.contains("\"sim_cycles\":") && s.contains("\"epochs\":"),
+        "{s}"
+    );
     s
 }
 
