@@ -11,11 +11,12 @@ use linewatch_model::trace::{Access, Synth, SynthKind, SynthSpec, TraceResult, T
 use linewatch_testbench::lockstep::ModelSide;
 use linewatch_testbench::system::{replay, RemoteReport, SimReport, System, Workload};
 
-struct VecSource(std::vec::IntoIter<Access>);
+struct VecSource(Vec<Access>, usize);
 
 impl TraceSource for VecSource {
     fn next_access(&mut self) -> TraceResult<Option<Access>> {
-        Ok(self.0.next())
+        self.1 += 1;
+        Ok(self.0.get(self.1 - 1).copied())
     }
 }
 
@@ -45,7 +46,7 @@ fn run(t: &[Access], r: Option<&RemoteConfig>, policy: &str) -> SimReport {
         sys.set_remote(r, linewatch_sw::prefetch::by_name(policy, 8).unwrap())
             .unwrap();
     }
-    let src: Box<dyn TraceSource> = Box::new(VecSource(t.to_vec().into_iter()));
+    let src: Box<dyn TraceSource> = Box::new(VecSource(t.to_vec(), 0));
     let mut w = Workload::new(vec![("t".into(), src)], 1).unwrap();
     replay(&mut sys, &mut w, None, &mut |_| {}).unwrap();
     sys.mmu().check_residency().unwrap();
