@@ -807,7 +807,9 @@ impl<S: Side> System<S> {
         }
         r.candidates = cand;
         r.rep.link_busy = r.link.busy;
-        self.mmu.make_present(vaddr, &mut self.ops);
+        if !self.mmu.make_present(vaddr, &mut self.ops) {
+            bail!("page fault at {vaddr:#x}: no remote entry to make present");
+        }
         Ok(wait)
     }
 
