@@ -8,7 +8,7 @@ use common::*;
 
 use linewatch_model::config::RemoteConfig;
 use linewatch_model::trace::{Access, Synth, SynthKind, SynthSpec, TraceResult, TraceSource};
-use linewatch_testbench::lockstep::ModelSide;
+use linewatch_testbench::lockstep::{Checked, ModelSide, Side};
 use linewatch_testbench::system::{replay, RemoteReport, SimReport, System, Workload};
 
 struct VecSource(Vec<Access>, usize);
@@ -38,10 +38,19 @@ fn remote() -> RemoteConfig {
 }
 
 fn run(t: &[Access], r: Option<&RemoteConfig>, policy: &str) -> SimReport {
+    let g = config("sim.toml").geometry();
+    run_on(ModelSide(linewatch_model::Device::new(&g)), t, r, policy).0
+}
+
+fn run_on<S: Side>(
+    side: S,
+    t: &[Access],
+    r: Option<&RemoteConfig>,
+    policy: &str,
+) -> (SimReport, S) {
     let c = config("sim.toml");
     let g = c.geometry();
-    let device = linewatch_model::Device::new(&g);
-    let mut sys = System::new(ModelSide(device), &g, &c.host).unwrap();
+    let mut sys = System::new(side, &g, &c.host).unwrap();
     if let Some(r) = r {
         sys.set_remote(r, linewatch_sw::prefetch::by_name(policy, 8).unwrap())
             .unwrap();
@@ -50,7 +59,7 @@ fn run(t: &[Access], r: Option<&RemoteConfig>, policy: &str) -> SimReport {
     let mut w = Workload::new(vec![("t".into(), src)], 1).unwrap();
     replay(&mut sys, &mut w, None, &mut |_| {}).unwrap();
     sys.mmu().check_residency().unwrap();
-    sys.finish().unwrap().0
+    sys.finish().unwrap()
 }
 
 fn rem(r: &SimReport) -> &RemoteReport {
@@ -171,4 +180,26 @@ fn all_local_remote_memory_changes_nothing() {
     assert_eq!(rem(&r).faults + rem(&r).prefetch_issued, 0);
     r.remote = None;
     assert_eq!(format!("{base:?}"), format!("{r:?}"));
+}
+
+#[test]
+fn model_and_rtl_agree_under_remote_faults_and_the_dirty_set_stays_exact() {
+    let t = trace(SynthKind::Strided, 3000, 1 << 30, 8, 5 * 4096);
+    let g = config("sim.toml").geometry();
+    let dev =
+        linewatch_testbench::rtl::build(&g, &linewatch_testbench::rtl::default_cache()).unwrap();
+    let pair = Checked::new(
+        ModelSide(linewatch_model::Device::new(&g)),
+        linewatch_testbench::rtl::RtlSide::new(dev),
+    );
+    let (r, pair) = run_on(pair, &t, Some(&remote()), "trend");
+    assert!(pair.mismatch().is_none(), "{:?}", pair.mismatch());
+    assert!(rem(&r).prefetch_useful > 2000, "{:?}", rem(&r));
+    // Every written line of the trace, and only those, is dirty at the end.
+    let written: std::collections::HashSet<u64> = t
+        .iter()
+        .filter(|a| a.kind.writes())
+        .map(|a| a.addr / 64)
+        .collect();
+    assert_eq!(r.dirty_lines, written.len() as u64);
 }
