@@ -17,6 +17,8 @@ const USAGE: &str = "usage:
   linewatch bench --config FILE [--cycles N] [--seed S] [--json]
   linewatch sim   --config FILE --trace FILE[,FILE...] [--format lackey|bin] [--cores N]
                   [--epoch N] [--rtl | --lockstep] [--skip-bad] [--json]
+                  [--prefetch none|readahead|trend] [--prefetch-depth N]
+  linewatch memhost --listen unix:PATH|tcp:HOST:PORT --file FILE [--pages N]
   linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--json]
   linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
   linewatch trace record --out FILE [--keep-text] [--json] -- CMD ARGS...
@@ -34,6 +36,11 @@ const USAGE: &str = "usage:
          (MMU, caches, MESI) against the device model (--rtl: the Verilated RTL;
          --lockstep: both, compared every cycle); flush, harvest and report the
          dirty lines and pages (docs/host-model.md)
+         With a [remote] section, data pages start in remote memory and fault on
+         first touch; --prefetch picks the OS's prefetch policy (pt, the device
+         trigger, is not built yet)
+  memhost  serve 4 KiB pages of FILE to `sim` ([remote] hosts) until a client
+         sends SHUTDOWN (docs/host-model.md, memhost protocol)
   synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k) at the
          config's [fpga] clock_mhz, out of context; logs in DIR (default
          out/synth/<config>-<T>); exit 1 if it does not fit or misses timing
@@ -277,6 +284,16 @@ fn cmd_sim(a: &Args) -> Result<()> {
         ),
     };
     let skip_bad = a.has("skip-bad");
+    let prefetch = a.vals.get("prefetch").map_or("none", String::as_str);
+    let depth = a.num("prefetch-depth", 8)?;
+    if !(1..=1024).contains(&depth) {
+        bail!("--prefetch-depth {depth}: must be 1 to 1024");
+    }
+    // Checked before anything runs, so `pt` fails fast.
+    linewatch_sw::prefetch::by_name(prefetch, depth)?;
+    if prefetch != "none" && cfg.remote.is_none() {
+        bail!("--prefetch {prefetch}: {cfg_path} has no [remote] section, so no page is remote");
+    }
     let names: Vec<String> = a.req("trace")?.split(',').map(str::to_owned).collect();
     let mut sources: Vec<(String, Box<dyn tr::TraceSource>)> = Vec::new();
     for n in &names {
@@ -307,8 +324,12 @@ fn cmd_sim(a: &Args) -> Result<()> {
         work: &mut Workload,
         epoch: Option<u64>,
         pb: &ProgressBar,
+        prefetch: (&str, u64),
     ) -> Result<(SimReport, S)> {
         let mut sys = System::new(side, g, &cfg.host)?;
+        if let Some(r) = &cfg.remote {
+            sys.set_remote(r, linewatch_sw::prefetch::by_name(prefetch.0, prefetch.1)?)?;
+        }
         replay(&mut sys, work, epoch, &mut |n| pb.set_position(n))?;
         sys.finish()
     }
@@ -321,7 +342,7 @@ fn cmd_sim(a: &Args) -> Result<()> {
     let (device, rep) = if a.has("lockstep") {
         let pair = Checked::new(model(), verilated()?);
         pb.set_message("model = rtl");
-        let (rep, pair) = go(pair, &g, &cfg, &mut work, epoch, &pb)?;
+        let (rep, pair) = go(pair, &g, &cfg, &mut work, epoch, &pb, (prefetch, depth))?;
         if let Some(m) = pair.mismatch() {
             pb.finish_and_clear();
             bail!("model and RTL diverge: {m}");
@@ -330,10 +351,16 @@ fn cmd_sim(a: &Args) -> Result<()> {
     } else if a.has("rtl") {
         let side = verilated()?;
         pb.set_message("rtl");
-        ("rtl", go(side, &g, &cfg, &mut work, epoch, &pb)?.0)
+        (
+            "rtl",
+            go(side, &g, &cfg, &mut work, epoch, &pb, (prefetch, depth))?.0,
+        )
     } else {
         pb.set_message("model");
-        ("model", go(model(), &g, &cfg, &mut work, epoch, &pb)?.0)
+        (
+            "model",
+            go(model(), &g, &cfg, &mut work, epoch, &pb, (prefetch, depth))?.0,
+        )
     };
     pb.finish_and_clear();
     let wall = t.elapsed().as_secs_f64();
@@ -455,6 +482,27 @@ fn sim_json(
         r.accesses as f64 / wall.max(1e-9),
     )
     .unwrap();
+    if let Some(rm) = &r.remote {
+        s.pop();
+        write!(
+            s,
+            ",\"prefetch\":{},\"faults\":{},\"prefetch_issued\":{},\"prefetch_useful\":{},\"accuracy\":{:.6},\"coverage\":{:.6},\"late\":{},\"wasted_bytes\":{},\"amat_cycles\":{:.3},\"remote_wait_cycles\":{},\"remote_link_busy\":{},\"host_pages\":{},\"host_checksum\":{}}}",
+            json_str(&rm.policy),
+            rm.faults,
+            rm.prefetch_issued,
+            rm.prefetch_useful,
+            rm.accuracy(),
+            rm.coverage(),
+            rm.late,
+            rm.wasted_bytes(),
+            r.amat_cycles(),
+            rm.wait_cycles,
+            rm.link_busy,
+            rm.host_pages,
+            rm.host_checksum,
+        )
+        .unwrap();
+    }
     s
 }
 
@@ -510,6 +558,22 @@ fn sim_text(r: &linewatch_testbench::system::SimReport, wall: f64) -> String {
             s,
             "  epoch {k}: up to access {}, cycle {}: {} dirty lines, {} pages, {} page-table lines",
             e.accesses, e.sim_cycles, e.dirty_lines, e.dirty_pages, e.dirty_pt_lines
+        )
+        .unwrap();
+    }
+    if let Some(rm) = &r.remote {
+        writeln!(
+            s,
+            "remote ({}): {} faults, {} prefetched ({} useful, {} late, {} B wasted), accuracy {:.3}, coverage {:.3}, {:.1} cycles per access",
+            rm.policy,
+            rm.faults,
+            rm.prefetch_issued,
+            rm.prefetch_useful,
+            rm.late,
+            rm.wasted_bytes(),
+            rm.accuracy(),
+            rm.coverage(),
+            r.amat_cycles()
         )
         .unwrap();
     }
@@ -638,6 +702,25 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
     Ok(())
 }
 
+fn cmd_memhost(a: &Args) -> Result<()> {
+    use linewatch_sw::memhost::{Server, Store};
+    let file = a.req("file")?;
+    // A bad address stops before the file is created.
+    linewatch_sw::memhost::Addr::parse(a.req("listen")?)?;
+    let pages = match a.vals.get("pages") {
+        None => None,
+        Some(_) => Some(a.num("pages", 0)?),
+    };
+    let store = Store::open(Path::new(file), pages)?;
+    let n = store.pages();
+    let server = Server::bind(a.req("listen")?, store)?;
+    // Tests and scripts wait for this line before connecting.
+    println!("memhost: serving {n} pages of {file} on {}", server.addr);
+    use std::io::Write as _;
+    std::io::stdout().flush().ok();
+    server.run()
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     // Arguments after `--` belong to the command `trace record` runs.
@@ -659,7 +742,15 @@ fn main() {
         }
         "sim" => Args::parse(
             &argv,
-            &["config", "trace", "format", "cores", "epoch"],
+            &[
+                "config",
+                "trace",
+                "format",
+                "cores",
+                "epoch",
+                "prefetch",
+                "prefetch-depth",
+            ],
             &["json", "rtl", "lockstep", "skip-bad"],
         )
         .and_then(|a| cmd_sim(&a)),
@@ -668,6 +759,9 @@ fn main() {
         "synth-sweep" => Args::parse(&argv, &["configs", "targets", "out"], &[])
             .and_then(|a| cmd_synth_sweep(&a)),
         "trace" => cmd_trace(&argv),
+        "memhost" => {
+            Args::parse(&argv, &["listen", "file", "pages"], &[]).and_then(|a| cmd_memhost(&a))
+        }
         other => Err(anyhow!("unknown command '{other}'\n{USAGE}")),
     };
     if let Err(e) = res {

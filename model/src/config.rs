@@ -25,6 +25,80 @@ pub struct Config {
     pub fpga: FpgaConfig,
     #[serde(default)]
     pub host: HostConfig,
+    /// `[remote]`: remote memory behind the host. Absent: every page is resident.
+    #[serde(default)]
+    pub remote: Option<RemoteConfig>,
+}
+
+/// `[remote]`: pages that start in remote memory and the link that fetches them.
+/// Times are host cycles; the link is one server (fetches queue behind each other).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemoteConfig {
+    /// Host cycles from the start of a page's transfer until it is usable locally
+    /// (network round trip), on top of the transfer itself.
+    pub latency: u64,
+    /// Bytes per host cycle the remote link moves (4 = 12 GB/s at a 3 GHz host).
+    pub bandwidth: f64,
+    /// Fraction of data pages that start resident; the rest start remote.
+    pub local_fraction: f64,
+    /// Host cycles the OS's fault handler takes before it can start a fetch.
+    pub fault_cycles: u64,
+    /// Seed of which pages start remote.
+    pub seed: u64,
+    /// Memory hosts to fetch page contents from (`unix:PATH` or `tcp:HOST:PORT`,
+    /// `linewatch memhost`); empty: contents are not moved, only timing is modelled.
+    pub hosts: Vec<String>,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        RemoteConfig {
+            latency: 6000,
+            bandwidth: 4.0,
+            local_fraction: 0.25,
+            fault_cycles: 3000,
+            seed: 1,
+            hosts: Vec::new(),
+        }
+    }
+}
+
+impl RemoteConfig {
+    /// Host cycles one 4 KiB page occupies the link.
+    pub fn transfer_cycles(&self) -> u64 {
+        (4096.0 / self.bandwidth).ceil() as u64
+    }
+
+    fn check(&self) -> Result<()> {
+        range_in_key("remote.latency", self.latency, 0, 1_000_000_000)?;
+        range_in_key("remote.fault_cycles", self.fault_cycles, 0, 1_000_000_000)?;
+        if !(self.bandwidth.is_finite() && self.bandwidth >= 0.001 && self.bandwidth <= 4096.0) {
+            bail!(
+                "remote.bandwidth = {}: bytes per host cycle, from 0.001 to 4096",
+                self.bandwidth
+            );
+        }
+        if !(0.0..=1.0).contains(&self.local_fraction) {
+            bail!(
+                "remote.local_fraction = {}: a fraction, 0 to 1",
+                self.local_fraction
+            );
+        }
+        for h in &self.hosts {
+            let ok = match h.split_once(':') {
+                Some(("unix", path)) => !path.is_empty(),
+                Some(("tcp", addr)) => addr
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok()),
+                _ => false,
+            };
+            if !ok {
+                bail!("remote.hosts: {h:?}: expected \"unix:PATH\" or \"tcp:HOST:PORT\"");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[device]`: the parameters the hardware is generated for.
@@ -440,21 +514,46 @@ impl CosimConfig {
     }
 }
 
+/// `section.key: ` of a `key = value` line `n` (1-based) of `text`, for errors
+/// whose message gives only the value's type.
+fn key_at(text: &str, n: usize) -> Option<String> {
+    let mut section = String::new();
+    for l in text.lines().take(n - 1) {
+        let t = l.trim();
+        if t.starts_with('[') {
+            section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+    }
+    let (k, _) = text.lines().nth(n - 1)?.split_once('=')?;
+    let k = k.trim();
+    if k.is_empty() || k.contains(['[', '"', '#']) {
+        return None;
+    }
+    Some(if section.is_empty() {
+        format!("{k}: ")
+    } else {
+        format!("{section}.{k}: ")
+    })
+}
+
 impl Config {
     /// Parse and check TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
+            let n = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
-                .map(|l| format!(":{l}"))
-                .unwrap_or_default();
-            anyhow!("{origin}{line}: {}", e.message().replace('\n', " "))
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let line = n.map(|l| format!(":{l}")).unwrap_or_default();
+            let key = n.and_then(|l| key_at(text, l)).unwrap_or_default();
+            anyhow!("{origin}{line}: {key}{}", e.message().replace('\n', " "))
         })?;
         let checked = cfg.device.geometry().and_then(|_| {
             cfg.cosim.check()?;
             cfg.fpga.check()?;
             cfg.host.check(&cfg.device)?;
+            if let Some(r) = &cfg.remote {
+                r.check()?;
+            }
             if cfg.cosim.lines
                 > cfg.device.window_size / crate::protocol::LINE_BYTES
                     - crate::device::regs::PAGE_LINES
@@ -604,6 +703,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("l3"), "{e}");
+    }
+
+    #[test]
+    fn remote_section_is_optional_and_bad_values_name_the_key() {
+        assert_eq!(Config::parse(GOOD, "t.toml").unwrap().remote, None);
+        let c =
+            Config::parse(&format!("{GOOD}[remote]\nlocal_fraction = 0.5\n"), "t.toml").unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(r.local_fraction, 0.5);
+        assert_eq!(r.latency, RemoteConfig::default().latency);
+        assert_eq!(r.transfer_cycles(), 1024);
+        for (bad, key) in [
+            ("latency = -1", "remote.latency"),
+            ("latency = 2000000000", "remote.latency"),
+            ("fault_cycles = 2000000000", "remote.fault_cycles"),
+            ("bandwidth = 0.0", "remote.bandwidth"),
+            ("bandwidth = nan", "remote.bandwidth"),
+            ("local_fraction = 1.5", "remote.local_fraction"),
+            ("local_fraction = -0.1", "remote.local_fraction"),
+            ("hosts = [\"nfs:x\"]", "remote.hosts"),
+            ("hosts = [\"tcp:localhost\"]", "remote.hosts"),
+            ("seed = \"x\"", "remote.seed"),
+            ("latncy = 5", "latncy"),
+        ] {
+            let e = Config::parse(&format!("{GOOD}[remote]\n{bad}\n"), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("t.toml"), "{bad}: {e}");
+            assert!(e.contains(key), "{bad}: {e}");
+            assert!(!e.contains('\n'), "{bad}: {e}");
+        }
     }
 
     #[test]

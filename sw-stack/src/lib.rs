@@ -6,6 +6,8 @@
 //! it too.
 
 pub mod driver;
+pub mod memhost;
+pub mod prefetch;
 pub mod window;
 
 pub use driver::Driver;

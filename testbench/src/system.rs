@@ -14,13 +14,16 @@ use crate::host::message_index;
 use crate::lockstep::Side;
 use anyhow::{anyhow, bail, Result};
 use linewatch_model::config::HostConfig;
+use linewatch_model::config::RemoteConfig;
 use linewatch_model::host::{
-    CacheConfig, Hierarchy, HierarchyConfig, HostMsg, Mmu, MmuConfig, PhysOp, PhysOpKind,
-    ReadGrant, Replacement,
+    CacheConfig, Hierarchy, HierarchyConfig, HostMsg, Mmu, MmuConfig, MmuError, PhysOp, PhysOpKind,
+    ReadGrant, RemoteLink, Replacement, Residency,
 };
 use linewatch_model::protocol::*;
 use linewatch_model::trace::{Access, Kind, TraceSource};
 use linewatch_model::{Geometry, Inputs, Outputs};
+use linewatch_sw::memhost::Client;
+use linewatch_sw::prefetch::{Policy, Trigger};
 use std::collections::{HashMap, VecDeque};
 
 const PAGE: u64 = 4096;
@@ -563,9 +566,92 @@ pub struct SimReport {
     pub dirty_pages: u64,
     pub dirty_pt_lines: u64,
     pub epochs: Vec<EpochReport>,
+    /// Host cycles of every trace access, fault and prefetch waits included.
+    pub access_cycles: u64,
+    /// With `[remote]`: faults and prefetches.
+    pub remote: Option<RemoteReport>,
+}
+
+/// Remote-memory counters of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteReport {
+    pub policy: String,
+    /// Demand faults: first touches of remote pages with no prefetch issued.
+    pub faults: u64,
+    pub prefetch_issued: u64,
+    /// Prefetched pages touched before the end (in time or late).
+    pub prefetch_useful: u64,
+    /// Useful prefetches still in flight when the access came (it waited).
+    pub late: u64,
+    /// Host cycles accesses spent in remote faults and waits for late prefetches.
+    pub wait_cycles: u64,
+    /// Host cycles the remote link was busy.
+    pub link_busy: u64,
+    /// Pages read from memory hosts, and a checksum (FNV-1a) of their contents in
+    /// fetch order; 0 without hosts.
+    pub host_pages: u64,
+    pub host_checksum: u64,
+}
+
+impl RemoteReport {
+    pub fn accuracy(&self) -> f64 {
+        ratio(self.prefetch_useful, self.prefetch_issued)
+    }
+    pub fn coverage(&self) -> f64 {
+        ratio(self.prefetch_useful, self.prefetch_useful + self.faults)
+    }
+    /// Prefetched pages never touched, in bytes.
+    pub fn wasted_bytes(&self) -> u64 {
+        (self.prefetch_issued - self.prefetch_useful) * PAGE
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The OS's remote-memory state: the link, prefetched pages not yet touched, the
+/// policy and the memory-host clients.
+struct Remote {
+    link: RemoteLink,
+    fault_cycles: u64,
+    policy: Box<dyn Policy>,
+    /// Prefetched pages not touched yet: virtual page -> when usable.
+    inflight: HashMap<u64, u64>,
+    hosts: Vec<Client>,
+    candidates: Vec<u64>,
+    rep: RemoteReport,
+}
+
+impl Remote {
+    /// Read page `vpn`'s contents from its memory host (vpn modulo the hosts).
+    fn move_contents(&mut self, vpn: u64) -> Result<()> {
+        if self.hosts.is_empty() {
+            return Ok(());
+        }
+        let n = self.hosts.len() as u64;
+        let h = &mut self.hosts[(vpn % n) as usize];
+        let index = (vpn / n) % h.pages();
+        let page = h.read(index)?;
+        let mut x = self.rep.host_checksum ^ 0xcbf2_9ce4_8422_2325;
+        for &b in page.iter() {
+            x = (x ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        self.rep.host_checksum = x;
+        self.rep.host_pages += 1;
+        Ok(())
+    }
 }
 
 impl SimReport {
+    /// Mean host cycles per trace access.
+    pub fn amat_cycles(&self) -> f64 {
+        ratio(self.access_cycles, self.accesses)
+    }
     pub fn dirty_bytes_line(&self) -> u64 {
         self.dirty_lines * LINE_BYTES
     }
@@ -607,6 +693,8 @@ pub struct System<S: Side> {
     /// Union of every harvest, one bit per window line.
     dirty: Vec<u64>,
     epochs: Vec<EpochReport>,
+    access_cycles: u64,
+    remote: Option<Box<Remote>>,
 }
 
 impl<S: Side> System<S> {
@@ -639,7 +727,90 @@ impl<S: Side> System<S> {
             pt_accesses: 0,
             dirty: vec![0; g.window_lines.div_ceil(64) as usize],
             epochs: Vec::new(),
+            access_cycles: 0,
+            remote: None,
         })
+    }
+
+    /// Put data pages in remote memory (`[remote]`) and fetch them with `policy`;
+    /// connects to the memory hosts. Call before the first access.
+    pub fn set_remote(&mut self, r: &RemoteConfig, policy: Box<dyn Policy>) -> Result<()> {
+        let hosts = r
+            .hosts
+            .iter()
+            .map(|h| Client::connect(h).map_err(|e| anyhow!("remote.hosts: {h}: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        self.mmu
+            .set_remote(Residency::new(r.local_fraction, r.seed));
+        self.remote = Some(Box::new(Remote {
+            link: RemoteLink::new(r.transfer_cycles(), r.latency),
+            fault_cycles: r.fault_cycles,
+            rep: RemoteReport {
+                policy: policy.name().into(),
+                ..Default::default()
+            },
+            policy,
+            inflight: HashMap::new(),
+            hosts,
+            candidates: Vec::new(),
+        }));
+        Ok(())
+    }
+
+    /// The OS's fault handler for a remote page at `vaddr`, at host time `now`:
+    /// waits for its prefetch or fetches it on demand, lets the policy prefetch,
+    /// sets the PTE present. Returns the host cycles the access waits.
+    #[cold]
+    fn remote_fault(&mut self, vaddr: u64, now: u64) -> Result<u64> {
+        let vpn = vaddr >> 12;
+        let r = self
+            .remote
+            .as_mut()
+            .ok_or_else(|| anyhow!("page fault at {vaddr:#x}: a remote page without [remote]"))?;
+        let (wait, trigger) = match r.inflight.remove(&vpn) {
+            Some(ready) if ready <= now => (0, Trigger::Hit),
+            Some(ready) => (r.fault_cycles + (ready - now), Trigger::Late),
+            None => {
+                let ready = r.link.fetch(now + r.fault_cycles);
+                r.move_contents(vpn)?;
+                (ready - now, Trigger::Fault)
+            }
+        };
+        match trigger {
+            Trigger::Fault => r.rep.faults += 1,
+            Trigger::Late => {
+                r.rep.prefetch_useful += 1;
+                r.rep.late += 1;
+            }
+            Trigger::Hit => r.rep.prefetch_useful += 1,
+        }
+        r.rep.wait_cycles += wait;
+        // Prefetches leave once the handler has decided (a hit decides at once).
+        let at = if trigger == Trigger::Hit {
+            now
+        } else {
+            now + r.fault_cycles
+        };
+        let mut cand = std::mem::take(&mut r.candidates);
+        cand.clear();
+        r.policy.on_touch(vpn, trigger, &mut cand);
+        for &c in &cand {
+            let va = c.wrapping_shl(12);
+            let canonical = va >> 12 == c && ((va as i64) << 16 >> 16) as u64 == va;
+            if c == vpn || !canonical || self.mmu.is_resident(c) || r.inflight.contains_key(&c) {
+                continue;
+            }
+            let ready = r.link.fetch(at);
+            r.inflight.insert(c, ready);
+            r.rep.prefetch_issued += 1;
+            r.move_contents(c)?;
+        }
+        r.candidates = cand;
+        r.rep.link_busy = r.link.busy;
+        if !self.mmu.make_present(vaddr, &mut self.ops) {
+            bail!("page fault at {vaddr:#x}: no remote entry to make present");
+        }
+        Ok(wait)
     }
 
     /// Turn the same-line fast path off (tests check it changes nothing).
@@ -711,6 +882,7 @@ impl<S: Side> System<S> {
         {
             self.fast_hits += 1;
             self.time[core] += self.l1_latency;
+            self.access_cycles += self.l1_latency;
             return Ok(());
         }
         self.device_touched = false;
@@ -721,10 +893,15 @@ impl<S: Side> System<S> {
         while at < end {
             let piece_end = end.min((at / PAGE + 1) * PAGE);
             self.ops.clear();
-            let pa = self
-                .mmu
-                .translate(core, at, a.kind.writes(), &mut self.ops)
-                .map_err(|e| anyhow!("access {}: {e}", self.accesses))?;
+            let pa = loop {
+                match self.mmu.translate(core, at, write, &mut self.ops) {
+                    Ok(pa) => break pa,
+                    Err(MmuError::RemoteFault { vaddr }) => {
+                        lat += self.remote_fault(vaddr, self.time[core] + lat)?;
+                    }
+                    Err(e) => bail!("access {}: {e}", self.accesses),
+                }
+            };
             for k in 0..self.ops.len() {
                 let op = self.ops[k];
                 let kind = if op.write { Kind::Store } else { Kind::Load };
@@ -739,6 +916,7 @@ impl<S: Side> System<S> {
             at = piece_end;
         }
         self.time[core] += lat;
+        self.access_cycles += lat;
         // Device traffic may have snooped lines (rule 5 can drop the line just filled).
         if one_line && !self.device_touched {
             self.last_written = write || (self.last == Some((core, line)) && self.last_written);
@@ -906,6 +1084,14 @@ impl<S: Side> System<S> {
             link: self.link.stats.clone(),
             pt_accesses: self.pt_accesses,
             epochs: std::mem::take(&mut self.epochs),
+            access_cycles: self.access_cycles,
+            remote: self.remote.as_ref().map(|r| {
+                debug_assert_eq!(
+                    r.rep.prefetch_issued - r.rep.prefetch_useful,
+                    r.inflight.len() as u64
+                );
+                r.rep.clone()
+            }),
             ..Default::default()
         };
         // One bitmap word is one 4 KiB page (64 lines): classify pages, not lines.

@@ -12,7 +12,8 @@
 
 use std::fmt;
 
-use super::os::{self, Os, LEVELS, PAGE_BYTES, PAGE_SHIFT, PTE_D, PTE_FRAME, PTE_P};
+use super::os::{self, Os, LEVELS, PAGE_BYTES, PAGE_SHIFT, PTE_D, PTE_FRAME, PTE_P, PTE_REMOTE};
+use super::remote::Residency;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MmuConfig {
@@ -106,6 +107,12 @@ pub enum MmuError {
         core: usize,
         cores: usize,
     },
+    /// Not an error of the input: the page's entry is non-present with
+    /// `PTE_REMOTE`. The caller (the OS's fault handler) fetches the page, calls
+    /// [`Mmu::make_present`] and translates again.
+    RemoteFault {
+        vaddr: u64,
+    },
 }
 
 impl fmt::Display for MmuError {
@@ -130,6 +137,10 @@ impl fmt::Display for MmuError {
             MmuError::BadCore { core, cores } => {
                 write!(f, "core {core} out of range: the MMU has {cores} cores")
             }
+            MmuError::RemoteFault { vaddr } => write!(
+                f,
+                "page fault at {vaddr:#x}: the page is in remote memory and nothing handled the fault"
+            ),
         }
     }
 }
@@ -141,7 +152,8 @@ impl std::error::Error for MmuError {}
 pub struct MmuStats {
     pub tlb_hits: u64,
     pub tlb_misses: u64,
-    /// Page walks; a page fault costs two (the faulting walk and the retry).
+    /// Page walks; a page fault costs two (the faulting walk and the retry), a
+    /// remote page's first touch three (map, fault, retry).
     pub walks: u64,
     /// `WalkRead` ops.
     pub walk_reads: u64,
@@ -221,6 +233,18 @@ pub struct Mmu {
     tlbs: Vec<Tlb>,
     os: Os,
     stats: MmuStats,
+    /// Remote memory: which pages start remote and which are fetched. `None`:
+    /// every page is resident.
+    remote: Option<Residency>,
+}
+
+/// What a walk found at the leaf.
+enum Walk {
+    Present(u64, u64),
+    /// A non-present entry at some level (not mapped yet).
+    Missing,
+    /// A non-present leaf entry with `PTE_REMOTE`.
+    Remote,
 }
 
 impl Mmu {
@@ -245,7 +269,56 @@ impl Mmu {
             },
             os,
             cfg,
+            remote: None,
         })
+    }
+
+    /// Turn remote memory on: data pages start remote unless chosen local.
+    pub fn set_remote(&mut self, r: Residency) {
+        self.remote = Some(r);
+    }
+
+    pub fn residency(&self) -> Option<&Residency> {
+        self.remote.as_ref()
+    }
+
+    /// Is virtual page `vpn`'s content local (always, without remote memory)?
+    pub fn is_resident(&self, vpn: u64) -> bool {
+        self.remote.as_ref().is_none_or(|r| r.is_resident(vpn))
+    }
+
+    /// The fault handler fetched the remote page of `vaddr`: mark it resident and
+    /// set its PTE present (an `OsWrite` op). Returns false when `vaddr` has no
+    /// non-present remote entry.
+    pub fn make_present(&mut self, vaddr: u64, ops: &mut Vec<PhysOp>) -> bool {
+        if !self.os.make_present(vaddr, ops) {
+            return false;
+        }
+        if let Some(r) = &mut self.remote {
+            r.mark_fetched(vaddr >> PAGE_SHIFT);
+        }
+        self.stats.os_writes = self.os.os_writes;
+        true
+    }
+
+    /// Checks that every mapped data page's PTE is present exactly when the
+    /// page is resident (and non-present ones carry `PTE_REMOTE`). O(mapped pages).
+    pub fn check_residency(&self) -> Result<(), String> {
+        let mut bad = None;
+        self.os.for_each_leaf(|vaddr, e| {
+            let resident = self.is_resident(vaddr >> PAGE_SHIFT);
+            let ok = if e & PTE_P != 0 {
+                resident && e & PTE_REMOTE == 0
+            } else {
+                !resident && e & PTE_REMOTE != 0
+            };
+            if !ok && bad.is_none() {
+                bad = Some(format!(
+                    "page {vaddr:#x}: PTE {e:#x} but resident = {resident}"
+                ));
+            }
+        });
+        bad.map_or(Ok(()), Err)
     }
 
     pub fn config(&self) -> &MmuConfig {
@@ -305,15 +378,20 @@ impl Mmu {
         }
         self.stats.tlb_misses += 1;
         let (pte, pte_addr) = match self.walk(vaddr, ops) {
-            Some(x) => x,
-            None => {
-                self.os.fault(vaddr, ops)?;
+            Walk::Present(e, a) => (e, a),
+            Walk::Remote => return Err(MmuError::RemoteFault { vaddr }),
+            Walk::Missing => {
+                let resident = self.is_resident(vaddr >> PAGE_SHIFT);
+                self.os.fault(vaddr, resident, ops)?;
                 self.stats.pages_local = self.os.pages_local;
                 self.stats.pages_window = self.os.pages_window;
                 self.stats.pt_pages = self.os.pt_pages();
                 self.stats.os_writes = self.os.os_writes;
-                self.walk(vaddr, ops)
-                    .expect("the fault handler mapped the page")
+                match self.walk(vaddr, ops) {
+                    Walk::Present(e, a) => (e, a),
+                    Walk::Remote => return Err(MmuError::RemoteFault { vaddr }),
+                    Walk::Missing => unreachable!("the fault handler mapped the page"),
+                }
             }
         };
         let mut val = pte & PTE_FRAME;
@@ -328,8 +406,9 @@ impl Mmu {
     }
 
     /// Walks the four levels from the root, appending a `WalkRead` per entry read.
-    /// Returns the PTE and its address, or `None` at the first non-present entry.
-    fn walk(&mut self, vaddr: u64, ops: &mut Vec<PhysOp>) -> Option<(u64, u64)> {
+    /// Returns the PTE and its address, or what stopped it at the first
+    /// non-present entry.
+    fn walk(&mut self, vaddr: u64, ops: &mut Vec<PhysOp>) -> Walk {
         self.stats.walks += 1;
         let mut slot = 0;
         let mut level = 0;
@@ -342,10 +421,13 @@ impl Mmu {
                 kind: PhysOpKind::WalkRead,
             });
             if e & PTE_P == 0 {
-                return None;
+                if level == LEVELS - 1 && e & PTE_REMOTE != 0 {
+                    return Walk::Remote;
+                }
+                return Walk::Missing;
             }
             if level == LEVELS - 1 {
-                return Some((e, addr));
+                return Walk::Present(e, addr);
             }
             slot = self
                 .os

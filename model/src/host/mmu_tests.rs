@@ -566,3 +566,99 @@ fn mmu_throughput() {
         );
     }
 }
+
+/// Remote pages: the first touch maps a non-present entry with the remote bit and
+/// faults; `make_present` sets P (one OS store) and the retry translates; PTEs
+/// and residency agree throughout.
+#[test]
+fn remote_page_faults_until_made_present() {
+    use super::remote::Residency;
+    const REMOTE: u64 = 1 << 9;
+    let mut m = mmu(MmuConfig::default(), 1, 64);
+    m.set_remote(Residency::new(0.0, 1));
+    let v = 0x7000_1000u64;
+    let mut ops = Vec::new();
+    let e = m.translate(0, v, false, &mut ops).unwrap_err();
+    assert_eq!(e, MmuError::RemoteFault { vaddr: v });
+    assert!(!e.to_string().contains('\n'));
+    // Tables at WPFN+1..3 (zeroed and linked), the data frame at WPFN+4.
+    let (r, pdpt, pd, pt) = (WPFN, WPFN + 1, WPFN + 2, WPFN + 3);
+    let pte_addr = (pt << 12) + idx(v, 3) * 8;
+    let pte = m.read_pt_entry(pte_addr).unwrap();
+    assert_eq!(pte & 1, 0, "non-present");
+    assert_eq!(pte & REMOTE, REMOTE);
+    assert_eq!(pte >> 12, WPFN + 4);
+    assert!(!m.is_resident(v >> 12));
+    m.check_residency().unwrap();
+    // Translating again faults again, without touching the tables.
+    let mut again = Vec::new();
+    assert!(m.translate(0, v, false, &mut again).is_err());
+    assert_eq!(again, walk(v, [r, pdpt, pd, pt]));
+    let mut fix = Vec::new();
+    assert!(m.make_present(v, &mut fix));
+    assert_eq!(fix, vec![os(pte_addr)]);
+    assert!(
+        !m.make_present(v, &mut fix),
+        "only a remote entry is made present"
+    );
+    assert!(m.is_resident(v >> 12));
+    let pte = m.read_pt_entry(pte_addr).unwrap();
+    assert_eq!(pte & (NEW | REMOTE), NEW);
+    m.check_residency().unwrap();
+    let (pa, ops) = tr(&mut m, 0, v + 8, false);
+    assert_eq!(pa, ((WPFN + 4) << 12) + 8);
+    assert_eq!(ops, walk(v, [r, pdpt, pd, pt]));
+}
+
+/// With every page local, remote memory changes nothing: the same ops and
+/// addresses as without it.
+#[test]
+fn all_local_remote_memory_is_invisible() {
+    use super::remote::Residency;
+    let mut a = mmu(MmuConfig::default(), 1, 16384);
+    let mut b = mmu(MmuConfig::default(), 1, 16384);
+    b.set_remote(Residency::new(1.0, 9));
+    let mut rng = Rng::new(5);
+    for _ in 0..5000 {
+        let v = rng.below(1 << 30) & !7;
+        let w = rng.below(2) == 1;
+        assert_eq!(tr(&mut a, 0, v, w), tr(&mut b, 0, v, w));
+    }
+    b.check_residency().unwrap();
+}
+
+/// Random accesses with half the pages remote, each fault handled by
+/// `make_present`: the residency check holds, and every page faulted exactly once.
+#[test]
+fn remote_faults_once_per_remote_page_and_ptes_stay_consistent() {
+    use super::remote::Residency;
+    let mut m = mmu(MmuConfig::default(), 2, 32768);
+    let res = Residency::new(0.5, 3);
+    m.set_remote(res.clone());
+    let mut rng = Rng::new(11);
+    let mut faulted = BTreeSet::new();
+    let mut touched = BTreeSet::new();
+    for k in 0..20_000 {
+        let v = rng.below(1 << 27) & !7;
+        touched.insert(v >> 12);
+        let mut ops = Vec::new();
+        loop {
+            match m.translate(k % 2, v, rng.below(2) == 1, &mut ops) {
+                Ok(_) => break,
+                Err(MmuError::RemoteFault { vaddr }) => {
+                    assert!(faulted.insert(vaddr >> 12), "{vaddr:#x} faulted twice");
+                    assert!(m.make_present(vaddr, &mut ops));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    m.check_residency().unwrap();
+    let want: BTreeSet<u64> = touched
+        .iter()
+        .copied()
+        .filter(|&p| res.starts_remote(p))
+        .collect();
+    assert_eq!(faulted, want);
+    assert!(want.len() > 1000 && want.len() < touched.len());
+}

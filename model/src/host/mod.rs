@@ -6,6 +6,7 @@ pub mod cache;
 pub mod hierarchy;
 pub mod mmu;
 pub mod os;
+pub mod remote;
 
 #[cfg(test)]
 mod mmu_tests;
@@ -15,3 +16,4 @@ mod tests;
 pub use cache::{Cache, CacheConfig, Mesi, Replacement};
 pub use hierarchy::{Hierarchy, HierarchyConfig, HostMsg, HostStats, ReadGrant};
 pub use mmu::{Mmu, MmuConfig, MmuError, MmuStats, PhysOp, PhysOpKind};
+pub use remote::{RemoteLink, Residency};

@@ -22,6 +22,9 @@ pub const PTE_W: u64 = 1 << 1;
 pub const PTE_U: u64 = 1 << 2;
 pub const PTE_A: u64 = 1 << 5;
 pub const PTE_D: u64 = 1 << 6;
+/// Software bit (one of x86's AVL bits 9..11) of a non-present leaf entry: the
+/// page's contents are in remote memory and a fault fetches them.
+pub const PTE_REMOTE: u64 = 1 << 9;
 /// Frame number field, bits 12..51 (52-bit physical addresses).
 pub const PTE_FRAME: u64 = ((1 << 52) - 1) & !(PAGE_BYTES - 1);
 /// Physical addresses the entry format can hold.
@@ -169,7 +172,14 @@ impl Os {
     /// top-down (each zeroed, then linked from its parent) and the PTE, appending the
     /// OS's stores as `OsWrite` ops. Checks for room first, so a full window leaves
     /// the tables unchanged.
-    pub fn fault(&mut self, vaddr: u64, ops: &mut Vec<PhysOp>) -> Result<(), MmuError> {
+    /// A page whose contents are remote (`resident` false) gets a non-present leaf
+    /// entry with `PTE_REMOTE` and its frame; [`Os::make_present`] sets P later.
+    pub fn fault(
+        &mut self,
+        vaddr: u64,
+        resident: bool,
+        ops: &mut Vec<PhysOp>,
+    ) -> Result<(), MmuError> {
         let mut slot = 0;
         let mut level = 0;
         while level < LEVELS - 1 {
@@ -211,8 +221,67 @@ impl Os {
             self.pages_window += 1;
             self.alloc_window()
         };
-        self.link(slot, level_index(vaddr, level), pfn, ops);
+        if resident {
+            self.link(slot, level_index(vaddr, level), pfn, ops);
+        } else {
+            let idx = level_index(vaddr, level);
+            debug_assert_eq!(self.tables[slot][idx] & PTE_P, 0);
+            self.tables[slot][idx] = (pfn << PAGE_SHIFT) | PTE_W | PTE_U | PTE_REMOTE;
+            let (_, addr) = self.entry(slot, idx);
+            self.os_write(ops, addr);
+        }
         Ok(())
+    }
+
+    /// Calls `f(vaddr, entry)` for every non-zero leaf entry (lower half of the
+    /// address space as 48-bit addresses, sign-extended).
+    pub fn for_each_leaf(&self, mut f: impl FnMut(u64, u64)) {
+        fn rec(os: &Os, slot: usize, level: usize, va: u64, f: &mut dyn FnMut(u64, u64)) {
+            for (i, &e) in os.tables[slot].iter().enumerate() {
+                if e == 0 {
+                    continue;
+                }
+                let va = va | ((i as u64) << (39 - 9 * level as u32));
+                if level == LEVELS - 1 {
+                    f(((va as i64) << 16 >> 16) as u64, e);
+                } else if e & PTE_P != 0 {
+                    if let Some(s) = os.table_slot((e & PTE_FRAME) >> PAGE_SHIFT) {
+                        rec(os, s, level + 1, va, f);
+                    }
+                }
+            }
+        }
+        rec(self, 0, 0, 0, &mut f);
+    }
+
+    /// Leaf entry of `vaddr` and its address, when every level above is present.
+    pub fn leaf(&self, vaddr: u64) -> Option<(u64, u64)> {
+        let mut slot = 0;
+        for level in 0..LEVELS - 1 {
+            let (e, _) = self.entry(slot, level_index(vaddr, level));
+            if e & PTE_P == 0 {
+                return None;
+            }
+            slot = self.table_slot((e & PTE_FRAME) >> PAGE_SHIFT)?;
+        }
+        Some(self.entry(slot, level_index(vaddr, LEVELS - 1)))
+    }
+
+    /// The fetch of a remote page is done: its leaf entry becomes present (with A,
+    /// the faulting access follows) and loses `PTE_REMOTE`. Returns false when
+    /// `vaddr` has no remote entry.
+    pub fn make_present(&mut self, vaddr: u64, ops: &mut Vec<PhysOp>) -> bool {
+        let Some((e, addr)) = self.leaf(vaddr) else {
+            return false;
+        };
+        if e & (PTE_P | PTE_REMOTE) != PTE_REMOTE {
+            return false;
+        }
+        let slot = self.table_slot(addr >> PAGE_SHIFT).expect("leaf table");
+        self.tables[slot][((addr & (PAGE_BYTES - 1)) / 8) as usize] =
+            (e & !PTE_REMOTE) | PTE_P | PTE_A;
+        self.os_write(ops, addr);
+        true
     }
 
     /// Writes a new entry pointing at `pfn` into `slot[idx]`.
