@@ -378,18 +378,22 @@ fn bad_configurations_are_errors() {
         "window is empty: page tables live in the window"
     );
     assert_eq!(
-        new(1, 1 << 52, 4096).unwrap(),
-        "window 0x10000000000000+0x1000 ends above the 52-bit physical address space"
+        new(1, WB, 4096).unwrap(),
+        "window of 0x1000 bytes has no page for the tables: its last 4 KiB is the register page, so it needs at least 8 KiB"
+    );
+    assert_eq!(
+        new(1, 1 << 52, 8192).unwrap(),
+        "window 0x10000000000000+0x2000 ends above the 52-bit physical address space"
     );
     let cfg = MmuConfig {
         local_bytes: 2 << 12,
         ..MmuConfig::default()
     };
     assert_eq!(
-        Mmu::new(cfg, 1, 4096, 4096).err().unwrap(),
+        Mmu::new(cfg, 1, 4096, 8192).err().unwrap(),
         "window base 0x1000 overlaps local DRAM [0, 0x2000)"
     );
-    assert!(new(1, 0, 4096).is_none());
+    assert!(new(1, 0, 8192).is_none());
 }
 
 /// A reference TLB: per core and set, the pages in LRU order (front = oldest),

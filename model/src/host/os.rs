@@ -83,6 +83,12 @@ impl Os {
         if window_size == 0 {
             return Err("window is empty: page tables live in the window".into());
         }
+        // The window's last page is the device's register page: never allocated.
+        if window_size < 2 * PAGE_BYTES {
+            return Err(format!(
+                "window of {window_size:#x} bytes has no page for the tables: its last 4 KiB is the register page, so it needs at least 8 KiB"
+            ));
+        }
         if window_base < local_bytes {
             return Err(format!(
                 "window base {window_base:#x} overlaps local DRAM [0, {local_bytes:#x})"
