@@ -137,6 +137,37 @@ pub struct Regs {
     dropped: u64,
 }
 
+/// The agent's outputs shown over the core's this cycle.
+pub struct Shown {
+    ndr: Option<(u64, u64)>,
+    drs: Option<(u64, u64, Line)>,
+    snp: Option<(u64, u64)>,
+}
+
+impl Shown {
+    #[inline]
+    pub fn apply(self, o: &mut Outputs) {
+        if let Some((op, tag)) = self.ndr {
+            o.ndr_valid = true;
+            o.ndr_opcode = op;
+            o.ndr_tag = tag;
+        }
+        if let Some((meta, tag, data)) = self.drs {
+            o.drs_valid = true;
+            o.drs_opcode = DRS_MEMDATA as u64;
+            o.drs_meta = meta;
+            o.drs_tag = tag;
+            o.drs_data = data;
+        }
+        if let Some((op, addr)) = self.snp {
+            o.bisnp_valid = true;
+            o.bisnp_opcode = op;
+            o.bisnp_bitag = AGENT_BITAG;
+            o.bisnp_addr = addr;
+        }
+    }
+}
+
 /// What the agent is offered this cycle (the top's demux) and what the core shows.
 pub struct AgentIn<'a> {
     pub req: bool,
@@ -250,33 +281,47 @@ impl Regs {
         l
     }
 
-    /// Drive the agent's outputs over the core's where the core's registers are
-    /// empty (core first on NDR, DRS and BISnp), and set its readies.
+    /// The agent's registered outputs that show over the core's `o` this cycle
+    /// (where the core's NDR / DRS / BISnp register is empty); apply them with
+    /// [`Shown::apply`] after the agent's edge.
     #[inline]
-    pub fn merge(&self, o: &mut Outputs) {
-        if !o.ndr_valid && self.ndr_valid {
-            o.ndr_valid = true;
-            o.ndr_opcode = self.ndr_opcode;
-            o.ndr_tag = self.ndr_tag;
+    pub fn shown(&self, o: &Outputs) -> Shown {
+        Shown {
+            ndr: (!o.ndr_valid && self.ndr_valid).then_some((self.ndr_opcode, self.ndr_tag)),
+            // The line is copied only when it is shown.
+            drs: if !o.drs_valid && self.drs_valid {
+                Some((self.drs_meta, self.drs_tag, self.drs_data))
+            } else {
+                None
+            },
+            snp: (!o.bisnp_valid && self.snp_valid)
+                .then_some((self.snp_op, self.page | self.snp_line)),
         }
-        if !o.drs_valid && self.drs_valid {
-            o.drs_valid = true;
-            o.drs_opcode = DRS_MEMDATA as u64;
-            o.drs_meta = self.drs_meta;
-            o.drs_tag = self.drs_tag;
-            o.drs_data = self.drs_data;
-        }
-        if !o.bisnp_valid && self.snp_valid {
-            o.bisnp_valid = true;
-            o.bisnp_opcode = self.snp_op;
-            o.bisnp_bitag = AGENT_BITAG;
-            o.bisnp_addr = self.page | self.snp_line;
-        }
+    }
+
+    /// Nothing to do this cycle: no message, event or error change for the agent,
+    /// nothing registered to send, execute or write (the cycle would change no state).
+    #[inline]
+    fn idle(&self, x: &AgentIn) -> bool {
+        !(x.req | x.rwd | x.birsp)
+            & x.ev_dirty.is_none()
+            & x.ev_recall.is_none()
+            & (x.err == (self.core_err_count, self.core_err_code))
+            & !(self.exec_pend | self.ndr_valid | self.drs_valid | self.snp_valid)
+            & (self.exec_state == 0)
+            & (self.db_state == 0)
+            & (self.inv_pend == 0)
+            & !(self.ports.cmd_valid | self.ports.hv_valid)
+            & self.rec_pend.iter().all(Option::is_none)
     }
 
     /// One clock cycle. `x.core` holds the core's outputs of this cycle; returns
     /// (req_ready, rwd_ready) for messages routed here.
+    #[inline]
     pub fn cycle(&mut self, i: &crate::ports::Inputs, x: &AgentIn) -> (bool, bool) {
+        if self.idle(x) {
+            return (false, false);
+        }
         let oc = x.core;
         let ndr_take = i.ndr_ready & !oc.ndr_valid;
         let drs_take = i.drs_ready & !oc.drs_valid;

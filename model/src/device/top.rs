@@ -65,23 +65,30 @@ impl Device {
         let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
         let birsp = i.birsp_valid & (i.birsp_bitag == AGENT_BITAG);
         let p = self.regs.core_ports();
-        let ci = &mut self.ci;
-        ci.clone_from(i);
-        ci.birsp_valid &= !birsp;
-        if p.cmd_valid {
-            ci.cmd_valid = true;
-            ci.cmd_opcode = p.cmd_opcode;
-            ci.cmd_addr = p.cmd_addr;
-        }
-        if p.hv_valid {
-            ci.hv_valid = true;
-            ci.hv_op = p.hv_op;
-            ci.hv_level = p.hv_level;
-            ci.hv_index = p.hv_index;
-        }
-        let sel = self.core.cycle(ci, o, [rwd, req]);
-        let mut merged = o.clone();
-        self.regs.merge(&mut merged);
+        // The core's inputs differ from the top's only while the agent drives its
+        // command or harvest port or a BIRsp is the agent's: copy them only then.
+        let sel = if p.cmd_valid | p.hv_valid | birsp {
+            let ci = &mut self.ci;
+            ci.clone_from(i);
+            ci.birsp_valid &= !birsp;
+            if p.cmd_valid {
+                ci.cmd_valid = true;
+                ci.cmd_opcode = p.cmd_opcode;
+                ci.cmd_addr = p.cmd_addr;
+            }
+            if p.hv_valid {
+                ci.hv_valid = true;
+                ci.hv_op = p.hv_op;
+                ci.hv_level = p.hv_level;
+                ci.hv_index = p.hv_index;
+            }
+            self.core.cycle(ci, o, [rwd, req])
+        } else {
+            self.core.cycle(i, o, [rwd, req])
+        };
+        // What the agent's registers show where the core's are empty, taken before
+        // the agent's edge (they are registered outputs).
+        let shown = self.regs.shown(o);
         let (req_ready, rwd_ready) = self.regs.cycle(
             i,
             &AgentIn {
@@ -97,11 +104,15 @@ impl Device {
         self.err = (o.err_count, o.err_code);
         self.ev_dirty = self.core.ev_dirty;
         self.ev_recall = self.core.ev_recall;
-        merged.req_ready = if req { req_ready } else { o.req_ready };
-        merged.rwd_ready = if rwd { rwd_ready } else { o.rwd_ready };
-        merged.cmd_ready = o.cmd_ready & !p.cmd_valid;
-        merged.hv_ready = o.hv_ready & !p.hv_valid;
-        *o = merged;
+        shown.apply(o);
+        if req {
+            o.req_ready = req_ready;
+        }
+        if rwd {
+            o.rwd_ready = rwd_ready;
+        }
+        o.cmd_ready &= !p.cmd_valid;
+        o.hv_ready &= !p.hv_valid;
         sel
     }
 }
