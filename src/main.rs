@@ -19,7 +19,7 @@ const USAGE: &str = "usage:
                   [--epoch N] [--rtl | --lockstep] [--skip-bad] [--json]
                   [--prefetch none|readahead|trend] [--prefetch-depth N]
   linewatch memhost --listen unix:PATH|tcp:HOST:PORT --file FILE [--pages N]
-  linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--json]
+  linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--seed N] [--json]
   linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
   linewatch trace record --out FILE [--keep-text] [--json] -- CMD ARGS...
   linewatch trace convert --in FILE --out FILE [--format lackey|bin] [--skip-bad] [--json]
@@ -646,12 +646,21 @@ fn cmd_synth(a: &Args) -> Result<()> {
         || linewatch_fpga::sweep::run_dir(Path::new("out/synth"), Path::new(cfg_path), target),
         PathBuf::from,
     );
+    let seed = a
+        .vals
+        .get("seed")
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| anyhow!("--seed {v}: must be a non-negative integer"))
+        })
+        .transpose()?;
     let s = linewatch_fpga::run(
         &cfg.geometry(),
         target,
         cfg.fpga.clock_mhz as f64,
         &out,
         a.vals.get("pcf").map(Path::new),
+        seed,
     )?;
     if a.has("json") {
         println!("{}", s.json(cfg_path));
@@ -754,8 +763,12 @@ fn main() {
             &["json", "rtl", "lockstep", "skip-bad"],
         )
         .and_then(|a| cmd_sim(&a)),
-        "synth" => Args::parse(&argv, &["config", "target", "out", "pcf"], &["json"])
-            .and_then(|a| cmd_synth(&a)),
+        "synth" => Args::parse(
+            &argv,
+            &["config", "target", "out", "pcf", "seed"],
+            &["json"],
+        )
+        .and_then(|a| cmd_synth(&a)),
         "synth-sweep" => Args::parse(&argv, &["configs", "targets", "out"], &[])
             .and_then(|a| cmd_synth_sweep(&a)),
         "trace" => cmd_trace(&argv),

@@ -151,6 +151,9 @@ pub struct Synth {
     /// Wall-clock seconds of each stage.
     pub times: Vec<(&'static str, f64)>,
     pub bitstream: Option<PathBuf>,
+    /// nextpnr's placement seed (`--seed`); None: nextpnr's default. Fmax moves by a
+    /// few MHz between seeds.
+    pub seed: Option<u64>,
 }
 
 impl Synth {
@@ -177,8 +180,12 @@ impl Synth {
         let mut s = String::new();
         writeln!(
             s,
-            "{config} on {} ({}), clock constraint {} MHz",
-            t.name, t.part, self.constraint_mhz
+            "{config} on {} ({}), clock constraint {} MHz{}",
+            t.name,
+            t.part,
+            self.constraint_mhz,
+            self.seed
+                .map_or(String::new(), |n| format!(", nextpnr seed {n}"))
         )
         .unwrap();
         let pct = |u: Usage| format!("{:.1}%", u.percent());
@@ -257,7 +264,7 @@ impl Synth {
     /// One JSON object (the `--json` line).
     pub fn json(&self, config: &str) -> String {
         format!(
-            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"out\":{}}}",
+            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"out\":{}}}",
             json_str(config),
             json_str(self.target.name),
             self.luts,
@@ -271,6 +278,7 @@ impl Synth {
             self.fits,
             self.meets_timing,
             self.problem.as_deref().map_or("null".into(), json_str),
+            self.seed.map_or("null".into(), |n| n.to_string()),
             json_str(&self.dir.display().to_string()),
         )
     }
@@ -385,12 +393,14 @@ pub fn synthesize(g: &Geometry, family: Family, dir: &Path) -> Result<f64> {
 }
 
 /// Place and route the netlist in `dir` for `target` at `clock_mhz`; pack the
-/// bitstream when it fits. `pcf` pins the harness's ports (iCE40 only).
+/// bitstream when it fits. `pcf` pins the harness's ports (iCE40 only); `seed` is
+/// nextpnr's placement seed.
 pub fn place_and_route(
     dir: &Path,
     target: &'static Target,
     clock_mhz: f64,
     pcf: Option<&Path>,
+    seed: Option<u64>,
 ) -> Result<Synth> {
     let cells = report::yosys_cells(
         &std::fs::read_to_string(dir.join("stat.json"))
@@ -415,6 +425,7 @@ pub fn place_and_route(
         critical_path: None,
         times: Vec::new(),
         bitstream: None,
+        seed,
     };
     let freq = format!("{clock_mhz}");
     let mut args: Vec<&str> = target.device_args.to_vec();
@@ -428,6 +439,10 @@ pub fn place_and_route(
     ]);
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
     args.extend(["--timing-allow-fail", "-q", "-l", "nextpnr.log"]);
+    let seed_arg = seed.map(|n| n.to_string());
+    if let Some(n) = &seed_arg {
+        args.extend(["--seed", n]);
+    }
     let (nextpnr, pack, out_file) = match fam {
         Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack, "lw_ooc.asc"),
         Family::Ecp5 => (
@@ -546,6 +561,7 @@ pub fn run(
     clock_mhz: f64,
     dir: &Path,
     pcf: Option<&Path>,
+    seed: Option<u64>,
 ) -> Result<Synth> {
     // Fail on a missing tool before a minute of synthesis.
     tools::find(target.family.yosys())?;
@@ -554,7 +570,7 @@ pub fn run(
         Family::Ecp5 => Tool::YowaspNextpnrEcp5,
     })?;
     let y = synthesize(g, target.family, dir)?;
-    let mut s = place_and_route(dir, target, clock_mhz, pcf)?;
+    let mut s = place_and_route(dir, target, clock_mhz, pcf, seed)?;
     s.times.insert(0, ("yosys", y));
     Ok(s)
 }

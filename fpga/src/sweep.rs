@@ -51,7 +51,7 @@ pub fn run(
                         synthesized =
                             Some(r.as_ref().map(|(d, _)| d.clone()).map_err(Clone::clone));
                         r.and_then(|(d, secs)| {
-                            place_and_route(&d, t, cfg.fpga.clock_mhz as f64, None)
+                            place_and_route(&d, t, cfg.fpga.clock_mhz as f64, None, None)
                                 .map(|mut s| {
                                     s.times.insert(0, ("yosys", secs));
                                     s
@@ -61,7 +61,9 @@ pub fn run(
                     }
                     Some(Err(e)) => Err(e.clone()),
                     Some(Ok(first)) => copy_synthesis(first, &dir)
-                        .and_then(|_| place_and_route(&dir, t, cfg.fpga.clock_mhz as f64, None))
+                        .and_then(|_| {
+                            place_and_route(&dir, t, cfg.fpga.clock_mhz as f64, None, None)
+                        })
                         .map_err(|e| format!("{e:#}")),
                 };
                 let row = Row {

@@ -85,18 +85,25 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// The whole flow for a config on a target, in a scratch directory.
+fn flow(config_name: &str, target: &str, dir: &str) -> (PathBuf, linewatch_fpga::Synth) {
+    let (_, cfg) = config(config_name);
+    let t = linewatch_fpga::target(target).unwrap();
+    let dir = scratch(dir);
+    let g = cfg.geometry();
+    let s = linewatch_fpga::run(&g, t, cfg.fpga.clock_mhz as f64, &dir, None, None).unwrap();
+    (dir, s)
+}
+
 /// The real iCE40 flow for ice40-small on a UP5K (~50 s: Yosys, nextpnr, icepack).
-/// Today the design fits (79% of the logic cells) but MISSES its 50 MHz clock
-/// (18 MHz; see docs/fpga.md), so this test does not demand success: it checks
+/// Today the design fits (50% of the logic cells) but misses its 50 MHz clock by a
+/// few MHz (see docs/fpga.md), so this test does not demand success: it checks
 /// the flow runs end to end, the numbers are sane, and the fits / meets-timing
 /// flags, the problem line and the bitstream agree with the numbers, whichever
 /// way they fall.
 #[test]
 fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
-    let (_, cfg) = config("ice40-small.toml");
-    let t = linewatch_fpga::target("ice40-up5k").unwrap();
-    let dir = scratch("up5k");
-    let s = linewatch_fpga::run(&cfg.geometry(), t, cfg.fpga.clock_mhz as f64, &dir, None).unwrap();
+    let (dir, s) = flow("ice40-small.toml", "ice40-up5k", "up5k");
     for f in [
         "top.v",
         "lw_ooc.v",
@@ -154,10 +161,7 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
 #[test]
 #[ignore]
 fn default_on_ecp5_85k_runs_and_its_flags_match_its_numbers() {
-    let (_, cfg) = config("default.toml");
-    let t = linewatch_fpga::target("ecp5-85k").unwrap();
-    let dir = scratch("ecp5");
-    let s = linewatch_fpga::run(&cfg.geometry(), t, cfg.fpga.clock_mhz as f64, &dir, None).unwrap();
+    let (dir, s) = flow("default.toml", "ecp5-85k", "ecp5");
     assert!(s.luts > 1000 && s.ffs > 1000 && s.brams > 0);
     assert_eq!(s.bram().used, s.brams);
     assert_eq!(s.fits, s.utilization.values().all(|u| u.fits()));
