@@ -16,7 +16,7 @@ const USAGE: &str = "usage:
   linewatch cosim --config FILE [--cycles N] [--seed S] [--model-only] [--vcd FILE] [--json]
   linewatch bench --config FILE [--cycles N] [--seed S] [--json]
   linewatch sim   --config FILE --trace FILE[,FILE...] [--format lackey|bin] [--cores N]
-                  [--epoch N] [--rtl | --lockstep] [--skip-bad] [--json]
+                  [--epoch N] [--events N] [--rtl | --lockstep] [--skip-bad] [--json]
                   [--prefetch none|readahead|trend] [--prefetch-depth N]
   linewatch memhost --listen unix:PATH|tcp:HOST:PORT --file FILE [--pages N]
   linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--seed N] [--json]
@@ -284,6 +284,14 @@ fn cmd_sim(a: &Args) -> Result<()> {
         ),
     };
     let skip_bad = a.has("skip-bad");
+    // Drain the event ring through the driver every N accesses (besides harvests).
+    let events_every = match a.vals.get("events") {
+        None => u64::MAX,
+        Some(_) => match a.num("events", 0)? {
+            0 => bail!("--events 0: the ring is drained at most every access (1)"),
+            n => n,
+        },
+    };
     let prefetch = a.vals.get("prefetch").map_or("none", String::as_str);
     let depth = a.num("prefetch-depth", 8)?;
     if !(1..=1024).contains(&depth) {
@@ -322,17 +330,19 @@ fn cmd_sim(a: &Args) -> Result<()> {
         g: &linewatch_model::Geometry,
         cfg: &Config,
         work: &mut Workload,
-        epoch: Option<u64>,
+        (epoch, events_every): (Option<u64>, u64),
         pb: &ProgressBar,
         prefetch: (&str, u64),
     ) -> Result<(SimReport, S)> {
         let mut sys = System::new(side, g, &cfg.host)?;
+        sys.events_every = events_every;
         if let Some(r) = &cfg.remote {
             sys.set_remote(r, linewatch_sw::prefetch::by_name(prefetch.0, prefetch.1)?)?;
         }
         replay(&mut sys, work, epoch, &mut |n| pb.set_position(n))?;
         sys.finish()
     }
+    let (when, pf) = ((epoch, events_every), (prefetch, depth));
     let model = || ModelSide(linewatch_model::Device::new(&g));
     let verilated = || -> Result<rtl::RtlSide> {
         pb.set_message("verilating");
@@ -342,7 +352,7 @@ fn cmd_sim(a: &Args) -> Result<()> {
     let (device, rep) = if a.has("lockstep") {
         let pair = Checked::new(model(), verilated()?);
         pb.set_message("model = rtl");
-        let (rep, pair) = go(pair, &g, &cfg, &mut work, epoch, &pb, (prefetch, depth))?;
+        let (rep, pair) = go(pair, &g, &cfg, &mut work, when, &pb, pf)?;
         if let Some(m) = pair.mismatch() {
             pb.finish_and_clear();
             bail!("model and RTL diverge: {m}");
@@ -351,16 +361,10 @@ fn cmd_sim(a: &Args) -> Result<()> {
     } else if a.has("rtl") {
         let side = verilated()?;
         pb.set_message("rtl");
-        (
-            "rtl",
-            go(side, &g, &cfg, &mut work, epoch, &pb, (prefetch, depth))?.0,
-        )
+        ("rtl", go(side, &g, &cfg, &mut work, when, &pb, pf)?.0)
     } else {
         pb.set_message("model");
-        (
-            "model",
-            go(model(), &g, &cfg, &mut work, epoch, &pb, (prefetch, depth))?.0,
-        )
+        ("model", go(model(), &g, &cfg, &mut work, when, &pb, pf)?.0)
     };
     pb.finish_and_clear();
     let wall = t.elapsed().as_secs_f64();
@@ -757,6 +761,7 @@ fn main() {
                 "format",
                 "cores",
                 "epoch",
+                "events",
                 "prefetch",
                 "prefetch-depth",
             ],

@@ -695,6 +695,9 @@ pub struct System<S: Side> {
     epochs: Vec<EpochReport>,
     access_cycles: u64,
     remote: Option<Box<Remote>>,
+    /// Drain the event ring through the driver every this many accesses (besides
+    /// every harvest); `u64::MAX`: only at harvests.
+    pub events_every: u64,
 }
 
 impl<S: Side> System<S> {
@@ -729,6 +732,7 @@ impl<S: Side> System<S> {
             epochs: Vec::new(),
             access_cycles: 0,
             remote: None,
+            events_every: u64::MAX,
         })
     }
 
@@ -1003,6 +1007,22 @@ impl<S: Side> System<S> {
         self.time.iter().copied().max().unwrap_or(0)
     }
 
+    /// Drain the event ring now through the driver on core 0 (its loads, stores
+    /// and flushes are coherence traffic like any other, at their cost in time).
+    pub fn poll_events(&mut self) -> Result<()> {
+        self.last = None;
+        let (consumed, prod, dropped) = {
+            let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core: 0 })?;
+            d.consume_events()?;
+            let (prod, _, dropped) = d.event_counts()?;
+            (d.stats.events_consumed, prod, dropped)
+        };
+        self.link.stats.events_produced = prod;
+        self.link.stats.events_dropped = dropped;
+        self.link.stats.events_consumed += consumed;
+        Ok(())
+    }
+
     /// Harvest the bitmap now (without flushing the caches) and record an epoch.
     /// The harvest is the driver's (`linewatch_sw::Driver` on core 0 through
     /// [`SimWindow`]): register commands through the caches, at their cost in time.
@@ -1182,6 +1202,8 @@ pub fn replay<S: Side>(
     let cores = sys.cores();
     let step = epoch.unwrap_or(u64::MAX);
     let mut next_epoch = step;
+    let ev_step = sys.events_every;
+    let mut next_events = ev_step;
     let mut n = 0u64;
     if w.sources.len() == 1 {
         let mut buf = Vec::with_capacity(BATCH);
@@ -1205,6 +1227,10 @@ pub fn replay<S: Side>(
                 if n == next_epoch {
                     sys.epoch()?;
                     next_epoch = next_epoch.saturating_add(step);
+                }
+                if n == next_events {
+                    sys.poll_events()?;
+                    next_events = next_events.saturating_add(ev_step);
                 }
             }
             tick(n);
@@ -1239,6 +1265,10 @@ pub fn replay<S: Side>(
         if n == next_epoch {
             sys.epoch()?;
             next_epoch = next_epoch.saturating_add(step);
+        }
+        if n == next_events {
+            sys.poll_events()?;
+            next_events = next_events.saturating_add(ev_step);
         }
         if n.is_multiple_of(BATCH as u64) {
             tick(n);
