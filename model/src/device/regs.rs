@@ -322,6 +322,14 @@ impl Regs {
         if self.idle(x) {
             return (false, false);
         }
+        if self.events_only(x) {
+            // Nothing but the ring and the mirror can change; a changed line the
+            // host holds is marked for back-invalidation as in a full cycle.
+            let mut changed = 0;
+            self.events(x, &mut changed);
+            self.inv_pend = changed & self.held;
+            return (false, false);
+        }
         let oc = x.core;
         let ndr_take = i.ndr_ready & !oc.ndr_valid;
         let drs_take = i.drs_ready & !oc.drs_valid;
@@ -580,25 +588,38 @@ impl Regs {
                 changed |= 1 << LINE_COMPLETION;
             }
         }
-        // The status line mirrors the core's error counter a cycle late; a change is
-        // an error event.
+        self.events(x, &mut changed);
+        if let Some(c) = new_cons {
+            self.cons = c;
+        }
+        self.held = ((self.held & !clr_held) | set_held) & !inv_clear;
+        self.inv_pend = (self.inv_pend & !inv_clear) | (changed & self.held);
+        (acc_req, acc_rwd)
+    }
+}
+
+impl Regs {
+    /// The error mirror and the event ring's part of a cycle: the status line
+    /// mirrors the core's error counter a cycle late (a change is an error event);
+    /// up to three records a cycle, in order; a record that finds the ring full (by
+    /// the consumer index at the start of the cycle; the fill level is producer minus
+    /// consumer modulo 64) is dropped and counted. Records decided last cycle land
+    /// now; this cycle's land at the next edge.
+    #[inline]
+    fn events(&mut self, x: &AgentIn, changed: &mut u64) {
         let mut ev_error = None;
         let (err_count, err_code) = x.err;
         if (err_count != self.core_err_count) | (err_code != self.core_err_code) {
             self.core_err_count = err_count;
             self.core_err_code = err_code;
-            changed |= 1 << LINE_STATUS;
+            *changed |= 1 << LINE_STATUS;
             ev_error = Some(err_count << 16 | err_code);
         }
-        // Event ring: up to three records a cycle, in order; a record that finds the
-        // ring full (by the consumer index at the start of the cycle; the fill level is
-        // producer minus consumer modulo 64) is dropped and counted.
         let evs = [
             x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
             x.ev_recall.map(|l| EV_RECALL << 60 | l),
             ev_error.map(|e| EV_ERROR << 60 | e),
         ];
-        // Records decided last cycle land now; this cycle's land at the next edge.
         for (slot, r) in std::mem::take(&mut self.rec_pend).into_iter().flatten() {
             self.records[slot] = r;
         }
@@ -607,18 +628,24 @@ impl Regs {
                 let slot = self.prod % RING_RECORDS;
                 self.rec_pend[n] = Some((slot as usize, r));
                 self.prod = self.prod.wrapping_add(1);
-                changed |= 1 << (RING_FIRST + slot / 8);
+                *changed |= 1 << (RING_FIRST + slot / 8);
             } else {
                 self.dropped = self.dropped.wrapping_add(1);
             }
-            changed |= 1 << LINE_EVENTS;
+            *changed |= 1 << LINE_EVENTS;
         }
-        if let Some(c) = new_cons {
-            self.cons = c;
-        }
-        self.held = ((self.held & !clr_held) | set_held) & !inv_clear;
-        self.inv_pend = (self.inv_pend & !inv_clear) | (changed & self.held);
-        (acc_req, acc_rwd)
+    }
+
+    /// Only events (and the error mirror) to handle: no message, snoop, answer,
+    /// command or port request in play. The common busy-traffic cycle.
+    #[inline]
+    fn events_only(&self, x: &AgentIn) -> bool {
+        !(x.req | x.rwd | x.birsp)
+            & !(self.exec_pend | self.ndr_valid | self.drs_valid | self.snp_valid)
+            & (self.exec_state == 0)
+            & (self.db_state == 0)
+            & (self.inv_pend == 0)
+            & !(self.ports.cmd_valid | self.ports.hv_valid)
     }
 }
 
