@@ -371,6 +371,7 @@ pub struct OutFile {
 
 impl OutFile {
     pub fn create(path: &Path) -> TraceResult<OutFile> {
+        remove_stale_partials(path);
         let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
         tmp_name.push(format!(".partial-{}", std::process::id()));
         let tmp = path.with_file_name(tmp_name);
@@ -397,6 +398,35 @@ impl OutFile {
     }
 }
 
+/// Temporaries of `path` left by writers that were killed (`<name>.partial-<pid>`
+/// whose process no longer exists, judged by /proc): removed, so a SIGKILL's
+/// leftovers do not pile up beside the output. Best effort, Linux only.
+fn remove_stale_partials(path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!("{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let f = e.file_name();
+        let Some(pid) = f.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 impl Write for OutFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.w.as_mut().expect("not committed").write(buf)
@@ -420,6 +450,30 @@ impl Drop for OutFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_writers_temporary_is_removed_and_a_live_ones_kept() {
+        let d = std::env::temp_dir().join(format!("lw_partials_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let out = d.join("t.bin");
+        // PID 4294967295 is above any pid_max; PID 1 always runs.
+        let dead = d.join("t.bin.partial-4294967295");
+        let live = d.join("t.bin.partial-1");
+        let other = d.join("u.bin.partial-4294967295");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let mut f = OutFile::create(&out).unwrap();
+        f.write_all(b"data").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"data");
+        if Path::new("/proc/self").exists() {
+            assert!(!dead.exists(), "a dead writer's temporary is removed");
+        }
+        assert!(live.exists() && other.exists(), "others are left alone");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn lines_of_an_access() {
