@@ -266,6 +266,11 @@ impl PtTrigger {
         self.slot.iter().filter(|s| **s != Slot::Free).count()
     }
 
+    /// The fetch port this cycle (it comes from a register): the frame, if valid.
+    pub fn fetch(&self) -> Option<u64> {
+        self.fetch_valid.then_some(self.fetch_frame)
+    }
+
     pub fn counts(&self) -> [u16; 7] {
         self.counts
     }
