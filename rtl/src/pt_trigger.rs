@@ -87,7 +87,7 @@ pub struct PtTrigger {
     hold_data: DFF<Line>,
     scan_idx: DFF<Id>,
     scan_done: DFF<bool>,
-    wait: [DFF<bool>; 8],
+    pte_wait: [DFF<bool>; 8],
     wait_slot: [DFF<Id>; 8],
     clr: [DFF<bool>; 8],
     out_v: DFF<bool>,
@@ -116,7 +116,7 @@ pub struct PtTrigger {
     out_free: Signal<Local, bool>,
     fetch_free: Signal<Local, bool>,
     any_wait: Signal<Local, bool>,
-    release: Signal<Local, bool>,
+    release_now: Signal<Local, bool>,
     rg_hit: [Signal<Local, bool>; 8],
     rg_any_hit: Signal<Local, bool>,
     rg_free_below: [Signal<Local, bool>; 9],
@@ -133,7 +133,8 @@ pub struct PtTrigger {
     free_below: [Signal<Local, bool>; 9],
     free1: [Signal<Local, bool>; 8],
     free_id: Signal<Local, Id>,
-    pte: Signal<Local, Bits<64>>,
+    pte_p: Signal<Local, bool>,
+    pte_ps: Signal<Local, bool>,
     pte_f: Signal<Local, F>,
     pte_off: Signal<Local, F>,
     cand: Signal<Local, bool>,
@@ -200,7 +201,7 @@ impl PtTrigger {
             hold_data: Default::default(),
             scan_idx: Default::default(),
             scan_done: Default::default(),
-            wait: Default::default(),
+            pte_wait: Default::default(),
             wait_slot: Default::default(),
             clr: Default::default(),
             out_v: Default::default(),
@@ -227,7 +228,7 @@ impl PtTrigger {
             out_free: Default::default(),
             fetch_free: Default::default(),
             any_wait: Default::default(),
-            release: Default::default(),
+            release_now: Default::default(),
             rg_hit: Default::default(),
             rg_any_hit: Default::default(),
             rg_free_below: Default::default(),
@@ -244,7 +245,8 @@ impl PtTrigger {
             free_below: Default::default(),
             free1: Default::default(),
             free_id: Default::default(),
-            pte: Default::default(),
+            pte_p: Default::default(),
+            pte_ps: Default::default(),
             pte_f: Default::default(),
             pte_off: Default::default(),
             cand: Default::default(),
@@ -278,7 +280,7 @@ impl Logic for PtTrigger {
             self.expired[s].clock.next = self.clock.val();
             self.slot_f[s].clock.next = self.clock.val();
             self.timer[s].clock.next = self.clock.val();
-            self.wait[s].clock.next = self.clock.val();
+            self.pte_wait[s].clock.next = self.clock.val();
             self.wait_slot[s].clock.next = self.clock.val();
             self.clr[s].clock.next = self.clock.val();
             self.rg_v[s].d.next = self.rg_v[s].q.val();
@@ -287,7 +289,7 @@ impl Logic for PtTrigger {
             self.expired[s].d.next = self.expired[s].q.val();
             self.slot_f[s].d.next = self.slot_f[s].q.val();
             self.timer[s].d.next = self.timer[s].q.val();
-            self.wait[s].d.next = self.wait[s].q.val();
+            self.pte_wait[s].d.next = self.pte_wait[s].q.val();
             self.wait_slot[s].d.next = self.wait_slot[s].q.val();
             self.clr[s].d.next = self.clr[s].q.val();
         }
@@ -301,15 +303,15 @@ impl Logic for PtTrigger {
         self.fetch_free.next = !self.fetch_v.q.val() || self.fetch_ready.val();
         self.any_wait.next = false;
         for k in 0..8 {
-            if self.wait[k].q.val() {
+            if self.pte_wait[k].q.val() {
                 self.any_wait.next = true;
             }
         }
-        self.release.next = self.hold.q.val()
+        self.release_now.next = self.hold.q.val()
             && self.scan_done.q.val()
             && !self.any_wait.val()
             && self.out_free.val();
-        self.obs_ready.next = self.out_free.val() && !self.release.val();
+        self.obs_ready.next = self.out_free.val() && !self.release_now.val();
         self.out_valid.next = self.out_v.q.val();
         self.out_addr.next = self.out_a.q.val();
         self.out_data.next = self.out_d.q.val();
@@ -398,16 +400,20 @@ impl Logic for PtTrigger {
         self.ev_timeout.next = self.fire_below[8].val();
 
         // The PTE under scan.
-        self.pte.next = self.hold_data.q.val().get_bits::<64>(0);
+        // Only the fields used are sliced out (no unused PTE bits for the lint).
+        self.pte_p.next = self.hold_data.q.val().get_bit(0);
+        self.pte_ps.next = self.hold_data.q.val().get_bit(7);
+        self.pte_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(12);
         for k in 0..8 {
             if self.scan_idx.q.val() == self.id[k].val() {
-                self.pte.next = self.hold_data.q.val().get_bits::<64>(k * 64);
+                self.pte_p.next = self.hold_data.q.val().get_bit(k * 64);
+                self.pte_ps.next = self.hold_data.q.val().get_bit(k * 64 + 7);
+                self.pte_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(k * 64 + 12);
             }
         }
-        self.pte_f.next = self.pte.val().get_bits::<PFN_BITS>(12);
         self.pte_off.next = self.pte_f.val() - self.win_base.val();
-        self.cand.next = self.pte.val().get_bit(0)
-            && !self.pte.val().get_bit(7)
+        self.cand.next = self.pte_p.val()
+            && !self.pte_ps.val()
             && self.pte_off.val() < self.win_frames.val()
             && !self
                 .resident
@@ -470,22 +476,22 @@ impl Logic for PtTrigger {
         }
 
         // The held line's PTEs at the edge.
-        self.capture.next = !self.release.val()
+        self.capture.next = !self.release_now.val()
             && self.obs_valid.val()
             && self.obs_ready.val()
             && self.obs_hit.val()
             && !self.hold.q.val();
-        self.pass.next = !self.release.val()
+        self.pass.next = !self.release_now.val()
             && self.obs_valid.val()
             && self.obs_ready.val()
             && !(self.obs_hit.val() && !self.hold.q.val());
         for k in 0..8 {
             for s in 0..8 {
-                if self.wait[k].q.val() && self.wait_slot[k].q.val() == self.id[s].val() {
+                if self.pte_wait[k].q.val() && self.wait_slot[k].q.val() == self.id[s].val() {
                     if self.rsp_hit[s].val() {
-                        self.wait[k].d.next = false;
+                        self.pte_wait[k].d.next = false;
                     } else if self.fire1[s].val() {
-                        self.wait[k].d.next = false;
+                        self.pte_wait[k].d.next = false;
                         self.clr[k].d.next = true;
                     }
                 }
@@ -494,17 +500,17 @@ impl Logic for PtTrigger {
                 if self.matched.val() && self.m_dead.val() {
                     self.clr[k].d.next = true;
                 } else if self.matched.val() {
-                    self.wait[k].d.next = true;
+                    self.pte_wait[k].d.next = true;
                     self.wait_slot[k].d.next = self.m_id.val();
                 } else if self.free_below[8].val() {
-                    self.wait[k].d.next = true;
+                    self.pte_wait[k].d.next = true;
                     self.wait_slot[k].d.next = self.free_id.val();
                 } else {
                     self.clr[k].d.next = true;
                 }
             }
             if self.capture.val() {
-                self.wait[k].d.next = false;
+                self.pte_wait[k].d.next = false;
                 self.clr[k].d.next = false;
             }
         }
@@ -526,7 +532,7 @@ impl Logic for PtTrigger {
         self.out_v.d.next = self.out_v.q.val() && !self.out_ready.val();
         self.out_a.d.next = self.out_a.q.val();
         self.out_d.d.next = self.out_d.q.val();
-        if self.release.val() {
+        if self.release_now.val() {
             self.hold.d.next = false;
             self.out_v.d.next = true;
             self.out_a.d.next = self.hold_addr.q.val();
