@@ -484,7 +484,7 @@ impl Logic for PtTrigger {
         self.pass.next = !self.release_now.val()
             && self.obs_valid.val()
             && self.obs_ready.val()
-            && !(self.obs_hit.val() && !self.hold.q.val());
+            && (!self.obs_hit.val() || self.hold.q.val());
         for k in 0..8 {
             for s in 0..8 {
                 if self.pte_wait[k].q.val() && self.wait_slot[k].q.val() == self.id[s].val() {

@@ -60,7 +60,6 @@ pub const PT_COUNT_BITS: usize = 16;
 /// Lines per 4 KiB page (line address >> 6 is the page frame).
 pub const PAGE_LINE_SHIFT: u32 = 6;
 const PFN_MASK: u64 = (1 << PFN_BITS) - 1;
-const COUNT_MAX: u16 = u16::MAX;
 const _: () = assert!(PT_COUNT_BITS == 16 && ADDR_BITS - PAGE_LINE_SHIFT as usize <= PFN_BITS);
 
 /// The trigger's parameters (from the device configuration at integration).
@@ -276,7 +275,7 @@ impl PtTrigger {
     }
 
     fn count(&mut self, c: usize) {
-        self.counts[c] = self.counts[c].saturating_add(1).min(COUNT_MAX);
+        self.counts[c] = self.counts[c].saturating_add(1);
     }
 
     fn find_slot(&self, frame: u64) -> Option<usize> {
@@ -328,9 +327,13 @@ impl PtTrigger {
                     }
                 }
             } else {
-                for r in 0..self.p.registry {
-                    if self.reg_valid[r] && self.reg_frame[r] == f {
-                        new_reg_valid[r] = false;
+                for (v, &rf) in new_reg_valid
+                    .iter_mut()
+                    .zip(&self.reg_frame)
+                    .take(self.p.registry)
+                {
+                    if rf == f {
+                        *v = false;
                     }
                 }
             }
@@ -348,9 +351,9 @@ impl PtTrigger {
         }
         let mut new_slot = self.slot;
         let mut new_timer = self.timer;
-        for s in 0..self.p.inflight {
-            if self.slot[s] == Slot::Waiting && self.timer[s] != 0 {
-                new_timer[s] = self.timer[s] - 1;
+        for (t, &st) in new_timer.iter_mut().zip(&self.slot).take(self.p.inflight) {
+            if st == Slot::Waiting && *t != 0 {
+                *t -= 1;
             }
         }
         if let Some(s) = fire {
@@ -572,7 +575,7 @@ mod tests {
     #[test]
     fn pte_fields_parse() {
         let p = 0x8000_0abc_def1_2867u64; // NX, frame 0xabcdef12, PS clear, present
-        assert_eq!(pte_frame(p), 0xabc_def1_2);
+        assert_eq!(pte_frame(p), 0xabcd_ef12);
         assert!(pte_present_leaf(p));
         assert!(!pte_present_leaf(p | 0x80), "page-size set: not a leaf");
         assert!(!pte_present_leaf(p & !1), "not present");
