@@ -7,7 +7,8 @@
 //! a fetch response (resident, entry freed: done / late / stray), a residency update,
 //! the one timer that can fire, one PTE of the held line scanned (a fetch allocated
 //! from the lowest free in-flight entry, or the line waits on an existing entry, or
-//! its P is cleared when the entry expired or the table is full), and an observation
+//! its P is cleared when the entry expired or the table or fetch queue is full; the
+//! fetch queue is a ring of eight frames whose head drives the port), and an observation
 //! captured into the hold register or passed to the output register, with the held
 //! line's release taking the output register first. Outputs and events come from
 //! registers plus this cycle's inputs; everything updates at the edge. The residency
@@ -15,7 +16,7 @@
 
 use linewatch_model::device::pt_trigger::{
     PtParams, MAX_PT_INFLIGHT, MAX_PT_REGISTRY, MAX_PT_WINDOW_FRAMES, PFN_BITS, PT_COUNT_BITS,
-    PT_TIMER_BITS,
+    PT_FETCH_QUEUE, PT_TIMER_BITS,
 };
 use linewatch_model::protocol::{ADDR_BITS, DATA_BITS};
 use rust_hdl::prelude::*;
@@ -27,7 +28,9 @@ type Tm = Bits<PT_TIMER_BITS>;
 type Id = Bits<3>;
 const WIN: usize = MAX_PT_WINDOW_FRAMES as usize;
 const WIN_BITS: usize = 8;
-const _: () = assert!(MAX_PT_REGISTRY == 8 && MAX_PT_INFLIGHT == 8 && WIN == 1 << WIN_BITS);
+const _: () = assert!(
+    MAX_PT_REGISTRY == 8 && MAX_PT_INFLIGHT == 8 && PT_FETCH_QUEUE == 8 && WIN == 1 << WIN_BITS
+);
 const _: () = assert!(DATA_BITS == 512, "the PTE loops are written for eight PTEs");
 
 #[derive(LogicBlock)]
@@ -93,8 +96,11 @@ pub struct PtTrigger {
     out_v: DFF<bool>,
     out_a: DFF<Bits<ADDR_BITS>>,
     out_d: DFF<Line>,
-    fetch_v: DFF<bool>,
-    fetch_f: DFF<F>,
+    /// The fetch queue: a ring of frames, oldest at `fq_head`.
+    fq: [DFF<F>; 8],
+    fq_head: DFF<Id>,
+    fq_tail: DFF<Id>,
+    fq_count: DFF<Bits<4>>,
     cnt: [DFF<Cnt>; 7],
 
     rg_on: [Constant<bool>; 8],
@@ -114,7 +120,12 @@ pub struct PtTrigger {
     l_zero: Constant<Line>,
 
     out_free: Signal<Local, bool>,
-    fetch_free: Signal<Local, bool>,
+    fq_pop: Signal<Local, bool>,
+    fq_room: Signal<Local, bool>,
+    can_alloc: Signal<Local, bool>,
+    q_zero: Constant<Bits<4>>,
+    q_one: Constant<Bits<4>>,
+    q_full: Constant<Bits<4>>,
     any_wait: Signal<Local, bool>,
     release_now: Signal<Local, bool>,
     rg_hit: [Signal<Local, bool>; 8],
@@ -207,8 +218,10 @@ impl PtTrigger {
             out_v: Default::default(),
             out_a: Default::default(),
             out_d: Default::default(),
-            fetch_v: Default::default(),
-            fetch_f: Default::default(),
+            fq: Default::default(),
+            fq_head: Default::default(),
+            fq_tail: Default::default(),
+            fq_count: Default::default(),
             cnt: Default::default(),
             rg_on: std::array::from_fn(|r| Constant::new(r < p.registry)),
             sl_on: std::array::from_fn(|s| Constant::new(s < p.inflight)),
@@ -226,7 +239,12 @@ impl PtTrigger {
             c_max: Constant::new(Cnt::mask()),
             l_zero: Constant::new(0.into()),
             out_free: Default::default(),
-            fetch_free: Default::default(),
+            fq_pop: Default::default(),
+            fq_room: Default::default(),
+            can_alloc: Default::default(),
+            q_zero: Constant::new(0.into()),
+            q_one: Constant::new(1.into()),
+            q_full: Constant::new((PT_FETCH_QUEUE as u64).into()),
             any_wait: Default::default(),
             release_now: Default::default(),
             rg_hit: Default::default(),
@@ -271,8 +289,12 @@ impl Logic for PtTrigger {
     fn update(&mut self) {
         dff_setup!(
             self, clock, resident, hold, hold_addr, hold_data, scan_idx, scan_done, out_v, out_a,
-            out_d, fetch_v, fetch_f
+            out_d, fq_head, fq_tail, fq_count
         );
+        for s in 0..8 {
+            self.fq[s].clock.next = self.clock.val();
+            self.fq[s].d.next = self.fq[s].q.val();
+        }
         for s in 0..8 {
             self.rg_v[s].clock.next = self.clock.val();
             self.rg_f[s].clock.next = self.clock.val();
@@ -300,7 +322,17 @@ impl Logic for PtTrigger {
 
         // Output side and release.
         self.out_free.next = !self.out_v.q.val() || self.out_ready.val();
-        self.fetch_free.next = !self.fetch_v.q.val() || self.fetch_ready.val();
+        self.fetch_valid.next = self.fq_count.q.val() != self.q_zero.val();
+        self.fetch_frame.next = self.f_zero.val();
+        for s in 0..8 {
+            if self.fq_count.q.val() != self.q_zero.val()
+                && self.fq_head.q.val() == self.id[s].val()
+            {
+                self.fetch_frame.next = self.fq[s].q.val();
+            }
+        }
+        self.fq_pop.next = self.fq_count.q.val() != self.q_zero.val() && self.fetch_ready.val();
+        self.fq_room.next = self.fq_count.q.val() != self.q_full.val();
         self.any_wait.next = false;
         for k in 0..8 {
             if self.pte_wait[k].q.val() {
@@ -315,8 +347,6 @@ impl Logic for PtTrigger {
         self.out_valid.next = self.out_v.q.val();
         self.out_addr.next = self.out_a.q.val();
         self.out_data.next = self.out_d.q.val();
-        self.fetch_valid.next = self.fetch_v.q.val();
-        self.fetch_frame.next = self.fetch_f.q.val();
 
         // Registry: lookups of the update's frame and of the observed line's page.
         self.page.next = self.obs_addr.val().get_bits::<PFN_BITS>(6);
@@ -436,11 +466,12 @@ impl Logic for PtTrigger {
                 }
             }
         }
-        self.step.next = self.hold.q.val() && !self.scan_done.q.val() && self.fetch_free.val();
+        self.step.next = self.hold.q.val() && !self.scan_done.q.val();
+        self.can_alloc.next = self.free_below[8].val() && self.fq_room.val();
         self.alloc.next =
-            self.step.val() && self.cand.val() && !self.matched.val() && self.free_below[8].val();
+            self.step.val() && self.cand.val() && !self.matched.val() && self.can_alloc.val();
         self.full.next =
-            self.step.val() && self.cand.val() && !self.matched.val() && !self.free_below[8].val();
+            self.step.val() && self.cand.val() && !self.matched.val() && !self.can_alloc.val();
         self.ev_full.next = self.full.val();
         self.ev_full_frame.next = self.f_zero.val();
         if self.full.val() {
@@ -468,11 +499,23 @@ impl Logic for PtTrigger {
                 self.timer[s].d.next = self.timer_init.val();
             }
         }
-        self.fetch_v.d.next = self.fetch_v.q.val() && !self.fetch_ready.val();
-        self.fetch_f.d.next = self.fetch_f.q.val();
+        // The fetch queue: pop the head the port took, push the allocated frame.
+        for s in 0..8 {
+            if self.alloc.val() && self.fq_tail.q.val() == self.id[s].val() {
+                self.fq[s].d.next = self.pte_f.val();
+            }
+        }
         if self.alloc.val() {
-            self.fetch_v.d.next = true;
-            self.fetch_f.d.next = self.pte_f.val();
+            self.fq_tail.d.next = self.fq_tail.q.val() + self.id_one.val();
+        }
+        if self.fq_pop.val() {
+            self.fq_head.d.next = self.fq_head.q.val() + self.id_one.val();
+        }
+        if self.alloc.val() && !self.fq_pop.val() {
+            self.fq_count.d.next = self.fq_count.q.val() + self.q_one.val();
+        }
+        if self.fq_pop.val() && !self.alloc.val() {
+            self.fq_count.d.next = self.fq_count.q.val() - self.q_one.val();
         }
 
         // The held line's PTEs at the edge.
@@ -502,7 +545,7 @@ impl Logic for PtTrigger {
                 } else if self.matched.val() {
                     self.pte_wait[k].d.next = true;
                     self.wait_slot[k].d.next = self.m_id.val();
-                } else if self.free_below[8].val() {
+                } else if self.can_alloc.val() {
                     self.pte_wait[k].d.next = true;
                     self.wait_slot[k].d.next = self.free_id.val();
                 } else {

@@ -24,15 +24,22 @@
 //!   untouched and is counted as `bypass`. Every other line passes through to the
 //!   output register (out the next cycle). Lines passed through while a line is
 //!   held overtake it: the host must match lines by address, not by order.
-//! - Scan: the held line's PTEs, one per cycle in order 0..7, while the fetch
-//!   register is free or taken this cycle (else the scan stalls). A present
+//! - Scan: the held line's PTEs, one per cycle in order 0..7, never stalled. A present
 //!   (bit 0) leaf (bit 7 clear) PTE whose frame (bits 51:12) is in the window, not
 //!   resident and not answered this cycle: with an in-flight entry for that frame,
 //!   the line waits on it (or, if its timer fired or fires this cycle, clears the
-//!   PTE's P); without one, the lowest free entry is allocated, its frame goes out on
-//!   the fetch register and the line waits on it. **Table full:** no entry is free
-//!   at the start of the cycle: no fetch, the PTE's P is cleared at once as if its
-//!   timer had fired, and a `table_full` event (with the frame) is counted.
+//!   PTE's P); without one, the lowest free entry is allocated, its frame joins the
+//!   fetch queue and the line waits on it. **Table full:** no entry is free, or the
+//!   fetch queue is full, at the start of the cycle: no fetch, the PTE's P is cleared
+//!   at once as if its timer had fired, and a `table_full` event (with the frame) is
+//!   counted.
+//! - Fetch queue: `PT_FETCH_QUEUE` frames in allocation order; the port shows the
+//!   oldest (frame 0 when empty) and pops it when ready. An entry's timer runs from
+//!   its allocation, queueing included, and a fetch still queued when its timer
+//!   fires is sent anyway (its answer is then `late`). So the scan never waits on
+//!   the fetch port, and a line captured in cycle c is on the output port by cycle
+//!   c + T + 10 plus any output-port backpressure: this is what keeps T below the
+//!   link's completion timeout meaningful.
 //! - A waiting PTE stops waiting when its entry's response arrives (P kept) or its
 //!   timer fires (P cleared). When all eight are scanned and none waits, the line is
 //!   released into the output register (same address, data with those P bits
@@ -44,6 +51,7 @@
 //! bypass and stray.
 
 use crate::protocol::{ADDR_BITS, DATA_WORDS};
+use std::collections::VecDeque;
 
 /// Frame-number width: x86-64 PTE bits 51:12.
 pub const PFN_BITS: usize = 40;
@@ -55,6 +63,8 @@ pub const MAX_PT_INFLIGHT: usize = 8;
 pub const MAX_PT_WINDOW_FRAMES: u64 = 256;
 /// Timer width: T is at most `2^PT_TIMER_BITS`.
 pub const PT_TIMER_BITS: usize = 16;
+/// Fetch queue depth (frames waiting for the fetch port).
+pub const PT_FETCH_QUEUE: usize = 8;
 /// Event counter width.
 pub const PT_COUNT_BITS: usize = 16;
 /// Lines per 4 KiB page (line address >> 6 is the page frame).
@@ -195,8 +205,7 @@ pub struct PtTrigger {
     out_valid: bool,
     out_addr: u64,
     out_data: [u64; DATA_WORDS],
-    fetch_valid: bool,
-    fetch_frame: u64,
+    fetch_q: VecDeque<u64>,
     counts: [u16; 7],
 }
 
@@ -235,8 +244,7 @@ impl PtTrigger {
             out_valid: false,
             out_addr: 0,
             out_data: [0; DATA_WORDS],
-            fetch_valid: false,
-            fetch_frame: 0,
+            fetch_q: VecDeque::with_capacity(PT_FETCH_QUEUE),
             counts: [0; 7],
         })
     }
@@ -267,7 +275,7 @@ impl PtTrigger {
 
     /// The fetch port this cycle (it comes from a register): the frame, if valid.
     pub fn fetch(&self) -> Option<u64> {
-        self.fetch_valid.then_some(self.fetch_frame)
+        self.fetch_q.front().copied()
     }
 
     pub fn counts(&self) -> [u16; 7] {
@@ -288,8 +296,8 @@ impl PtTrigger {
             out_valid: self.out_valid,
             out_addr: self.out_addr,
             out_data: self.out_data,
-            fetch_valid: self.fetch_valid,
-            fetch_frame: self.fetch_frame,
+            fetch_valid: !self.fetch_q.is_empty(),
+            fetch_frame: self.fetch_q.front().copied().unwrap_or(0),
             counts: self.counts,
             ..Default::default()
         };
@@ -307,7 +315,7 @@ impl PtTrigger {
 
         // Output side.
         let out_free = !self.out_valid || i.out_ready;
-        let fetch_free = !self.fetch_valid || i.fetch_ready;
+        let queue_room = self.fetch_q.len() < PT_FETCH_QUEUE;
         let release = self.hold && self.scan_done && !self.wait.iter().any(|&w| w) && out_free;
         o.obs_ready = out_free && !release;
 
@@ -374,12 +382,13 @@ impl PtTrigger {
         }
 
         // Scan one PTE of the held line.
-        let mut new_fetch_valid = self.fetch_valid && !i.fetch_ready;
-        let mut new_fetch_frame = self.fetch_frame;
+        if i.fetch_ready {
+            self.fetch_q.pop_front();
+        }
         let mut new_wait_slot = self.wait_slot;
         let mut new_scan_idx = self.scan_idx;
         let mut new_scan_done = self.scan_done;
-        if self.hold && !self.scan_done && fetch_free {
+        if self.hold && !self.scan_done {
             let k = self.scan_idx;
             let pte = self.hold_data[k];
             let f = pte_frame(pte);
@@ -395,13 +404,12 @@ impl PtTrigger {
                         new_wait[k] = true;
                         new_wait_slot[k] = s;
                     }
-                    None => match free_slot {
+                    None => match free_slot.filter(|_| queue_room) {
                         Some(s) => {
                             new_slot[s] = Slot::Waiting;
                             self.slot_frame[s] = f;
                             new_timer[s] = self.p.timer - 1;
-                            new_fetch_valid = true;
-                            new_fetch_frame = f;
+                            self.fetch_q.push_back(f);
                             new_wait[k] = true;
                             new_wait_slot[k] = s;
                         }
@@ -490,8 +498,6 @@ impl PtTrigger {
         self.scan_idx = new_scan_idx;
         self.scan_done = new_scan_done;
         self.out_valid = new_out_valid;
-        self.fetch_valid = new_fetch_valid;
-        self.fetch_frame = new_fetch_frame;
         o
     }
 }
@@ -723,6 +729,42 @@ mod tests {
         assert!(out.iter().all(|w| w & 1 == 0), "two timed out, six refused");
         assert_eq!(t.counts()[CNT_FULL], 6);
         assert_eq!(t.counts()[CNT_TIMEOUT], 2);
+    }
+
+    #[test]
+    fn a_stuck_fetch_port_delays_no_line_past_the_scan_plus_the_timer() {
+        let t_cyc = 12;
+        let mut t = trig(8, t_cyc);
+        let data: [u64; 8] = std::array::from_fn(|k| pte(BASE + 10 + k as u64));
+        let stuck = |i: PtIn| PtIn {
+            fetch_ready: false,
+            ..i
+        };
+        let mut seen = vec![t.step(&stuck(obs(PT_PAGE << 6, data)))];
+        let out = loop {
+            let o = t.step(&stuck(idle()));
+            seen.push(o);
+            if o.out_valid {
+                break o.out_data;
+            }
+            assert!(seen.len() <= t_cyc as usize + 11, "held too long");
+        };
+        // Captured in cycle 0; PTE 7 allocated in cycle 8; its timer fires in cycle
+        // 8 + T; released in 9 + T; on the output in cycle T + 10, the documented bound.
+        assert_eq!(seen.len() - 1, t_cyc as usize + 10);
+        assert!(
+            out.iter().all(|w| w & 1 == 0),
+            "nothing was fetched in time"
+        );
+        assert_eq!(t.counts()[CNT_TIMEOUT], 8);
+        assert_eq!(t.counts()[CNT_FULL], 0);
+        // The queue holds all eight fetches, oldest first; they go out once ready.
+        let mut sent = vec![];
+        while let Some(f) = t.fetch() {
+            sent.push(f);
+            t.step(&idle());
+        }
+        assert_eq!(sent, (10..18).map(|k| BASE + k).collect::<Vec<_>>());
     }
 
     #[test]
