@@ -164,7 +164,12 @@ pub struct PtTrigger {
 }
 
 impl PtTrigger {
+    /// Panics on parameters `PtParams::check` refuses (the model's constructor checks
+    /// them, with the completion timeout, first).
     pub fn new(p: &PtParams) -> Self {
+        if let Err(e) = p.check(u64::MAX) {
+            panic!("{e}");
+        }
         Self {
             clock: Default::default(),
             reg_valid: Default::default(),

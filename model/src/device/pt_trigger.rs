@@ -121,10 +121,10 @@ impl PtParams {
                 self.window_frames
             ));
         }
-        if self.window_base > PFN_MASK {
+        if self.window_base.saturating_add(self.window_frames) > 1 << PFN_BITS {
             return Err(format!(
-                "pt trigger: window_base {:#x} exceeds {PFN_BITS} bits",
-                self.window_base
+                "pt trigger: window {:#x} + {} frames passes the {PFN_BITS}-bit frame space",
+                self.window_base, self.window_frames
             ));
         }
         Ok(())
@@ -595,6 +595,16 @@ mod tests {
         assert!(!e.contains('\n'));
         assert!(PtTrigger::new(params(4, CT - 1), CT).is_ok());
         assert!(PtTrigger::new(params(9, 10), CT).is_err());
+        let top = PtParams {
+            window_base: (1 << 40) - 64,
+            ..params(4, 10)
+        };
+        assert!(PtTrigger::new(top, CT).is_ok(), "ends at the last frame");
+        let past = PtParams {
+            window_base: (1 << 40) - 63,
+            ..top
+        };
+        assert!(PtTrigger::new(past, CT).is_err());
     }
 
     #[test]
