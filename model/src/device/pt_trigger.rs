@@ -17,7 +17,8 @@
 //!   the frame is never fetched twice; else its timer counts down. An entry gets
 //!   T - 1 at allocation: its fetch has T cycles, the allocation's edge excluded.
 //!   One allocation per cycle and one T, so at most one timer fires per cycle.
-//! - Observation (valid, line address, data), taken when `obs_ready`: the output
+//! - Observation (valid, line address as on the link, data; the page frame is the
+//!   line address >> 6), taken when `obs_ready`: the output
 //!   register is free or taken this cycle, and the held line is not being released
 //!   this cycle (release has priority). A line of a registered page is captured in
 //!   the hold register if it is empty; if it is not, the line passes through
