@@ -6,6 +6,7 @@
 pub mod core;
 pub mod dirty_bitmap;
 pub mod mem;
+pub mod pt_trigger;
 pub mod read_queue;
 pub mod regs;
 pub mod snoop_filter;

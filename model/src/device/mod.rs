@@ -2,6 +2,7 @@
 
 pub mod core;
 pub mod dirty_bitmap;
+pub mod pt_trigger;
 pub mod read_queue;
 pub mod regs;
 pub mod snoop_filter;
