@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Main job: generate the RTL for the default config, co-simulate it against the
 # model, then replay a memory trace on the host model against the model and the
-# Verilated RTL together (compared every cycle).
+# Verilated RTL together (compared every cycle), and once more with remote memory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,3 +13,6 @@ bin="${CARGO_TARGET_DIR:-target}/release/linewatch"
 mkdir -p out/traces
 "$bin" trace gen --kind zipf --count 1000000 --seed 11 --footprint 4194304 --out out/traces/zipf-4m.bin
 "$bin" sim --config configs/default.toml --trace out/traces/zipf-4m.bin --lockstep
+# The same trace with most pages in remote memory, trend prefetch, and the event ring
+# drained through the driver every 1000 accesses.
+"$bin" sim --config configs/sim-remote.toml --trace out/traces/zipf-4m.bin --prefetch trend --events 1000

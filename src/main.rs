@@ -557,6 +557,16 @@ fn sim_text(r: &linewatch_testbench::system::SimReport, wall: f64) -> String {
         r.link.harvests
     )
     .unwrap();
+    writeln!(
+        s,
+        "driver: {} commands ({} completion polls); events {} produced, {} consumed, {} dropped",
+        r.link.commands,
+        r.link.command_polls,
+        r.link.events_produced,
+        r.link.events_consumed,
+        r.link.events_dropped
+    )
+    .unwrap();
     for (k, e) in r.epochs.iter().enumerate() {
         writeln!(
             s,
