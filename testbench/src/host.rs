@@ -494,7 +494,7 @@ impl HostAgent {
     /// Break one protocol rule the device must detect, count and survive.
     fn inject(&mut self) {
         let outside = (self.g.window_base_line + self.g.window_lines) & ADDR_MASK;
-        match self.rng.below(5) {
+        match self.rng.below(6) {
             0 if self.req.is_none() => {
                 self.send_req(
                     None,
@@ -504,7 +504,15 @@ impl HostAgent {
                     Kind::InjectedRead,
                 );
             }
-            1 if self.req.is_none() => {
+            // An opcode that is not a request, to a pool line (the core counts it) or,
+            // with the agent, to a register line (the agent records BAD_MESSAGE in
+            // its completion line instead); either answers Cmp.
+            k @ (1 | 5) if self.req.is_none() && (k == 1 || self.g.registers) => {
+                let addr = if k == 5 {
+                    regs::page_base(&self.g) + regs::LINE_STATUS
+                } else {
+                    self.addrs[0]
+                };
                 let tag = self.alloc_tag();
                 self.pending.insert(
                     tag,
@@ -518,8 +526,12 @@ impl HostAgent {
                     op: 0b0111,
                     meta: 0,
                     tag,
-                    addr: self.addrs[0],
+                    addr,
                 });
+                if k == 5 {
+                    self.stats.reg_violations += 1;
+                    return;
+                }
             }
             2 => self.birsp.push_back((MAX_BITAG, RspOp::BIRspI as u64)),
             // A stray answer on the register agent's BITag: the agent records it in
