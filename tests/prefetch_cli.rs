@@ -138,46 +138,35 @@ fn bad_prefetch_and_remote_input_is_one_line() {
     let t = d.join("u.bin");
     let t = t.to_str().unwrap();
     gen(&["--kind", "uniform", "--count", "100"], t);
-    let e = error_of(&run(&[
-        "sim",
-        "--config",
-        "configs/sim-remote.toml",
-        "--trace",
-        t,
-        "--prefetch",
-        "pt",
-    ]));
-    assert!(e.contains("--prefetch pt") && e.contains("device"), "{e}");
-    let e = error_of(&run(&[
-        "sim",
-        "--config",
-        "configs/sim-remote.toml",
-        "--trace",
-        t,
-        "--prefetch",
-        "leap",
-    ]));
-    assert!(e.contains("--prefetch leap"), "{e}");
-    let e = error_of(&run(&[
-        "sim",
-        "--config",
-        "configs/sim.toml",
-        "--trace",
-        t,
-        "--prefetch",
-        "trend",
-    ]));
-    assert!(e.contains("[remote]"), "{e}");
-    let e = error_of(&run(&[
-        "sim",
-        "--config",
-        "configs/sim-remote.toml",
-        "--trace",
-        t,
-        "--prefetch-depth",
-        "0",
-    ]));
-    assert!(e.contains("--prefetch-depth"), "{e}");
+    for (config, flag, value, want) in [
+        (
+            "configs/sim-remote.toml",
+            "--prefetch",
+            "pt",
+            "--prefetch pt",
+        ),
+        (
+            "configs/sim-remote.toml",
+            "--prefetch",
+            "leap",
+            "--prefetch leap",
+        ),
+        ("configs/sim.toml", "--prefetch", "trend", "[remote]"),
+        (
+            "configs/sim-remote.toml",
+            "--prefetch-depth",
+            "0",
+            "--prefetch-depth",
+        ),
+    ] {
+        let e = error_of(&run(&[
+            "sim", "--config", config, "--trace", t, flag, value,
+        ]));
+        assert!(e.contains(want), "{flag} {value}: {e}");
+        if value == "pt" {
+            assert!(e.contains("device"), "{e}");
+        }
+    }
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sim-remote.toml"),
     )

@@ -6,6 +6,7 @@ pub mod device;
 pub mod host;
 pub mod ports;
 pub mod protocol;
+pub mod regmap;
 pub mod trace;
 
 pub use config::{Config, DeviceConfig, Geometry};

@@ -158,7 +158,7 @@ pub struct Regs {
     kind_error: Constant<W>,
     ident_line: Constant<Line>,
     params_line: Constant<Line>,
-    line_id: [Constant<K>; 12],
+    line_id: [Constant<K>; USED_LINES],
     byte_off: [Constant<Bits<9>>; 32],
     byte_ff: Constant<H>,
     half_zero: Constant<H>,
@@ -316,6 +316,8 @@ pub struct Regs {
 
 const RING: usize = RING_RECORDS as usize;
 const RING_LINES: usize = RING / 8;
+/// Register lines that can change (and be back-invalidated): up to the ring's end.
+const USED_LINES: usize = RING_FIRST as usize + RING_LINES;
 const _: () = assert!(RING == 32, "the slot indices below are five bits");
 
 fn line_of(words: [u64; 8]) -> Bits<DATA_BITS> {
@@ -949,8 +951,8 @@ impl Logic for Regs {
             !self.snp_valid_r.q.val() && (!self.snp_out.q.val() || self.birsp_valid.val());
         self.inv_found.next = false;
         self.inv_k.next = self.line_id[0].val();
-        // Only lines 0..11 ever change.
-        for b in 0..12 {
+        // Only the lines below the ring's end ever change.
+        for b in 0..USED_LINES {
             if !self.inv_found.val() && self.inv_pend.q.val().get_bit(b) {
                 self.inv_found.next = true;
                 self.inv_k.next = self.line_id[b].val();

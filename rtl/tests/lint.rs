@@ -37,10 +37,15 @@ fn run(cmd: &mut Command) {
 }
 
 fn lint(config: &str) {
-    let dir = write_top(
+    lint_verilog(
         &format!("lint_{}", config.replace(['.', '-'], "_")),
         &generate(config),
     );
+}
+
+/// `verilator --lint-only -Wall` with the crate's waivers on `verilog` (top `top`).
+fn lint_verilog(name: &str, verilog: &str) {
+    let dir = write_top(name, verilog);
     run(Command::new("verilator")
         .current_dir(&dir)
         .args(["--lint-only", "-Wall"])
@@ -63,16 +68,10 @@ fn pt_trigger_block_lints_clean() {
         window_frames: 256,
     });
     uut.connect_all();
-    let dir = write_top(
+    lint_verilog(
         "lint_pt_trigger",
         &rust_hdl::prelude::generate_verilog(&uut),
     );
-    run(Command::new("verilator")
-        .current_dir(&dir)
-        .args(["--lint-only", "-Wall"])
-        .args(VERILATOR_LINT_WAIVERS)
-        .args(["--top-module", "top", "top.v"]));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

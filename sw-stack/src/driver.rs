@@ -6,42 +6,7 @@
 use crate::window::{Window, LINE};
 use anyhow::{bail, Result};
 
-/// The register page is the window's last 4 KiB.
-pub const PAGE_BYTES: u64 = 4096;
-/// Register lines (index in the page).
-pub const LINE_IDENT: u64 = 0;
-pub const LINE_PARAMS: u64 = 1;
-pub const LINE_CONTROL: u64 = 2;
-pub const LINE_COMMAND: u64 = 3;
-pub const LINE_DOORBELL: u64 = 4;
-pub const LINE_COMPLETION: u64 = 5;
-pub const LINE_STATUS: u64 = 6;
-pub const LINE_EVENTS: u64 = 7;
-/// The event ring: records in lines RING_FIRST.., eight a line.
-pub const RING_FIRST: u64 = 8;
-pub const RING_RECORDS: u64 = 32;
-/// IDENT word 0.
-pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
-/// The register-map major version this driver speaks.
-pub const VERSION_MAJOR: u64 = 1;
-
-/// Command opcodes.
-pub const CMD_NOP: u64 = 0;
-pub const CMD_HARVEST_SWAP: u64 = 1;
-pub const CMD_HARVEST_READ: u64 = 2;
-pub const CMD_RECALL: u64 = 3;
-pub const CMD_SET_CONTROL: u64 = 4;
-
-/// Completion status and register error codes, by value.
-pub const STATUS_NAMES: [&str; 7] = [
-    "ok",
-    "unknown command",
-    "bad argument",
-    "write to a read-only register",
-    "busy",
-    "stray snoop response",
-    "bad message",
-];
+pub use linewatch_model::regmap::*;
 
 /// How a command reaches the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -894,7 +894,7 @@ impl HostAgent {
 }
 
 /// Register lines in the agent's pool: registers, the events line and the ring.
-const REG_LINES: u64 = 12;
+const REG_LINES: u64 = regs::RING_FIRST + regs::RING_RECORDS / 8;
 
 /// Register lines in the pool: none when the device has no register agent.
 fn reg_lines(g: &Geometry) -> u64 {

@@ -12,6 +12,12 @@ use linewatch_sw::Window;
 use linewatch_testbench::lockstep::ModelSide;
 use linewatch_testbench::system::{replay, SimWindow, System, Workload};
 
+/// The simulated host of `c` over the device model.
+fn model_system(c: &Config) -> System<ModelSide> {
+    let g = c.geometry();
+    System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap()
+}
+
 fn pattern(line: u64, k: u64) -> u64 {
     (line * 0x9e37_79b9_7f4a_7c15) ^ (k << 56) ^ 0x5a5a
 }
@@ -29,8 +35,7 @@ fn data_through_the_window_survives_evictions_recalls_and_flushes() {
     let mut c = config("default.toml");
     c.host.cores = 2;
     small_caches(&mut c);
-    let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let addrs = lines(&c, 300);
     {
         let mut w = SimWindow {
@@ -88,8 +93,7 @@ fn data_through_the_window_survives_evictions_recalls_and_flushes() {
 #[test]
 fn polling_a_cached_line_costs_no_link_traffic() {
     let c = config("default.toml");
-    let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let a = lines(&c, 1)[0];
     let mut w = SimWindow {
         sys: &mut sys,
@@ -118,8 +122,7 @@ fn polling_a_cached_line_costs_no_link_traffic() {
 #[test]
 fn window_accesses_are_checked() {
     let c = config("default.toml");
-    let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let mut w = SimWindow {
         sys: &mut sys,
         core: 0,
@@ -147,7 +150,7 @@ fn the_driver_finds_the_device_and_runs_commands_both_ways() {
     use linewatch_sw::driver::*;
     let c = config("default.toml");
     let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let w = SimWindow {
         sys: &mut sys,
         core: 0,
@@ -188,8 +191,7 @@ fn the_driver_finds_the_device_and_runs_commands_both_ways() {
 #[test]
 fn harvest_through_the_driver_returns_exactly_the_lines_written_back() {
     let c = config("default.toml");
-    let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let addrs = lines(&c, 200);
     let w = SimWindow {
         sys: &mut sys,
@@ -223,8 +225,7 @@ fn harvest_through_the_driver_returns_exactly_the_lines_written_back() {
 fn command_round_trip_and_idle_polling() {
     use linewatch_sw::driver::*;
     let c = config("default.toml");
-    let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let w = SimWindow {
         sys: &mut sys,
         core: 0,
@@ -282,8 +283,7 @@ fn command_round_trip_and_idle_polling() {
 fn the_driver_consumes_events_and_sees_the_drops() {
     use linewatch_sw::driver::*;
     let c = config("default.toml");
-    let g = c.geometry();
-    let mut sys = System::new(ModelSide(Device::new(&g)), &g, &c.host).unwrap();
+    let mut sys = model_system(&c);
     let addrs = lines(&c, 50);
     let w = SimWindow {
         sys: &mut sys,

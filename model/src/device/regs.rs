@@ -17,52 +17,10 @@ use crate::config::Geometry;
 use crate::ports::Outputs;
 use crate::protocol::*;
 
-/// Lines in the register page (one 4 KiB page).
-pub const PAGE_LINES: u64 = 64;
+pub use crate::regmap::*;
+
 /// BITag of the agent's snoop (the core's are 0..snoop_slots).
 pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
-
-/// Register lines, by index in the page.
-pub const LINE_IDENT: u64 = 0;
-pub const LINE_PARAMS: u64 = 1;
-pub const LINE_CONTROL: u64 = 2;
-pub const LINE_COMMAND: u64 = 3;
-pub const LINE_DOORBELL: u64 = 4;
-pub const LINE_COMPLETION: u64 = 5;
-pub const LINE_STATUS: u64 = 6;
-pub const LINE_EVENTS: u64 = 7;
-/// The event ring: lines RING_FIRST.. of the page, eight 64-bit records a line.
-pub const RING_FIRST: u64 = 8;
-pub const RING_RECORDS: u64 = 32;
-
-/// Words of the command line the agent keeps (the rest read as zero).
-pub const CMD_WORDS: usize = 4;
-
-/// Event record kinds (bits 63:60 of a record).
-pub const EV_DIRTY: u64 = 1;
-pub const EV_RECALL: u64 = 2;
-pub const EV_ERROR: u64 = 3;
-
-/// Identity line word 0: "LINEWTCH" little-endian.
-pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
-/// Register-map version: major in bits 31:16, minor in 15:0.
-pub const VERSION: u64 = 1 << 16;
-
-/// Command opcodes (command line word 0, bits 7:0).
-pub const CMD_NOP: u64 = 0;
-pub const CMD_HARVEST_SWAP: u64 = 1;
-pub const CMD_HARVEST_READ: u64 = 2;
-pub const CMD_RECALL: u64 = 3;
-pub const CMD_SET_CONTROL: u64 = 4;
-
-/// Completion status / error codes.
-pub const ST_OK: u64 = 0;
-pub const ST_UNKNOWN_COMMAND: u64 = 1;
-pub const ST_BAD_ARG: u64 = 2;
-pub const ST_READ_ONLY: u64 = 3;
-pub const ST_BUSY: u64 = 4;
-pub const ST_BAD_BIRSP: u64 = 5;
-pub const ST_BAD_MESSAGE: u64 = 6;
 
 /// First line of the register page for geometry `g`.
 pub fn page_base(g: &Geometry) -> u64 {
@@ -299,19 +257,13 @@ impl Regs {
         }
     }
 
-    /// Nothing to do this cycle: no message, event or error change for the agent,
-    /// nothing registered to send, execute or write (the cycle would change no state).
+    /// No event, no error change and no record left to land: with
+    /// [`Self::events_only`], the cycle would change no state.
     #[inline]
-    fn idle(&self, x: &AgentIn) -> bool {
-        !(x.req | x.rwd | x.birsp)
-            & x.ev_dirty.is_none()
+    fn nothing_to_log(&self, x: &AgentIn) -> bool {
+        x.ev_dirty.is_none()
             & x.ev_recall.is_none()
             & (x.err == (self.core_err_count, self.core_err_code))
-            & !(self.exec_pend | self.ndr_valid | self.drs_valid | self.snp_valid)
-            & (self.exec_state == 0)
-            & (self.db_state == 0)
-            & (self.inv_pend == 0)
-            & !(self.ports.cmd_valid | self.ports.hv_valid)
             & self.rec_pend.iter().all(Option::is_none)
     }
 
@@ -319,10 +271,10 @@ impl Regs {
     /// (req_ready, rwd_ready) for messages routed here.
     #[inline]
     pub fn cycle(&mut self, i: &crate::ports::Inputs, x: &AgentIn) -> (bool, bool) {
-        if self.idle(x) {
-            return (false, false);
-        }
         if self.events_only(x) {
+            if self.nothing_to_log(x) {
+                return (false, false);
+            }
             // Nothing but the ring and the mirror can change; a changed line the
             // host holds is marked for back-invalidation as in a full cycle.
             let mut changed = 0;

@@ -1,0 +1,63 @@
+//! The register map: where the device's cacheable registers sit in the register
+//! page and what their fields encode (docs/registers.md). One definition for the
+//! device (model and RTL) and the driver.
+
+/// Lines in the register page (one 4 KiB page).
+pub const PAGE_LINES: u64 = 64;
+/// Bytes in the register page: the window's last 4 KiB.
+pub const PAGE_BYTES: u64 = PAGE_LINES * 64;
+
+/// Register lines, by index in the page.
+pub const LINE_IDENT: u64 = 0;
+pub const LINE_PARAMS: u64 = 1;
+pub const LINE_CONTROL: u64 = 2;
+pub const LINE_COMMAND: u64 = 3;
+pub const LINE_DOORBELL: u64 = 4;
+pub const LINE_COMPLETION: u64 = 5;
+pub const LINE_STATUS: u64 = 6;
+pub const LINE_EVENTS: u64 = 7;
+/// The event ring: lines RING_FIRST.. of the page, eight 64-bit records a line.
+pub const RING_FIRST: u64 = 8;
+pub const RING_RECORDS: u64 = 32;
+
+/// Words of the command line the agent keeps (the rest read as zero).
+pub const CMD_WORDS: usize = 4;
+
+/// Event record kinds (bits 63:60 of a record).
+pub const EV_DIRTY: u64 = 1;
+pub const EV_RECALL: u64 = 2;
+pub const EV_ERROR: u64 = 3;
+
+/// Identity line word 0: "LINEWTCH" little-endian.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
+/// Register-map version: major in bits 31:16, minor in 15:0.
+pub const VERSION: u64 = VERSION_MAJOR << 16;
+/// The major version (a driver refuses another).
+pub const VERSION_MAJOR: u64 = 1;
+
+/// Command opcodes (command line word 0, bits 7:0).
+pub const CMD_NOP: u64 = 0;
+pub const CMD_HARVEST_SWAP: u64 = 1;
+pub const CMD_HARVEST_READ: u64 = 2;
+pub const CMD_RECALL: u64 = 3;
+pub const CMD_SET_CONTROL: u64 = 4;
+
+/// Completion status / error codes.
+pub const ST_OK: u64 = 0;
+pub const ST_UNKNOWN_COMMAND: u64 = 1;
+pub const ST_BAD_ARG: u64 = 2;
+pub const ST_READ_ONLY: u64 = 3;
+pub const ST_BUSY: u64 = 4;
+pub const ST_BAD_BIRSP: u64 = 5;
+pub const ST_BAD_MESSAGE: u64 = 6;
+
+/// Completion status and register error codes, by value.
+pub const STATUS_NAMES: [&str; 7] = [
+    "ok",
+    "unknown command",
+    "bad argument",
+    "write to a read-only register",
+    "busy",
+    "stray snoop response",
+    "bad message",
+];
