@@ -131,6 +131,34 @@ pub struct DeviceConfig {
     /// events line and go on). `"stall"` is refused, see docs/registers.md.
     #[serde(default = "default_overflow")]
     pub event_overflow: String,
+    /// The link's completion timeout in device cycles: the longest the host waits
+    /// for a response before it declares the device dead (the page-table trigger's
+    /// timer must stay below it).
+    #[serde(default = "default_completion_timeout")]
+    pub completion_timeout: u64,
+    /// `[device.pt]`: the page-table prefetch trigger (absent: not built).
+    #[serde(default)]
+    pub pt: Option<PtConfig>,
+}
+
+/// `[device.pt]`: the page-table-line prefetch trigger (docs/microarchitecture.md).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PtConfig {
+    /// Page-table pages the registry holds.
+    pub registry: u64,
+    /// Fetches in flight at once.
+    pub inflight: u64,
+    /// Cycles a fetch may take before the trigger gives up on it and returns the
+    /// PTE not present; below `completion_timeout`.
+    pub timer: u64,
+    /// Frames whose residency the device tracks: the window's last `frames` pages
+    /// below the register page (where the OS puts pages fetched from remote memory).
+    pub frames: u64,
+}
+
+fn default_completion_timeout() -> u64 {
+    100_000
 }
 
 fn default_true() -> bool {
@@ -376,6 +404,9 @@ pub struct Geometry {
     pub fanout_log2: u32,
     pub dirty_on_ownership: bool,
     pub registers: bool,
+    pub completion_timeout: u64,
+    /// The page-table trigger's parameters, when it is built.
+    pub pt: Option<crate::device::pt_trigger::PtParams>,
 }
 
 impl Geometry {
@@ -460,6 +491,35 @@ impl DeviceConfig {
                 self.bitmap_levels, self.bitmap_levels, self.bitmap_fanout, cover, lines
             );
         }
+        range_in("completion_timeout", self.completion_timeout, 2, 1 << 32)?;
+        let pages = self.window_size >> 12;
+        let pt = match &self.pt {
+            None => None,
+            Some(p) => {
+                use crate::device::pt_trigger::{PtParams, MAX_PT_INFLIGHT, MAX_PT_REGISTRY, MAX_PT_WINDOW_FRAMES};
+                if !self.registers {
+                    bail!("device.pt: the trigger is set up through the register agent; needs device.registers = true");
+                }
+                range_in_key("device.pt.registry", p.registry, 1, MAX_PT_REGISTRY as u64)?;
+                range_in_key("device.pt.inflight", p.inflight, 1, MAX_PT_INFLIGHT as u64)?;
+                let hi = MAX_PT_WINDOW_FRAMES.min(pages.saturating_sub(2));
+                if hi == 0 {
+                    bail!("device.pt.frames: the window has no page outside the register page and the root table");
+                }
+                range_in_key("device.pt.frames", p.frames, 1, hi)?;
+                let params = PtParams {
+                    registry: p.registry as usize,
+                    inflight: p.inflight as usize,
+                    timer: p.timer,
+                    window_base: (self.window_base >> 12) + pages - 1 - p.frames,
+                    window_frames: p.frames,
+                };
+                params
+                    .check(self.completion_timeout)
+                    .map_err(|e| anyhow!("device.pt.timer = {}: {}", p.timer, e.trim_start_matches("pt trigger: ")))?;
+                Some(params)
+            }
+        };
         Ok(Geometry {
             window_base_line: self.window_base / line,
             window_lines: lines,
@@ -473,6 +533,8 @@ impl DeviceConfig {
             fanout_log2: self.bitmap_fanout.trailing_zeros(),
             dirty_on_ownership: self.dirty_on_ownership,
             registers: self.registers,
+            completion_timeout: self.completion_timeout,
+            pt,
         })
     }
 }

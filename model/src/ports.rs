@@ -91,6 +91,7 @@ use crate::protocol::{
     HV_LEVEL_BITS, MASK_BITS, META_BITS as M, OPCODE_BITS as O, RSP_OPCODE_BITS as RO,
     TAG_BITS as T,
 };
+use crate::device::pt_trigger::PFN_BITS;
 
 port_struct! {
     /// Everything driven into the device in one cycle.
@@ -110,6 +111,8 @@ port_struct! {
         cmd_valid: bool = 1, cmd_opcode: u64 = O, cmd_addr: u64 = A,
         // harvest port
         hv_valid: bool = 1, hv_op: u64 = 1, hv_level: u64 = HV_LEVEL_BITS, hv_index: u64 = HV_INDEX_BITS,
+        // fetch-engine port (page-table trigger): request readiness and responses
+        fetch_ready: bool = 1, fetch_rsp_valid: bool = 1, fetch_rsp_frame: u64 = PFN_BITS,
     }
 }
 
@@ -127,6 +130,7 @@ port_struct! {
         cmd_ready: bool = 1,
         hv_ready: bool = 1, hv_rsp_valid: bool = 1, hv_rsp_data: u64 = 64,
         err_count: u64 = ERR_COUNT_BITS, err_code: u64 = ERR_CODE_BITS,
+        fetch_valid: bool = 1, fetch_frame: u64 = PFN_BITS, fetch_rsp_ready: bool = 1,
     }
 }
 

@@ -27,6 +27,13 @@ pub const CMD_WORDS: usize = 4;
 pub const EV_DIRTY: u64 = 1;
 pub const EV_RECALL: u64 = 2;
 pub const EV_ERROR: u64 = 3;
+/// Page-table trigger records (bits 39:0: the frame): its fetch answered in time
+/// (`DONE`) or after its timer (`LATE`), its timer fired (`TIMEOUT`: the PTE went
+/// back not present), no in-flight entry or queue room (`FULL`: P cleared at once).
+pub const EV_PT_DONE: u64 = 4;
+pub const EV_PT_LATE: u64 = 5;
+pub const EV_PT_TIMEOUT: u64 = 6;
+pub const EV_PT_FULL: u64 = 7;
 
 /// Identity line word 0: "LINEWTCH" little-endian.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"LINEWTCH");
@@ -41,6 +48,11 @@ pub const CMD_HARVEST_SWAP: u64 = 1;
 pub const CMD_HARVEST_READ: u64 = 2;
 pub const CMD_RECALL: u64 = 3;
 pub const CMD_SET_CONTROL: u64 = 4;
+/// Page-table trigger: argument 0 a frame, argument 1 = 1 to set, 0 to clear.
+/// `PT_REGISTER` adds / drops a page-table page (NO_SPACE when the registry is
+/// full); `PT_RESIDENT` marks a frame of the trigger's window resident or not.
+pub const CMD_PT_REGISTER: u64 = 5;
+pub const CMD_PT_RESIDENT: u64 = 6;
 
 /// Completion status / error codes.
 pub const ST_OK: u64 = 0;
@@ -50,9 +62,10 @@ pub const ST_READ_ONLY: u64 = 3;
 pub const ST_BUSY: u64 = 4;
 pub const ST_BAD_BIRSP: u64 = 5;
 pub const ST_BAD_MESSAGE: u64 = 6;
+pub const ST_NO_SPACE: u64 = 7;
 
 /// Completion status and register error codes, by value.
-pub const STATUS_NAMES: [&str; 7] = [
+pub const STATUS_NAMES: [&str; 8] = [
     "ok",
     "unknown command",
     "bad argument",
@@ -60,4 +73,14 @@ pub const STATUS_NAMES: [&str; 7] = [
     "busy",
     "stray snoop response",
     "bad message",
+    "no space",
 ];
+
+/// Parameters line word 7: the page-table trigger (0 when it is not built):
+/// bit 0 built, 5:1 registry entries, 12:8 in-flight entries, 32:16 timer,
+/// 56:40 residency frames.
+pub fn pt_params_word(pt: Option<&crate::device::pt_trigger::PtParams>) -> u64 {
+    pt.map_or(0, |p| {
+        1 | (p.registry as u64) << 1 | (p.inflight as u64) << 8 | p.timer << 16 | p.window_frames << 40
+    })
+}

@@ -25,6 +25,37 @@ pub struct Params {
     pub window_lines: u64,
     pub levels: u64,
     pub fanout: u64,
+    /// The page-table trigger, when the device has one.
+    pub pt: Option<PtInfo>,
+}
+
+/// The page-table trigger's parameters (parameters line word 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PtInfo {
+    pub registry: u64,
+    pub inflight: u64,
+    pub timer: u64,
+    /// First frame and number of frames whose residency the device tracks: the
+    /// window's last pages below the register page.
+    pub first_frame: u64,
+    pub frames: u64,
+}
+
+impl PtInfo {
+    fn decode(w: u64, window_base_line: u64, window_lines: u64) -> Option<PtInfo> {
+        if w & 1 == 0 {
+            return None;
+        }
+        let frames = w >> 40 & 0x1_ffff;
+        let pages = window_lines / 64;
+        Some(PtInfo {
+            registry: w >> 1 & 0x1f,
+            inflight: w >> 8 & 0x1f,
+            timer: w >> 16 & 0x1_ffff,
+            first_frame: window_base_line / 64 + pages - 1 - frames,
+            frames,
+        })
+    }
 }
 
 impl Params {
@@ -84,12 +115,16 @@ impl<W: Window> Driver<W> {
             );
         }
         let shape = w.load_u64(r(LINE_PARAMS, 6))?;
+        let window_base_line = w.load_u64(r(LINE_PARAMS, 0))?;
+        let window_lines = w.load_u64(r(LINE_PARAMS, 1))?;
+        let pt_word = w.load_u64(r(LINE_PARAMS, 7))?;
         let params = Params {
             version,
-            window_base_line: w.load_u64(r(LINE_PARAMS, 0))?,
-            window_lines: w.load_u64(r(LINE_PARAMS, 1))?,
+            window_base_line,
+            window_lines,
             levels: shape & 0xff,
             fanout: shape >> 8 & 0xff,
+            pt: PtInfo::decode(pt_word, window_base_line, window_lines),
         };
         if params.window_base_line * LINE != w.base() || params.window_lines * LINE != w.size() {
             bail!("device reports a window that is not the one mapped");
@@ -111,6 +146,17 @@ impl<W: Window> Driver<W> {
     /// Byte address of word `word` of register line `k`.
     pub fn reg(&self, k: u64, word: u64) -> u64 {
         self.page + k * LINE + word * 8
+    }
+
+    /// Add (`set`) or drop a page-table page in the device's trigger registry.
+    /// A full registry is an error naming it.
+    pub fn pt_register(&mut self, frame: u64, set: bool) -> Result<()> {
+        self.command(CMD_PT_REGISTER, frame, set as u64).map(|_| ())
+    }
+
+    /// Tell the trigger frame `frame` (of its window) is resident now, or not.
+    pub fn pt_resident(&mut self, frame: u64, set: bool) -> Result<()> {
+        self.command(CMD_PT_RESIDENT, frame, set as u64).map(|_| ())
     }
 
     /// Read one register word.

@@ -194,6 +194,9 @@ pub struct Core {
     ndr_tag: u64,
     // DRS register
     drs_valid: bool,
+    /// The line address of the DRS register's response (not a port: the top's
+    /// page-table trigger reads it).
+    drs_addr: u64,
     drs_meta: u64,
     drs_tag: u64,
     drs_data: Line,
@@ -271,6 +274,7 @@ impl Core {
             ndr_opcode: 0,
             ndr_tag: 0,
             drs_valid: false,
+            drs_addr: 0,
             drs_meta: 0,
             drs_tag: 0,
             drs_data: [0; DATA_WORDS],
@@ -298,6 +302,19 @@ impl Core {
     }
     pub fn bitmap(&self) -> &DirtyBitmap {
         &self.bitmap
+    }
+
+    /// The DRS register as the page-table trigger observes it: valid, line address,
+    /// meta, tag, data (the opcode is always MemData).
+    #[inline]
+    pub fn drs_peek(&self) -> (bool, u64, u64, u64, &Line) {
+        (
+            self.drs_valid,
+            self.drs_addr,
+            self.drs_meta,
+            self.drs_tag,
+            &self.drs_data,
+        )
     }
 
     #[inline]
@@ -452,7 +469,7 @@ impl Core {
         if ok {
             errs[0] = a.err;
             if a.read {
-                push = Some((tag, a.grant as u64));
+                push = Some((tag, a.grant as u64, addr));
             }
             ndr_load = a.ndr.is_some();
             if a.dirty {
@@ -468,6 +485,7 @@ impl Core {
         let pop = i.mem_rsp_valid && o.mem_rsp_ready;
         if pop {
             let (tag, meta) = self.rq.head();
+            self.drs_addr = self.rq.head_addr();
             self.drs_valid = true;
             self.drs_meta = meta;
             self.drs_tag = tag;

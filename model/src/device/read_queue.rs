@@ -1,4 +1,5 @@
-//! Read queue: the host tag and grant of each device-memory read in flight, in order.
+//! Read queue: the host tag, grant and line address of each device-memory read in
+//! flight, in order.
 //!
 //! Per cycle: at most one push (an accepted read) and one pop (a memory response
 //! taken); a ring of `read_queue` entries with wrap-around pointers.
@@ -14,6 +15,7 @@ pub struct ReadQueue {
     count: usize,
     tag: [u16; N],
     meta: [u8; N],
+    addr: [u64; N],
 }
 
 impl ReadQueue {
@@ -25,6 +27,7 @@ impl ReadQueue {
             count: 0,
             tag: [0; N],
             meta: [0; N],
+            addr: [0; N],
         }
     }
     #[inline]
@@ -40,6 +43,11 @@ impl ReadQueue {
     pub fn head(&self) -> (u64, u64) {
         (self.tag[self.head] as u64, self.meta[self.head] as u64)
     }
+    /// Line address of the entry at the head.
+    #[inline]
+    pub fn head_addr(&self) -> u64 {
+        self.addr[self.head]
+    }
     #[inline]
     fn next(&self, p: usize) -> usize {
         if p + 1 == self.depth {
@@ -48,12 +56,13 @@ impl ReadQueue {
             p + 1
         }
     }
-    /// Edge update: `push` an entry and/or `pop` the head.
+    /// Edge update: `push` an entry (tag, meta, line address) and/or `pop` the head.
     #[inline]
-    pub fn update(&mut self, push: Option<(u64, u64)>, pop: bool) {
-        if let Some((tag, meta)) = push {
+    pub fn update(&mut self, push: Option<(u64, u64, u64)>, pop: bool) {
+        if let Some((tag, meta, addr)) = push {
             self.tag[self.tail] = tag as u16;
             self.meta[self.tail] = meta as u8;
+            self.addr[self.tail] = addr;
             self.tail = self.next(self.tail);
             self.count += 1;
         }
@@ -79,9 +88,10 @@ mod tests {
             let push = !q.full() && step % 3 != 2;
             let pop = !q.is_empty() && step % 2 == 1;
             if pop {
-                assert_eq!(q.head(), expect.pop_front().unwrap());
+                let (t, m, a) = expect.pop_front().unwrap();
+                assert_eq!((q.head(), q.head_addr()), ((t, m), a));
             }
-            let e = (next, next % 4);
+            let e = (next, next % 4, 0x1000 + next * 3);
             if push {
                 expect.push_back(e);
                 next += 1;

@@ -15,6 +15,7 @@
 
 use crate::config::Geometry;
 use crate::ports::Outputs;
+use crate::device::pt_trigger::PFN_BITS;
 use crate::protocol::*;
 
 pub use crate::regmap::*;
@@ -43,6 +44,13 @@ pub struct CorePorts {
     pub hv_op: u64,
     pub hv_level: u64,
     pub hv_index: u64,
+    /// Toward the page-table trigger's registry and residency ports.
+    pub pt_reg_valid: bool,
+    pub pt_reg_set: bool,
+    pub pt_reg_frame: u64,
+    pub pt_res_valid: bool,
+    pub pt_res_set: bool,
+    pub pt_res_frame: u64,
 }
 
 pub struct Regs {
@@ -89,7 +97,7 @@ pub struct Regs {
     // event ring
     records: [u64; RING_RECORDS as usize],
     /// Appends decided this cycle, written into `records` at the next edge.
-    rec_pend: [Option<(usize, u64)>; 3],
+    rec_pend: [Option<(usize, u64)>; 4],
     prod: u64,
     cons: u64,
     dropped: u64,
@@ -137,6 +145,14 @@ pub struct AgentIn<'a> {
     pub ev_recall: Option<u64>,
     /// The core's error counter and code as of the previous cycle.
     pub err: (u64, u64),
+    /// A page-table trigger record (kind and frame) from the top's event register.
+    pub ev_pt: Option<u64>,
+    /// A trigger event lost this cycle (its register was still full): counted as dropped.
+    pub ev_pt_lost: bool,
+    /// The trigger refuses this cycle's registry set (full), and takes this cycle's
+    /// residency update.
+    pub pt_refused: bool,
+    pub pt_res_ready: bool,
 }
 
 impl Regs {
@@ -175,7 +191,7 @@ impl Regs {
             db_state: 0,
             ports: CorePorts::default(),
             records: [0; RING_RECORDS as usize],
-            rec_pend: [None; 3],
+            rec_pend: [None; 4],
             prod: 0,
             cons: 0,
             dropped: 0,
@@ -207,6 +223,7 @@ impl Regs {
                 l[4] = g.snoop_slots;
                 l[5] = g.read_queue;
                 l[6] = g.levels | g.fanout << 8 | (g.dirty_on_ownership as u64) << 16;
+                l[7] = pt_params_word(g.pt.as_ref());
             }
             LINE_CONTROL => l[0] = self.control,
             LINE_COMMAND => l[..CMD_WORDS].copy_from_slice(&self.command),
@@ -263,6 +280,8 @@ impl Regs {
     fn nothing_to_log(&self, x: &AgentIn) -> bool {
         x.ev_dirty.is_none()
             & x.ev_recall.is_none()
+            & x.ev_pt.is_none()
+            & !x.ev_pt_lost
             & (x.err == (self.core_err_count, self.core_err_code))
             & self.rec_pend.iter().all(Option::is_none)
     }
@@ -475,11 +494,40 @@ impl Regs {
                         self.ports.cmd_addr = a1;
                         self.exec_state = 1;
                     }
+                    CMD_PT_REGISTER | CMD_PT_RESIDENT
+                        if self.g.pt.is_some() && a1 <= 1 && a0 >> PFN_BITS == 0 =>
+                    {
+                        let p = &mut self.ports;
+                        if op == CMD_PT_REGISTER {
+                            p.pt_reg_valid = true;
+                            p.pt_reg_set = a1 == 1;
+                            p.pt_reg_frame = a0;
+                        } else {
+                            p.pt_res_valid = true;
+                            p.pt_res_set = a1 == 1;
+                            p.pt_res_frame = a0;
+                        }
+                        self.exec_state = 1;
+                    }
+                    CMD_PT_REGISTER | CMD_PT_RESIDENT if self.g.pt.is_some() => {
+                        complete = Some((ST_BAD_ARG, 0))
+                    }
                     CMD_HARVEST_READ | CMD_RECALL => complete = Some((ST_BAD_ARG, 0)),
                     _ => complete = Some((ST_UNKNOWN_COMMAND, 0)),
                 }
             }
             1 => {
+                if self.ports.pt_reg_valid {
+                    self.ports.pt_reg_valid = false;
+                    self.exec_state = 0;
+                    let st = if x.pt_refused { ST_NO_SPACE } else { ST_OK };
+                    complete = Some((st, 0));
+                }
+                if self.ports.pt_res_valid & x.pt_res_ready {
+                    self.ports.pt_res_valid = false;
+                    self.exec_state = 0;
+                    complete = Some((ST_OK, 0));
+                }
                 if self.ports.cmd_valid & oc.cmd_ready {
                     self.ports.cmd_valid = false;
                     self.exec_state = 0;
@@ -571,7 +619,12 @@ impl Regs {
             x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
             x.ev_recall.map(|l| EV_RECALL << 60 | l),
             ev_error.map(|e| EV_ERROR << 60 | e),
+            x.ev_pt,
         ];
+        if x.ev_pt_lost {
+            self.dropped = self.dropped.wrapping_add(1);
+            *changed |= 1 << LINE_EVENTS;
+        }
         for (slot, r) in std::mem::take(&mut self.rec_pend).into_iter().flatten() {
             self.records[slot] = r;
         }

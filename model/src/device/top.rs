@@ -8,10 +8,21 @@
 //! late). The NDR, DRS and BISnp channels show the core's register when it is full
 //! and the agent's otherwise; the agent's register is taken only when the core's is
 //! empty.
+//!
+//! With the page-table trigger (`[device.pt]`): the core's DRS register is the
+//! trigger's observation port (the core's DRS ready is the trigger's `obs_ready`)
+//! and the DRS channel shows the trigger's output register, else the agent's; the
+//! agent's registry and residency requests drive the trigger's ports from registers;
+//! the fetch port is the top's. The trigger's events wait in three registers
+//! (response, timeout, table full), of which the first full one goes into the ring
+//! each cycle; an event that finds its register still full is counted as dropped.
 
 use super::core::{Core, Sel};
 use super::dirty_bitmap::DirtyBitmap;
+use super::pt_trigger::{PtIn, PtTrigger};
 use super::regs::{self, AgentIn, Regs, AGENT_BITAG};
+use crate::protocol::{RSP_OPCODE_BITS, TAG_BITS};
+use crate::regmap::{EV_PT_DONE, EV_PT_FULL, EV_PT_LATE, EV_PT_TIMEOUT};
 use super::snoop_filter::SnoopFilter;
 use crate::config::Geometry;
 use crate::ports::{Inputs, Outputs};
@@ -27,6 +38,25 @@ pub struct Device {
     ev_dirty: Option<u64>,
     ev_recall: Option<u64>,
     err: (u64, u64),
+    pt: Option<Box<PtTrigger>>,
+    /// Trigger event records waiting for the ring: response, timeout, table full.
+    pt_ev: [Option<u64>; 3],
+}
+
+/// The DRS fields that ride through the trigger beside the line: opcode, meta, tag.
+#[inline]
+fn side_pack(op: u64, meta: u64, tag: u64) -> u64 {
+    op | meta << RSP_OPCODE_BITS | tag << (RSP_OPCODE_BITS + crate::protocol::META_BITS)
+}
+
+#[inline]
+fn side_unpack(s: u64) -> (u64, u64, u64) {
+    let m = crate::protocol::META_BITS;
+    (
+        s & ((1 << RSP_OPCODE_BITS) - 1),
+        s >> RSP_OPCODE_BITS & ((1 << m) - 1),
+        s >> (RSP_OPCODE_BITS + m) & ((1 << TAG_BITS) - 1),
+    )
 }
 
 impl Device {
@@ -39,7 +69,16 @@ impl Device {
             ev_dirty: None,
             ev_recall: None,
             err: (0, 0),
+            pt: g.pt.map(|p| {
+                Box::new(PtTrigger::new(p, g.completion_timeout).expect("checked at load"))
+            }),
+            pt_ev: [None; 3],
         }
+    }
+
+    /// The page-table trigger, when built.
+    pub fn pt(&self) -> Option<&PtTrigger> {
+        self.pt.as_deref()
     }
 
     pub fn geometry(&self) -> &Geometry {
@@ -60,6 +99,9 @@ impl Device {
     pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
         if !self.g.registers {
             return self.core.cycle(i, o, [false; 2]);
+        }
+        if self.pt.is_some() {
+            return self.cycle_pt(i, o);
         }
         let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
         let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
@@ -99,6 +141,121 @@ impl Device {
                 ev_dirty: self.ev_dirty,
                 ev_recall: self.ev_recall,
                 err: self.err,
+                ev_pt: None,
+                ev_pt_lost: false,
+                pt_refused: false,
+                pt_res_ready: false,
+            },
+        );
+        self.err = (o.err_count, o.err_code);
+        self.ev_dirty = self.core.ev_dirty;
+        self.ev_recall = self.core.ev_recall;
+        shown.apply(o);
+        if req {
+            o.req_ready = req_ready;
+        }
+        if rwd {
+            o.rwd_ready = rwd_ready;
+        }
+        o.cmd_ready &= !p.cmd_valid;
+        o.hv_ready &= !p.hv_valid;
+        sel
+    }
+
+    /// [`Self::cycle`] with the page-table trigger between the core's DRS register
+    /// and the link.
+    fn cycle_pt(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
+        let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
+        let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
+        let birsp = i.birsp_valid & (i.birsp_bitag == AGENT_BITAG);
+        let p = self.regs.core_ports();
+        let pt = self.pt.as_mut().expect("built");
+        let (dv, daddr, dmeta, dtag, ddata) = self.core.drs_peek();
+        let po = pt.step(&PtIn {
+            reg_valid: p.pt_reg_valid,
+            reg_set: p.pt_reg_set,
+            reg_frame: p.pt_reg_frame,
+            obs_valid: dv,
+            obs_addr: daddr,
+            obs_side: side_pack(crate::protocol::DRS_MEMDATA as u64, dmeta, dtag),
+            obs_data: *ddata,
+            out_ready: i.drs_ready,
+            fetch_ready: i.fetch_ready,
+            rsp_valid: i.fetch_rsp_valid,
+            rsp_frame: i.fetch_rsp_frame,
+            res_valid: p.pt_res_valid,
+            res_set: p.pt_res_set,
+            res_frame: p.pt_res_frame,
+        });
+        let ci = &mut self.ci;
+        ci.clone_from(i);
+        ci.birsp_valid &= !birsp;
+        ci.drs_ready = po.obs_ready;
+        if p.cmd_valid {
+            ci.cmd_valid = true;
+            ci.cmd_opcode = p.cmd_opcode;
+            ci.cmd_addr = p.cmd_addr;
+        }
+        if p.hv_valid {
+            ci.hv_valid = true;
+            ci.hv_op = p.hv_op;
+            ci.hv_level = p.hv_level;
+            ci.hv_index = p.hv_index;
+        }
+        let sel = self.core.cycle(ci, o, [rwd, req]);
+        // The DRS channel is the trigger's output register (the core's goes through it).
+        o.drs_valid = po.out_valid;
+        let (op, meta, tag) = side_unpack(po.out_side);
+        o.drs_opcode = op;
+        o.drs_meta = meta;
+        o.drs_tag = tag;
+        o.drs_data = po.out_data;
+        o.fetch_valid = po.fetch_valid;
+        o.fetch_frame = po.fetch_frame;
+        o.fetch_rsp_ready = po.rsp_ready;
+        // Event registers: the first full one goes to the ring now; this cycle's
+        // events load at the edge into registers that are empty or draining.
+        let drain = self.pt_ev.iter().position(Option::is_some);
+        let ev_pt = drain.and_then(|k| self.pt_ev[k]);
+        let new = [
+            if po.ev_done {
+                Some(EV_PT_DONE << 60 | i.fetch_rsp_frame)
+            } else if po.ev_late {
+                Some(EV_PT_LATE << 60 | i.fetch_rsp_frame)
+            } else {
+                None
+            },
+            po.ev_timeout.then_some(EV_PT_TIMEOUT << 60 | po.ev_timeout_frame),
+            po.ev_full.then_some(EV_PT_FULL << 60 | po.ev_full_frame),
+        ];
+        let mut lost = false;
+        for (k, n) in new.into_iter().enumerate() {
+            if drain == Some(k) {
+                self.pt_ev[k] = None;
+            }
+            if let Some(r) = n {
+                if self.pt_ev[k].is_some() {
+                    lost = true;
+                } else {
+                    self.pt_ev[k] = Some(r);
+                }
+            }
+        }
+        let shown = self.regs.shown(o);
+        let (req_ready, rwd_ready) = self.regs.cycle(
+            i,
+            &AgentIn {
+                req,
+                rwd,
+                birsp,
+                core: o,
+                ev_dirty: self.ev_dirty,
+                ev_recall: self.ev_recall,
+                err: self.err,
+                ev_pt,
+                ev_pt_lost: lost,
+                pt_refused: po.reg_refused,
+                pt_res_ready: true,
             },
         );
         self.err = (o.err_count, o.err_code);
