@@ -17,7 +17,7 @@ const USAGE: &str = "usage:
   linewatch bench --config FILE [--cycles N] [--seed S] [--json]
   linewatch sim   --config FILE --trace FILE[,FILE...] [--format lackey|bin] [--cores N]
                   [--epoch N] [--events N] [--rtl | --lockstep] [--skip-bad] [--json]
-                  [--prefetch none|readahead|trend] [--prefetch-depth N]
+                  [--prefetch none|pt|readahead|trend] [--prefetch-depth N]
   linewatch memhost --listen unix:PATH|tcp:HOST:PORT --file FILE [--pages N]
   linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--seed N] [--json]
   linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
@@ -36,9 +36,9 @@ const USAGE: &str = "usage:
          (MMU, caches, MESI) against the device model (--rtl: the Verilated RTL;
          --lockstep: both, compared every cycle); flush, harvest and report the
          dirty lines and pages (docs/host-model.md)
-         With a [remote] section, data pages start in remote memory and fault on
-         first touch; --prefetch picks the OS's prefetch policy (pt, the device
-         trigger, is not built yet)
+         With a [remote] section, the traces' pages are mapped first (a streaming
+         pass), remote ones fault on first touch, and --prefetch picks the policy
+         (pt: the device's page-table trigger fetches them, needs [device.pt])
   memhost  serve 4 KiB pages of FILE to `sim` ([remote] hosts) until a client
          sends SHUTDOWN (docs/host-model.md, memhost protocol)
   synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k) at the
@@ -303,16 +303,21 @@ fn cmd_sim(a: &Args) -> Result<()> {
         bail!("--prefetch {prefetch}: {cfg_path} has no [remote] section, so no page is remote");
     }
     let names: Vec<String> = a.req("trace")?.split(',').map(str::to_owned).collect();
-    let mut sources: Vec<(String, Box<dyn tr::TraceSource>)> = Vec::new();
-    for n in &names {
-        let p = Path::new(n);
-        let src: Box<dyn tr::TraceSource> = match fmt {
-            None => tr::open(p, skip_bad)?.1,
-            Some(tr::Format::Bin) => Box::new(tr::BinReader::open(p)?),
-            Some(tr::Format::Lackey) => Box::new(tr::LackeyReader::open(p, skip_bad)?),
-        };
-        sources.push((n.clone(), src));
-    }
+    let open_all = || -> Result<Vec<Box<dyn tr::TraceSource>>> {
+        names
+            .iter()
+            .map(|n| {
+                let p = Path::new(n);
+                Ok(match fmt {
+                    None => tr::open(p, skip_bad)?.1,
+                    Some(tr::Format::Bin) => Box::new(tr::BinReader::open(p)?) as Box<dyn tr::TraceSource>,
+                    Some(tr::Format::Lackey) => Box::new(tr::LackeyReader::open(p, skip_bad)?),
+                })
+            })
+            .collect()
+    };
+    let sources: Vec<(String, Box<dyn tr::TraceSource>)> =
+        names.iter().cloned().zip(open_all()?).collect();
     let mut work = Workload::new(sources, cfg.host.cores as usize)?;
     let g = cfg.geometry();
     let json = a.has("json");
@@ -333,11 +338,20 @@ fn cmd_sim(a: &Args) -> Result<()> {
         (epoch, events_every): (Option<u64>, u64),
         pb: &ProgressBar,
         prefetch: (&str, u64),
+        reopen: &dyn Fn() -> Result<Vec<Box<dyn tr::TraceSource>>>,
     ) -> Result<(SimReport, S)> {
         let mut sys = System::new(side, g, &cfg.host)?;
         sys.events_every = events_every;
         if let Some(r) = &cfg.remote {
             sys.set_remote(r, linewatch_sw::prefetch::by_name(prefetch.0, prefetch.1)?)?;
+            // The program's pages exist before the run (remote ones moved out).
+            let mut pages = Vec::new();
+            for mut src in reopen()? {
+                pages.extend(linewatch_testbench::system::pages_of(src.as_mut())?);
+            }
+            pages.sort_unstable();
+            pages.dedup();
+            sys.premap(&pages)?;
         }
         replay(&mut sys, work, epoch, &mut |n| pb.set_position(n))?;
         sys.finish()
@@ -352,7 +366,7 @@ fn cmd_sim(a: &Args) -> Result<()> {
     let (device, rep) = if a.has("lockstep") {
         let pair = Checked::new(model(), verilated()?);
         pb.set_message("model = rtl");
-        let (rep, pair) = go(pair, &g, &cfg, &mut work, when, &pb, pf)?;
+        let (rep, pair) = go(pair, &g, &cfg, &mut work, when, &pb, pf, &open_all)?;
         if let Some(m) = pair.mismatch() {
             pb.finish_and_clear();
             bail!("model and RTL diverge: {m}");
@@ -361,10 +375,10 @@ fn cmd_sim(a: &Args) -> Result<()> {
     } else if a.has("rtl") {
         let side = verilated()?;
         pb.set_message("rtl");
-        ("rtl", go(side, &g, &cfg, &mut work, when, &pb, pf)?.0)
+        ("rtl", go(side, &g, &cfg, &mut work, when, &pb, pf, &open_all)?.0)
     } else {
         pb.set_message("model");
-        ("model", go(model(), &g, &cfg, &mut work, when, &pb, pf)?.0)
+        ("model", go(model(), &g, &cfg, &mut work, when, &pb, pf, &open_all)?.0)
     };
     pb.finish_and_clear();
     let wall = t.elapsed().as_secs_f64();
@@ -490,7 +504,7 @@ fn sim_json(
         s.pop();
         write!(
             s,
-            ",\"prefetch\":{},\"faults\":{},\"prefetch_issued\":{},\"prefetch_useful\":{},\"accuracy\":{:.6},\"coverage\":{:.6},\"late\":{},\"wasted_bytes\":{},\"amat_cycles\":{:.3},\"remote_wait_cycles\":{},\"remote_link_busy\":{},\"host_pages\":{},\"host_checksum\":{}}}",
+            ",\"prefetch\":{},\"faults\":{},\"prefetch_issued\":{},\"prefetch_useful\":{},\"accuracy\":{:.6},\"coverage\":{:.6},\"late\":{},\"wasted_bytes\":{},\"amat_cycles\":{:.3},\"remote_wait_cycles\":{},\"remote_link_busy\":{},\"host_pages\":{},\"host_checksum\":{},\"mapped_pages\":{},\"remote_pages\":{},\"trigger_pages\":{},\"pt_registered\":{}}}",
             json_str(&rm.policy),
             rm.faults,
             rm.prefetch_issued,
@@ -504,6 +518,10 @@ fn sim_json(
             rm.link_busy,
             rm.host_pages,
             rm.host_checksum,
+            rm.premap.pages,
+            rm.premap.remote_pages,
+            rm.premap.trigger_pages,
+            rm.premap.registered,
         )
         .unwrap();
     }
@@ -588,6 +606,13 @@ fn sim_text(r: &linewatch_testbench::system::SimReport, wall: f64) -> String {
             rm.accuracy(),
             rm.coverage(),
             r.amat_cycles()
+        )
+        .unwrap();
+        let p = &rm.premap;
+        writeln!(
+            s,
+            "premapped: {} pages, {} remote, {} in the trigger's window, {} page-table pages registered",
+            p.pages, p.remote_pages, p.trigger_pages, p.registered
         )
         .unwrap();
     }

@@ -139,12 +139,7 @@ fn bad_prefetch_and_remote_input_is_one_line() {
     let t = t.to_str().unwrap();
     gen(&["--kind", "uniform", "--count", "100"], t);
     for (config, flag, value, want) in [
-        (
-            "configs/sim-remote.toml",
-            "--prefetch",
-            "pt",
-            "--prefetch pt",
-        ),
+        ("configs/sim.toml", "--prefetch", "pt", "[remote]"),
         (
             "configs/sim-remote.toml",
             "--prefetch",
@@ -163,9 +158,6 @@ fn bad_prefetch_and_remote_input_is_one_line() {
             "sim", "--config", config, "--trace", t, flag, value,
         ]));
         assert!(e.contains(want), "{flag} {value}: {e}");
-        if value == "pt" {
-            assert!(e.contains("device"), "{e}");
-        }
     }
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sim-remote.toml"),
@@ -180,6 +172,12 @@ fn bad_prefetch_and_remote_input_is_one_line() {
         ),
         ("hosts = []", "hosts = [\"ftp:x\"]", "remote.hosts"),
         ("seed = 1", "seed = 1\nprefetch = 3", "prefetch"),
+        ("map_around = 1", "map_around = 6", "remote.map_around"),
+        ("timer = 8192", "timer = 200000", "device.pt.timer"),
+        ("frames = 4096", "frames = 70000", "device.pt.frames"),
+        ("registry = 16", "registry = 17", "device.pt.registry"),
+        ("inflight = 8 ", "inflight = 0 ", "device.pt.inflight"),
+        ("registry = 16", "registry = 16\nwindow = 3", "window"),
     ] {
         let c = d.join("c.toml");
         std::fs::write(&c, text.replace(from, to)).unwrap();
@@ -192,4 +190,13 @@ fn bad_prefetch_and_remote_input_is_one_line() {
         ]));
         assert!(e.contains("c.toml") && e.contains(key), "{to}: {e}");
     }
+    // pt on a device without the trigger: one line naming the section.
+    let c = d.join("c.toml");
+    let cut = text.find("[device.pt]").unwrap();
+    let end = cut + text[cut..].find("\n\n").unwrap();
+    std::fs::write(&c, format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    let e = error_of(&run(&[
+        "sim", "--config", c.to_str().unwrap(), "--trace", t, "--prefetch", "pt",
+    ]));
+    assert!(e.contains("[device.pt]"), "{e}");
 }

@@ -46,6 +46,12 @@ pub struct RemoteConfig {
     pub fault_cycles: u64,
     /// Seed of which pages start remote.
     pub seed: u64,
+    /// Pages mapped before the run: each page the trace touches brings its aligned
+    /// group of `map_around` pages (a power of two, 1 to 512), standing in for the
+    /// mapped but untouched memory around a program's working set. 1: only the
+    /// touched pages are mapped, so every mapped page is used (the best case for
+    /// any prefetcher that follows the page tables).
+    pub map_around: u64,
     /// Memory hosts to fetch page contents from (`unix:PATH` or `tcp:HOST:PORT`,
     /// `linewatch memhost`); empty: contents are not moved, only timing is modelled.
     pub hosts: Vec<String>,
@@ -59,6 +65,7 @@ impl Default for RemoteConfig {
             local_fraction: 0.25,
             fault_cycles: 3000,
             seed: 1,
+            map_around: 1,
             hosts: Vec::new(),
         }
     }
@@ -83,6 +90,12 @@ impl RemoteConfig {
             bail!(
                 "remote.local_fraction = {}: a fraction, 0 to 1",
                 self.local_fraction
+            );
+        }
+        if !self.map_around.is_power_of_two() || self.map_around > 512 {
+            bail!(
+                "remote.map_around = {}: pages, a power of two from 1 to 512",
+                self.map_around
             );
         }
         for h in &self.hosts {
@@ -784,6 +797,8 @@ mod tests {
             ("bandwidth = nan", "remote.bandwidth"),
             ("local_fraction = 1.5", "remote.local_fraction"),
             ("local_fraction = -0.1", "remote.local_fraction"),
+            ("map_around = 3", "remote.map_around"),
+            ("map_around = 1024", "remote.map_around"),
             ("hosts = [\"nfs:x\"]", "remote.hosts"),
             ("hosts = [\"tcp:localhost\"]", "remote.hosts"),
             ("seed = \"x\"", "remote.seed"),

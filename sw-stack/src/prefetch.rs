@@ -3,8 +3,9 @@
 //! decisions on page numbers; the host model charges every prefetch the link
 //! time of a demand fetch and counts which ones are used.
 //!
-//! `pt` (the device's page-table-line trigger) is issue 6 part B and not built
-//! yet: [`by_name`] refuses it.
+//! `pt` is the device's page-table-line trigger: the OS maps remote pages present
+//! in registered page-table pages and the device fetches them when a page walk
+//! reads their line, so the policy itself prefetches nothing.
 
 use anyhow::{bail, Result};
 
@@ -24,6 +25,24 @@ pub trait Policy {
     /// Called at each trigger on virtual page `vpn`; appends pages to fetch
     /// (the caller drops pages already resident or in flight).
     fn on_touch(&mut self, vpn: u64, trigger: Trigger, out: &mut Vec<u64>);
+    /// Does the device's page-table trigger do the prefetching?
+    fn device(&self) -> bool {
+        false
+    }
+}
+
+/// The device's page-table-line trigger (the OS sets it up; faults fetch on demand).
+#[derive(Debug, Default)]
+pub struct DeviceTrigger;
+
+impl Policy for DeviceTrigger {
+    fn name(&self) -> &'static str {
+        "pt"
+    }
+    fn on_touch(&mut self, _: u64, _: Trigger, _: &mut Vec<u64>) {}
+    fn device(&self) -> bool {
+        true
+    }
 }
 
 /// Demand fetch only.
@@ -131,17 +150,15 @@ impl Policy for Trend {
     }
 }
 
-/// The policy `name` with `depth` pages per prefetch: `none`, `readahead`,
-/// `trend`. `pt` is refused until the device trigger exists.
+/// The policy `name` with `depth` pages per prefetch: `none`, `pt`, `readahead`,
+/// `trend` (`depth` does not apply to `pt`).
 pub fn by_name(name: &str, depth: u64) -> Result<Box<dyn Policy>> {
     Ok(match name {
         "none" => Box::new(NoPrefetch),
         "readahead" => Box::new(Readahead { depth }),
         "trend" => Box::new(Trend::new(depth, 32)),
-        "pt" => bail!(
-            "--prefetch pt: needs the device's page-table-line trigger (issue 6 part B), which is not built yet; use none, readahead or trend"
-        ),
-        other => bail!("--prefetch {other}: expected none, readahead or trend"),
+        "pt" => Box::new(DeviceTrigger),
+        other => bail!("--prefetch {other}: expected none, pt, readahead or trend"),
     })
 }
 
@@ -187,8 +204,9 @@ mod tests {
     fn readahead_and_none_and_pt() {
         assert_eq!(run(&mut Readahead { depth: 3 }, &[10]), vec![11, 12, 13]);
         assert!(run(&mut NoPrefetch, &[1, 2, 3]).is_empty());
-        let e = by_name("pt", 4).err().unwrap().to_string();
-        assert!(e.contains("device") && !e.contains('\n'), "{e}");
-        assert!(by_name("leap", 4).is_err());
+        let pt = by_name("pt", 4).unwrap();
+        assert!(pt.device() && !by_name("trend", 4).unwrap().device());
+        let e = by_name("leap", 4).err().unwrap().to_string();
+        assert!(e.contains("none, pt, readahead or trend") && !e.contains('\n'), "{e}");
     }
 }

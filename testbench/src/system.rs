@@ -91,6 +91,28 @@ struct Harvest {
     reads: u64,
 }
 
+/// The fetch engine behind the device's fetch port (page-table trigger): requests
+/// go over the same remote link as the OS's demand fetches, in host time; a
+/// response is offered once its page has arrived.
+struct FetchEngine {
+    link: RemoteLink,
+    ratio: u64,
+    /// Host time of device cycle `base.1` (set whenever the host starts clocking).
+    base: (u64, u64),
+    /// Requests in flight: (frame, host time it is usable), in order.
+    pending: VecDeque<(u64, u64)>,
+    /// Every frame the device fetched, with its arrival host time.
+    fetched: HashMap<u64, u64>,
+    issued: u64,
+}
+
+impl FetchEngine {
+    #[inline]
+    fn host_time(&self, device_cycle: u64) -> u64 {
+        self.base.0 + (device_cycle - self.base.1) * self.ratio
+    }
+}
+
 /// Device-side counters, identical for the model and the RTL on the same trace.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkStats {
@@ -144,6 +166,7 @@ pub struct Link<S: Side> {
     /// whose fill a deferred snoop (rule 5) takes away at once still returns it.
     fills: HashMap<u64, Line>,
     capture_fills: bool,
+    fe: Option<FetchEngine>,
 }
 
 impl<S: Side> Link<S> {
@@ -175,7 +198,26 @@ impl<S: Side> Link<S> {
             stats: LinkStats::default(),
             fills: HashMap::new(),
             capture_fills: false,
+            fe: None,
         }
+    }
+
+    /// The host's time now (host cycles), for the fetch engine's clock.
+    fn set_host_time(&mut self, now: u64) {
+        let d = self.stats.device_cycles;
+        if let Some(fe) = &mut self.fe {
+            fe.base = (now.max(fe.host_time(d)), d);
+        }
+    }
+
+    /// The host's copy of word `w` of `line` (the data it holds, else what it was
+    /// last filled with, else device memory).
+    fn host_word(&self, line: u64, w: usize) -> u64 {
+        self.data
+            .get(&line)
+            .or(self.fills.get(&line))
+            .or(self.mem.get(&line))
+            .map_or(0, |l| l[w])
     }
 
     pub fn side(&self) -> &S {
@@ -250,6 +292,7 @@ impl<S: Side> Link<S> {
             && !self.o.drs_valid
             && !self.o.bisnp_valid
             && !self.o.mem_req_valid
+            && !self.o.fetch_valid
     }
 
     /// Clock the device `n` cycles whatever the link does (time passing while
@@ -311,6 +354,16 @@ impl<S: Side> Link<S> {
                 i.mem_rsp_data = self.mem.get(&line).copied().unwrap_or(ZERO);
             }
         }
+        i.fetch_rsp_valid = false;
+        if let Some(fe) = &self.fe {
+            i.fetch_ready = true;
+            if let Some(&(frame, ready)) = fe.pending.front() {
+                if ready <= fe.host_time(now) {
+                    i.fetch_rsp_valid = true;
+                    i.fetch_rsp_frame = frame;
+                }
+            }
+        }
         i.hv_valid = false;
         if let Some((op, level, index)) = self.hv.offer {
             i.hv_valid = true;
@@ -358,6 +411,18 @@ impl<S: Side> Link<S> {
         }
         if i.mem_rsp_valid && o.mem_rsp_ready {
             self.reads.pop_front();
+        }
+        if let Some(fe) = &mut self.fe {
+            if i.fetch_rsp_valid && o.fetch_rsp_ready {
+                fe.pending.pop_front();
+            }
+            if o.fetch_valid && i.fetch_ready {
+                let t = fe.host_time(now);
+                let ready = fe.link.fetch(t);
+                fe.pending.push_back((o.fetch_frame, ready));
+                fe.fetched.entry(o.fetch_frame).or_insert(ready);
+                fe.issued += 1;
+            }
         }
         self.stats.err_count = o.err_count;
         let ndr = o.ndr_valid.then_some((o.ndr_tag, o.ndr_opcode));
@@ -591,6 +656,8 @@ pub struct RemoteReport {
     /// fetch order; 0 without hosts.
     pub host_pages: u64,
     pub host_checksum: u64,
+    /// What [`System::premap`] set up (zero without it).
+    pub premap: PremapReport,
 }
 
 impl RemoteReport {
@@ -602,7 +669,7 @@ impl RemoteReport {
     }
     /// Prefetched pages never touched, in bytes.
     pub fn wasted_bytes(&self) -> u64 {
-        (self.prefetch_issued - self.prefetch_useful) * PAGE
+        self.prefetch_issued.saturating_sub(self.prefetch_useful) * PAGE
     }
 }
 
@@ -614,10 +681,32 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// The OS's side of the page-table trigger: which remote pages the device fetches
+/// (their PTEs are present in registered page-table pages), and which of them have
+/// been touched.
+struct PtHost {
+    /// Device pages: virtual page -> frame in the trigger's window.
+    frame_of: HashMap<u64, u64>,
+    touched: std::collections::HashSet<u64>,
+}
+
+/// What [`System::premap`] set up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PremapReport {
+    pub pages: u64,
+    pub remote_pages: u64,
+    /// Remote pages mapped present for the device's trigger (with `pt`), or in
+    /// the trigger's window as plain remote pages (the other policies).
+    pub trigger_pages: u64,
+    /// Page-table pages registered with the device (with `pt`).
+    pub registered: u64,
+}
+
 /// The OS's remote-memory state: the link, prefetched pages not yet touched, the
 /// policy and the memory-host clients.
 struct Remote {
     link: RemoteLink,
+    map_around: u64,
     fault_cycles: u64,
     policy: Box<dyn Policy>,
     /// Prefetched pages not touched yet: virtual page -> when usable.
@@ -695,6 +784,8 @@ pub struct System<S: Side> {
     epochs: Vec<EpochReport>,
     access_cycles: u64,
     remote: Option<Box<Remote>>,
+    /// The OS's side of the device's page-table trigger (`--prefetch pt`).
+    pt: Option<Box<PtHost>>,
     /// Drain the event ring through the driver every this many accesses (besides
     /// every harvest); `u64::MAX`: only at harvests.
     pub events_every: u64,
@@ -732,6 +823,7 @@ impl<S: Side> System<S> {
             epochs: Vec::new(),
             access_cycles: 0,
             remote: None,
+            pt: None,
             events_every: u64::MAX,
         })
     }
@@ -739,6 +831,23 @@ impl<S: Side> System<S> {
     /// Put data pages in remote memory (`[remote]`) and fetch them with `policy`;
     /// connects to the memory hosts. Call before the first access.
     pub fn set_remote(&mut self, r: &RemoteConfig, policy: Box<dyn Policy>) -> Result<()> {
+        if policy.device() {
+            if self.g.pt.is_none() {
+                bail!("--prefetch {}: the device has no page-table trigger; add a [device.pt] section", policy.name());
+            }
+            self.link.fe = Some(FetchEngine {
+                link: RemoteLink::new(r.transfer_cycles(), r.latency),
+                ratio: self.ratio,
+                base: (0, 0),
+                pending: VecDeque::new(),
+                fetched: HashMap::new(),
+                issued: 0,
+            });
+            self.pt = Some(Box::new(PtHost {
+                frame_of: HashMap::new(),
+                touched: Default::default(),
+            }));
+        }
         let hosts = r
             .hosts
             .iter()
@@ -748,6 +857,7 @@ impl<S: Side> System<S> {
             .set_remote(Residency::new(r.local_fraction, r.seed));
         self.remote = Some(Box::new(Remote {
             link: RemoteLink::new(r.transfer_cycles(), r.latency),
+            map_around: r.map_around,
             fault_cycles: r.fault_cycles,
             rep: RemoteReport {
                 policy: policy.name().into(),
@@ -759,6 +869,217 @@ impl<S: Side> System<S> {
             candidates: Vec::new(),
         }));
         Ok(())
+    }
+
+    /// Map every page of `pages` (virtual page numbers, the trace's footprint)
+    /// before the run, as if the program had touched them all and its remote pages
+    /// had then been moved out; with `[remote]` only. With a page-table trigger in
+    /// the device, the remote pages of the leaf tables holding the most remote pages
+    /// (as many tables as the registry holds, as many pages as its window has frames)
+    /// get frames in the trigger's window: present, for the trigger to fetch, with
+    /// `pt`; plain remote entries with the other policies (the same layout). With
+    /// `pt` the tables are written into device memory and the chosen leaf tables are
+    /// registered through the driver.
+    pub fn premap(&mut self, pages: &[u64]) -> Result<PremapReport> {
+        let device = self.pt.is_some();
+        let Some(r) = &self.remote else {
+            bail!("premap: needs [remote] (set_remote first)");
+        };
+        let group = r.map_around;
+        let mut around;
+        let pages = if group > 1 {
+            around = Vec::with_capacity(pages.len() * 2);
+            for &v in pages {
+                around.extend(v & !(group - 1)..(v | (group - 1)) + 1);
+            }
+            around.sort_unstable();
+            around.dedup();
+            &around[..]
+        } else {
+            pages
+        };
+        let mut rep = PremapReport::default();
+        let canonical = |v: u64| {
+            let va = v.wrapping_shl(12);
+            va >> 12 == v && ((va as i64) << 16 >> 16) as u64 == va
+        };
+        let mut chosen: HashMap<u64, u64> = HashMap::new();
+        let mut registry = Vec::new();
+        if let Some(p) = self.g.pt {
+            let first = self.mmu.reserve_top(p.window_frames).map_err(|e| anyhow!("device.pt.frames: {e}"))?;
+            let mut per: HashMap<u64, u64> = HashMap::new();
+            for &v in pages {
+                if canonical(v) && !self.mmu.is_resident(v) {
+                    *per.entry(v >> 9).or_default() += 1;
+                }
+            }
+            let mut regions: Vec<(u64, u64)> = per.into_iter().collect();
+            regions.sort_unstable_by_key(|&(r, n)| (std::cmp::Reverse(n), r));
+            regions.truncate(p.registry);
+            let take: std::collections::HashSet<u64> = regions.iter().map(|r| r.0).collect();
+            let mut next = 0;
+            for &v in pages {
+                if next < p.window_frames && canonical(v) && !self.mmu.is_resident(v) && take.contains(&(v >> 9)) {
+                    chosen.insert(v, first + next);
+                    next += 1;
+                }
+            }
+            registry = regions.iter().map(|r| r.0).collect();
+        }
+        for &v in pages {
+            if !canonical(v) {
+                continue;
+            }
+            let at = chosen.get(&v).copied();
+            self.mmu
+                .premap(v << 12, at, device && at.is_some())
+                .map_err(|e| anyhow!("premap: {e}"))?;
+            rep.pages += 1;
+            rep.remote_pages += u64::from(!self.mmu.is_resident(v));
+        }
+        rep.trigger_pages = chosen.len() as u64;
+        if device {
+            // The tables as memory holds them, for the trigger to parse.
+            let mut lines = Vec::new();
+            for (pfn, t) in self.mmu.tables() {
+                for (l, w) in t.chunks_exact(8).enumerate() {
+                    if w.iter().any(|&e| e != 0) {
+                        let mut line = ZERO;
+                        line.copy_from_slice(w);
+                        lines.push(((pfn << 6) + l as u64, line));
+                    }
+                }
+            }
+            self.link.mem.extend(lines);
+            let mut frames: Vec<u64> = registry
+                .iter()
+                .filter_map(|&r| self.mmu.leaf_table(r << 21))
+                .collect();
+            frames.sort_unstable();
+            frames.dedup();
+            {
+                let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core: 0 })?;
+                for &f in &frames {
+                    d.pt_register(f, true)
+                        .map_err(|e| anyhow!("registering page-table page {f:#x}: {e}"))?;
+                }
+                let st = d.stats.clone();
+                drop(d);
+                self.link.stats.commands += st.commands;
+                self.link.stats.command_polls += st.polls;
+            }
+            rep.registered = frames.len() as u64;
+            let pt = self.pt.as_mut().expect("device");
+            pt.frame_of = chosen;
+        }
+        self.remote.as_mut().expect("checked").rep.premap = rep.clone();
+        Ok(rep)
+    }
+
+    /// An OS or walker store to a page-table entry (pt mode): the host's cached copy
+    /// of the line changes with it (a D bit ORed in, or the OS's entry written).
+    fn pt_os_store(&mut self, op: PhysOp) {
+        let Some(e) = self.mmu.read_pt_entry(op.addr & !7) else {
+            return;
+        };
+        let line = op.addr / LINE_BYTES;
+        let w = ((op.addr % LINE_BYTES) / 8) as usize;
+        let old = self.link.host_word(line, w);
+        let mut l = self
+            .link
+            .data
+            .get(&line)
+            .or(self.link.fills.get(&line))
+            .or(self.link.mem.get(&line))
+            .copied()
+            .unwrap_or(ZERO);
+        l[w] = if op.kind == PhysOpKind::DirtyBit {
+            old | linewatch_model::host::os::PTE_D
+        } else {
+            e
+        };
+        self.link.data.insert(line, l);
+    }
+
+    /// After a walk of `vaddr` (pt mode) whose leaf entry is at `pte`: a device
+    /// page's first touch is counted, and an entry the trigger returned not present
+    /// (its fetch timed out) faults: the handler waits for the device's fetch if it
+    /// is on its way, else fetches the page on demand and marks the frame resident
+    /// through the driver, then sets P. Returns the host cycles added.
+    #[cold]
+    fn pt_walked(&mut self, core: usize, vaddr: u64, pte: u64, start: u64, now: u64) -> Result<u64> {
+        let vpn = vaddr >> 12;
+        let pt = self.pt.as_mut().expect("pt mode");
+        let Some(&frame) = pt.frame_of.get(&vpn) else {
+            return Ok(0);
+        };
+        let first = pt.touched.insert(vpn);
+        let line = pte / LINE_BYTES;
+        let w = ((pte % LINE_BYTES) / 8) as usize;
+        let present = self.link.host_word(line, w) & linewatch_model::host::os::PTE_P != 0;
+        let r = self.remote.as_mut().expect("pt needs [remote]");
+        let fe = self.link.fe.as_mut().expect("pt mode");
+        let arrived = fe.fetched.get(&frame).copied();
+        if present {
+            if first {
+                self.mmu.mark_fetched(vpn);
+                if let Some(t) = arrived {
+                    r.rep.prefetch_useful += 1;
+                    if t > start {
+                        r.rep.late += 1;
+                        r.rep.wait_cycles += now - start;
+                    }
+                }
+            }
+            return Ok(0);
+        }
+        // Timed out (or the table was full): the fault handler.
+        let (wait, command) = match arrived {
+            Some(t) => {
+                if first {
+                    r.rep.prefetch_useful += 1;
+                    r.rep.late += 1;
+                }
+                (r.fault_cycles + t.saturating_sub(now + r.fault_cycles), false)
+            }
+            None => {
+                r.rep.faults += 1;
+                let ready = fe.link.fetch(now + r.fault_cycles);
+                r.move_contents(vpn)?;
+                (ready - now, true)
+            }
+        };
+        r.rep.wait_cycles += wait;
+        r.rep.link_busy = fe.link.busy;
+        self.mmu.mark_fetched(vpn);
+        let mut lat = wait;
+        if command {
+            let t = self.time[core];
+            self.time[core] = now + lat;
+            {
+                let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core })?;
+                d.pt_resident(frame, true)?;
+                let st = d.stats.clone();
+                drop(d);
+                self.link.stats.commands += st.commands;
+                self.link.stats.command_polls += st.polls;
+            }
+            lat = self.time[core] - now;
+            self.time[core] = t;
+        }
+        // Set P in the entry: a store through the caches.
+        lat += self.phys(core, Access::new(Kind::Store, pte, 8), now + lat)?;
+        let mut l = self
+            .link
+            .data
+            .get(&line)
+            .or(self.link.fills.get(&line))
+            .or(self.link.mem.get(&line))
+            .copied()
+            .unwrap_or(ZERO);
+        l[w] |= linewatch_model::host::os::PTE_P;
+        self.link.data.insert(line, l);
+        Ok(lat)
     }
 
     /// The OS's fault handler for a remote page at `vaddr`, at host time `now`:
@@ -775,7 +1096,11 @@ impl<S: Side> System<S> {
             Some(ready) if ready <= now => (0, Trigger::Hit),
             Some(ready) => (r.fault_cycles + (ready - now), Trigger::Late),
             None => {
-                let ready = r.link.fetch(now + r.fault_cycles);
+                let link = match &mut self.link.fe {
+                    Some(fe) => &mut fe.link,
+                    None => &mut r.link,
+                };
+                let ready = link.fetch(now + r.fault_cycles);
                 r.move_contents(vpn)?;
                 (ready - now, Trigger::Fault)
             }
@@ -849,7 +1174,7 @@ impl<S: Side> System<S> {
     /// One physical access through `core`'s caches; the device work it causes is
     /// clocked to completion. Returns its latency in host cycles.
     #[inline]
-    fn phys(&mut self, core: usize, a: Access) -> Result<u64> {
+    fn phys(&mut self, core: usize, a: Access, now: u64) -> Result<u64> {
         let (lat, msgs) = self.hier.access(core, a);
         if msgs.is_empty() {
             return Ok(lat);
@@ -865,6 +1190,7 @@ impl<S: Side> System<S> {
             return Ok(lat);
         }
         self.device_touched = true;
+        self.link.set_host_time(now + lat);
         let d = self.link.run(&mut self.hier)?;
         Ok(lat + d * self.ratio)
     }
@@ -906,17 +1232,34 @@ impl<S: Side> System<S> {
                     Err(e) => bail!("access {}: {e}", self.accesses),
                 }
             };
+            let t0 = self.time[core];
+            if self.pt.is_some() {
+                self.link.fills.clear();
+                self.link.capture_fills = true;
+            }
+            let mut leaf = None;
             for k in 0..self.ops.len() {
                 let op = self.ops[k];
                 let kind = if op.write { Kind::Store } else { Kind::Load };
                 self.pt_accesses += 1;
-                lat += self.phys(core, Access::new(kind, op.addr, 8))?;
-                if op.kind == PhysOpKind::WalkRead {
-                    lat += self.walk_latency;
+                lat += self.phys(core, Access::new(kind, op.addr, 8), t0 + lat)?;
+                match op.kind {
+                    PhysOpKind::WalkRead => {
+                        lat += self.walk_latency;
+                        leaf = Some(op.addr);
+                    }
+                    _ if self.pt.is_some() => self.pt_os_store(op),
+                    _ => {}
+                }
+            }
+            if self.pt.is_some() {
+                self.link.capture_fills = false;
+                if let Some(pte) = leaf {
+                    lat += self.pt_walked(core, at, pte, t0, t0 + lat)?;
                 }
             }
             let piece = Access::new(a.kind, pa, (piece_end - at) as u32);
-            lat += self.phys(core, piece)?;
+            lat += self.phys(core, piece, t0 + lat)?;
             at = piece_end;
         }
         self.time[core] += lat;
@@ -941,7 +1284,8 @@ impl<S: Side> System<S> {
             bail!("core {core}: the host has {} cores", self.time.len());
         }
         self.last = None;
-        let lat = self.phys(core, Access::new(kind, addr, len as u32))?;
+        let now = self.time[core];
+        let lat = self.phys(core, Access::new(kind, addr, len as u32), now)?;
         self.time[core] += lat;
         Ok(addr / LINE_BYTES)
     }
@@ -951,6 +1295,7 @@ impl<S: Side> System<S> {
     /// hits in its cache still sees the device's back-invalidations).
     pub fn window_load(&mut self, core: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
         let n = (self.l1_latency / self.ratio.max(1)).max(1);
+        self.link.set_host_time(self.time[core]);
         self.link.idle(&mut self.hier, n)?;
         self.link.fills.clear();
         self.link.capture_fills = true;
@@ -997,6 +1342,7 @@ impl<S: Side> System<S> {
             for m in &msgs {
                 self.link.send(m)?;
             }
+            self.link.set_host_time(self.time[core]);
             lat += self.link.run(&mut self.hier)? * self.ratio;
         }
         self.time[core] += lat;
@@ -1079,6 +1425,8 @@ impl<S: Side> System<S> {
             .filter(|m| m.line() & !self.g.window_mask == self.g.window_base_line)
             .collect();
         // Send in bounded batches: the host has a finite number of tags.
+        let end = self.sim_cycles();
+        self.link.set_host_time(end);
         for chunk in msgs.chunks(TAGS / 2) {
             for m in chunk {
                 self.link.send(m)?;
@@ -1106,11 +1454,19 @@ impl<S: Side> System<S> {
             epochs: std::mem::take(&mut self.epochs),
             access_cycles: self.access_cycles,
             remote: self.remote.as_ref().map(|r| {
-                debug_assert_eq!(
-                    r.rep.prefetch_issued - r.rep.prefetch_useful,
-                    r.inflight.len() as u64
-                );
-                r.rep.clone()
+                let mut rep = r.rep.clone();
+                match &self.link.fe {
+                    // The device's fetches are the prefetches.
+                    Some(fe) => {
+                        rep.prefetch_issued = fe.issued;
+                        rep.link_busy = fe.link.busy;
+                    }
+                    None => debug_assert_eq!(
+                        r.rep.prefetch_issued - r.rep.prefetch_useful,
+                        r.inflight.len() as u64
+                    ),
+                }
+                rep
             }),
             ..Default::default()
         };
@@ -1190,6 +1546,28 @@ impl Workload {
 }
 
 const BATCH: usize = 4096;
+
+/// The virtual pages a trace touches (sorted, distinct), read in one streaming
+/// pass: an access spanning pages counts each.
+pub fn pages_of(src: &mut dyn TraceSource) -> Result<Vec<u64>> {
+    let mut set = std::collections::HashSet::new();
+    let mut buf = Vec::with_capacity(BATCH);
+    loop {
+        buf.clear();
+        if src.fill(&mut buf, BATCH)? == 0 {
+            break;
+        }
+        for a in &buf {
+            let end = a.addr.saturating_add((a.size as u64).max(1) - 1);
+            for v in a.addr >> 12..=end >> 12 {
+                set.insert(v);
+            }
+        }
+    }
+    let mut v: Vec<u64> = set.into_iter().collect();
+    v.sort_unstable();
+    Ok(v)
+}
 
 /// Replay `w` on `sys` to the end; harvest every `epoch` accesses when set.
 /// `tick` gets the access count now and then (for a progress bar).

@@ -203,3 +203,98 @@ fn model_and_rtl_agree_under_remote_faults_and_the_dirty_set_stays_exact() {
         .collect();
     assert_eq!(r.dirty_lines, written.len() as u64);
 }
+
+/// The device's page-table trigger (`configs/sim-remote.toml`'s `[device.pt]`)
+/// with the timer set to `timer` device cycles; the trace's pages premapped
+/// (`map_around` as given) and every page remote.
+fn pt_config(timer: u64) -> linewatch_model::Config {
+    let mut c = config("sim-remote.toml");
+    c.device.pt.as_mut().unwrap().timer = timer;
+    c
+}
+
+fn run_pt<S: Side>(side: S, t: &[Access], policy: &str, timer: u64, around: u64) -> (SimReport, S) {
+    let c = pt_config(timer);
+    let g = c.device.geometry().unwrap();
+    let r = RemoteConfig {
+        map_around: around,
+        ..remote()
+    };
+    let mut sys = System::new(side, &g, &c.host).unwrap();
+    sys.set_remote(&r, linewatch_sw::prefetch::by_name(policy, 8).unwrap())
+        .unwrap();
+    let mut src: Box<dyn TraceSource> = Box::new(VecSource(t.to_vec(), 0));
+    let pages = linewatch_testbench::system::pages_of(src.as_mut()).unwrap();
+    let p = sys.premap(&pages).unwrap();
+    assert_eq!(p.remote_pages, p.pages, "{p:?}");
+    let src: Box<dyn TraceSource> = Box::new(VecSource(t.to_vec(), 0));
+    let mut w = Workload::new(vec![("t".into(), src)], 1).unwrap();
+    replay(&mut sys, &mut w, None, &mut |_| {}).unwrap();
+    sys.mmu().check_residency().unwrap();
+    sys.finish().unwrap()
+}
+
+fn pt_model(t: &[Access], policy: &str, timer: u64, around: u64) -> SimReport {
+    let g = pt_config(timer).device.geometry().unwrap();
+    run_pt(ModelSide(linewatch_model::Device::new(&g)), t, policy, timer, around).0
+}
+
+#[test]
+fn the_page_table_trigger_turns_faults_into_device_fetches() {
+    // 1 MiB touched in order: 256 pages in 32 page-table lines of one leaf table.
+    let t = trace(SynthKind::Sequential, 16_384, 1 << 20, 64, 64);
+    let none = pt_model(&t, "none", 8192, 1);
+    let pt = pt_model(&t, "pt", 8192, 1);
+    assert_eq!(rem(&none).faults, 256);
+    let r = rem(&pt);
+    // Eight fetches a line finish within the timer: no fault at all, every page
+    // fetched once by the device and used; the first page of each line waited.
+    assert_eq!((r.faults, r.prefetch_issued, r.prefetch_useful), (0, 256, 256), "{r:?}");
+    assert!(r.late >= 32 && r.late < 64, "{r:?}");
+    assert!(pt.amat_cycles() < none.amat_cycles(), "{} vs {}", pt.amat_cycles(), none.amat_cycles());
+    // The registry command went through the driver.
+    assert!(pt.link.commands >= 1 && none.link.commands < pt.link.commands);
+}
+
+#[test]
+fn a_timer_shorter_than_the_fetch_sends_the_host_to_its_fault_handler() {
+    // 3000 device cycles of link latency against a 500-cycle timer: every PTE of a
+    // line comes back not present, so every first touch faults; the handler waits
+    // for the device's fetch, already on its way (late), instead of fetching again.
+    let t = trace(SynthKind::Sequential, 16_384, 1 << 20, 64, 64);
+    let r = pt_model(&t, "pt", 500, 1);
+    let x = rem(&r);
+    assert_eq!((x.faults, x.prefetch_issued, x.prefetch_useful), (0, 256, 256), "{x:?}");
+    assert_eq!(x.late, 256, "{x:?}");
+    assert!(x.wait_cycles >= 256 * RemoteConfig::default().fault_cycles, "{x:?}");
+    let ok = pt_model(&t, "pt", 8192, 1);
+    assert!(rem(&ok).wait_cycles < x.wait_cycles, "{:?}", rem(&ok));
+    assert!(ok.amat_cycles() < r.amat_cycles());
+}
+
+#[test]
+fn mapped_but_untouched_pages_cost_the_trigger_accuracy() {
+    // Every other page touched; with aligned groups of 8 mapped, the trigger fetches
+    // the untouched half too.
+    let t = trace(SynthKind::Strided, 2048, 1 << 30, 8, 2 * 4096);
+    let tight = pt_model(&t, "pt", 8192, 1);
+    let around = pt_model(&t, "pt", 8192, 8);
+    assert_eq!(rem(&tight).accuracy(), 1.0, "{:?}", rem(&tight));
+    let a = rem(&around);
+    assert!((a.accuracy() - 0.5).abs() < 0.05, "{a:?}");
+    assert_eq!(a.faults, 0, "{a:?}");
+    assert!(a.wasted_bytes() >= 1000 * 4096, "{a:?}");
+}
+
+#[test]
+fn pt_needs_the_device_trigger() {
+    let c = config("sim.toml");
+    let g = c.geometry();
+    let mut sys = System::new(ModelSide(linewatch_model::Device::new(&g)), &g, &c.host).unwrap();
+    let e = sys
+        .set_remote(&remote(), linewatch_sw::prefetch::by_name("pt", 8).unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("[device.pt]") && !e.contains('\n'), "{e}");
+}

@@ -236,6 +236,9 @@ pub struct Mmu {
     /// Remote memory: which pages start remote and which are fetched. `None`:
     /// every page is resident.
     remote: Option<Residency>,
+    /// Remote pages whose PTE is present although their contents are not local
+    /// yet: the device's page-table trigger fetches them when a walk reads the line.
+    device_pages: std::collections::HashSet<u64>,
 }
 
 /// What a walk found at the leaf.
@@ -270,6 +273,7 @@ impl Mmu {
             os,
             cfg,
             remote: None,
+            device_pages: Default::default(),
         })
     }
 
@@ -301,6 +305,51 @@ impl Mmu {
         true
     }
 
+    /// Reserve the window's last `frames` frames for the page-table trigger's
+    /// residency window; returns its first frame. Before any page is mapped.
+    pub fn reserve_top(&mut self, frames: u64) -> Result<u64, String> {
+        self.os.reserve_top(frames)
+    }
+
+    /// Map the page of `vaddr` before the trace starts (no ops). A page that starts
+    /// remote gets a non-present `PTE_REMOTE` entry, or with `device` a present one
+    /// (the trigger fetches it) at frame `at`.
+    pub fn premap(&mut self, vaddr: u64, at: Option<u64>, device: bool) -> Result<(), MmuError> {
+        let vpn = vaddr >> PAGE_SHIFT;
+        let resident = self.is_resident(vpn);
+        self.os.premap(vaddr, at, resident || device)?;
+        if device && !resident {
+            self.device_pages.insert(vpn);
+        }
+        self.stats.pages_local = self.os.pages_local;
+        self.stats.pages_window = self.os.pages_window;
+        self.stats.pt_pages = self.os.pt_pages();
+        Ok(())
+    }
+
+    /// Is `vpn` a remote page the device's trigger fetches (present PTE)?
+    #[inline]
+    pub fn is_device_page(&self, vpn: u64) -> bool {
+        self.device_pages.contains(&vpn)
+    }
+
+    /// A device page's contents arrived (the trigger's fetch or the fault handler's).
+    pub fn mark_fetched(&mut self, vpn: u64) {
+        if let Some(r) = &mut self.remote {
+            r.mark_fetched(vpn);
+        }
+    }
+
+    /// Frame of the leaf table mapping `vaddr`, when it exists.
+    pub fn leaf_table(&self, vaddr: u64) -> Option<u64> {
+        self.os.leaf(vaddr).map(|(_, a)| a >> PAGE_SHIFT)
+    }
+
+    /// Every page-table page: its frame and its 512 entries.
+    pub fn tables(&self) -> impl Iterator<Item = (u64, &[u64; 512])> + '_ {
+        self.os.tables()
+    }
+
     /// Checks that every mapped data page's PTE is present exactly when the
     /// page is resident (and non-present ones carry `PTE_REMOTE`). O(mapped pages).
     pub fn check_residency(&self) -> Result<(), String> {
@@ -308,7 +357,8 @@ impl Mmu {
         self.os.for_each_leaf(|vaddr, e| {
             let resident = self.is_resident(vaddr >> PAGE_SHIFT);
             let ok = if e & PTE_P != 0 {
-                resident && e & PTE_REMOTE == 0
+                (resident || self.device_pages.contains(&(vaddr >> PAGE_SHIFT)))
+                    && e & PTE_REMOTE == 0
             } else {
                 !resident && e & PTE_REMOTE != 0
             };

@@ -239,6 +239,94 @@ impl Os {
         Ok(())
     }
 
+    /// Takes the window's last `frames` frames (below the register page) out of the
+    /// bump allocator: the page-table trigger's residency window, whose frames the
+    /// OS hands out itself ([`Os::premap`]). Call before any data page is mapped.
+    pub fn reserve_top(&mut self, frames: u64) -> Result<u64, String> {
+        if frames + self.window_used >= self.window_frames {
+            return Err(format!(
+                "the window has {} free frames: too few for a {frames}-frame trigger window",
+                self.window_frames - self.window_used
+            ));
+        }
+        self.window_frames -= frames;
+        Ok(self.window_pfn + self.window_frames)
+    }
+
+    /// Maps `vaddr` before the trace starts (no ops: the tables are set up in
+    /// memory beforehand). Tables come from the bump allocator; the data frame is
+    /// `at` when given (a frame of the reserved top), else local DRAM while it has
+    /// room, else the window. A `remote` page gets a non-present `PTE_REMOTE` entry
+    /// unless `present`.
+    pub fn premap(
+        &mut self,
+        vaddr: u64,
+        at: Option<u64>,
+        present: bool,
+    ) -> Result<(), MmuError> {
+        if self.leaf(vaddr).is_some_and(|(e, _)| e != 0) {
+            return Ok(());
+        }
+        let mut scratch = Vec::new();
+        let mut slot = 0;
+        for level in 0..LEVELS - 1 {
+            let idx = level_index(vaddr, level);
+            let (e, _) = self.entry(slot, idx);
+            slot = if e & PTE_P != 0 {
+                self.table_slot((e & PTE_FRAME) >> PAGE_SHIFT)
+                    .expect("present upper-level entry points at a table page")
+            } else {
+                if self.window_used >= self.window_frames {
+                    return Err(self.full());
+                }
+                let child = self.alloc_table();
+                let pfn = self.table_pfn[child];
+                self.link(slot, idx, pfn, &mut scratch);
+                child
+            };
+        }
+        let pfn = match at {
+            Some(f) => f,
+            None if self.local_used < self.local_frames => {
+                self.local_used += 1;
+                self.pages_local += 1;
+                self.local_used - 1
+            }
+            None => {
+                if self.window_used >= self.window_frames {
+                    return Err(self.full());
+                }
+                self.pages_window += 1;
+                self.alloc_window()
+            }
+        };
+        if at.is_some() {
+            self.pages_window += 1;
+        }
+        let idx = level_index(vaddr, LEVELS - 1);
+        self.tables[slot][idx] = if present {
+            (pfn << PAGE_SHIFT) | NEW_ENTRY
+        } else {
+            (pfn << PAGE_SHIFT) | PTE_W | PTE_U | PTE_REMOTE
+        };
+        self.os_writes -= scratch.len() as u64;
+        Ok(())
+    }
+
+    fn full(&self) -> MmuError {
+        MmuError::WindowFull {
+            pages_local: self.pages_local,
+            pages_window: self.pages_window,
+            window_frames: self.window_frames,
+            pt_pages: self.pt_pages(),
+        }
+    }
+
+    /// Table frames and their 512 entries, for laying the tables into memory.
+    pub fn tables(&self) -> impl Iterator<Item = (u64, &[u64; ENTRIES])> + '_ {
+        self.table_pfn.iter().copied().zip(self.tables.iter())
+    }
+
     /// Calls `f(vaddr, entry)` for every non-zero leaf entry (lower half of the
     /// address space as 48-bit addresses, sign-extended).
     pub fn for_each_leaf(&self, mut f: impl FnMut(u64, u64)) {
