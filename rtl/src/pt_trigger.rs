@@ -2,21 +2,82 @@
 //! the non-resident pages their PTEs point to, and holds the line until each fetch
 //! it started completed (P kept) or timed out (P cleared).
 //!
-//! Per cycle: the same as its twin `linewatch_model::device::pt_trigger` (see there
-//! for the whole rule set): a registry update (lowest free entry, refused when full),
-//! a fetch response (resident, entry freed: done / late / stray), a residency update,
-//! the one timer that can fire, one PTE of the held line scanned (a fetch allocated
-//! from the lowest free in-flight entry, or the line waits on an existing entry, or
-//! its P is cleared when the entry expired or the table or fetch queue is full; the
-//! fetch queue is a ring of eight frames whose head drives the port), and an observation
-//! captured into the hold register or passed to the output register, with the held
-//! line's release taking the output register first. Outputs and events come from
-//! registers plus this cycle's inputs; everything updates at the edge. The residency
-//! bitmap is one register of `MAX_PT_WINDOW_FRAMES` bits.
+//! Per cycle (every decision from the registers at the start of the cycle, plus
+//! this cycle's inputs; all updates at the edge):
+//! - Registry update (valid, set/clear, frame): a set of a frame not yet held takes
+//!   the lowest free entry; with every entry taken it is refused (`reg_refused`,
+//!   counted). A clear drops the frame. Lookups this cycle see the old registry.
+//! - Residency update (valid, set/clear, frame): always taken; a frame in the window
+//!   becomes resident (set) or not (clear). It has the residency RAM's one write port
+//!   this cycle, so `rsp_ready` is low exactly when `res_valid` is high.
+//! - Fetch response (valid, frame), taken when `rsp_ready` (a response not taken
+//!   stays offered: valid/ready). A taken response: a frame in the window becomes
+//!   resident; the in-flight entry of that frame frees. Waiting entry: `done` event;
+//!   entry whose timer already fired: `late` event; no entry: counted as `stray`.
+//!   A response not taken does nothing this cycle.
+//! - Timers: a waiting entry with no response taken this cycle and its timer at 0
+//!   fires (`timeout` event) and stays allocated (expired) until its response
+//!   arrives, so the frame is never fetched twice; else its timer counts down. An
+//!   entry gets T - 1 at allocation: its fetch has T cycles, the allocation's edge
+//!   excluded. One allocation per cycle and one T, so at most one timer fires per
+//!   cycle.
+//! - Observation (valid, line address as on the link, data, side; the page frame is
+//!   the line address >> 6), taken when `obs_ready`: the output register is free or
+//!   taken this cycle, and the held line is not being released this cycle (release
+//!   has priority). A line of a registered page is captured in the hold register if
+//!   it is empty; if it is not, the line passes through untouched and is counted as
+//!   `bypass`. Every other line passes through to the output register (out the next
+//!   cycle). Lines passed through while a line is held overtake it: the host must
+//!   match lines by address, not by order. The side value (`PT_SIDE_BITS` opaque
+//!   bits, e.g. the data response's opcode, meta and tag) travels with its line,
+//!   held or passed through, and leaves on `out_side` with it.
+//! - Scan: the held line's PTEs, one per cycle in order 0..7, never stalled (PTE 0 in
+//!   the cycle after the capture). A present (bit 0) leaf (bit 7 clear) PTE whose
+//!   frame (bits 51:12) is in the window, not resident at the start of the cycle
+//!   and not answered by a response taken this cycle: with an in-flight entry for
+//!   that frame, the line waits on it (or, if its timer fired or fires this cycle,
+//!   clears the PTE's P); without one, the lowest free entry is allocated, its frame
+//!   joins the fetch queue and the line waits on it. **Table full:** no entry is
+//!   free, or the fetch queue is full, at the start of the cycle: no fetch, the PTE's
+//!   P is cleared at once as if its timer had fired, and a `table_full` event (with
+//!   the frame) is counted. (Residency lives in a synchronous-read RAM: the RTL reads
+//!   a PTE's frame the cycle before its decision, the next PTE's while deciding one
+//!   and PTE 0's in the capture cycle, and forwards the write of that cycle, so the
+//!   decision sees the residency at the start of its cycle exactly as stated.)
+//! - Fetch queue: `PT_FETCH_QUEUE` frames in allocation order; the port shows the
+//!   oldest (frame 0 when empty) and pops it when ready. An entry's timer runs from
+//!   its allocation, queueing included, and a fetch still queued when its timer
+//!   fires is sent anyway (its answer is then `late`). So the scan never waits on
+//!   the fetch port, and a line captured in cycle c is on the output port by cycle
+//!   c + T + 10 plus any output-port backpressure: this is what keeps T below the
+//!   link's completion timeout meaningful.
+//! - A waiting PTE stops waiting when its entry's response is taken (P kept) or its
+//!   timer fires (P cleared). When all eight are scanned and none waits, the line is
+//!   released into the output register (same address and side, data with those P
+//!   bits cleared).
+//!
+//! Events are outputs valid in the cycle they happen: `done` / `late` (frame = the
+//! response's), `timeout` (frame), `table_full` (frame), `reg_refused`. Counters
+//! (saturating, `PT_COUNT_BITS`) count done, late, timeout, table_full, refused,
+//! bypass and stray.
+//!
+//! This RTL (the per-cycle rule above is its twin
+//! `linewatch_model::device::pt_trigger`'s, word for word): the registry is a CAM of
+//! `MAX_PT_REGISTRY` entries; the residency is a `BlockRam` of one-bit words, depth
+//! `window_frames` rounded up to a power of two, indexed by the frame's window offset
+//! (one synchronous read port, one write port: Yosys maps it to SB_RAM40_4K /
+//! DP16KD). Its read address is the next PTE's frame while a line is held
+//! (`scan_idx + 1`), else the observed line's PTE 0; the write of each cycle (the
+//! update, else a taken response in the window) is kept in `wr_*` registers and
+//! forwarded to the next cycle's decision when the offsets match. The fetch queue is
+//! a ring of eight frames whose head drives the port. Outputs and events come from
+//! registers plus this cycle's inputs (`rsp_ready` is `!res_valid`); everything
+//! updates at the edge.
 
+use crate::mem::BlockRam;
 use linewatch_model::device::pt_trigger::{
     PtParams, MAX_PT_INFLIGHT, MAX_PT_REGISTRY, MAX_PT_WINDOW_FRAMES, PFN_BITS, PT_COUNT_BITS,
-    PT_FETCH_QUEUE, PT_TIMER_BITS,
+    PT_FETCH_QUEUE, PT_SIDE_BITS, PT_TIMER_BITS,
 };
 use linewatch_model::protocol::{ADDR_BITS, DATA_BITS};
 use rust_hdl::prelude::*;
@@ -26,10 +87,15 @@ type Line = Bits<DATA_BITS>;
 type Cnt = Bits<PT_COUNT_BITS>;
 type Tm = Bits<PT_TIMER_BITS>;
 type Id = Bits<3>;
-const WIN: usize = MAX_PT_WINDOW_FRAMES as usize;
-const WIN_BITS: usize = 8;
+type Side = Bits<PT_SIDE_BITS>;
+/// Residency RAM index bits (the structural width; the depth follows the window).
+const WIN_BITS: usize = 16;
+type Off = Bits<WIN_BITS>;
 const _: () = assert!(
-    MAX_PT_REGISTRY == 8 && MAX_PT_INFLIGHT == 8 && PT_FETCH_QUEUE == 8 && WIN == 1 << WIN_BITS
+    MAX_PT_REGISTRY == 16
+        && MAX_PT_INFLIGHT == 8
+        && PT_FETCH_QUEUE == 8
+        && MAX_PT_WINDOW_FRAMES == 1 << WIN_BITS
 );
 const _: () = assert!(DATA_BITS == 512, "the PTE loops are written for eight PTEs");
 
@@ -44,20 +110,25 @@ pub struct PtTrigger {
     pub obs_valid: Signal<In, bool>,
     pub obs_addr: Signal<In, Bits<ADDR_BITS>>,
     pub obs_data: Signal<In, Line>,
+    /// Opaque bits that travel with the line (held or passed through).
+    pub obs_side: Signal<In, Side>,
     pub obs_ready: Signal<Out, bool>,
     /// The line output (valid/ready), from a register.
     pub out_valid: Signal<Out, bool>,
     pub out_addr: Signal<Out, Bits<ADDR_BITS>>,
     pub out_data: Signal<Out, Line>,
+    pub out_side: Signal<Out, Side>,
     pub out_ready: Signal<In, bool>,
     /// The fetch port (valid/ready), from a register.
     pub fetch_valid: Signal<Out, bool>,
     pub fetch_frame: Signal<Out, F>,
     pub fetch_ready: Signal<In, bool>,
-    /// Fetch responses, any latency.
+    /// Fetch responses, any latency (valid/ready).
     pub rsp_valid: Signal<In, bool>,
     pub rsp_frame: Signal<In, F>,
-    /// Residency update (OS eviction / preload).
+    /// `!res_valid`: the residency RAM's write port is free for a response.
+    pub rsp_ready: Signal<Out, bool>,
+    /// Residency update (OS eviction / preload), always taken.
     pub res_valid: Signal<In, bool>,
     pub res_set: Signal<In, bool>,
     pub res_frame: Signal<In, F>,
@@ -78,9 +149,14 @@ pub struct PtTrigger {
     pub cnt_bypass: Signal<Out, Cnt>,
     pub cnt_stray: Signal<Out, Cnt>,
 
-    rg_v: [DFF<bool>; 8],
-    rg_f: [DFF<F>; 8],
-    resident: DFF<Bits<WIN>>,
+    rg_v: [DFF<bool>; 16],
+    rg_f: [DFF<F>; 16],
+    /// Residency: one bit per window frame, synchronous read.
+    ram: BlockRam<1, WIN_BITS>,
+    /// The residency write of the last cycle, forwarded to this cycle's decision.
+    wr_v: DFF<bool>,
+    wr_a: DFF<Off>,
+    wr_d: DFF<bool>,
     busy: [DFF<bool>; 8],
     expired: [DFF<bool>; 8],
     slot_f: [DFF<F>; 8],
@@ -88,6 +164,7 @@ pub struct PtTrigger {
     hold: DFF<bool>,
     hold_addr: DFF<Bits<ADDR_BITS>>,
     hold_data: DFF<Line>,
+    hold_side: DFF<Side>,
     scan_idx: DFF<Id>,
     scan_done: DFF<bool>,
     pte_wait: [DFF<bool>; 8],
@@ -96,6 +173,7 @@ pub struct PtTrigger {
     out_v: DFF<bool>,
     out_a: DFF<Bits<ADDR_BITS>>,
     out_d: DFF<Line>,
+    out_s: DFF<Side>,
     /// The fetch queue: a ring of frames, oldest at `fq_head`.
     fq: [DFF<F>; 8],
     fq_head: DFF<Id>,
@@ -103,12 +181,13 @@ pub struct PtTrigger {
     fq_count: DFF<Bits<4>>,
     cnt: [DFF<Cnt>; 7],
 
-    rg_on: [Constant<bool>; 8],
+    rg_on: [Constant<bool>; 16],
     sl_on: [Constant<bool>; 8],
     id: [Constant<Id>; 8],
     last_idx: Constant<Id>,
     timer_init: Constant<Tm>,
     win_base: Constant<F>,
+    win_base_lo: Constant<Off>,
     win_frames: Constant<F>,
     f_zero: Constant<F>,
     t_zero: Constant<Tm>,
@@ -118,6 +197,8 @@ pub struct PtTrigger {
     c_one: Constant<Cnt>,
     c_max: Constant<Cnt>,
     l_zero: Constant<Line>,
+    b_zero: Constant<Bits<1>>,
+    b_one: Constant<Bits<1>>,
 
     out_free: Signal<Local, bool>,
     fq_pop: Signal<Local, bool>,
@@ -128,11 +209,12 @@ pub struct PtTrigger {
     q_full: Constant<Bits<4>>,
     any_wait: Signal<Local, bool>,
     release_now: Signal<Local, bool>,
-    rg_hit: [Signal<Local, bool>; 8],
+    rg_hit: [Signal<Local, bool>; 16],
     rg_any_hit: Signal<Local, bool>,
-    rg_free_below: [Signal<Local, bool>; 9],
+    rg_free_below: [Signal<Local, bool>; 17],
     obs_hit: Signal<Local, bool>,
     page: Signal<Local, F>,
+    rsp_take: Signal<Local, bool>,
     rsp_hit: [Signal<Local, bool>; 8],
     rsp_any: Signal<Local, bool>,
     rsp_exp: Signal<Local, bool>,
@@ -148,6 +230,14 @@ pub struct PtTrigger {
     pte_ps: Signal<Local, bool>,
     pte_f: Signal<Local, F>,
     pte_off: Signal<Local, F>,
+    res_fwd: Signal<Local, bool>,
+    res_now: Signal<Local, bool>,
+    nxt_idx: Signal<Local, Id>,
+    nxt_f: Signal<Local, Off>,
+    nxt_off: Signal<Local, Off>,
+    we: Signal<Local, bool>,
+    wa: Signal<Local, Off>,
+    wd: Signal<Local, bool>,
     cand: Signal<Local, bool>,
     m: [Signal<Local, bool>; 8],
     matched: Signal<Local, bool>,
@@ -158,7 +248,6 @@ pub struct PtTrigger {
     full: Signal<Local, bool>,
     capture: Signal<Local, bool>,
     pass: Signal<Local, bool>,
-    res1: Signal<Local, Bits<WIN>>,
     cm: [Signal<Local, Line>; 9],
     inc: [Signal<Local, bool>; 7],
 }
@@ -178,16 +267,19 @@ impl PtTrigger {
             obs_valid: Default::default(),
             obs_addr: Default::default(),
             obs_data: Default::default(),
+            obs_side: Default::default(),
             obs_ready: Default::default(),
             out_valid: Default::default(),
             out_addr: Default::default(),
             out_data: Default::default(),
+            out_side: Default::default(),
             out_ready: Default::default(),
             fetch_valid: Default::default(),
             fetch_frame: Default::default(),
             fetch_ready: Default::default(),
             rsp_valid: Default::default(),
             rsp_frame: Default::default(),
+            rsp_ready: Default::default(),
             res_valid: Default::default(),
             res_set: Default::default(),
             res_frame: Default::default(),
@@ -207,7 +299,10 @@ impl PtTrigger {
             cnt_stray: Default::default(),
             rg_v: Default::default(),
             rg_f: Default::default(),
-            resident: Default::default(),
+            ram: BlockRam::new(p.window_frames.next_power_of_two() as usize),
+            wr_v: Default::default(),
+            wr_a: Default::default(),
+            wr_d: Default::default(),
             busy: Default::default(),
             expired: Default::default(),
             slot_f: Default::default(),
@@ -215,6 +310,7 @@ impl PtTrigger {
             hold: Default::default(),
             hold_addr: Default::default(),
             hold_data: Default::default(),
+            hold_side: Default::default(),
             scan_idx: Default::default(),
             scan_done: Default::default(),
             pte_wait: Default::default(),
@@ -223,6 +319,7 @@ impl PtTrigger {
             out_v: Default::default(),
             out_a: Default::default(),
             out_d: Default::default(),
+            out_s: Default::default(),
             fq: Default::default(),
             fq_head: Default::default(),
             fq_tail: Default::default(),
@@ -234,6 +331,7 @@ impl PtTrigger {
             last_idx: Constant::new(7.into()),
             timer_init: Constant::new((p.timer - 1).into()),
             win_base: Constant::new(p.window_base.into()),
+            win_base_lo: Constant::new((p.window_base & Off::mask().to_u64()).into()),
             win_frames: Constant::new(p.window_frames.into()),
             f_zero: Constant::new(0.into()),
             t_zero: Constant::new(0.into()),
@@ -243,6 +341,8 @@ impl PtTrigger {
             c_one: Constant::new(1.into()),
             c_max: Constant::new(Cnt::mask()),
             l_zero: Constant::new(0.into()),
+            b_zero: Constant::new(0.into()),
+            b_one: Constant::new(1.into()),
             out_free: Default::default(),
             fq_pop: Default::default(),
             fq_room: Default::default(),
@@ -257,6 +357,7 @@ impl PtTrigger {
             rg_free_below: Default::default(),
             obs_hit: Default::default(),
             page: Default::default(),
+            rsp_take: Default::default(),
             rsp_hit: Default::default(),
             rsp_any: Default::default(),
             rsp_exp: Default::default(),
@@ -272,6 +373,14 @@ impl PtTrigger {
             pte_ps: Default::default(),
             pte_f: Default::default(),
             pte_off: Default::default(),
+            res_fwd: Default::default(),
+            res_now: Default::default(),
+            nxt_idx: Default::default(),
+            nxt_f: Default::default(),
+            nxt_off: Default::default(),
+            we: Default::default(),
+            wa: Default::default(),
+            wd: Default::default(),
             cand: Default::default(),
             m: Default::default(),
             matched: Default::default(),
@@ -282,7 +391,6 @@ impl PtTrigger {
             full: Default::default(),
             capture: Default::default(),
             pass: Default::default(),
-            res1: Default::default(),
             cm: Default::default(),
             inc: Default::default(),
         }
@@ -293,16 +401,21 @@ impl Logic for PtTrigger {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, resident, hold, hold_addr, hold_data, scan_idx, scan_done, out_v, out_a,
-            out_d, fq_head, fq_tail, fq_count
+            self, clock, wr_v, wr_a, wr_d, hold, hold_addr, hold_data, hold_side, scan_idx,
+            scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail, fq_count
         );
+        self.ram.clock.next = self.clock.val();
         for s in 0..8 {
             self.fq[s].clock.next = self.clock.val();
             self.fq[s].d.next = self.fq[s].q.val();
         }
+        for r in 0..16 {
+            self.rg_v[r].clock.next = self.clock.val();
+            self.rg_f[r].clock.next = self.clock.val();
+            self.rg_v[r].d.next = self.rg_v[r].q.val();
+            self.rg_f[r].d.next = self.rg_f[r].q.val();
+        }
         for s in 0..8 {
-            self.rg_v[s].clock.next = self.clock.val();
-            self.rg_f[s].clock.next = self.clock.val();
             self.busy[s].clock.next = self.clock.val();
             self.expired[s].clock.next = self.clock.val();
             self.slot_f[s].clock.next = self.clock.val();
@@ -310,8 +423,6 @@ impl Logic for PtTrigger {
             self.pte_wait[s].clock.next = self.clock.val();
             self.wait_slot[s].clock.next = self.clock.val();
             self.clr[s].clock.next = self.clock.val();
-            self.rg_v[s].d.next = self.rg_v[s].q.val();
-            self.rg_f[s].d.next = self.rg_f[s].q.val();
             self.busy[s].d.next = self.busy[s].q.val();
             self.expired[s].d.next = self.expired[s].q.val();
             self.slot_f[s].d.next = self.slot_f[s].q.val();
@@ -352,13 +463,14 @@ impl Logic for PtTrigger {
         self.out_valid.next = self.out_v.q.val();
         self.out_addr.next = self.out_a.q.val();
         self.out_data.next = self.out_d.q.val();
+        self.out_side.next = self.out_s.q.val();
 
         // Registry: lookups of the update's frame and of the observed line's page.
         self.page.next = self.obs_addr.val().get_bits::<PFN_BITS>(6);
         self.rg_any_hit.next = false;
         self.obs_hit.next = false;
         self.rg_free_below[0].next = false;
-        for r in 0..8 {
+        for r in 0..16 {
             self.rg_hit[r].next = self.rg_on[r].val()
                 && self.rg_v[r].q.val()
                 && self.rg_f[r].q.val() == self.reg_frame.val();
@@ -377,8 +489,8 @@ impl Logic for PtTrigger {
         self.reg_refused.next = self.reg_valid.val()
             && self.reg_set.val()
             && !self.rg_any_hit.val()
-            && !self.rg_free_below[8].val();
-        for r in 0..8 {
+            && !self.rg_free_below[16].val();
+        for r in 0..16 {
             if self.reg_valid.val()
                 && self.reg_set.val()
                 && !self.rg_any_hit.val()
@@ -394,7 +506,10 @@ impl Logic for PtTrigger {
             }
         }
 
-        // Responses, timers, free entries.
+        // Responses (taken when the update leaves the RAM's write port free), timers,
+        // free entries.
+        self.rsp_ready.next = !self.res_valid.val();
+        self.rsp_take.next = self.rsp_valid.val() && !self.res_valid.val();
         self.rsp_any.next = false;
         self.rsp_exp.next = false;
         self.fire_below[0].next = false;
@@ -402,7 +517,7 @@ impl Logic for PtTrigger {
         self.free_id.next = self.id_zero.val();
         self.ev_timeout_frame.next = self.f_zero.val();
         for s in 0..8 {
-            self.rsp_hit[s].next = self.rsp_valid.val()
+            self.rsp_hit[s].next = self.rsp_take.val()
                 && self.sl_on[s].val()
                 && self.busy[s].q.val()
                 && self.slot_f[s].q.val() == self.rsp_frame.val();
@@ -447,15 +562,18 @@ impl Logic for PtTrigger {
             }
         }
         self.pte_off.next = self.pte_f.val() - self.win_base.val();
+        // Its residency: read from the RAM last cycle, plus last cycle's write.
+        self.res_fwd.next =
+            self.wr_v.q.val() && self.wr_a.q.val() == self.pte_off.val().get_bits::<WIN_BITS>(0);
+        self.res_now.next = self.ram.read_data.val() == self.b_one.val();
+        if self.res_fwd.val() {
+            self.res_now.next = self.wr_d.q.val();
+        }
         self.cand.next = self.pte_p.val()
             && !self.pte_ps.val()
             && self.pte_off.val() < self.win_frames.val()
-            && !self
-                .resident
-                .q
-                .val()
-                .get_bit(self.pte_off.val().get_bits::<WIN_BITS>(0).index())
-            && !(self.rsp_valid.val() && self.rsp_frame.val() == self.pte_f.val());
+            && !self.res_now.val()
+            && !(self.rsp_take.val() && self.rsp_frame.val() == self.pte_f.val());
         self.matched.next = false;
         self.m_dead.next = false;
         self.m_id.next = self.id_zero.val();
@@ -577,19 +695,23 @@ impl Logic for PtTrigger {
         self.hold.d.next = self.hold.q.val();
         self.hold_addr.d.next = self.hold_addr.q.val();
         self.hold_data.d.next = self.hold_data.q.val();
+        self.hold_side.d.next = self.hold_side.q.val();
         self.out_v.d.next = self.out_v.q.val() && !self.out_ready.val();
         self.out_a.d.next = self.out_a.q.val();
         self.out_d.d.next = self.out_d.q.val();
+        self.out_s.d.next = self.out_s.q.val();
         if self.release_now.val() {
             self.hold.d.next = false;
             self.out_v.d.next = true;
             self.out_a.d.next = self.hold_addr.q.val();
             self.out_d.d.next = self.hold_data.q.val() & !self.cm[8].val();
+            self.out_s.d.next = self.hold_side.q.val();
         }
         if self.capture.val() {
             self.hold.d.next = true;
             self.hold_addr.d.next = self.obs_addr.val();
             self.hold_data.d.next = self.obs_data.val();
+            self.hold_side.d.next = self.obs_side.val();
             self.scan_idx.d.next = self.id_zero.val();
             self.scan_done.d.next = false;
         }
@@ -597,26 +719,41 @@ impl Logic for PtTrigger {
             self.out_v.d.next = true;
             self.out_a.d.next = self.obs_addr.val();
             self.out_d.d.next = self.obs_data.val();
+            self.out_s.d.next = self.obs_side.val();
         }
 
-        // Residency: the response, then the update port.
+        // Residency RAM. Read: the frame decided next cycle (the next PTE of the held
+        // line, else PTE 0 of the observed line, captured or not).
+        self.nxt_idx.next = self.scan_idx.q.val() + self.id_one.val();
+        // (Only the offset's low bits index the RAM: they need only the frame's.)
+        self.nxt_f.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
+        for k in 0..8 {
+            if self.hold.q.val() && self.nxt_idx.val() == self.id[k].val() {
+                self.nxt_f.next = self.hold_data.q.val().get_bits::<WIN_BITS>(k * 64 + 12);
+            }
+        }
+        self.nxt_off.next = self.nxt_f.val() - self.win_base_lo.val();
+        self.ram.read_address.next = self.nxt_off.val();
+        // Write: the update, else a taken response (in the window).
         self.rsp_off.next = self.rsp_frame.val() - self.win_base.val();
         self.res_off.next = self.res_frame.val() - self.win_base.val();
-        self.res1.next = self.resident.q.val();
-        if self.rsp_valid.val() && self.rsp_off.val() < self.win_frames.val() {
-            self.res1.next = self
-                .resident
-                .q
-                .val()
-                .replace_bit(self.rsp_off.val().get_bits::<WIN_BITS>(0).index(), true);
+        self.we.next = self.rsp_take.val() && self.rsp_off.val() < self.win_frames.val();
+        self.wa.next = self.rsp_off.val().get_bits::<WIN_BITS>(0);
+        self.wd.next = true;
+        if self.res_valid.val() {
+            self.we.next = self.res_off.val() < self.win_frames.val();
+            self.wa.next = self.res_off.val().get_bits::<WIN_BITS>(0);
+            self.wd.next = self.res_set.val();
         }
-        self.resident.d.next = self.res1.val();
-        if self.res_valid.val() && self.res_off.val() < self.win_frames.val() {
-            self.resident.d.next = self.res1.val().replace_bit(
-                self.res_off.val().get_bits::<WIN_BITS>(0).index(),
-                self.res_set.val(),
-            );
+        self.ram.write_enable.next = self.we.val();
+        self.ram.write_address.next = self.wa.val();
+        self.ram.write_data.next = self.b_zero.val();
+        if self.wd.val() {
+            self.ram.write_data.next = self.b_one.val();
         }
+        self.wr_v.d.next = self.we.val();
+        self.wr_a.d.next = self.wa.val();
+        self.wr_d.d.next = self.wd.val();
 
         // Counters.
         self.inc[0].next = self.ev_done.val();
@@ -625,7 +762,7 @@ impl Logic for PtTrigger {
         self.inc[3].next = self.full.val();
         self.inc[4].next = self.reg_refused.val();
         self.inc[5].next = self.pass.val() && self.obs_hit.val();
-        self.inc[6].next = self.rsp_valid.val() && !self.rsp_any.val();
+        self.inc[6].next = self.rsp_take.val() && !self.rsp_any.val();
         for c in 0..7 {
             if self.inc[c].val() && self.cnt[c].q.val() != self.c_max.val() {
                 self.cnt[c].d.next = self.cnt[c].q.val() + self.c_one.val();
@@ -647,11 +784,11 @@ mod tests {
 
     pub(crate) fn params() -> PtParams {
         PtParams {
-            registry: 4,
+            registry: 16,
             inflight: 4,
             timer: 40,
             window_base: 0x1000,
-            window_frames: 64,
+            window_frames: 3000,
         }
     }
 
@@ -660,6 +797,22 @@ mod tests {
         let mut uut = PtTrigger::new(&params());
         uut.connect_all();
         let v = generate_verilog(&uut);
-        yosys_validate("linewatch_rtl_pt_trigger", &v).unwrap();
+        // The residency is a RAM of window_frames rounded up to a power of two.
+        assert!(v.contains("reg [0:0] mem [0:4095];"), "{v}");
+        yosys_validate("linewatch_rtl_pt_trigger_ram_block", &v).unwrap();
+    }
+
+    /// The per-cycle rule in this file's doc comment is the model's, word for word.
+    #[test]
+    fn pt_trigger_per_cycle_rule_is_the_models() {
+        fn rule(src: &str) -> &str {
+            let start = src.find("//! Per cycle").expect("a per-cycle rule");
+            let end = src.find("bypass and stray.").expect("the counters' end");
+            &src[start..end]
+        }
+        let model = include_str!("../../model/src/device/pt_trigger.rs");
+        let rtl = include_str!("pt_trigger.rs");
+        assert!(rule(model).contains("rsp_ready"));
+        assert_eq!(rule(rtl), rule(model));
     }
 }

@@ -7,33 +7,43 @@
 //! - Registry update (valid, set/clear, frame): a set of a frame not yet held takes
 //!   the lowest free entry; with every entry taken it is refused (`reg_refused`,
 //!   counted). A clear drops the frame. Lookups this cycle see the old registry.
-//! - Fetch response (valid, frame): a frame in the window becomes resident; the
-//!   in-flight entry of that frame frees. Waiting entry: `done` event; entry whose
-//!   timer already fired: `late` event; no entry: counted as `stray`.
-//! - Residency update (valid, set/clear, frame in the window), applied after the
-//!   response, so it wins on the same frame.
-//! - Timers: a waiting entry with no response this cycle and its timer at 0 fires
-//!   (`timeout` event) and stays allocated (expired) until its response arrives, so
-//!   the frame is never fetched twice; else its timer counts down. An entry gets
-//!   T - 1 at allocation: its fetch has T cycles, the allocation's edge excluded.
-//!   One allocation per cycle and one T, so at most one timer fires per cycle.
-//! - Observation (valid, line address as on the link, data; the page frame is the
-//!   line address >> 6), taken when `obs_ready`: the output
-//!   register is free or taken this cycle, and the held line is not being released
-//!   this cycle (release has priority). A line of a registered page is captured in
-//!   the hold register if it is empty; if it is not, the line passes through
-//!   untouched and is counted as `bypass`. Every other line passes through to the
-//!   output register (out the next cycle). Lines passed through while a line is
-//!   held overtake it: the host must match lines by address, not by order.
-//! - Scan: the held line's PTEs, one per cycle in order 0..7, never stalled. A present
-//!   (bit 0) leaf (bit 7 clear) PTE whose frame (bits 51:12) is in the window, not
-//!   resident and not answered this cycle: with an in-flight entry for that frame,
-//!   the line waits on it (or, if its timer fired or fires this cycle, clears the
-//!   PTE's P); without one, the lowest free entry is allocated, its frame joins the
-//!   fetch queue and the line waits on it. **Table full:** no entry is free, or the
-//!   fetch queue is full, at the start of the cycle: no fetch, the PTE's P is cleared
-//!   at once as if its timer had fired, and a `table_full` event (with the frame) is
-//!   counted.
+//! - Residency update (valid, set/clear, frame): always taken; a frame in the window
+//!   becomes resident (set) or not (clear). It has the residency RAM's one write port
+//!   this cycle, so `rsp_ready` is low exactly when `res_valid` is high.
+//! - Fetch response (valid, frame), taken when `rsp_ready` (a response not taken
+//!   stays offered: valid/ready). A taken response: a frame in the window becomes
+//!   resident; the in-flight entry of that frame frees. Waiting entry: `done` event;
+//!   entry whose timer already fired: `late` event; no entry: counted as `stray`.
+//!   A response not taken does nothing this cycle.
+//! - Timers: a waiting entry with no response taken this cycle and its timer at 0
+//!   fires (`timeout` event) and stays allocated (expired) until its response
+//!   arrives, so the frame is never fetched twice; else its timer counts down. An
+//!   entry gets T - 1 at allocation: its fetch has T cycles, the allocation's edge
+//!   excluded. One allocation per cycle and one T, so at most one timer fires per
+//!   cycle.
+//! - Observation (valid, line address as on the link, data, side; the page frame is
+//!   the line address >> 6), taken when `obs_ready`: the output register is free or
+//!   taken this cycle, and the held line is not being released this cycle (release
+//!   has priority). A line of a registered page is captured in the hold register if
+//!   it is empty; if it is not, the line passes through untouched and is counted as
+//!   `bypass`. Every other line passes through to the output register (out the next
+//!   cycle). Lines passed through while a line is held overtake it: the host must
+//!   match lines by address, not by order. The side value (`PT_SIDE_BITS` opaque
+//!   bits, e.g. the data response's opcode, meta and tag) travels with its line,
+//!   held or passed through, and leaves on `out_side` with it.
+//! - Scan: the held line's PTEs, one per cycle in order 0..7, never stalled (PTE 0 in
+//!   the cycle after the capture). A present (bit 0) leaf (bit 7 clear) PTE whose
+//!   frame (bits 51:12) is in the window, not resident at the start of the cycle
+//!   and not answered by a response taken this cycle: with an in-flight entry for
+//!   that frame, the line waits on it (or, if its timer fired or fires this cycle,
+//!   clears the PTE's P); without one, the lowest free entry is allocated, its frame
+//!   joins the fetch queue and the line waits on it. **Table full:** no entry is
+//!   free, or the fetch queue is full, at the start of the cycle: no fetch, the PTE's
+//!   P is cleared at once as if its timer had fired, and a `table_full` event (with
+//!   the frame) is counted. (Residency lives in a synchronous-read RAM: the RTL reads
+//!   a PTE's frame the cycle before its decision, the next PTE's while deciding one
+//!   and PTE 0's in the capture cycle, and forwards the write of that cycle, so the
+//!   decision sees the residency at the start of its cycle exactly as stated.)
 //! - Fetch queue: `PT_FETCH_QUEUE` frames in allocation order; the port shows the
 //!   oldest (frame 0 when empty) and pops it when ready. An entry's timer runs from
 //!   its allocation, queueing included, and a fetch still queued when its timer
@@ -41,27 +51,28 @@
 //!   the fetch port, and a line captured in cycle c is on the output port by cycle
 //!   c + T + 10 plus any output-port backpressure: this is what keeps T below the
 //!   link's completion timeout meaningful.
-//! - A waiting PTE stops waiting when its entry's response arrives (P kept) or its
+//! - A waiting PTE stops waiting when its entry's response is taken (P kept) or its
 //!   timer fires (P cleared). When all eight are scanned and none waits, the line is
-//!   released into the output register (same address, data with those P bits
-//!   cleared).
+//!   released into the output register (same address and side, data with those P
+//!   bits cleared).
 //!
 //! Events are outputs valid in the cycle they happen: `done` / `late` (frame = the
 //! response's), `timeout` (frame), `table_full` (frame), `reg_refused`. Counters
 //! (saturating, `PT_COUNT_BITS`) count done, late, timeout, table_full, refused,
 //! bypass and stray.
 
-use crate::protocol::{ADDR_BITS, DATA_WORDS};
+use crate::protocol::{ADDR_BITS, DATA_WORDS, META_BITS, RSP_OPCODE_BITS, TAG_BITS};
 use std::collections::VecDeque;
 
 /// Frame-number width: x86-64 PTE bits 51:12.
 pub const PFN_BITS: usize = 40;
 /// Most registry entries the RTL is built for.
-pub const MAX_PT_REGISTRY: usize = 8;
+pub const MAX_PT_REGISTRY: usize = 16;
 /// Most in-flight entries the RTL is built for.
 pub const MAX_PT_INFLIGHT: usize = 8;
-/// Most window frames (residency bits) the RTL is built for.
-pub const MAX_PT_WINDOW_FRAMES: u64 = 256;
+/// Most window frames (residency bits) the RTL is built for; its residency RAM has
+/// `window_frames` rounded up to a power of two words of one bit.
+pub const MAX_PT_WINDOW_FRAMES: u64 = 1 << 16;
 /// Timer width: T is at most `2^PT_TIMER_BITS`.
 pub const PT_TIMER_BITS: usize = 16;
 /// Fetch queue depth (frames waiting for the fetch port).
@@ -70,7 +81,11 @@ pub const PT_FETCH_QUEUE: usize = 8;
 pub const PT_COUNT_BITS: usize = 16;
 /// Lines per 4 KiB page (line address >> 6 is the page frame).
 pub const PAGE_LINE_SHIFT: u32 = 6;
+/// Opaque sideband bits that travel with an observed line (a data response's
+/// opcode, meta and tag); `obs_side` above these bits is ignored.
+pub const PT_SIDE_BITS: usize = RSP_OPCODE_BITS + META_BITS + TAG_BITS;
 const PFN_MASK: u64 = (1 << PFN_BITS) - 1;
+const SIDE_MASK: u64 = (1 << PT_SIDE_BITS) - 1;
 const _: () = assert!(PT_COUNT_BITS == 16 && ADDR_BITS - PAGE_LINE_SHIFT as usize <= PFN_BITS);
 
 /// The trigger's parameters (from the device configuration at integration).
@@ -141,10 +156,14 @@ pub struct PtIn {
     pub obs_valid: bool,
     pub obs_addr: u64,
     pub obs_data: [u64; DATA_WORDS],
+    /// Travels with the line (low `PT_SIDE_BITS` bits).
+    pub obs_side: u64,
     pub out_ready: bool,
     pub fetch_ready: bool,
+    /// A fetch response, taken when `PtOut::rsp_ready` (valid/ready).
     pub rsp_valid: bool,
     pub rsp_frame: u64,
+    /// A residency update, always taken (it holds `rsp_ready` low).
     pub res_valid: bool,
     pub res_set: bool,
     pub res_frame: u64,
@@ -157,8 +176,12 @@ pub struct PtOut {
     pub out_valid: bool,
     pub out_addr: u64,
     pub out_data: [u64; DATA_WORDS],
+    /// The line's side value (as observed, low `PT_SIDE_BITS` bits).
+    pub out_side: u64,
     pub fetch_valid: bool,
     pub fetch_frame: u64,
+    /// A fetch response is taken this cycle: `!res_valid` (combinational).
+    pub rsp_ready: bool,
     pub reg_refused: bool,
     pub ev_done: bool,
     pub ev_late: bool,
@@ -198,6 +221,7 @@ pub struct PtTrigger {
     hold: bool,
     hold_addr: u64,
     hold_data: [u64; DATA_WORDS],
+    hold_side: u64,
     scan_idx: usize,
     scan_done: bool,
     wait: [bool; DATA_WORDS],
@@ -206,6 +230,7 @@ pub struct PtTrigger {
     out_valid: bool,
     out_addr: u64,
     out_data: [u64; DATA_WORDS],
+    out_side: u64,
     fetch_q: VecDeque<u64>,
     counts: [u16; 7],
 }
@@ -237,6 +262,7 @@ impl PtTrigger {
             hold: false,
             hold_addr: 0,
             hold_data: [0; DATA_WORDS],
+            hold_side: 0,
             scan_idx: 0,
             scan_done: false,
             wait: [false; DATA_WORDS],
@@ -245,6 +271,7 @@ impl PtTrigger {
             out_valid: false,
             out_addr: 0,
             out_data: [0; DATA_WORDS],
+            out_side: 0,
             fetch_q: VecDeque::with_capacity(PT_FETCH_QUEUE),
             counts: [0; 7],
         })
@@ -279,6 +306,18 @@ impl PtTrigger {
         self.fetch_q.front().copied()
     }
 
+    /// The PTE the scan decides this cycle (from registers), if a scan step is due.
+    pub fn scan_pte(&self) -> Option<u64> {
+        (self.hold && !self.scan_done).then(|| self.hold_data[self.scan_idx])
+    }
+
+    /// The PTE of the held line the scan decides next cycle, if any (the one whose
+    /// residency the RTL reads this cycle).
+    pub fn scan_next(&self) -> Option<u64> {
+        (self.hold && !self.scan_done && self.scan_idx + 1 < DATA_WORDS)
+            .then(|| self.hold_data[self.scan_idx + 1])
+    }
+
     pub fn counts(&self) -> [u16; 7] {
         self.counts
     }
@@ -297,13 +336,17 @@ impl PtTrigger {
             out_valid: self.out_valid,
             out_addr: self.out_addr,
             out_data: self.out_data,
+            out_side: self.out_side,
             fetch_valid: !self.fetch_q.is_empty(),
             fetch_frame: self.fetch_q.front().copied().unwrap_or(0),
             counts: self.counts,
             ..Default::default()
         };
+        // One residency write per cycle: an update holds the response off.
+        o.rsp_ready = !i.res_valid;
+        let rsp_take = i.rsp_valid && o.rsp_ready;
         let rsp_frame = i.rsp_frame & PFN_MASK;
-        let rsp_slot = if i.rsp_valid {
+        let rsp_slot = if rsp_take {
             self.find_slot(rsp_frame)
         } else {
             None
@@ -395,7 +438,7 @@ impl PtTrigger {
             let f = pte_frame(pte);
             let cand = pte_present_leaf(pte)
                 && self.window(f).is_some_and(|o| !self.resident[o])
-                && !(i.rsp_valid && rsp_frame == f);
+                && !(rsp_take && rsp_frame == f);
             if cand {
                 match self.find_slot(f) {
                     Some(s) if self.slot[s] == Slot::Expired || fire == Some(s) => {
@@ -435,6 +478,7 @@ impl PtTrigger {
             for k in 0..DATA_WORDS {
                 self.out_data[k] = self.hold_data[k] & !(self.clear[k] as u64);
             }
+            self.out_side = self.hold_side;
             self.hold = false;
         } else if i.obs_valid && o.obs_ready {
             let page = (i.obs_addr >> PAGE_LINE_SHIFT) & PFN_MASK;
@@ -442,6 +486,7 @@ impl PtTrigger {
                 self.hold = true;
                 self.hold_addr = i.obs_addr;
                 self.hold_data = i.obs_data;
+                self.hold_side = i.obs_side & SIDE_MASK;
                 new_scan_idx = 0;
                 new_scan_done = false;
                 new_wait = [false; DATA_WORDS];
@@ -451,18 +496,18 @@ impl PtTrigger {
                 new_out_valid = true;
                 self.out_addr = i.obs_addr;
                 self.out_data = i.obs_data;
+                self.out_side = i.obs_side & SIDE_MASK;
             }
         }
 
-        // Residency: responses, then the update port.
-        if i.rsp_valid {
-            if let Some(off) = self.window(rsp_frame) {
-                self.resident[off] = true;
-            }
-        }
+        // Residency: the update port, else a taken response (one write).
         if i.res_valid {
             if let Some(off) = self.window(i.res_frame & PFN_MASK) {
                 self.resident[off] = i.res_set;
+            }
+        } else if rsp_take {
+            if let Some(off) = self.window(rsp_frame) {
+                self.resident[off] = true;
             }
         }
 
@@ -473,7 +518,7 @@ impl PtTrigger {
         if o.ev_late {
             self.count(CNT_LATE);
         }
-        if i.rsp_valid && rsp_slot.is_none() {
+        if rsp_take && rsp_slot.is_none() {
             self.count(CNT_STRAY);
         }
         if o.ev_timeout {
@@ -806,6 +851,220 @@ mod tests {
         let data = [pte(BASE + 3); 8];
         let (c, _, out) = run_until_out(&mut t, obs(PT_PAGE << 6, data), 5);
         assert_eq!((c, out), (1, data));
+    }
+
+    fn res(frame: u64, set: bool) -> PtIn {
+        PtIn {
+            res_valid: true,
+            res_set: set,
+            res_frame: frame,
+            ..idle()
+        }
+    }
+
+    /// Captures `data` (cycle 0), then runs `extra(c)` in cycle c (1..) until the line
+    /// is out; returns the frames fetched and the line out.
+    fn scan_with(
+        t: &mut PtTrigger,
+        data: [u64; 8],
+        extra: impl Fn(u64) -> PtIn,
+    ) -> (Vec<u64>, [u64; 8]) {
+        let mut fetched = vec![];
+        t.step(&obs(PT_PAGE << 6, data));
+        for c in 1..200 {
+            let o = t.step(&extra(c));
+            if o.fetch_valid {
+                fetched.push(o.fetch_frame);
+            }
+            if o.out_valid {
+                return (fetched, o.out_data);
+            }
+        }
+        panic!("no line out");
+    }
+
+    #[test]
+    fn a_residency_write_just_before_the_decision_is_seen() {
+        // PTE 3 is decided in cycle 4 (capture in 0). A set in cycle 3 (the cycle the
+        // RTL reads the frame's residency, so the write is forwarded) means no fetch.
+        let mut data = [0u64; 8];
+        data[3] = pte(BASE + 5);
+        let mut t = trig(4, 5);
+        let (fetched, out) = scan_with(&mut t, data, |c| {
+            if c == 3 {
+                res(BASE + 5, true)
+            } else {
+                idle()
+            }
+        });
+        assert!(fetched.is_empty());
+        assert_eq!(out, data);
+        // A response taken in cycle 3 is forwarded the same way (a stray here).
+        let mut t = trig(4, 5);
+        let (fetched, out) = scan_with(
+            &mut t,
+            data,
+            |c| if c == 3 { rsp(BASE + 5) } else { idle() },
+        );
+        assert!(fetched.is_empty());
+        assert_eq!(out, data);
+        assert_eq!(t.counts()[CNT_STRAY], 1);
+        // A clear in cycle 3 of a resident frame: fetched.
+        let mut t = trig(4, 5);
+        t.step(&res(BASE + 5, true));
+        let (fetched, out) = scan_with(&mut t, data, |c| {
+            if c == 3 {
+                res(BASE + 5, false)
+            } else {
+                idle()
+            }
+        });
+        assert_eq!(fetched, vec![BASE + 5]);
+        assert_eq!(out[3], data[3] & !1, "timed out");
+        // A set in the deciding cycle itself comes too late: fetched.
+        let mut t = trig(4, 5);
+        let (fetched, _) = scan_with(&mut t, data, |c| {
+            if c == 4 {
+                res(BASE + 5, true)
+            } else {
+                idle()
+            }
+        });
+        assert_eq!(fetched, vec![BASE + 5]);
+        // ... but a response taken in the deciding cycle counts: no fetch.
+        let mut t = trig(4, 5);
+        let (fetched, out) = scan_with(
+            &mut t,
+            data,
+            |c| if c == 4 { rsp(BASE + 5) } else { idle() },
+        );
+        assert!(fetched.is_empty());
+        assert_eq!(out, data);
+        // PTE 0 is read in the capture cycle: a write there is forwarded too.
+        let mut data0 = [0u64; 8];
+        data0[0] = pte(BASE + 6);
+        let mut t = trig(4, 5);
+        let o = t.step(&PtIn {
+            res_valid: true,
+            res_set: true,
+            res_frame: BASE + 6,
+            ..obs(PT_PAGE << 6, data0)
+        });
+        assert!(o.obs_ready);
+        let (_, seen, out) = run_until_out(&mut t, idle(), 20);
+        assert!(seen.iter().all(|o| !o.fetch_valid));
+        assert_eq!(out, data0);
+    }
+
+    #[test]
+    fn a_residency_update_holds_the_response_off() {
+        let mut t = trig(4, 20);
+        let mut data = [0u64; 8];
+        data[0] = pte(BASE + 1);
+        t.step(&obs(PT_PAGE << 6, data));
+        t.step(&idle()); // PTE 0: allocated
+        assert_eq!(t.in_flight(), 1);
+        // Response and update together: the update is taken, the response is not.
+        let both = PtIn {
+            rsp_valid: true,
+            rsp_frame: BASE + 1,
+            ..res(BASE + 9, true)
+        };
+        let o = t.step(&both);
+        assert!(!o.rsp_ready && !o.ev_done && !o.ev_late);
+        assert!(t.is_resident(BASE + 9) && !t.is_resident(BASE + 1));
+        assert_eq!(t.in_flight(), 1, "still waiting");
+        assert_eq!(t.counts()[CNT_STRAY], 0);
+        // Offered again without an update: taken.
+        let o = t.step(&rsp(BASE + 1));
+        assert!(o.rsp_ready && o.ev_done);
+        assert!(t.is_resident(BASE + 1));
+        assert_eq!(t.in_flight(), 0);
+        let (_, _, out) = run_until_out(&mut t, idle(), 10);
+        assert_eq!(out, data);
+        // An update out of the window still holds the response off (rsp_ready is
+        // !res_valid, whatever the frame).
+        let o = t.step(&PtIn {
+            rsp_valid: true,
+            rsp_frame: BASE + 2,
+            ..res(BASE + 1000, true)
+        });
+        assert!(!o.rsp_ready);
+        assert!(!t.is_resident(BASE + 2));
+        assert_eq!(t.counts()[CNT_STRAY], 0);
+    }
+
+    #[test]
+    fn side_values_travel_with_their_lines() {
+        let mut t = trig(4, 30);
+        let mut data = [0u64; 8];
+        data[1] = pte(BASE + 3);
+        let side = |v: u64| v | 0xdead << PT_SIDE_BITS; // the bits above are dropped
+        let mut held = obs(PT_PAGE << 6 | 5, data);
+        held.obs_side = side(0x1_2345);
+        let o = t.step(&held);
+        assert!(o.obs_ready);
+        // While it is held, another line passes through with its own side value.
+        let mut other = obs(0x77 << 6, [1; 8]);
+        other.obs_side = side(0x0_0abc);
+        t.step(&other);
+        let o = t.step(&idle());
+        assert!(o.out_valid);
+        assert_eq!((o.out_addr, o.out_side), (0x77 << 6, 0x0_0abc));
+        // The held line leaves with its side value.
+        for _ in 0..5 {
+            t.step(&idle());
+        }
+        t.step(&rsp(BASE + 3));
+        let (_, seen, out) = run_until_out(&mut t, idle(), 10);
+        let o = seen.last().unwrap();
+        assert_eq!(
+            (o.out_addr, o.out_side, out),
+            (PT_PAGE << 6 | 5, 0x1_2345, data)
+        );
+        assert_eq!(PT_SIDE_BITS, 21);
+    }
+
+    #[test]
+    fn sixteen_registry_entries_and_a_window_of_65536_frames() {
+        let p = PtParams {
+            registry: MAX_PT_REGISTRY,
+            inflight: 4,
+            timer: 10,
+            window_base: BASE,
+            window_frames: MAX_PT_WINDOW_FRAMES,
+        };
+        assert!(PtTrigger::new(PtParams { registry: 17, ..p }, CT).is_err());
+        assert!(PtTrigger::new(
+            PtParams {
+                window_frames: MAX_PT_WINDOW_FRAMES + 1,
+                ..p
+            },
+            CT
+        )
+        .is_err());
+        let mut t = PtTrigger::new(p, CT).unwrap();
+        let set = |f| PtIn {
+            reg_valid: true,
+            reg_set: true,
+            reg_frame: f,
+            ..idle()
+        };
+        for r in 0..16 {
+            assert!(!t.step(&set(0x40 + r)).reg_refused);
+        }
+        assert!(t.step(&set(0x80)).reg_refused);
+        assert!((0..16).all(|r| t.is_registered(0x40 + r)));
+        // The window's last frame is tracked; one past it is not.
+        let last = BASE + MAX_PT_WINDOW_FRAMES - 1;
+        let mut data = [0u64; 8];
+        data[0] = pte(last);
+        data[1] = pte(last + 1);
+        let (fetched, out) = scan_with(&mut t, data, |_| idle());
+        assert_eq!(fetched, vec![last]);
+        assert_eq!(out, [data[0] & !1, data[1], 0, 0, 0, 0, 0, 0]);
+        t.step(&rsp(last));
+        assert!(t.is_resident(last));
     }
 
     #[test]
