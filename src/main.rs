@@ -257,6 +257,9 @@ fn cmd_cosim(a: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Opens a run's traces again (the premap pass reads them before the replay).
+type Reopen<'a> = dyn Fn() -> Result<Vec<Box<dyn linewatch_model::trace::TraceSource>>> + 'a;
+
 fn cmd_sim(a: &Args) -> Result<()> {
     use linewatch_model::trace as tr;
     use linewatch_testbench::lockstep::{Checked, Side};
@@ -310,7 +313,9 @@ fn cmd_sim(a: &Args) -> Result<()> {
                 let p = Path::new(n);
                 Ok(match fmt {
                     None => tr::open(p, skip_bad)?.1,
-                    Some(tr::Format::Bin) => Box::new(tr::BinReader::open(p)?) as Box<dyn tr::TraceSource>,
+                    Some(tr::Format::Bin) => {
+                        Box::new(tr::BinReader::open(p)?) as Box<dyn tr::TraceSource>
+                    }
                     Some(tr::Format::Lackey) => Box::new(tr::LackeyReader::open(p, skip_bad)?),
                 })
             })
@@ -337,8 +342,8 @@ fn cmd_sim(a: &Args) -> Result<()> {
         work: &mut Workload,
         (epoch, events_every): (Option<u64>, u64),
         pb: &ProgressBar,
-        prefetch: (&str, u64),
-        reopen: &dyn Fn() -> Result<Vec<Box<dyn tr::TraceSource>>>,
+        // The policy, its depth, and how to open the traces again for the premap pass.
+        (prefetch, reopen): ((&str, u64), &Reopen),
     ) -> Result<(SimReport, S)> {
         let mut sys = System::new(side, g, &cfg.host)?;
         sys.events_every = events_every;
@@ -366,7 +371,7 @@ fn cmd_sim(a: &Args) -> Result<()> {
     let (device, rep) = if a.has("lockstep") {
         let pair = Checked::new(model(), verilated()?);
         pb.set_message("model = rtl");
-        let (rep, pair) = go(pair, &g, &cfg, &mut work, when, &pb, pf, &open_all)?;
+        let (rep, pair) = go(pair, &g, &cfg, &mut work, when, &pb, (pf, &open_all))?;
         if let Some(m) = pair.mismatch() {
             pb.finish_and_clear();
             bail!("model and RTL diverge: {m}");
@@ -375,10 +380,16 @@ fn cmd_sim(a: &Args) -> Result<()> {
     } else if a.has("rtl") {
         let side = verilated()?;
         pb.set_message("rtl");
-        ("rtl", go(side, &g, &cfg, &mut work, when, &pb, pf, &open_all)?.0)
+        (
+            "rtl",
+            go(side, &g, &cfg, &mut work, when, &pb, (pf, &open_all))?.0,
+        )
     } else {
         pb.set_message("model");
-        ("model", go(model(), &g, &cfg, &mut work, when, &pb, pf, &open_all)?.0)
+        (
+            "model",
+            go(model(), &g, &cfg, &mut work, when, &pb, (pf, &open_all))?.0,
+        )
     };
     pb.finish_and_clear();
     let wall = t.elapsed().as_secs_f64();

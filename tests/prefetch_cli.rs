@@ -199,7 +199,13 @@ fn bad_prefetch_and_remote_input_is_one_line() {
     let end = cut + text[cut..].find("\n\n").unwrap();
     std::fs::write(&c, format!("{}{}", &text[..cut], &text[end..])).unwrap();
     let e = error_of(&run(&[
-        "sim", "--config", c.to_str().unwrap(), "--trace", t, "--prefetch", "pt",
+        "sim",
+        "--config",
+        c.to_str().unwrap(),
+        "--trace",
+        t,
+        "--prefetch",
+        "pt",
     ]));
     assert!(e.contains("[device.pt]"), "{e}");
 }

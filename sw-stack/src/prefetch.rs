@@ -207,6 +207,9 @@ mod tests {
         let pt = by_name("pt", 4).unwrap();
         assert!(pt.device() && !by_name("trend", 4).unwrap().device());
         let e = by_name("leap", 4).err().unwrap().to_string();
-        assert!(e.contains("none, pt, readahead or trend") && !e.contains('\n'), "{e}");
+        assert!(
+            e.contains("none, pt, readahead or trend") && !e.contains('\n'),
+            "{e}"
+        );
     }
 }

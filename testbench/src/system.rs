@@ -906,7 +906,10 @@ impl<S: Side> System<S> {
         let mut chosen: HashMap<u64, u64> = HashMap::new();
         let mut registry = Vec::new();
         if let Some(p) = self.g.pt {
-            let first = self.mmu.reserve_top(p.window_frames).map_err(|e| anyhow!("device.pt.frames: {e}"))?;
+            let first = self
+                .mmu
+                .reserve_top(p.window_frames)
+                .map_err(|e| anyhow!("device.pt.frames: {e}"))?;
             let mut per: HashMap<u64, u64> = HashMap::new();
             for &v in pages {
                 if canonical(v) && !self.mmu.is_resident(v) {
@@ -919,7 +922,11 @@ impl<S: Side> System<S> {
             let take: std::collections::HashSet<u64> = regions.iter().map(|r| r.0).collect();
             let mut next = 0;
             for &v in pages {
-                if next < p.window_frames && canonical(v) && !self.mmu.is_resident(v) && take.contains(&(v >> 9)) {
+                if next < p.window_frames
+                    && canonical(v)
+                    && !self.mmu.is_resident(v)
+                    && take.contains(&(v >> 9))
+                {
                     chosen.insert(v, first + next);
                     next += 1;
                 }
@@ -957,17 +964,16 @@ impl<S: Side> System<S> {
                 .collect();
             frames.sort_unstable();
             frames.dedup();
-            {
+            let st = {
                 let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core: 0 })?;
                 for &f in &frames {
                     d.pt_register(f, true)
                         .map_err(|e| anyhow!("registering page-table page {f:#x}: {e}"))?;
                 }
-                let st = d.stats.clone();
-                drop(d);
-                self.link.stats.commands += st.commands;
-                self.link.stats.command_polls += st.polls;
-            }
+                d.stats
+            };
+            self.link.stats.commands += st.commands;
+            self.link.stats.command_polls += st.polls;
             rep.registered = frames.len() as u64;
             let pt = self.pt.as_mut().expect("device");
             pt.frame_of = chosen;
@@ -1007,7 +1013,14 @@ impl<S: Side> System<S> {
     /// is on its way, else fetches the page on demand and marks the frame resident
     /// through the driver, then sets P. Returns the host cycles added.
     #[cold]
-    fn pt_walked(&mut self, core: usize, vaddr: u64, pte: u64, start: u64, now: u64) -> Result<u64> {
+    fn pt_walked(
+        &mut self,
+        core: usize,
+        vaddr: u64,
+        pte: u64,
+        start: u64,
+        now: u64,
+    ) -> Result<u64> {
         let vpn = vaddr >> 12;
         let pt = self.pt.as_mut().expect("pt mode");
         let Some(&frame) = pt.frame_of.get(&vpn) else {
@@ -1040,7 +1053,10 @@ impl<S: Side> System<S> {
                     r.rep.prefetch_useful += 1;
                     r.rep.late += 1;
                 }
-                (r.fault_cycles + t.saturating_sub(now + r.fault_cycles), false)
+                (
+                    r.fault_cycles + t.saturating_sub(now + r.fault_cycles),
+                    false,
+                )
             }
             None => {
                 r.rep.faults += 1;
@@ -1056,14 +1072,13 @@ impl<S: Side> System<S> {
         if command {
             let t = self.time[core];
             self.time[core] = now + lat;
-            {
+            let st = {
                 let mut d = linewatch_sw::Driver::open(SimWindow { sys: self, core })?;
                 d.pt_resident(frame, true)?;
-                let st = d.stats.clone();
-                drop(d);
-                self.link.stats.commands += st.commands;
-                self.link.stats.command_polls += st.polls;
-            }
+                d.stats
+            };
+            self.link.stats.commands += st.commands;
+            self.link.stats.command_polls += st.polls;
             lat = self.time[core] - now;
             self.time[core] = t;
         }

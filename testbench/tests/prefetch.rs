@@ -236,7 +236,14 @@ fn run_pt<S: Side>(side: S, t: &[Access], policy: &str, timer: u64, around: u64)
 
 fn pt_model(t: &[Access], policy: &str, timer: u64, around: u64) -> SimReport {
     let g = pt_config(timer).device.geometry().unwrap();
-    run_pt(ModelSide(linewatch_model::Device::new(&g)), t, policy, timer, around).0
+    run_pt(
+        ModelSide(linewatch_model::Device::new(&g)),
+        t,
+        policy,
+        timer,
+        around,
+    )
+    .0
 }
 
 #[test]
@@ -249,9 +256,18 @@ fn the_page_table_trigger_turns_faults_into_device_fetches() {
     let r = rem(&pt);
     // Eight fetches a line finish within the timer: no fault at all, every page
     // fetched once by the device and used; the first page of each line waited.
-    assert_eq!((r.faults, r.prefetch_issued, r.prefetch_useful), (0, 256, 256), "{r:?}");
+    assert_eq!(
+        (r.faults, r.prefetch_issued, r.prefetch_useful),
+        (0, 256, 256),
+        "{r:?}"
+    );
     assert!(r.late >= 32 && r.late < 64, "{r:?}");
-    assert!(pt.amat_cycles() < none.amat_cycles(), "{} vs {}", pt.amat_cycles(), none.amat_cycles());
+    assert!(
+        pt.amat_cycles() < none.amat_cycles(),
+        "{} vs {}",
+        pt.amat_cycles(),
+        none.amat_cycles()
+    );
     // The registry command went through the driver.
     assert!(pt.link.commands >= 1 && none.link.commands < pt.link.commands);
 }
@@ -264,9 +280,16 @@ fn a_timer_shorter_than_the_fetch_sends_the_host_to_its_fault_handler() {
     let t = trace(SynthKind::Sequential, 16_384, 1 << 20, 64, 64);
     let r = pt_model(&t, "pt", 500, 1);
     let x = rem(&r);
-    assert_eq!((x.faults, x.prefetch_issued, x.prefetch_useful), (0, 256, 256), "{x:?}");
+    assert_eq!(
+        (x.faults, x.prefetch_issued, x.prefetch_useful),
+        (0, 256, 256),
+        "{x:?}"
+    );
     assert_eq!(x.late, 256, "{x:?}");
-    assert!(x.wait_cycles >= 256 * RemoteConfig::default().fault_cycles, "{x:?}");
+    assert!(
+        x.wait_cycles >= 256 * RemoteConfig::default().fault_cycles,
+        "{x:?}"
+    );
     let ok = pt_model(&t, "pt", 8192, 1);
     assert!(rem(&ok).wait_cycles < x.wait_cycles, "{:?}", rem(&ok));
     assert!(ok.amat_cycles() < r.amat_cycles());

@@ -14,8 +14,8 @@
 //! Completion and error codes land in the completion line at the edge.
 
 use crate::config::Geometry;
-use crate::ports::Outputs;
 use crate::device::pt_trigger::PFN_BITS;
+use crate::ports::Outputs;
 use crate::protocol::*;
 
 pub use crate::regmap::*;

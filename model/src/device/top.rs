@@ -21,11 +21,11 @@ use super::core::{Core, Sel};
 use super::dirty_bitmap::DirtyBitmap;
 use super::pt_trigger::{PtIn, PtTrigger};
 use super::regs::{self, AgentIn, Regs, AGENT_BITAG};
-use crate::protocol::{RSP_OPCODE_BITS, TAG_BITS};
-use crate::regmap::{EV_PT_DONE, EV_PT_FULL, EV_PT_LATE, EV_PT_TIMEOUT};
 use super::snoop_filter::SnoopFilter;
 use crate::config::Geometry;
 use crate::ports::{Inputs, Outputs};
+use crate::protocol::{RSP_OPCODE_BITS, TAG_BITS};
+use crate::regmap::{EV_PT_DONE, EV_PT_FULL, EV_PT_LATE, EV_PT_TIMEOUT};
 
 /// The cycle-accurate model of the whole device (`top` in the generated Verilog).
 pub struct Device {
@@ -225,7 +225,8 @@ impl Device {
             } else {
                 None
             },
-            po.ev_timeout.then_some(EV_PT_TIMEOUT << 60 | po.ev_timeout_frame),
+            po.ev_timeout
+                .then_some(EV_PT_TIMEOUT << 60 | po.ev_timeout_frame),
             po.ev_full.then_some(EV_PT_FULL << 60 | po.ev_full_frame),
         ];
         let mut lost = false;

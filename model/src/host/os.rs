@@ -258,12 +258,7 @@ impl Os {
     /// `at` when given (a frame of the reserved top), else local DRAM while it has
     /// room, else the window. A `remote` page gets a non-present `PTE_REMOTE` entry
     /// unless `present`.
-    pub fn premap(
-        &mut self,
-        vaddr: u64,
-        at: Option<u64>,
-        present: bool,
-    ) -> Result<(), MmuError> {
+    pub fn premap(&mut self, vaddr: u64, at: Option<u64>, present: bool) -> Result<(), MmuError> {
         if self.leaf(vaddr).is_some_and(|(e, _)| e != 0) {
             return Ok(());
         }
