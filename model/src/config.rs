@@ -496,7 +496,9 @@ impl DeviceConfig {
         let pt = match &self.pt {
             None => None,
             Some(p) => {
-                use crate::device::pt_trigger::{PtParams, MAX_PT_INFLIGHT, MAX_PT_REGISTRY, MAX_PT_WINDOW_FRAMES};
+                use crate::device::pt_trigger::{
+                    PtParams, MAX_PT_INFLIGHT, MAX_PT_REGISTRY, MAX_PT_WINDOW_FRAMES,
+                };
                 if !self.registers {
                     bail!("device.pt: the trigger is set up through the register agent; needs device.registers = true");
                 }
@@ -514,9 +516,13 @@ impl DeviceConfig {
                     window_base: (self.window_base >> 12) + pages - 1 - p.frames,
                     window_frames: p.frames,
                 };
-                params
-                    .check(self.completion_timeout)
-                    .map_err(|e| anyhow!("device.pt.timer = {}: {}", p.timer, e.trim_start_matches("pt trigger: ")))?;
+                params.check(self.completion_timeout).map_err(|e| {
+                    anyhow!(
+                        "device.pt.timer = {}: {}",
+                        p.timer,
+                        e.trim_start_matches("pt trigger: ")
+                    )
+                })?;
                 Some(params)
             }
         };

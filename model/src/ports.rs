@@ -86,12 +86,12 @@ macro_rules! port_struct {
     };
 }
 
+use crate::device::pt_trigger::PFN_BITS;
 use crate::protocol::{
     ADDR_BITS as A, BITAG_BITS as BT, DATA_BITS as D, ERR_CODE_BITS, ERR_COUNT_BITS, HV_INDEX_BITS,
     HV_LEVEL_BITS, MASK_BITS, META_BITS as M, OPCODE_BITS as O, RSP_OPCODE_BITS as RO,
     TAG_BITS as T,
 };
-use crate::device::pt_trigger::PFN_BITS;
 
 port_struct! {
     /// Everything driven into the device in one cycle.

@@ -81,6 +81,9 @@ pub const STATUS_NAMES: [&str; 8] = [
 /// 56:40 residency frames.
 pub fn pt_params_word(pt: Option<&crate::device::pt_trigger::PtParams>) -> u64 {
     pt.map_or(0, |p| {
-        1 | (p.registry as u64) << 1 | (p.inflight as u64) << 8 | p.timer << 16 | p.window_frames << 40
+        1 | (p.registry as u64) << 1
+            | (p.inflight as u64) << 8
+            | p.timer << 16
+            | p.window_frames << 40
     })
 }

@@ -187,6 +187,7 @@ pub struct PtTrigger {
     last_idx: Constant<Id>,
     timer_init: Constant<Tm>,
     win_base: Constant<F>,
+    win_base_lo: Constant<Off>,
     win_frames: Constant<F>,
     f_zero: Constant<F>,
     t_zero: Constant<Tm>,
@@ -232,8 +233,8 @@ pub struct PtTrigger {
     res_fwd: Signal<Local, bool>,
     res_now: Signal<Local, bool>,
     nxt_idx: Signal<Local, Id>,
-    nxt_f: Signal<Local, F>,
-    nxt_off: Signal<Local, F>,
+    nxt_f: Signal<Local, Off>,
+    nxt_off: Signal<Local, Off>,
     we: Signal<Local, bool>,
     wa: Signal<Local, Off>,
     wd: Signal<Local, Bits<1>>,
@@ -330,6 +331,7 @@ impl PtTrigger {
             last_idx: Constant::new(7.into()),
             timer_init: Constant::new((p.timer - 1).into()),
             win_base: Constant::new(p.window_base.into()),
+            win_base_lo: Constant::new((p.window_base & Off::mask().to_u64()).into()),
             win_frames: Constant::new(p.window_frames.into()),
             f_zero: Constant::new(0.into()),
             t_zero: Constant::new(0.into()),
@@ -563,7 +565,7 @@ impl Logic for PtTrigger {
         // Its residency: read from the RAM last cycle, plus last cycle's write.
         self.res_fwd.next =
             self.wr_v.q.val() && self.wr_a.q.val() == self.pte_off.val().get_bits::<WIN_BITS>(0);
-        self.res_now.next = self.ram.read_data.val().get_bit(0);
+        self.res_now.next = self.ram.read_data.val() == self.b_one.val();
         if self.res_fwd.val() {
             self.res_now.next = self.wr_d.q.val();
         }
@@ -723,14 +725,14 @@ impl Logic for PtTrigger {
         // Residency RAM. Read: the frame decided next cycle (the next PTE of the held
         // line, else PTE 0 of the observed line, captured or not).
         self.nxt_idx.next = self.scan_idx.q.val() + self.id_one.val();
-        self.nxt_f.next = self.obs_data.val().get_bits::<PFN_BITS>(12);
+        self.nxt_f.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
         for k in 0..8 {
             if self.hold.q.val() && self.nxt_idx.val() == self.id[k].val() {
-                self.nxt_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(k * 64 + 12);
+                self.nxt_f.next = self.hold_data.q.val().get_bits::<WIN_BITS>(k * 64 + 12);
             }
         }
-        self.nxt_off.next = self.nxt_f.val() - self.win_base.val();
-        self.ram.read_address.next = self.nxt_off.val().get_bits::<WIN_BITS>(0);
+        self.nxt_off.next = self.nxt_f.val() - self.win_base_lo.val();
+        self.ram.read_address.next = self.nxt_off.val();
         // Write: the update, else a taken response (in the window).
         self.rsp_off.next = self.rsp_frame.val() - self.win_base.val();
         self.res_off.next = self.res_frame.val() - self.win_base.val();
@@ -749,7 +751,7 @@ impl Logic for PtTrigger {
         self.ram.write_data.next = self.wd.val();
         self.wr_v.d.next = self.we.val();
         self.wr_a.d.next = self.wa.val();
-        self.wr_d.d.next = self.wd.val().get_bit(0);
+        self.wr_d.d.next = self.wd.val() == self.b_one.val();
 
         // Counters.
         self.inc[0].next = self.ev_done.val();

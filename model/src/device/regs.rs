@@ -14,8 +14,8 @@
 //! Completion and error codes land in the completion line at the edge.
 
 use crate::config::Geometry;
-use crate::ports::Outputs;
 use crate::device::pt_trigger::PFN_BITS;
+use crate::ports::Outputs;
 use crate::protocol::*;
 
 pub use crate::regmap::*;
@@ -147,7 +147,8 @@ pub struct AgentIn<'a> {
     pub err: (u64, u64),
     /// A page-table trigger record (kind and frame) from the top's event register.
     pub ev_pt: Option<u64>,
-    /// A trigger event lost this cycle (its register was still full): counted as dropped.
+    /// A trigger event lost last cycle (its register was still full; the top
+    /// registers the flag): counted as dropped.
     pub ev_pt_lost: bool,
     /// The trigger refuses this cycle's registry set (full), and takes this cycle's
     /// residency update.
