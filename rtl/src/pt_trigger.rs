@@ -237,7 +237,7 @@ pub struct PtTrigger {
     nxt_off: Signal<Local, Off>,
     we: Signal<Local, bool>,
     wa: Signal<Local, Off>,
-    wd: Signal<Local, Bits<1>>,
+    wd: Signal<Local, bool>,
     cand: Signal<Local, bool>,
     m: [Signal<Local, bool>; 8],
     matched: Signal<Local, bool>,
@@ -725,6 +725,7 @@ impl Logic for PtTrigger {
         // Residency RAM. Read: the frame decided next cycle (the next PTE of the held
         // line, else PTE 0 of the observed line, captured or not).
         self.nxt_idx.next = self.scan_idx.q.val() + self.id_one.val();
+        // (Only the offset's low bits index the RAM: they need only the frame's.)
         self.nxt_f.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
         for k in 0..8 {
             if self.hold.q.val() && self.nxt_idx.val() == self.id[k].val() {
@@ -738,20 +739,21 @@ impl Logic for PtTrigger {
         self.res_off.next = self.res_frame.val() - self.win_base.val();
         self.we.next = self.rsp_take.val() && self.rsp_off.val() < self.win_frames.val();
         self.wa.next = self.rsp_off.val().get_bits::<WIN_BITS>(0);
-        self.wd.next = self.b_one.val();
+        self.wd.next = true;
         if self.res_valid.val() {
             self.we.next = self.res_off.val() < self.win_frames.val();
             self.wa.next = self.res_off.val().get_bits::<WIN_BITS>(0);
-            if !self.res_set.val() {
-                self.wd.next = self.b_zero.val();
-            }
+            self.wd.next = self.res_set.val();
         }
         self.ram.write_enable.next = self.we.val();
         self.ram.write_address.next = self.wa.val();
-        self.ram.write_data.next = self.wd.val();
+        self.ram.write_data.next = self.b_zero.val();
+        if self.wd.val() {
+            self.ram.write_data.next = self.b_one.val();
+        }
         self.wr_v.d.next = self.we.val();
         self.wr_a.d.next = self.wa.val();
-        self.wr_d.d.next = self.wd.val() == self.b_one.val();
+        self.wr_d.d.next = self.wd.val();
 
         // Counters.
         self.inc[0].next = self.ev_done.val();

@@ -62,11 +62,11 @@ fn pt_trigger_block_lints_clean() {
     use linewatch_rtl::pt_trigger::PtTrigger;
     use rust_hdl::prelude::Block;
     let mut uut = PtTrigger::new(&PtParams {
-        registry: 5,
+        registry: 16,
         inflight: 3,
         timer: 100,
         window_base: 0x1000,
-        window_frames: 256,
+        window_frames: 5000, // a residency RAM of 8192 words
     });
     uut.connect_all();
     lint_verilog(

@@ -311,6 +311,13 @@ impl PtTrigger {
         (self.hold && !self.scan_done).then(|| self.hold_data[self.scan_idx])
     }
 
+    /// The PTE of the held line the scan decides next cycle, if any (the one whose
+    /// residency the RTL reads this cycle).
+    pub fn scan_next(&self) -> Option<u64> {
+        (self.hold && !self.scan_done && self.scan_idx + 1 < DATA_WORDS)
+            .then(|| self.hold_data[self.scan_idx + 1])
+    }
+
     pub fn counts(&self) -> [u16; 7] {
         self.counts
     }
