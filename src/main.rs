@@ -266,8 +266,8 @@ fn cmd_cosim(a: &Args) -> Result<()> {
         if let Some(t) = model.0.pt() {
             let c = t.counts();
             println!(
-                "trigger counters (model): done {}, late {}, timeout {}, table full {}, refused {}, bypass {}, stray {}",
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+                "trigger counters (model): done {}, late {}, timeout {}, table full {}, refused {}, bypass {}, stray {}; events lost to a full event register {}",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], model.0.pt_lost_cycles()
             );
         }
     } else {

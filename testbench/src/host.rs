@@ -366,7 +366,7 @@ impl HostAgent {
         let pt = g.pt.map(|p| {
             let mut h = PtHost::new(Rng::new(seed ^ 0x7074_5f68_6f73_7421), p, g);
             for f in h.pages.clone() {
-                for _ in 0..8 {
+                for _ in 0..PT_POOL_LINES {
                     let a = f << 6 | h.rng.below(64);
                     if let std::collections::hash_map::Entry::Vacant(e) = index.entry(a) {
                         e.insert(addrs.len());
@@ -1139,6 +1139,9 @@ impl HostAgent {
         self.mem.observe(now, i, o);
     }
 }
+
+/// Lines of each page-table page the pool reads (drawn at random, so a few fewer).
+const PT_POOL_LINES: usize = 16;
 
 /// Register lines in the agent's pool: registers, the events line and the ring.
 const REG_LINES: u64 = regs::RING_FIRST + regs::RING_RECORDS / 8;

@@ -602,9 +602,10 @@ impl Regs {
 impl Regs {
     /// The error mirror and the event ring's part of a cycle: the status line
     /// mirrors the core's error counter a cycle late (a change is an error event);
-    /// up to three records a cycle, in order; a record that finds the ring full (by
-    /// the consumer index at the start of the cycle; the fill level is producer minus
-    /// consumer modulo 64) is dropped and counted. Records decided last cycle land
+    /// up to four records a cycle (the page-table trigger's last), in order; a
+    /// record that finds the ring full (by the consumer index at the start of the
+    /// cycle; the fill level is producer minus consumer modulo 64) is dropped and
+    /// counted, as is a trigger event the top lost. Records decided last cycle land
     /// now; this cycle's land at the next edge.
     #[inline]
     fn events(&mut self, x: &AgentIn, changed: &mut u64) {
