@@ -588,8 +588,8 @@ mod tests {
         let mut uut = Device::new(&g);
         uut.connect_all();
         let v = generate_verilog(&uut);
-        // The residency RAM: 1024 frames.
-        assert!(v.contains("reg [0:0] mem [0:1023];"));
+        // The residency RAM: 2048 frames.
+        assert!(v.contains("reg [0:0] mem [0:2047];"));
         yosys_validate("linewatch_rtl_top_pt", &v).unwrap();
     }
 }

@@ -169,6 +169,9 @@ struct PtHost {
     fetches: Vec<(u64, u64)>,
     /// The answer offered, stable until the device takes it (and whether it is stray).
     offer: Option<(u64, bool)>,
+    /// Frames answered (resident now, unless cleared since): PT_RESIDENT clears
+    /// mostly pick from these, so a long run keeps fetching.
+    answered: Vec<u64>,
 }
 
 impl PtHost {
@@ -195,6 +198,7 @@ impl PtHost {
             hot,
             fetches: Vec::new(),
             offer: None,
+            answered: Vec::new(),
         }
     }
 
@@ -229,8 +233,17 @@ impl PtHost {
         match self.rng.below(20) {
             0..=6 => (regs::CMD_PT_REGISTER, page, 1),
             7..=10 => (regs::CMD_PT_REGISTER, page, 0),
-            11..=15 => (regs::CMD_PT_RESIDENT, self.window_frame(), 0),
-            16 | 17 => (regs::CMD_PT_RESIDENT, self.window_frame(), 1),
+            // Evict a page: mostly one the fetch engine brought in.
+            11..=16 => {
+                let f = if !self.answered.is_empty() && self.rng.pct(70) {
+                    let k = self.rng.below(self.answered.len() as u64) as usize;
+                    self.answered.swap_remove(k)
+                } else {
+                    self.window_frame()
+                };
+                (regs::CMD_PT_RESIDENT, f, 0)
+            }
+            17 => (regs::CMD_PT_RESIDENT, self.window_frame(), 1),
             18 => (regs::CMD_PT_RESIDENT, page, 2 + self.rng.below(100)),
             _ => (
                 regs::CMD_PT_REGISTER,
@@ -281,7 +294,10 @@ impl PtHost {
             st.pt_fetches += 1;
         }
         if i.fetch_rsp_valid && o.fetch_rsp_ready {
-            let (_, stray) = self.offer.take().expect("offered");
+            let (f, stray) = self.offer.take().expect("offered");
+            if !stray && self.answered.len() < 4096 {
+                self.answered.push(f);
+            }
             st.pt_answers += 1;
             st.pt_strays += stray as u64;
         }
