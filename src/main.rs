@@ -193,6 +193,15 @@ fn report_json(r: &Report, seed: u64, config: &str) -> String {
         r.events_dropped, r.event_kinds, r.wall_s
     )
     .unwrap();
+    if let Some(p) = &r.pt {
+        s.pop();
+        write!(
+            s,
+            ",\"pt\":{{\"fetches\":{},\"answers\":{},\"strays\":{},\"commands\":{},\"lines\":{},\"cleared\":{}}}}}",
+            p.fetches, p.answers, p.strays, p.commands, p.lines, p.cleared
+        )
+        .unwrap();
+    }
     s
 }
 
@@ -248,6 +257,19 @@ fn cmd_cosim(a: &Args) -> Result<()> {
             "dirty lines written {}, harvested {} ({} scans checked exactly), violations injected {} / counted {}",
             rep.dirty_written, rep.dirty_harvested, rep.scans_checked, rep.violations_injected, rep.device_errors
         );
+        if let Some(p) = &rep.pt {
+            println!(
+                "page-table trigger: {} fetches, {} answers taken ({} stray), {} PT commands, {} page-table lines read, {} PTEs returned not present",
+                p.fetches, p.answers, p.strays, p.commands, p.lines, p.cleared
+            );
+        }
+        if let Some(t) = model.0.pt() {
+            let c = t.counts();
+            println!(
+                "trigger counters (model): done {}, late {}, timeout {}, table full {}, refused {}, bypass {}, stray {}; events lost to a full event register {}",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], model.0.pt_lost_cycles()
+            );
+        }
     } else {
         println!("{}", report_json(&rep, opts.seed, cfg_path));
     }

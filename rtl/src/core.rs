@@ -111,6 +111,9 @@ pub struct Core {
     pub ev_dirty_line: Signal<Out, Bits<LINE_BITS>>,
     pub ev_recall_valid: Signal<Out, bool>,
     pub ev_recall_line: Signal<Out, Bits<LINE_BITS>>,
+    /// The line address of the DRS register's response (not a top port: the top's
+    /// page-table trigger reads it; without the trigger synthesis removes it).
+    pub drs_addr: Signal<Out, Addr>,
 
     sf: SnoopFilter,
     tracker: SnoopTracker,
@@ -128,6 +131,7 @@ pub struct Core {
     drs_meta_r: DFF<MetaV>,
     drs_tag_r: DFF<Tag>,
     drs_data_r: DFF<Line>,
+    drs_addr_r: DFF<Addr>,
     // memory-request register
     mem_valid_r: DFF<bool>,
     mem_write_r: DFF<bool>,
@@ -353,6 +357,7 @@ impl Core {
             ev_dirty_line: Default::default(),
             ev_recall_valid: Default::default(),
             ev_recall_line: Default::default(),
+            drs_addr: Default::default(),
             sf: SnoopFilter::new(g),
             tracker: SnoopTracker::new(g),
             rq: ReadQueue::new(g),
@@ -365,6 +370,7 @@ impl Core {
             drs_meta_r: Default::default(),
             drs_tag_r: Default::default(),
             drs_data_r: Default::default(),
+            drs_addr_r: Default::default(),
             mem_valid_r: Default::default(),
             mem_write_r: Default::default(),
             mem_addr_r: Default::default(),
@@ -517,6 +523,7 @@ impl Logic for Core {
             drs_meta_r,
             drs_tag_r,
             drs_data_r,
+            drs_addr_r,
             mem_valid_r,
             mem_write_r,
             mem_addr_r,
@@ -886,6 +893,7 @@ impl Logic for Core {
         self.rq.push_tag.next = self.req_tag.val();
         self.rq.push_meta.next = self.rq_pre_grant.val();
         self.rq.push_ok.next = self.rq_inw.val();
+        self.rq.push_addr.next = self.req_addr.val();
         self.rq.pop.next = self.pop.val();
         if self.pop.val() {
             self.drs_valid_r.d.next = true;
@@ -895,6 +903,7 @@ impl Logic for Core {
                 self.drs_meta_r.d.next = self.meta_i.val();
             }
             self.drs_tag_r.d.next = self.rq.head_tag.val();
+            self.drs_addr_r.d.next = self.rq.head_addr.val();
             self.drs_data_r.d.next = self.mem_rsp_data.val();
         } else if self.drs_ready.val() {
             self.drs_valid_r.d.next = false;
@@ -953,6 +962,7 @@ impl Logic for Core {
         self.drs_meta.next = self.drs_meta_r.q.val();
         self.drs_tag.next = self.drs_tag_r.q.val();
         self.drs_data.next = self.drs_data_r.q.val();
+        self.drs_addr.next = self.drs_addr_r.q.val();
         self.mem_req_valid.next = self.mem_valid_r.q.val();
         self.mem_req_write.next = self.mem_write_r.q.val();
         self.mem_req_addr.next = self.mem_addr_r.q.val();

@@ -1,15 +1,17 @@
-//! Read queue: the host tag and grant of each device-memory read in flight, in order.
+//! Read queue: the host tag, grant and line address of each device-memory read in
+//! flight, in order.
 //!
 //! Per cycle: at most one push (an accepted read) and one pop (a memory response
 //! taken); a ring of `read_queue` entries with wrap-around pointers. A push (the
 //! accept decision) only sets the `pushed` flip-flop; the tail pointer and the count
 //! take it a cycle later, and `full` and `empty` are one LUT of registers (the count
 //! at or one below the depth, or zero, and `pushed`). The tail entry loads the
-//! offered tag and grant whenever the ring is not full (it is unused until a push),
-//! so its load enable does not wait for the accept decision either.
+//! offered tag, grant and address whenever the ring is not full (it is unused until a
+//! push), so its load enable does not wait for the accept decision either. The
+//! addresses feed only the page-table trigger: without it synthesis removes them.
 
 use linewatch_model::config::{Geometry, MAX_READ_QUEUE};
-use linewatch_model::protocol::{META_BITS, TAG_BITS};
+use linewatch_model::protocol::{ADDR_BITS, META_BITS, TAG_BITS};
 use rust_hdl::prelude::*;
 
 const N: usize = MAX_READ_QUEUE as usize;
@@ -28,12 +30,14 @@ pub struct ReadQueue {
     pub push_meta: Signal<In, Bits<META_BITS>>,
     /// Kept beside the meta so the producer need not fold it in (the consumer does).
     pub push_ok: Signal<In, bool>,
+    pub push_addr: Signal<In, Bits<ADDR_BITS>>,
     pub pop: Signal<In, bool>,
     pub full: Signal<Out, bool>,
     pub empty: Signal<Out, bool>,
     pub head_tag: Signal<Out, Bits<TAG_BITS>>,
     pub head_meta: Signal<Out, Bits<META_BITS>>,
     pub head_ok: Signal<Out, bool>,
+    pub head_addr: Signal<Out, Bits<ADDR_BITS>>,
     head: DFF<Bits<PTR_BITS>>,
     /// The tail and the count before the previous cycle's push, which `pushed`
     /// holds: the accept decision only reaches that one flip-flop.
@@ -61,6 +65,7 @@ pub struct ReadQueue {
     tag: [DFF<Bits<TAG_BITS>>; N],
     meta: [DFF<Bits<META_BITS>>; N],
     ok: [DFF<bool>; N],
+    addr: [DFF<Bits<ADDR_BITS>>; N],
     last: Constant<Bits<PTR_BITS>>,
     ptr_zero: Constant<Bits<PTR_BITS>>,
     ptr_one: Constant<Bits<PTR_BITS>>,
@@ -71,6 +76,7 @@ pub struct ReadQueue {
     slot_on: [Constant<bool>; N],
     tag_zero: Constant<Bits<TAG_BITS>>,
     meta_zero: Constant<Bits<META_BITS>>,
+    addr_zero: Constant<Bits<ADDR_BITS>>,
 }
 
 impl ReadQueue {
@@ -82,12 +88,14 @@ impl ReadQueue {
             push_tag: Default::default(),
             push_meta: Default::default(),
             push_ok: Default::default(),
+            push_addr: Default::default(),
             pop: Default::default(),
             full: Default::default(),
             empty: Default::default(),
             head_tag: Default::default(),
             head_meta: Default::default(),
             head_ok: Default::default(),
+            head_addr: Default::default(),
             head: Default::default(),
             tail: Default::default(),
             pushed: Default::default(),
@@ -108,6 +116,7 @@ impl ReadQueue {
             tag: Default::default(),
             meta: Default::default(),
             ok: Default::default(),
+            addr: Default::default(),
             last: cp(g.read_queue - 1),
             ptr_zero: cp(0),
             ptr_one: cp(1),
@@ -117,6 +126,7 @@ impl ReadQueue {
             slot_on: std::array::from_fn(|s| Constant::new((s as u64) < g.read_queue)),
             tag_zero: Constant::new(0.into()),
             meta_zero: Constant::new(0.into()),
+            addr_zero: Constant::new(0.into()),
         }
     }
 }
@@ -132,17 +142,21 @@ impl Logic for ReadQueue {
             self.meta[s].d.next = self.meta[s].q.val();
             self.ok[s].clock.next = self.clock.val();
             self.ok[s].d.next = self.ok[s].q.val();
+            self.addr[s].clock.next = self.clock.val();
+            self.addr[s].d.next = self.addr[s].q.val();
         }
         self.full.next = self.at_depth.q.val() || (self.at_last.q.val() && self.pushed.q.val());
         self.empty.next = !self.nonzero.q.val() && !self.pushed.q.val();
         self.head_tag.next = self.tag_zero.val();
         self.head_meta.next = self.meta_zero.val();
         self.head_ok.next = false;
+        self.head_addr.next = self.addr_zero.val();
         for s in 0..16 {
             if self.head.q.val() == self.slot_id[s].val() {
                 self.head_tag.next = self.tag[s].q.val();
                 self.head_meta.next = self.meta[s].q.val();
                 self.head_ok.next = self.ok[s].q.val();
+                self.head_addr.next = self.addr[s].q.val();
             }
         }
 
@@ -165,6 +179,7 @@ impl Logic for ReadQueue {
                 self.tag[s].d.next = self.push_tag.val();
                 self.meta[s].d.next = self.push_meta.val();
                 self.ok[s].d.next = self.push_ok.val();
+                self.addr[s].d.next = self.push_addr.val();
             }
         }
         if self.head.q.val() == self.last.val() {

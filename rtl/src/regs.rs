@@ -13,12 +13,19 @@
 //! when the core takes them (a harvest read two cycles after, with the word).
 //! Completion and error codes land in the completion line at the edge.
 //!
+//! With the page-table trigger (`[device.pt]`): PT_REGISTER / PT_RESIDENT drive the
+//! trigger's registry and residency ports from registers and complete the next
+//! cycle (NO_SPACE when the trigger refuses the registry set); the trigger's records
+//! are a fourth ring source, and an event the top lost counts as dropped. Without
+//! it the PT commands are unknown commands and synthesis removes their logic.
+//!
 //! For timing, decisions come from flops: the command line is decoded as it is
 //! written, the ring's fill level and next slots are registered, the core's events
 //! arrive through the top's register, and a read's answer is an OR of one-hot terms.
 
 use crate::dirty_bitmap::LINE_BITS;
 use linewatch_model::config::Geometry;
+use linewatch_model::device::pt_trigger::PFN_BITS;
 use linewatch_model::device::regs::*;
 use linewatch_model::protocol::{
     Meta, NdrOp, ReqOp, RwdOp, SnpOp, ADDR_BITS, DATA_BITS, ERR_CODE_BITS, ERR_COUNT_BITS,
@@ -71,6 +78,13 @@ pub struct Regs {
     pub ev_dirty_line: Signal<In, Bits<LINE_BITS>>,
     pub ev_recall_valid: Signal<In, bool>,
     pub ev_recall_line: Signal<In, Bits<LINE_BITS>>,
+    /// The page-table trigger's record from the top's event registers (kind and
+    /// frame), an event the top lost last cycle, and the trigger's refusal of this
+    /// cycle's registry set.
+    pub ev_pt_valid: Signal<In, bool>,
+    pub ev_pt_rec: Signal<In, W>,
+    pub ev_pt_lost: Signal<In, bool>,
+    pub pt_refused: Signal<In, bool>,
 
     pub req_ready: Signal<Out, bool>,
     pub rwd_ready: Signal<Out, bool>,
@@ -91,6 +105,13 @@ pub struct Regs {
     pub hv_op: Signal<Out, bool>,
     pub hv_level: Signal<Out, Bits<HV_LEVEL_BITS>>,
     pub hv_index: Signal<Out, Bits<HV_INDEX_BITS>>,
+    /// Toward the page-table trigger's registry and residency ports.
+    pub pt_reg_valid: Signal<Out, bool>,
+    pub pt_reg_set: Signal<Out, bool>,
+    pub pt_reg_frame: Signal<Out, Bits<PFN_BITS>>,
+    pub pt_res_valid: Signal<Out, bool>,
+    pub pt_res_set: Signal<Out, bool>,
+    pub pt_res_frame: Signal<Out, Bits<PFN_BITS>>,
 
     held: DFF<W>,
     inv_pend: DFF<W>,
@@ -127,23 +148,33 @@ pub struct Regs {
     hv_op_r: DFF<bool>,
     hv_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     hv_index_r: DFF<Bits<HV_INDEX_BITS>>,
+    pt_reg_valid_r: DFF<bool>,
+    pt_reg_set_r: DFF<bool>,
+    pt_reg_frame_r: DFF<Bits<PFN_BITS>>,
+    pt_res_valid_r: DFF<bool>,
+    pt_res_set_r: DFF<bool>,
+    pt_res_frame_r: DFF<Bits<PFN_BITS>>,
     records: [DFF<W>; RING],
     wr_d: DFF<bool>,
     wr_r: DFF<bool>,
     wr_e: DFF<bool>,
+    wr_p: DFF<bool>,
     wr_d_slot: DFF<Bits<5>>,
     wr_r_slot: DFF<Bits<5>>,
     wr_e_slot: DFF<Bits<5>>,
+    wr_p_slot: DFF<Bits<5>>,
     wr_d_rec: DFF<W>,
     wr_r_rec: DFF<W>,
     wr_e_rec: DFF<W>,
+    wr_p_rec: DFF<W>,
     prod: DFF<W>,
     cons: DFF<W>,
-    /// (producer - consumer) mod 64, and the producer's next two slots, registered
+    /// (producer - consumer) mod 64, and the producer's next three slots, registered
     /// from the next state so the appends decide from flops.
     fill: DFF<Bits<6>>,
     slot1: DFFWithInit<Bits<5>>,
     slot2: DFFWithInit<Bits<5>>,
+    slot3: DFFWithInit<Bits<5>>,
     dropped: DFF<W>,
 
     // constants
@@ -200,11 +231,17 @@ pub struct Regs {
     st_busy: Constant<W>,
     st_bad_birsp: Constant<W>,
     st_bad_message: Constant<W>,
+    st_no_space: Constant<W>,
     c_nop: Constant<Bits<8>>,
     c_swap: Constant<Bits<8>>,
     c_read: Constant<Bits<8>>,
     c_recall: Constant<Bits<8>>,
     c_set_control: Constant<Bits<8>>,
+    c_pt_reg: Constant<Bits<8>>,
+    c_pt_res: Constant<Bits<8>>,
+    /// `[device.pt]`: the trigger is built (else the PT commands are unknown).
+    pt_on: Constant<bool>,
+    pfn_high: Constant<W>,
     s_zero: Constant<Bits<2>>,
     s_one: Constant<Bits<2>>,
     s_two: Constant<Bits<2>>,
@@ -277,6 +314,11 @@ pub struct Regs {
     d_read: DFF<bool>,
     d_recall: DFF<bool>,
     d_bad_arg: DFF<bool>,
+    d_pt_reg: DFF<bool>,
+    d_pt_res: DFF<bool>,
+    d_pt_set: DFF<bool>,
+    x_pt_ok: Signal<Local, bool>,
+    x_pt_op: Signal<Local, bool>,
     x_seq: Signal<Local, W>,
     x_a0: Signal<Local, W>,
     x_a1: Signal<Local, Bits<ADDR_BITS>>,
@@ -292,26 +334,36 @@ pub struct Regs {
     rec_d: Signal<Local, W>,
     rec_r: Signal<Local, W>,
     rec_e: Signal<Local, W>,
+    rec_p: Signal<Local, W>,
     room0: Signal<Local, bool>,
     room1: Signal<Local, bool>,
     room2: Signal<Local, bool>,
-    n_rec: Signal<Local, Bits<2>>,
+    room3: Signal<Local, bool>,
+    /// Records appended ahead of the trigger's this cycle.
+    n_pre: Signal<Local, Bits<2>>,
+    n_rec: Signal<Local, Bits<3>>,
+    cnt3_zero: Constant<Bits<3>>,
     prod_next: Signal<Local, W>,
     cons_next: Signal<Local, W>,
     cons_write: Signal<Local, bool>,
     k31: Constant<Bits<6>>,
     k30: Constant<Bits<6>>,
+    k29: Constant<Bits<6>>,
     k5_1: Constant<Bits<5>>,
     k5_2: Constant<Bits<5>>,
+    k5_3: Constant<Bits<5>>,
     ok_d: Signal<Local, bool>,
     ok_r: Signal<Local, bool>,
     ok_e: Signal<Local, bool>,
+    ok_p: Signal<Local, bool>,
     drop_d: Signal<Local, bool>,
     drop_r: Signal<Local, bool>,
     drop_e: Signal<Local, bool>,
+    drop_p: Signal<Local, bool>,
     slot_d: Signal<Local, Bits<5>>,
     slot_r: Signal<Local, Bits<5>>,
     slot_e: Signal<Local, Bits<5>>,
+    slot_p: Signal<Local, Bits<5>>,
 }
 
 const RING: usize = RING_RECORDS as usize;
@@ -366,6 +418,10 @@ impl Regs {
             ev_dirty_line: Default::default(),
             ev_recall_valid: Default::default(),
             ev_recall_line: Default::default(),
+            ev_pt_valid: Default::default(),
+            ev_pt_rec: Default::default(),
+            ev_pt_lost: Default::default(),
+            pt_refused: Default::default(),
             req_ready: Default::default(),
             rwd_ready: Default::default(),
             ndr_valid: Default::default(),
@@ -385,6 +441,12 @@ impl Regs {
             hv_op: Default::default(),
             hv_level: Default::default(),
             hv_index: Default::default(),
+            pt_reg_valid: Default::default(),
+            pt_reg_set: Default::default(),
+            pt_reg_frame: Default::default(),
+            pt_res_valid: Default::default(),
+            pt_res_set: Default::default(),
+            pt_res_frame: Default::default(),
             held: Default::default(),
             inv_pend: Default::default(),
             ndr_valid_r: Default::default(),
@@ -420,21 +482,31 @@ impl Regs {
             hv_op_r: Default::default(),
             hv_level_r: Default::default(),
             hv_index_r: Default::default(),
+            pt_reg_valid_r: Default::default(),
+            pt_reg_set_r: Default::default(),
+            pt_reg_frame_r: Default::default(),
+            pt_res_valid_r: Default::default(),
+            pt_res_set_r: Default::default(),
+            pt_res_frame_r: Default::default(),
             records: Default::default(),
             wr_d: Default::default(),
             wr_r: Default::default(),
             wr_e: Default::default(),
+            wr_p: Default::default(),
             wr_d_slot: Default::default(),
             wr_r_slot: Default::default(),
             wr_e_slot: Default::default(),
+            wr_p_slot: Default::default(),
             wr_d_rec: Default::default(),
             wr_r_rec: Default::default(),
             wr_e_rec: Default::default(),
+            wr_p_rec: Default::default(),
             prod: Default::default(),
             cons: Default::default(),
             fill: Default::default(),
             slot1: DFFWithInit::new(1u64.into()),
             slot2: DFFWithInit::new(2u64.into()),
+            slot3: DFFWithInit::new(3u64.into()),
             dropped: Default::default(),
             slot_id: std::array::from_fn(|i| Constant::new(Bits::<5>::from(i as u64))),
             k_ring: std::array::from_fn(|j| kk(RING_FIRST + j as u64)),
@@ -489,11 +561,16 @@ impl Regs {
             st_busy: w(ST_BUSY),
             st_bad_birsp: w(ST_BAD_BIRSP),
             st_bad_message: w(ST_BAD_MESSAGE),
+            st_no_space: w(ST_NO_SPACE),
             c_nop: c8(CMD_NOP),
             c_swap: c8(CMD_HARVEST_SWAP),
             c_read: c8(CMD_HARVEST_READ),
             c_recall: c8(CMD_RECALL),
             c_set_control: c8(CMD_SET_CONTROL),
+            c_pt_reg: c8(CMD_PT_REGISTER),
+            c_pt_res: c8(CMD_PT_RESIDENT),
+            pt_on: Constant::new(g.pt.is_some()),
+            pfn_high: w(!((1u64 << PFN_BITS) - 1)),
             s_zero: c2(0),
             s_one: c2(1),
             s_two: c2(2),
@@ -563,6 +640,11 @@ impl Regs {
             d_read: Default::default(),
             d_recall: Default::default(),
             d_bad_arg: Default::default(),
+            d_pt_reg: Default::default(),
+            d_pt_res: Default::default(),
+            d_pt_set: Default::default(),
+            x_pt_ok: Default::default(),
+            x_pt_op: Default::default(),
             x_seq: Default::default(),
             x_a0: Default::default(),
             x_a1: Default::default(),
@@ -578,26 +660,35 @@ impl Regs {
             rec_d: Default::default(),
             rec_r: Default::default(),
             rec_e: Default::default(),
+            rec_p: Default::default(),
             room0: Default::default(),
             room1: Default::default(),
             room2: Default::default(),
+            room3: Default::default(),
+            n_pre: Default::default(),
             n_rec: Default::default(),
+            cnt3_zero: Constant::new(0u64.into()),
             prod_next: Default::default(),
             cons_next: Default::default(),
             cons_write: Default::default(),
             k31: Constant::new((RING_RECORDS - 1).into()),
             k30: Constant::new((RING_RECORDS - 2).into()),
+            k29: Constant::new((RING_RECORDS - 3).into()),
             k5_1: Constant::new(1u64.into()),
             k5_2: Constant::new(2u64.into()),
+            k5_3: Constant::new(3u64.into()),
             ok_d: Default::default(),
             ok_r: Default::default(),
             ok_e: Default::default(),
+            ok_p: Default::default(),
             drop_d: Default::default(),
             drop_r: Default::default(),
             drop_e: Default::default(),
+            drop_p: Default::default(),
             slot_d: Default::default(),
             slot_r: Default::default(),
             slot_e: Default::default(),
+            slot_p: Default::default(),
         }
     }
 }
@@ -643,27 +734,40 @@ impl Logic for Regs {
             hv_op_r,
             hv_level_r,
             hv_index_r,
+            pt_reg_valid_r,
+            pt_reg_set_r,
+            pt_reg_frame_r,
+            pt_res_valid_r,
+            pt_res_set_r,
+            pt_res_frame_r,
             prod,
             cons,
             hv_word,
             wr_d,
             wr_r,
             wr_e,
+            wr_p,
             wr_d_slot,
             wr_r_slot,
             wr_e_slot,
+            wr_p_slot,
             wr_d_rec,
             wr_r_rec,
             wr_e_rec,
+            wr_p_rec,
             d_nop,
             d_set,
             d_swap,
             d_read,
             d_recall,
             d_bad_arg,
+            d_pt_reg,
+            d_pt_res,
+            d_pt_set,
             fill,
             slot1,
             slot2,
+            slot3,
             dropped
         );
         for i in 0..32 {
@@ -789,6 +893,10 @@ impl Logic for Regs {
             && (self.n_a1.val() & self.addr_high.val()) == self.w_zero.val()
             && (self.n_a1.val() & self.window_high.val()) == self.window_base.val()
             && (self.n_a1.val() & self.page_high.val()) != self.page_base.val();
+        self.x_pt_op.next = self.pt_on.val()
+            && (self.n_op.val() == self.c_pt_reg.val() || self.n_op.val() == self.c_pt_res.val());
+        self.x_pt_ok.next = self.n_a1.val() <= self.w_one.val()
+            && (self.n_a0.val() & self.pfn_high.val()) == self.w_zero.val();
         if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
             self.command.d.next = self.cmd_next.val();
             self.d_nop.d.next = self.n_op.val() == self.c_nop.val();
@@ -797,7 +905,13 @@ impl Logic for Regs {
             self.d_read.d.next = self.n_op.val() == self.c_read.val() && self.x_read_ok.val();
             self.d_recall.d.next = self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
             self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val() && !self.x_read_ok.val())
-                || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val());
+                || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val())
+                || (self.x_pt_op.val() && !self.x_pt_ok.val());
+            self.d_pt_reg.d.next =
+                self.pt_on.val() && self.n_op.val() == self.c_pt_reg.val() && self.x_pt_ok.val();
+            self.d_pt_res.d.next =
+                self.pt_on.val() && self.n_op.val() == self.c_pt_res.val() && self.x_pt_ok.val();
+            self.d_pt_set.d.next = self.n_a1.val().get_bit(0);
         }
 
         // The consumer index: word 1 of the events line.
@@ -1013,6 +1127,16 @@ impl Logic for Regs {
                 self.cmd_opcode_r.d.next = self.x_a0.val().get_bits::<OPCODE_BITS>(0);
                 self.cmd_addr_r.d.next = self.x_a1.val();
                 self.exec_state.d.next = self.s_one.val();
+            } else if self.d_pt_reg.q.val() {
+                self.pt_reg_valid_r.d.next = true;
+                self.pt_reg_set_r.d.next = self.d_pt_set.q.val();
+                self.pt_reg_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
+                self.exec_state.d.next = self.s_one.val();
+            } else if self.d_pt_res.q.val() {
+                self.pt_res_valid_r.d.next = true;
+                self.pt_res_set_r.d.next = self.d_pt_set.q.val();
+                self.pt_res_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
+                self.exec_state.d.next = self.s_one.val();
             } else if self.d_bad_arg.q.val() {
                 self.complete.next = true;
                 self.c_status.next = self.st_bad_arg.val();
@@ -1021,6 +1145,20 @@ impl Logic for Regs {
                 self.c_status.next = self.st_unknown.val();
             }
         } else if self.exec_state.q.val() == self.s_one.val() {
+            // The trigger takes its registry and residency requests at once.
+            if self.pt_reg_valid_r.q.val() {
+                self.pt_reg_valid_r.d.next = false;
+                self.exec_state.d.next = self.s_zero.val();
+                self.complete.next = true;
+                if self.pt_refused.val() {
+                    self.c_status.next = self.st_no_space.val();
+                }
+            }
+            if self.pt_res_valid_r.q.val() {
+                self.pt_res_valid_r.d.next = false;
+                self.exec_state.d.next = self.s_zero.val();
+                self.complete.next = true;
+            }
             if self.cmd_valid_r.q.val() && self.core_cmd_ready.val() {
                 self.cmd_valid_r.d.next = false;
                 self.exec_state.d.next = self.s_zero.val();
@@ -1095,8 +1233,8 @@ impl Logic for Regs {
             self.changed.next = self.changed.val() | self.bit_status.val();
         }
 
-        // Event ring: dirty, recall, error records in that order; one that finds the
-        // ring full is dropped and counted.
+        // Event ring: dirty, recall, error, page-table records in that order; one that
+        // finds the ring full is dropped and counted.
         self.rec_d.next =
             self.kind_dirty.val() | bit_cast::<64, LINE_BITS>(self.ev_dirty_line.val());
         self.rec_r.next =
@@ -1104,11 +1242,13 @@ impl Logic for Regs {
         self.rec_e.next = self.kind_error.val()
             | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count.val()) << 16u64)
             | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code.val());
+        self.rec_p.next = self.ev_pt_rec.val();
         // Fill level (producer minus consumer modulo 64) from a flop: room for one,
-        // two or three more records is a compare with a constant.
+        // two, three or four more records is a compare with a constant.
         self.room0.next = self.fill.q.val() < self.used_max.val();
         self.room1.next = self.fill.q.val() < self.k31.val();
         self.room2.next = self.fill.q.val() < self.k30.val();
+        self.room3.next = self.fill.q.val() < self.k29.val();
         self.ok_d.next = self.ev_dirty_valid.val() && self.room0.val();
         self.drop_d.next = self.ev_dirty_valid.val() && !self.ok_d.val();
         if self.ok_d.val() {
@@ -1125,8 +1265,23 @@ impl Logic for Regs {
             self.ok_e.next = self.ev_err_valid.val() && self.room0.val();
         }
         self.drop_e.next = self.ev_err_valid.val() && !self.ok_e.val();
-        self.n_rec.next = self.cnt_zero.val() + self.ok_d.val() + self.ok_r.val() + self.ok_e.val();
-        self.prod_next.next = self.prod.q.val() + bit_cast::<64, 2>(self.n_rec.val());
+        self.n_pre.next = self.cnt_zero.val() + self.ok_d.val() + self.ok_r.val() + self.ok_e.val();
+        if self.n_pre.val() == self.s_zero.val() {
+            self.ok_p.next = self.ev_pt_valid.val() && self.room0.val();
+        } else if self.n_pre.val() == self.s_one.val() {
+            self.ok_p.next = self.ev_pt_valid.val() && self.room1.val();
+        } else if self.n_pre.val() == self.s_two.val() {
+            self.ok_p.next = self.ev_pt_valid.val() && self.room2.val();
+        } else {
+            self.ok_p.next = self.ev_pt_valid.val() && self.room3.val();
+        }
+        self.drop_p.next = self.ev_pt_valid.val() && !self.ok_p.val();
+        self.n_rec.next = self.cnt3_zero.val()
+            + self.ok_d.val()
+            + self.ok_r.val()
+            + self.ok_e.val()
+            + self.ok_p.val();
+        self.prod_next.next = self.prod.q.val() + bit_cast::<64, 3>(self.n_rec.val());
         self.prod.d.next = self.prod_next.val();
         // Both fills are computed; the consumer write only picks one.
         if self.cons_write.val() {
@@ -1138,8 +1293,13 @@ impl Logic for Regs {
         }
         self.slot1.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_1.val();
         self.slot2.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_2.val();
-        self.dropped.d.next =
-            self.dropped.q.val() + self.drop_d.val() + self.drop_r.val() + self.drop_e.val();
+        self.slot3.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_3.val();
+        self.dropped.d.next = self.dropped.q.val()
+            + self.drop_d.val()
+            + self.drop_r.val()
+            + self.drop_e.val()
+            + self.drop_p.val()
+            + self.ev_pt_lost.val();
         self.slot_d.next = self.prod.q.val().get_bits::<5>(0);
         if self.ok_d.val() {
             self.slot_r.next = self.slot1.q.val();
@@ -1153,17 +1313,29 @@ impl Logic for Regs {
         } else {
             self.slot_e.next = self.slot_d.val();
         }
+        if self.n_pre.val() == self.s_zero.val() {
+            self.slot_p.next = self.slot_d.val();
+        } else if self.n_pre.val() == self.s_one.val() {
+            self.slot_p.next = self.slot1.q.val();
+        } else if self.n_pre.val() == self.s_two.val() {
+            self.slot_p.next = self.slot2.q.val();
+        } else {
+            self.slot_p.next = self.slot3.q.val();
+        }
         // The appends land at the next edge, from registers (the ring's 2048 flops
         // are far from the decision).
         self.wr_d.d.next = self.ok_d.val();
         self.wr_r.d.next = self.ok_r.val();
         self.wr_e.d.next = self.ok_e.val();
+        self.wr_p.d.next = self.ok_p.val();
         self.wr_d_slot.d.next = self.slot_d.val();
         self.wr_r_slot.d.next = self.slot_r.val();
         self.wr_e_slot.d.next = self.slot_e.val();
+        self.wr_p_slot.d.next = self.slot_p.val();
         self.wr_d_rec.d.next = self.rec_d.val();
         self.wr_r_rec.d.next = self.rec_r.val();
         self.wr_e_rec.d.next = self.rec_e.val();
+        self.wr_p_rec.d.next = self.rec_p.val();
         for i in 0..32 {
             if self.wr_d.q.val() && self.wr_d_slot.q.val() == self.slot_id[i].val() {
                 self.records[i].d.next = self.wr_d_rec.q.val();
@@ -1173,6 +1345,9 @@ impl Logic for Regs {
             }
             if self.wr_e.q.val() && self.wr_e_slot.q.val() == self.slot_id[i].val() {
                 self.records[i].d.next = self.wr_e_rec.q.val();
+            }
+            if self.wr_p.q.val() && self.wr_p_slot.q.val() == self.slot_id[i].val() {
+                self.records[i].d.next = self.wr_p_rec.q.val();
             }
         }
         if self.ok_d.val() {
@@ -1187,7 +1362,16 @@ impl Logic for Regs {
             self.changed.next =
                 self.changed.val() | (self.bit_ring0.val() << self.slot_e.val().get_bits::<2>(3));
         }
-        if self.ev_dirty_valid.val() || self.ev_recall_valid.val() || self.ev_err_valid.val() {
+        if self.ok_p.val() {
+            self.changed.next =
+                self.changed.val() | (self.bit_ring0.val() << self.slot_p.val().get_bits::<2>(3));
+        }
+        if self.ev_dirty_valid.val()
+            || self.ev_recall_valid.val()
+            || self.ev_err_valid.val()
+            || self.ev_pt_valid.val()
+            || self.ev_pt_lost.val()
+        {
             self.changed.next = self.changed.val() | self.bit_events.val();
         }
         self.held_next.next = ((self.held.q.val() & !self.clr_held.val()) | self.set_held.val())
@@ -1214,6 +1398,12 @@ impl Logic for Regs {
         self.hv_op.next = self.hv_op_r.q.val();
         self.hv_level.next = self.hv_level_r.q.val();
         self.hv_index.next = self.hv_index_r.q.val();
+        self.pt_reg_valid.next = self.pt_reg_valid_r.q.val();
+        self.pt_reg_set.next = self.pt_reg_set_r.q.val();
+        self.pt_reg_frame.next = self.pt_reg_frame_r.q.val();
+        self.pt_res_valid.next = self.pt_res_valid_r.q.val();
+        self.pt_res_set.next = self.pt_res_set_r.q.val();
+        self.pt_res_frame.next = self.pt_res_frame_r.q.val();
     }
 }
 

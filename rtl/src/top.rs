@@ -8,12 +8,30 @@
 //! late). The NDR, DRS and BISnp channels show the core's register when it is full
 //! and the agent's otherwise; the agent's register is taken only when the core's is
 //! empty.
+//!
+//! With the page-table trigger (`[device.pt]`): the core's DRS register is the
+//! trigger's observation port (the core's DRS ready is the trigger's `obs_ready`)
+//! and the DRS channel shows the trigger's output register, else the agent's; the
+//! agent's registry and residency requests drive the trigger's ports from registers;
+//! the fetch port is the top's. The trigger's events wait in three registers
+//! (response, timeout, table full), of which the first full one goes into the ring
+//! each cycle; an event that finds its register still full is counted as dropped,
+//! through a register (a cycle late, like the core's events: no path from the
+//! trigger's response match into the agent's counters).
+//!
+//! Without the trigger it is still instantiated (with placeholder parameters) but
+//! every use of it is gated off by a constant, so synthesis removes it, the fetch
+//! outputs are 0 and the DRS path is the core's and the agent's as before.
 
 use crate::core::Core;
 use crate::dirty_bitmap::LINE_BITS;
+use crate::pt_trigger::PtTrigger;
 use crate::regs::Regs;
 use linewatch_model::config::Geometry;
-use linewatch_model::device::regs::{page_base, AGENT_BITAG, PAGE_LINES};
+use linewatch_model::device::pt_trigger::{PtParams, PFN_BITS, PT_SIDE_BITS};
+use linewatch_model::device::regs::{
+    page_base, AGENT_BITAG, EV_PT_DONE, EV_PT_FULL, EV_PT_LATE, EV_PT_TIMEOUT, PAGE_LINES,
+};
 use linewatch_model::protocol::{
     ADDR_BITS, ADDR_MASK, BITAG_BITS, DATA_BITS, ERR_CODE_BITS, ERR_COUNT_BITS, HV_INDEX_BITS,
     HV_LEVEL_BITS, MASK_BITS, META_BITS, OPCODE_BITS, RSP_OPCODE_BITS, TAG_BITS,
@@ -28,6 +46,24 @@ type Tag = Bits<TAG_BITS>;
 type Line = Bits<DATA_BITS>;
 type Mask = Bits<MASK_BITS>;
 type Err = Bits<ERR_CODE_BITS>;
+type Frame = Bits<PFN_BITS>;
+type W = Bits<64>;
+// The side packing below is written with these widths' offsets (3 and 5).
+const _: () = assert!(
+    PT_SIDE_BITS == RSP_OPCODE_BITS + META_BITS + TAG_BITS
+        && RSP_OPCODE_BITS == 3
+        && META_BITS == 2
+);
+
+/// The trigger's parameters when `[device.pt]` is absent: the smallest the block
+/// takes; the top gates every use of it off, so synthesis removes it.
+const PT_PLACEHOLDER: PtParams = PtParams {
+    registry: 1,
+    inflight: 1,
+    timer: 1,
+    window_base: 0,
+    window_frames: 1,
+};
 
 /// The whole device: `top` in the generated Verilog. Its ports are exactly the
 /// model's port table plus `clock`.
@@ -62,6 +98,9 @@ pub struct Device {
     pub hv_op: Signal<In, bool>,
     pub hv_level: Signal<In, Bits<HV_LEVEL_BITS>>,
     pub hv_index: Signal<In, Bits<HV_INDEX_BITS>>,
+    pub fetch_ready: Signal<In, bool>,
+    pub fetch_rsp_valid: Signal<In, bool>,
+    pub fetch_rsp_frame: Signal<In, Frame>,
     pub req_ready: Signal<Out, bool>,
     pub rwd_ready: Signal<Out, bool>,
     pub ndr_valid: Signal<Out, bool>,
@@ -89,6 +128,9 @@ pub struct Device {
     pub hv_rsp_data: Signal<Out, Bits<64>>,
     pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
     pub err_code: Signal<Out, Err>,
+    pub fetch_valid: Signal<Out, bool>,
+    pub fetch_frame: Signal<Out, Frame>,
+    pub fetch_rsp_ready: Signal<Out, bool>,
 
     core: Core,
     regs: Regs,
@@ -116,6 +158,26 @@ pub struct Device {
     req_reg: Signal<Local, bool>,
     rwd_reg: Signal<Local, bool>,
     birsp_reg: Signal<Local, bool>,
+    /// The page-table trigger: built (and used) only with `[device.pt]`.
+    pt: PtTrigger,
+    pt_on: Constant<bool>,
+    /// Trigger event records waiting for the ring (response, timeout, table full),
+    /// and an event lost last cycle.
+    pt_ev_v: [DFF<bool>; 3],
+    pt_ev_rec: [DFF<W>; 3],
+    pt_lost: DFF<bool>,
+    pt_drain: [Signal<Local, bool>; 3],
+    pt_new: [Signal<Local, bool>; 3],
+    pt_new_rec: [Signal<Local, W>; 3],
+    pt_lose: [Signal<Local, bool>; 3],
+    kind_done: Constant<W>,
+    kind_late: Constant<W>,
+    kind_timeout: Constant<W>,
+    kind_full: Constant<W>,
+    frame_zero: Constant<Frame>,
+    /// The trigger outputs the device does not use (its line address out, its
+    /// counters), read here so the lint sees them used (Verilator's `*unused*`).
+    pt_unused: Signal<Local, bool>,
 }
 
 impl Device {
@@ -177,6 +239,12 @@ impl Device {
             hv_rsp_data: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
+            fetch_ready: Default::default(),
+            fetch_rsp_valid: Default::default(),
+            fetch_rsp_frame: Default::default(),
+            fetch_valid: Default::default(),
+            fetch_frame: Default::default(),
+            fetch_rsp_ready: Default::default(),
             core: Core::new(g),
             regs: Regs::new(g),
             page_high: Constant::new((!(PAGE_LINES - 1) & ADDR_MASK).into()),
@@ -199,6 +267,21 @@ impl Device {
             req_reg: Default::default(),
             rwd_reg: Default::default(),
             birsp_reg: Default::default(),
+            pt: PtTrigger::new(g.pt.as_ref().unwrap_or(&PT_PLACEHOLDER)),
+            pt_on: Constant::new(g.pt.is_some()),
+            pt_ev_v: Default::default(),
+            pt_ev_rec: Default::default(),
+            pt_lost: Default::default(),
+            pt_drain: Default::default(),
+            pt_new: Default::default(),
+            pt_new_rec: Default::default(),
+            pt_lose: Default::default(),
+            kind_done: Constant::new((EV_PT_DONE << 60).into()),
+            kind_late: Constant::new((EV_PT_LATE << 60).into()),
+            kind_timeout: Constant::new((EV_PT_TIMEOUT << 60).into()),
+            kind_full: Constant::new((EV_PT_FULL << 60).into()),
+            frame_zero: Constant::new(0u64.into()),
+            pt_unused: Default::default(),
         }
     }
 }
@@ -208,6 +291,7 @@ impl Logic for Device {
     fn update(&mut self) {
         self.core.clock.next = self.clock.val();
         self.regs.clock.next = self.clock.val();
+        self.pt.clock.next = self.clock.val();
         dff_setup!(
             self,
             clock,
@@ -216,8 +300,14 @@ impl Logic for Device {
             ev_recall_valid,
             ev_recall_line,
             err_count_r,
-            err_code_r
+            err_code_r,
+            pt_lost
         );
+        for k in 0..3 {
+            self.pt_ev_v[k].clock.next = self.clock.val();
+            self.pt_ev_rec[k].clock.next = self.clock.val();
+            self.pt_ev_rec[k].d.next = self.pt_ev_rec[k].q.val();
+        }
 
         // Demux by address (requests) and BITag (snoop responses).
         self.req_page.next = self.regs_on.val()
@@ -246,7 +336,12 @@ impl Logic for Device {
         self.core.rwd_mask.next = self.rwd_mask.val();
         self.core.rwd_data.next = self.rwd_data.val();
         self.core.ndr_ready.next = self.ndr_ready.val();
-        self.core.drs_ready.next = self.drs_ready.val();
+        // With the trigger, the core's DRS register is its observation port.
+        if self.pt_on.val() {
+            self.core.drs_ready.next = self.pt.obs_ready.val();
+        } else {
+            self.core.drs_ready.next = self.drs_ready.val();
+        }
         self.core.bisnp_ready.next = self.bisnp_ready.val();
         self.core.birsp_opcode.next = self.birsp_opcode.val();
         self.core.birsp_bitag.next = self.birsp_bitag.val();
@@ -296,7 +391,11 @@ impl Logic for Device {
         self.regs.rwd_data.next = self.rwd_data.val().get_bits::<256>(0);
         self.regs.birsp_valid.next = self.birsp_reg.val();
         self.regs.ndr_take.next = self.ndr_ready.val() && !self.core.ndr_valid.val();
-        self.regs.drs_take.next = self.drs_ready.val() && !self.core.drs_valid.val();
+        if self.pt_on.val() {
+            self.regs.drs_take.next = self.drs_ready.val() && !self.pt.out_valid.val();
+        } else {
+            self.regs.drs_take.next = self.drs_ready.val() && !self.core.drs_valid.val();
+        }
         self.regs.snp_take.next = self.bisnp_ready.val() && !self.core.bisnp_valid.val();
         self.regs.core_cmd_ready.next = self.core.cmd_ready.val();
         self.regs.core_hv_ready.next = self.core.hv_ready.val();
@@ -313,6 +412,78 @@ impl Logic for Device {
         self.regs.ev_dirty_line.next = self.ev_dirty_line.q.val();
         self.regs.ev_recall_valid.next = self.ev_recall_valid.q.val();
         self.regs.ev_recall_line.next = self.ev_recall_line.q.val();
+
+        // The page-table trigger: the core's DRS register in, the DRS channel out;
+        // the agent's registered requests on its registry and residency ports.
+        self.pt.reg_valid.next = self.regs.pt_reg_valid.val();
+        self.pt.reg_set.next = self.regs.pt_reg_set.val();
+        self.pt.reg_frame.next = self.regs.pt_reg_frame.val();
+        self.pt.res_valid.next = self.regs.pt_res_valid.val();
+        self.pt.res_set.next = self.regs.pt_res_set.val();
+        self.pt.res_frame.next = self.regs.pt_res_frame.val();
+        self.pt.obs_valid.next = self.core.drs_valid.val();
+        self.pt.obs_addr.next = self.core.drs_addr.val();
+        self.pt.obs_data.next = self.core.drs_data.val();
+        // The side value: opcode, meta, tag (the model's `side_pack`).
+        self.pt.obs_side.next =
+            bit_cast::<PT_SIDE_BITS, RSP_OPCODE_BITS>(self.core.drs_opcode.val())
+                | (bit_cast::<PT_SIDE_BITS, META_BITS>(self.core.drs_meta.val()) << 3u64)
+                | (bit_cast::<PT_SIDE_BITS, TAG_BITS>(self.core.drs_tag.val()) << 5u64);
+        self.pt.out_ready.next = self.drs_ready.val();
+        self.pt.fetch_ready.next = self.fetch_ready.val();
+        self.pt.rsp_valid.next = self.fetch_rsp_valid.val();
+        self.pt.rsp_frame.next = self.fetch_rsp_frame.val();
+        self.regs.pt_refused.next = self.pt_on.val() && self.pt.reg_refused.val();
+        // Event registers: the first full one goes to the ring now; this cycle's
+        // events load at the edge into registers that are empty or draining; one
+        // that finds its register still full is lost (counted a cycle later).
+        self.pt_drain[0].next = self.pt_ev_v[0].q.val();
+        self.pt_drain[1].next = self.pt_ev_v[1].q.val() && !self.pt_ev_v[0].q.val();
+        self.pt_drain[2].next =
+            self.pt_ev_v[2].q.val() && !self.pt_ev_v[1].q.val() && !self.pt_ev_v[0].q.val();
+        self.regs.ev_pt_valid.next = self.pt_on.val()
+            && (self.pt_ev_v[0].q.val() || self.pt_ev_v[1].q.val() || self.pt_ev_v[2].q.val());
+        if self.pt_ev_v[0].q.val() {
+            self.regs.ev_pt_rec.next = self.pt_ev_rec[0].q.val();
+        } else if self.pt_ev_v[1].q.val() {
+            self.regs.ev_pt_rec.next = self.pt_ev_rec[1].q.val();
+        } else {
+            self.regs.ev_pt_rec.next = self.pt_ev_rec[2].q.val();
+        }
+        self.pt_new[0].next = self.pt_on.val() && (self.pt.ev_done.val() || self.pt.ev_late.val());
+        if self.pt.ev_done.val() {
+            self.pt_new_rec[0].next =
+                self.kind_done.val() | bit_cast::<64, PFN_BITS>(self.fetch_rsp_frame.val());
+        } else {
+            self.pt_new_rec[0].next =
+                self.kind_late.val() | bit_cast::<64, PFN_BITS>(self.fetch_rsp_frame.val());
+        }
+        self.pt_new[1].next = self.pt_on.val() && self.pt.ev_timeout.val();
+        self.pt_new_rec[1].next =
+            self.kind_timeout.val() | bit_cast::<64, PFN_BITS>(self.pt.ev_timeout_frame.val());
+        self.pt_new[2].next = self.pt_on.val() && self.pt.ev_full.val();
+        self.pt_new_rec[2].next =
+            self.kind_full.val() | bit_cast::<64, PFN_BITS>(self.pt.ev_full_frame.val());
+        for k in 0..3 {
+            self.pt_ev_v[k].d.next = self.pt_ev_v[k].q.val() && !self.pt_drain[k].val();
+            self.pt_lose[k].next =
+                self.pt_new[k].val() && self.pt_ev_v[k].q.val() && !self.pt_drain[k].val();
+            if self.pt_new[k].val() && !self.pt_lose[k].val() {
+                self.pt_ev_v[k].d.next = true;
+                self.pt_ev_rec[k].d.next = self.pt_new_rec[k].val();
+            }
+        }
+        self.pt_lost.d.next =
+            self.pt_lose[0].val() || self.pt_lose[1].val() || self.pt_lose[2].val();
+        self.regs.ev_pt_lost.next = self.pt_on.val() && self.pt_lost.q.val();
+        self.pt_unused.next = self.pt.out_addr.val().any()
+            || self.pt.cnt_done.val().any()
+            || self.pt.cnt_late.val().any()
+            || self.pt.cnt_timeout.val().any()
+            || self.pt.cnt_full.val().any()
+            || self.pt.cnt_refused.val().any()
+            || self.pt.cnt_bypass.val().any()
+            || self.pt.cnt_stray.val().any();
 
         // Outputs: the core's, with the agent's where its registers are empty.
         self.drs_opcode.next = self.core.drs_opcode.val();
@@ -348,7 +519,21 @@ impl Logic for Device {
             self.ndr_opcode.next = self.core.ndr_opcode.val();
             self.ndr_tag.next = self.core.ndr_tag.val();
         }
-        if !self.core.drs_valid.val() && self.regs_drs.val() {
+        if self.pt_on.val() {
+            // The trigger's output register, else the agent's.
+            if !self.pt.out_valid.val() && self.regs_drs.val() {
+                self.drs_valid.next = true;
+                self.drs_meta.next = self.regs.drs_meta.val();
+                self.drs_tag.next = self.regs.drs_tag.val();
+                self.drs_data.next = self.regs.drs_data.val();
+            } else {
+                self.drs_valid.next = self.pt.out_valid.val();
+                self.drs_opcode.next = self.pt.out_side.val().get_bits::<RSP_OPCODE_BITS>(0);
+                self.drs_meta.next = self.pt.out_side.val().get_bits::<META_BITS>(3);
+                self.drs_tag.next = self.pt.out_side.val().get_bits::<TAG_BITS>(5);
+                self.drs_data.next = self.pt.out_data.val();
+            }
+        } else if !self.core.drs_valid.val() && self.regs_drs.val() {
             self.drs_valid.next = true;
             self.drs_meta.next = self.regs.drs_meta.val();
             self.drs_tag.next = self.regs.drs_tag.val();
@@ -359,6 +544,12 @@ impl Logic for Device {
             self.drs_tag.next = self.core.drs_tag.val();
             self.drs_data.next = self.core.drs_data.val();
         }
+        self.fetch_valid.next = self.pt_on.val() && self.pt.fetch_valid.val();
+        self.fetch_frame.next = self.frame_zero.val();
+        if self.pt_on.val() {
+            self.fetch_frame.next = self.pt.fetch_frame.val();
+        }
+        self.fetch_rsp_ready.next = self.pt_on.val() && self.pt.rsp_ready.val();
         if !self.core.bisnp_valid.val() && self.regs_snp.val() {
             self.bisnp_valid.next = true;
             self.bisnp_opcode.next = self.regs.snp_op.val();
@@ -387,5 +578,18 @@ mod tests {
         uut.connect_all();
         let v = generate_verilog(&uut);
         yosys_validate("linewatch_rtl_top", &v).unwrap();
+    }
+
+    #[test]
+    fn top_with_the_pt_trigger_synthesizes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/pt-small.toml");
+        let g = Config::load(path.as_ref()).unwrap().geometry();
+        assert!(g.pt.is_some());
+        let mut uut = Device::new(&g);
+        uut.connect_all();
+        let v = generate_verilog(&uut);
+        // The residency RAM: 2048 frames.
+        assert!(v.contains("reg [0:0] mem [0:2047];"));
+        yosys_validate("linewatch_rtl_top_pt", &v).unwrap();
     }
 }

@@ -54,7 +54,8 @@ fn lint_verilog(name: &str, verilog: &str) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The page-table trigger is not in the device yet: linted as a block of its own.
+/// The page-table trigger as a block of its own (the device with it:
+/// `pt_small_config_lints_clean`).
 #[test]
 fn pt_trigger_block_lints_clean() {
     use linewatch_model::device::pt_trigger::PtParams;
@@ -82,6 +83,26 @@ fn default_config_lints_clean() {
 #[test]
 fn ice40_small_config_lints_clean() {
     lint("ice40-small.toml");
+}
+
+/// The device with the page-table trigger (`[device.pt]`).
+#[test]
+fn pt_small_config_lints_clean() {
+    lint("pt-small.toml");
+}
+
+/// With the trigger, the top has the same ports (the fetch port then drives).
+#[test]
+fn pt_small_top_ports_match_the_port_table() {
+    let with = top_ports(&generate("pt-small.toml"));
+    let mut without = top_ports(&generate("default.toml"));
+    let mut with_sorted = with.clone();
+    with_sorted.sort();
+    without.sort();
+    assert_eq!(with_sorted, without);
+    assert!(with
+        .iter()
+        .any(|(d, n, w)| d == "output" && n == "fetch_frame" && *w == 40));
 }
 
 /// `(direction, name, width)` of each port in `module top(...)`.

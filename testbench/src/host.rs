@@ -7,10 +7,21 @@
 //! BIRsp after that write's Cmp; a snoop to a line whose read or upgrade the device
 //! has already accepted is answered after that read or upgrade completes. Valid and
 //! payload stay stable until the device takes them; no valid waits on a ready.
+//!
+//! With the page-table trigger (`[device.pt]`) the host also plays the fetch engine
+//! behind the fetch port (random readiness, answers after a random latency, some
+//! beyond the trigger's timer, now and then a stray frame), keeps page-table pages
+//! in device memory (lines of PTEs pointing into and out of the trigger's window)
+//! whose lines its pool reads, and sends PT_REGISTER / PT_RESIDENT commands among the
+//! others. MemData is then matched by address, not order (a held line is overtaken),
+//! and may come back with the P bit of present leaf PTEs into the window cleared.
+//! Every choice comes from the run's seed; without the trigger none of this draws a
+//! random number, so those runs are unchanged.
 
 use crate::memory::DeviceMemory;
 use crate::rng::Rng;
 use linewatch_model::config::CosimConfig;
+use linewatch_model::device::pt_trigger::{pte_frame, pte_present_leaf, PtParams, PFN_BITS};
 use linewatch_model::device::regs;
 use linewatch_model::protocol::*;
 use linewatch_model::{Geometry, Inputs, Outputs};
@@ -75,6 +86,8 @@ enum Kind {
 #[derive(Clone, Copy, Debug)]
 struct Pending {
     line: Option<usize>,
+    /// The request's line address (MemData is matched to memory's data by it).
+    addr: u64,
     kind: Kind,
     accepted: bool,
 }
@@ -131,6 +144,175 @@ pub struct HostStats {
     pub events_consumed: u64,
     pub events_dropped: u64,
     pub event_kinds: u64,
+    /// Page-table trigger (with `[device.pt]`): fetches the device sent, answers it
+    /// took (of which stray frames), PT commands written, MemData lines of
+    /// page-table pages and PTEs among them that came back with P cleared.
+    pub pt_fetches: u64,
+    pub pt_answers: u64,
+    pub pt_strays: u64,
+    pub pt_commands: u64,
+    pub pt_lines: u64,
+    pub pt_cleared: u64,
+}
+
+/// The co-simulation host's page-table side: the fetch engine and the page tables.
+struct PtHost {
+    rng: Rng,
+    p: PtParams,
+    /// Page-table pages (frames) whose lines the pool reads.
+    pages: Vec<u64>,
+    page_set: HashSet<u64>,
+    /// A few frames of the trigger's window that PTEs name often (so lines share
+    /// frames in flight) and PT_RESIDENT clears often (so they are fetched again).
+    hot: Vec<u64>,
+    /// Accepted fetches: (cycle the answer may go, frame).
+    fetches: Vec<(u64, u64)>,
+    /// The answer offered, stable until the device takes it (and whether it is stray).
+    offer: Option<(u64, bool)>,
+    /// Frames answered (resident now, unless cleared since): PT_RESIDENT clears
+    /// mostly pick from these, so a long run keeps fetching.
+    answered: Vec<u64>,
+}
+
+impl PtHost {
+    fn new(rng: Rng, p: PtParams, g: &Geometry) -> Self {
+        let mut rng = rng;
+        // Page-table pages below the trigger's window (which ends at the register page).
+        let first = g.window_base_line >> 6;
+        let n = p.window_base - first;
+        let mut pages = Vec::new();
+        while pages.len() < p.registry + 2 {
+            let f = first + rng.below(n);
+            if !pages.contains(&f) {
+                pages.push(f);
+            }
+        }
+        let hot = (0..8)
+            .map(|_| p.window_base + rng.below(p.window_frames))
+            .collect();
+        PtHost {
+            rng,
+            p,
+            page_set: pages.iter().copied().collect(),
+            pages,
+            hot,
+            fetches: Vec::new(),
+            offer: None,
+            answered: Vec::new(),
+        }
+    }
+
+    fn window_frame(&mut self) -> u64 {
+        if self.rng.pct(30) {
+            self.hot[self.rng.below(self.hot.len() as u64) as usize]
+        } else {
+            self.p.window_base + self.rng.below(self.p.window_frames)
+        }
+    }
+
+    /// A line of PTEs: present leaves into the window (the trigger's work) and out
+    /// of it, large pages, not-present entries and zeros.
+    fn pte_line(&mut self) -> Line {
+        let mut l = [0; DATA_WORDS];
+        for w in l.iter_mut() {
+            let flags = self.rng.next_u64() & 0x66 | (self.rng.below(2) << 63);
+            *w = match self.rng.below(100) {
+                0..=44 => self.window_frame() << 12 | flags | 1,
+                45..=59 => self.rng.below(self.p.window_base) << 12 | flags | 1,
+                60..=69 => self.window_frame() << 12 | flags | 0x81,
+                70..=84 => self.window_frame() << 12 | flags,
+                _ => 0,
+            };
+        }
+        l
+    }
+
+    /// A PT_REGISTER / PT_RESIDENT command (opcode, a0, a1), now and then a bad one.
+    fn command(&mut self) -> (u64, u64, u64) {
+        let page = self.pages[self.rng.below(self.pages.len() as u64) as usize];
+        match self.rng.below(20) {
+            0..=6 => (regs::CMD_PT_REGISTER, page, 1),
+            7..=10 => (regs::CMD_PT_REGISTER, page, 0),
+            // Evict a page: mostly one the fetch engine brought in.
+            11..=16 => {
+                let f = if !self.answered.is_empty() && self.rng.pct(70) {
+                    let k = self.rng.below(self.answered.len() as u64) as usize;
+                    self.answered.swap_remove(k)
+                } else {
+                    self.window_frame()
+                };
+                (regs::CMD_PT_RESIDENT, f, 0)
+            }
+            17 => (regs::CMD_PT_RESIDENT, self.window_frame(), 1),
+            18 => (regs::CMD_PT_RESIDENT, page, 2 + self.rng.below(100)),
+            _ => (
+                regs::CMD_PT_REGISTER,
+                self.rng.next_u64() | 1 << PFN_BITS,
+                1,
+            ),
+        }
+    }
+
+    /// The fetch port's inputs this cycle.
+    fn drive(&mut self, now: u64, draining: bool, i: &mut Inputs) {
+        i.fetch_ready = self.rng.pct(80);
+        if self.offer.is_none() {
+            let due = self
+                .fetches
+                .iter()
+                .enumerate()
+                .filter(|(_, &(d, _))| d <= now)
+                .min_by_key(|(_, &(d, _))| d)
+                .map(|(k, _)| k);
+            if let Some(k) = due {
+                self.offer = Some((self.fetches.swap_remove(k).1, false));
+            } else if !draining && self.rng.below(4000) == 0 {
+                // A frame nobody asked for: in the window or not.
+                let f = if self.rng.pct(50) {
+                    self.window_frame()
+                } else {
+                    self.rng.below(1 << PFN_BITS)
+                };
+                self.offer = Some((f, true));
+            }
+        }
+        i.fetch_rsp_valid = self.offer.is_some();
+        i.fetch_rsp_frame = self.offer.map_or(0, |(f, _)| f);
+    }
+
+    /// Fetches the device sent (answered after a latency: most within the timer,
+    /// some around it, some well beyond) and answers it took.
+    fn observe(&mut self, now: u64, i: &Inputs, o: &Outputs, st: &mut HostStats) {
+        if o.fetch_valid && i.fetch_ready {
+            let t = self.p.timer;
+            let lat = match self.rng.below(100) {
+                0..=54 => self.rng.range(1, t / 2),
+                55..=79 => self.rng.range(t / 2, t + t / 4),
+                _ => self.rng.range(t + t / 4, 3 * t),
+            };
+            self.fetches.push((now + lat, o.fetch_frame));
+            st.pt_fetches += 1;
+        }
+        if i.fetch_rsp_valid && o.fetch_rsp_ready {
+            let (f, stray) = self.offer.take().expect("offered");
+            if !stray && self.answered.len() < 4096 {
+                self.answered.push(f);
+            }
+            st.pt_answers += 1;
+            st.pt_strays += stray as u64;
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.fetches.is_empty() && self.offer.is_none()
+    }
+
+    /// A word the trigger may have returned with P cleared: a present leaf into its window.
+    fn may_clear(&self, pte: u64) -> bool {
+        pte_present_leaf(pte)
+            && (self.p.window_base..self.p.window_base + self.p.window_frames)
+                .contains(&pte_frame(pte))
+    }
 }
 
 pub struct HostAgent {
@@ -172,6 +354,8 @@ pub struct HostAgent {
     pub stats: HostStats,
     /// The event ring's producer index as last read.
     ev_seen: u64,
+    /// The page-table side, with `[device.pt]`.
+    pt: Option<PtHost>,
 }
 
 impl HostAgent {
@@ -192,6 +376,25 @@ impl HostAgent {
         // Then the register lines, treated by the same MESI traffic as any line: polls
         // (reads), ownership, writebacks (of the command line they carry commands, of
         // the doorbell they ring it, of the others they are read-only errors).
+        // With the trigger: lines of the page-table pages join the pool, their memory
+        // holding PTEs (from a stream of their own: the rest of the run is as without).
+        let mut mem = mem;
+        let pt = g.pt.map(|p| {
+            let mut h = PtHost::new(Rng::new(seed ^ 0x7074_5f68_6f73_7421), p, g);
+            for f in h.pages.clone() {
+                for _ in 0..PT_POOL_LINES {
+                    let a = f << 6 | h.rng.below(64);
+                    if let std::collections::hash_map::Entry::Vacant(e) = index.entry(a) {
+                        e.insert(addrs.len());
+                        addrs.push(a);
+                    }
+                }
+                for k in 0..64 {
+                    mem.preload(f << 6 | k, h.pte_line());
+                }
+            }
+            h
+        });
         for k in 0..reg_lines(g) {
             index.insert(regs::page_base(g) + k, addrs.len());
             addrs.push(regs::page_base(g) + k);
@@ -229,6 +432,7 @@ impl HostAgent {
             errors: Vec::new(),
             stats: HostStats::default(),
             ev_seen: 0,
+            pt,
         }
     }
 
@@ -248,6 +452,7 @@ impl HostAgent {
             tag,
             Pending {
                 line,
+                addr,
                 kind,
                 accepted: false,
             },
@@ -269,12 +474,21 @@ impl HostAgent {
             tag,
             Pending {
                 line: Some(l),
+                addr: self.addrs[l],
                 kind,
                 accepted: false,
             },
         );
         let mut data = [0; DATA_WORDS];
         data.iter_mut().for_each(|w| *w = self.rng.next_u64());
+        if let Some(pt) = self
+            .pt
+            .as_mut()
+            .filter(|h| h.page_set.contains(&(self.addrs[l] >> 6)))
+        {
+            // A page-table line stays one.
+            data = pt.pte_line();
+        }
         if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_COMMAND {
             data = self.command();
             self.stats.reg_commands += 1;
@@ -316,7 +530,8 @@ impl HostAgent {
     }
 
     fn quiet(&self) -> bool {
-        self.pending.is_empty()
+        self.pt.iter().all(PtHost::idle)
+            && self.pending.is_empty()
             && self.req.is_none()
             && self.rwd.is_none()
             && self.cmd.is_none()
@@ -328,6 +543,9 @@ impl HostAgent {
     /// Set this cycle's inputs. Nothing here looks at this cycle's outputs.
     pub fn drive(&mut self, now: u64, i: &mut Inputs) {
         self.mem.drive(now, i);
+        if let Some(pt) = self.pt.as_mut() {
+            pt.drive(now, self.draining, i);
+        }
         self.handle_snoops(now);
         if !self.draining {
             self.new_work();
@@ -518,6 +736,7 @@ impl HostAgent {
                     tag,
                     Pending {
                         line: None,
+                        addr,
                         kind: Kind::InjectedCmp,
                         accepted: false,
                     },
@@ -648,7 +867,13 @@ impl HostAgent {
         let mut d = [0; DATA_WORDS];
         d[1] = self.rng.next_u64();
         let pool = self.addrs[self.rng.below(self.g_lines()) as usize];
-        let (op, a0, a1) = match self.rng.below(8) {
+        // With the trigger, half the commands are PT ones.
+        let pick = self.rng.below(if self.pt.is_some() { 16 } else { 8 });
+        let (op, a0, a1) = match pick {
+            8.. => {
+                self.stats.pt_commands += 1;
+                self.pt.as_mut().expect("trigger").command()
+            }
             0 | 1 => (regs::CMD_NOP, 0, 0),
             2 | 3 => (regs::CMD_RECALL, self.rng.below(3), pool),
             4 => (regs::CMD_SET_CONTROL, self.rng.next_u64(), 0),
@@ -680,6 +905,9 @@ impl HostAgent {
 
     /// Take note of what moved on every channel this cycle.
     pub fn observe(&mut self, now: u64, i: &Inputs, o: &Outputs) {
+        if let Some(pt) = self.pt.as_mut() {
+            pt.observe(now, i, o, &mut self.stats);
+        }
         if i.req_valid && o.req_ready {
             let m = self.req.take().expect("offered");
             self.pending.get_mut(&m.tag).expect("tag").accepted = true;
@@ -837,7 +1065,12 @@ impl HostAgent {
                         if r != 0 {
                             let kind = r >> 60;
                             self.stats.event_kinds |= 1 << kind;
-                            if !(regs::EV_DIRTY..=regs::EV_ERROR).contains(&kind) {
+                            let last = if self.pt.is_some() {
+                                regs::EV_PT_FULL
+                            } else {
+                                regs::EV_ERROR
+                            };
+                            if !(regs::EV_DIRTY..=last).contains(&kind) {
                                 self.errors.push(format!(
                                     "cycle {now}: event record {r:#x} of unknown kind"
                                 ));
@@ -846,9 +1079,39 @@ impl HostAgent {
                     }
                 }
                 Some(o.drs_data)
+            } else if self.pt.is_some() {
+                let addr = self.pending.get(&o.drs_tag).map(|p| p.addr);
+                addr.and_then(|a| self.mem.take_returned(a))
             } else {
-                self.mem.returned.pop_front()
+                self.mem.returned.pop_front().map(|(_, d)| d)
             };
+            let expect = match (expect, self.pt.as_ref()) {
+                // The trigger may have cleared P in present leaf PTEs into its window,
+                // in lines of page-table pages only.
+                (Some(want), Some(pt)) if want != o.drs_data => {
+                    let page = self.pending.get(&o.drs_tag).map(|p| p.addr >> 6);
+                    let cleared = (0..DATA_WORDS)
+                        .filter(|&k| o.drs_data[k] != want[k])
+                        .collect::<Vec<_>>();
+                    let ok = page.is_some_and(|f| pt.page_set.contains(&f))
+                        && cleared
+                            .iter()
+                            .all(|&k| pt.may_clear(want[k]) && o.drs_data[k] == want[k] & !1);
+                    if ok {
+                        self.stats.pt_cleared += cleared.len() as u64;
+                        Some(o.drs_data)
+                    } else {
+                        Some(want)
+                    }
+                }
+                (e, _) => e,
+            };
+            if let Some(pt) = self.pt.as_ref() {
+                let page = self.pending.get(&o.drs_tag).map(|p| p.addr >> 6);
+                if page.is_some_and(|f| pt.page_set.contains(&f)) {
+                    self.stats.pt_lines += 1;
+                }
+            }
             if expect != Some(o.drs_data) {
                 self.errors.push(format!(
                     "cycle {now}: MemData for tag {:#x} does not carry the data memory returned",
@@ -892,6 +1155,9 @@ impl HostAgent {
         self.mem.observe(now, i, o);
     }
 }
+
+/// Lines of each page-table page the pool reads (drawn at random, so a few fewer).
+const PT_POOL_LINES: usize = 16;
 
 /// Register lines in the agent's pool: registers, the events line and the ring.
 const REG_LINES: u64 = regs::RING_FIRST + regs::RING_RECORDS / 8;

@@ -90,6 +90,20 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+/// What the co-simulation host saw of the page-table trigger.
+#[derive(Clone, Debug, Default)]
+pub struct PtReport {
+    /// Fetches the device sent and answers it took (of which stray frames).
+    pub fetches: u64,
+    pub answers: u64,
+    pub strays: u64,
+    /// PT_REGISTER / PT_RESIDENT commands written (some malformed).
+    pub commands: u64,
+    /// MemData lines of page-table pages, and PTEs among them returned with P cleared.
+    pub lines: u64,
+    pub cleared: u64,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Report {
     pub cycles: u64,
@@ -121,6 +135,8 @@ pub struct Report {
     pub events_consumed: u64,
     pub events_dropped: u64,
     pub event_kinds: u64,
+    /// The page-table trigger's traffic, with `[device.pt]` (see `HostStats`).
+    pub pt: Option<PtReport>,
     pub a_cycles_per_s: f64,
     pub b_cycles_per_s: Option<f64>,
     pub wall_s: f64,
@@ -292,6 +308,17 @@ pub fn run(
     rep.events_consumed = host.stats.events_consumed;
     rep.events_dropped = host.stats.events_dropped;
     rep.event_kinds = host.stats.event_kinds;
+    rep.pt = g.pt.map(|_| {
+        let s = &host.stats;
+        PtReport {
+            fetches: s.pt_fetches,
+            answers: s.pt_answers,
+            strays: s.pt_strays,
+            commands: s.pt_commands,
+            lines: s.pt_lines,
+            cleared: s.pt_cleared,
+        }
+    });
     rep.a_cycles_per_s = now as f64 / (ta as f64 / tick_rate).max(1e-12);
     rep.b_cycles_per_s = b.map(|_| now as f64 / (tb as f64 / tick_rate).max(1e-12));
     rep.wall_s = secs;

@@ -12,11 +12,12 @@ pub struct DeviceMemory {
     ready_pct: u64,
     lat: (u64, u64),
     store: HashMap<u64, Line>,
-    /// Reads in flight: (cycle the data may leave, data).
-    reads: VecDeque<(u64, Line)>,
+    /// Reads in flight: (cycle the data may leave, line address, data).
+    reads: VecDeque<(u64, u64, Line)>,
     last_due: u64,
-    /// Data handed to the device, oldest first, for the host to check MemData against.
-    pub returned: VecDeque<Line>,
+    /// Data handed to the device (line address, data), oldest first, for the host to
+    /// check MemData against.
+    pub returned: VecDeque<(u64, Line)>,
     pub reads_served: u64,
     pub writes_served: u64,
 }
@@ -40,10 +41,23 @@ impl DeviceMemory {
         self.store.get(&addr).copied().unwrap_or([0; DATA_WORDS])
     }
 
+    /// Set a line's contents before the run (the co-simulation host's page tables).
+    pub fn preload(&mut self, addr: u64, data: Line) {
+        self.store.insert(addr, data);
+    }
+
+    /// The oldest data returned for line `addr`, removed: MemData that may leave the
+    /// device out of order (the page-table trigger holds some lines) is matched by
+    /// address.
+    pub fn take_returned(&mut self, addr: u64) -> Option<Line> {
+        let k = self.returned.iter().position(|&(a, _)| a == addr)?;
+        self.returned.remove(k).map(|(_, d)| d)
+    }
+
     pub fn drive(&mut self, now: u64, i: &mut Inputs) {
         i.mem_req_ready = self.rng.pct(self.ready_pct);
         match self.reads.front() {
-            Some(&(due, data)) if due <= now => {
+            Some(&(due, _, data)) if due <= now => {
                 i.mem_rsp_valid = true;
                 i.mem_rsp_data = data;
             }
@@ -69,12 +83,13 @@ impl DeviceMemory {
             } else {
                 let due = (now + self.rng.range(self.lat.0, self.lat.1)).max(self.last_due);
                 self.last_due = due;
-                self.reads.push_back((due, self.read_line(o.mem_req_addr)));
+                self.reads
+                    .push_back((due, o.mem_req_addr, self.read_line(o.mem_req_addr)));
             }
         }
         if i.mem_rsp_valid && o.mem_rsp_ready {
-            let (_, data) = self.reads.pop_front().expect("drove a response");
-            self.returned.push_back(data);
+            let (_, addr, data) = self.reads.pop_front().expect("drove a response");
+            self.returned.push_back((addr, data));
             self.reads_served += 1;
         }
     }

@@ -1,13 +1,18 @@
 //! Model ≡ RTL: the Verilated RTL and the model, driven in lockstep by the host
-//! agent, agree on every output of every cycle; a planted divergence is caught at
+//! agent, agree on every output of every cycle (also with the page-table trigger,
+//! whose every path the host's traffic exercises); a planted divergence is caught at
 //! its cycle, with both values and a waveform.
 
 mod common;
 
 use common::*;
 
+use linewatch_model::device::pt_trigger::{
+    CNT_BYPASS, CNT_DONE, CNT_FULL, CNT_LATE, CNT_REFUSED, CNT_STRAY, CNT_TIMEOUT,
+};
+use linewatch_model::device::regs::{EV_PT_DONE, EV_PT_LATE, EV_PT_TIMEOUT, ST_NO_SPACE};
 use linewatch_model::{Device, Inputs, Outputs};
-use linewatch_testbench::lockstep::{run, ModelSide, RunOptions, Side};
+use linewatch_testbench::lockstep::{run, ModelSide, Report, RunOptions, Side};
 use linewatch_testbench::rtl::{self, RtlSide};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +56,93 @@ fn default_config_agrees() {
     lockstep("default.toml", 150_000, 22, 1);
 }
 
+/// Model and RTL in lockstep on configs/pt-small.toml (its timer replaced by
+/// `timer`, if given), with violations; returns the report and the model.
+fn pt_lockstep(timer: Option<u64>, cycles: u64, seed: u64) -> (Report, Device) {
+    let mut c = config("pt-small.toml");
+    c.cosim.violation_rate = 1;
+    if let Some(t) = timer {
+        c.device.pt.as_mut().expect("[device.pt]").timer = t;
+    }
+    let g = c.geometry();
+    assert!(g.pt.is_some());
+    let mut model = ModelSide(Device::new(&g));
+    let mut rtl = RtlSide::new(rtl::build(&g, &cache()).unwrap_or_else(|e| panic!("{e}")));
+    let rep = run(
+        &g,
+        &c.cosim,
+        &RunOptions::new(cycles, seed),
+        &mut model,
+        Some(&mut rtl),
+        &mut |_| {},
+    );
+    let f = rep.failures(true);
+    assert!(
+        f.is_empty(),
+        "pt-small (timer {timer:?}) seed {seed}: {f:?}"
+    );
+    assert_eq!(rep.mismatches, 0);
+    (rep, model.0)
+}
+
+/// `[device.pt]` (configs/pt-small.toml): model and RTL agree, and the trigger did
+/// everything it can do: fetches answered in time and late, timeouts, a full table,
+/// stray answers, bypassed lines, PTEs returned not present, registry refusals
+/// (NO_SPACE) and its records in the ring.
+#[test]
+fn pt_config_agrees_and_exercises_the_trigger() {
+    let (rep, model) = pt_lockstep(None, 100_000, 31);
+    for (m, n) in &rep.messages {
+        assert!(*n > 0, "{m} never exercised");
+    }
+    let pt = rep.pt.as_ref().expect("the trigger's report");
+    assert!(
+        pt.fetches > 100 && pt.answers > pt.fetches && pt.strays > 0,
+        "{pt:?}"
+    );
+    assert!(
+        pt.commands > 20 && pt.lines > 100 && pt.cleared > 10,
+        "{pt:?}"
+    );
+    let n = model.pt().expect("built").counts();
+    for (k, what) in [
+        (CNT_DONE, "done"),
+        (CNT_LATE, "late"),
+        (CNT_TIMEOUT, "timeout"),
+        (CNT_FULL, "table full"),
+        (CNT_REFUSED, "refused"),
+        (CNT_BYPASS, "bypass"),
+        (CNT_STRAY, "stray"),
+    ] {
+        assert!(n[k] > 0, "the trigger never counted {what}: {n:?}");
+    }
+    assert!(
+        rep.reg_statuses >> ST_NO_SPACE & 1 != 0,
+        "no NO_SPACE completion read"
+    );
+    for kind in [EV_PT_DONE, EV_PT_LATE, EV_PT_TIMEOUT] {
+        assert!(
+            rep.event_kinds >> kind & 1 != 0,
+            "no record of kind {kind} read from the ring: {:#b}",
+            rep.event_kinds
+        );
+    }
+}
+
+/// A timer shorter than a line's scan: timeouts land among the scan's table-full
+/// events, so trigger events find their event register still full and are counted
+/// as dropped (a cycle late); model and RTL still agree.
+#[test]
+fn pt_short_timer_agrees_and_loses_events_to_full_registers() {
+    let (rep, model) = pt_lockstep(Some(4), 50_000, 1);
+    assert!(model.pt_lost_cycles() > 0, "no trigger event was ever lost");
+    assert!(
+        rep.pt.as_ref().is_some_and(|p| p.fetches > 50),
+        "{:?}",
+        rep.pt
+    );
+}
+
 /// The model with one planted bug: from `at` on, the first MemData it sends has bit 300 flipped.
 struct Planted {
     inner: ModelSide,
@@ -71,6 +163,64 @@ impl Side for Planted {
         }
         self.now += 1;
     }
+}
+
+/// The model with a planted bug in the page-table path: from `at` on, the first
+/// fetch it sends names the next frame.
+struct PlantedFetch {
+    inner: ModelSide,
+    now: u64,
+    at: u64,
+    fired: Option<u64>,
+}
+
+impl Side for PlantedFetch {
+    fn name(&self) -> &'static str {
+        "model"
+    }
+    fn cycle(&mut self, i: &Inputs, o: &mut Outputs) {
+        self.inner.cycle(i, o);
+        if self.now >= self.at && self.fired.is_none() && o.fetch_valid {
+            o.fetch_frame ^= 1;
+            self.fired = Some(self.now);
+        }
+        self.now += 1;
+    }
+}
+
+#[test]
+fn planted_pt_divergence_is_caught_at_its_cycle() {
+    let c = config("pt-small.toml");
+    let g = c.geometry();
+    let mut planted = PlantedFetch {
+        inner: ModelSide(Device::new(&g)),
+        now: 0,
+        at: 5_000,
+        fired: None,
+    };
+    let mut rtl = RtlSide::new(rtl::build(&g, &cache()).unwrap());
+    let rep = run(
+        &g,
+        &c.cosim,
+        &RunOptions::new(40_000, 4),
+        &mut planted,
+        Some(&mut rtl),
+        &mut |_| {},
+    );
+    let at = planted.fired.expect("the bug fired");
+    let m = rep
+        .first_mismatch
+        .as_ref()
+        .expect("lockstep caught the planted bug");
+    assert_eq!(m.cycle, at);
+    assert_eq!(m.diffs.len(), 1, "{m}");
+    assert_eq!(m.diffs[0].port, "fetch_frame");
+    assert_eq!(m.diffs[0].a[0] ^ m.diffs[0].b[0], 1);
+    assert!(
+        rep.cycles < at + 100,
+        "the run stops soon after the mismatch"
+    );
+    assert!(!rep.failures(true).is_empty());
 }
 
 #[test]

@@ -32,6 +32,8 @@ const REGISTERED: &[(&str, &str)] = &[
     ("hv_rsp_data", "cnt"),
     ("err_count", "cnt[15:0]"),
     ("err_code", "hv_index[23:20]"),
+    ("fetch_valid", "fetch_rsp_valid"),
+    ("fetch_frame", "~fetch_rsp_frame"),
 ];
 
 /// Combinational `*_ready` outputs.
@@ -42,6 +44,7 @@ const COMB: &[(&str, &str)] = &[
     ("mem_rsp_ready", "mem_req_ready"),
     ("cmd_ready", "~cmd_valid"),
     ("hv_ready", "bisnp_ready | hv_valid"),
+    ("fetch_rsp_ready", "fetch_ready ^ fetch_rsp_valid"),
 ];
 
 const CNT_INIT: u64 = 100;
@@ -99,6 +102,8 @@ fn next_regs(i: &Inputs, cnt: u64, o: &mut Outputs) {
     o.hv_rsp_data = cnt;
     o.err_count = cnt & 0xffff;
     o.err_code = (i.hv_index >> 20) & 0xf;
+    o.fetch_valid = i.fetch_rsp_valid;
+    o.fetch_frame = !i.fetch_rsp_frame & ((1 << 40) - 1);
 }
 
 fn comb(i: &Inputs, o: &mut Outputs) {
@@ -108,6 +113,7 @@ fn comb(i: &Inputs, o: &mut Outputs) {
     o.mem_rsp_ready = i.mem_req_ready;
     o.cmd_ready = !i.cmd_valid;
     o.hv_ready = i.bisnp_ready || i.hv_valid;
+    o.fetch_rsp_ready = i.fetch_ready ^ i.fetch_rsp_valid;
 }
 
 /// Expected packed output records for packed input records.

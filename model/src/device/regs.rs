@@ -147,7 +147,8 @@ pub struct AgentIn<'a> {
     pub err: (u64, u64),
     /// A page-table trigger record (kind and frame) from the top's event register.
     pub ev_pt: Option<u64>,
-    /// A trigger event lost this cycle (its register was still full): counted as dropped.
+    /// A trigger event lost last cycle (its register was still full; the top
+    /// registers the flag): counted as dropped.
     pub ev_pt_lost: bool,
     /// The trigger refuses this cycle's registry set (full), and takes this cycle's
     /// residency update.
@@ -601,9 +602,10 @@ impl Regs {
 impl Regs {
     /// The error mirror and the event ring's part of a cycle: the status line
     /// mirrors the core's error counter a cycle late (a change is an error event);
-    /// up to three records a cycle, in order; a record that finds the ring full (by
-    /// the consumer index at the start of the cycle; the fill level is producer minus
-    /// consumer modulo 64) is dropped and counted. Records decided last cycle land
+    /// up to four records a cycle (the page-table trigger's last), in order; a
+    /// record that finds the ring full (by the consumer index at the start of the
+    /// cycle; the fill level is producer minus consumer modulo 64) is dropped and
+    /// counted, as is a trigger event the top lost. Records decided last cycle land
     /// now; this cycle's land at the next edge.
     #[inline]
     fn events(&mut self, x: &AgentIn, changed: &mut u64) {

@@ -15,7 +15,9 @@
 //! agent's registry and residency requests drive the trigger's ports from registers;
 //! the fetch port is the top's. The trigger's events wait in three registers
 //! (response, timeout, table full), of which the first full one goes into the ring
-//! each cycle; an event that finds its register still full is counted as dropped.
+//! each cycle; an event that finds its register still full is counted as dropped,
+//! through a register (a cycle late, like the core's events: no path from the
+//! trigger's response match into the agent's counters).
 
 use super::core::{Core, Sel};
 use super::dirty_bitmap::DirtyBitmap;
@@ -41,6 +43,10 @@ pub struct Device {
     pt: Option<Box<PtTrigger>>,
     /// Trigger event records waiting for the ring: response, timeout, table full.
     pt_ev: [Option<u64>; 3],
+    /// A trigger event found its register full last cycle: the agent counts it now.
+    pt_lost: bool,
+    /// Cycles in which a trigger event was lost (for reports and tests).
+    pt_lost_cycles: u64,
 }
 
 /// The DRS fields that ride through the trigger beside the line: opcode, meta, tag.
@@ -73,12 +79,20 @@ impl Device {
                 Box::new(PtTrigger::new(p, g.completion_timeout).expect("checked at load"))
             }),
             pt_ev: [None; 3],
+            pt_lost: false,
+            pt_lost_cycles: 0,
         }
     }
 
     /// The page-table trigger, when built.
     pub fn pt(&self) -> Option<&PtTrigger> {
         self.pt.as_deref()
+    }
+
+    /// Cycles in which a trigger event found its event register still full (each
+    /// counted once in the ring's dropped count).
+    pub fn pt_lost_cycles(&self) -> u64 {
+        self.pt_lost_cycles
     }
 
     pub fn geometry(&self) -> &Geometry {
@@ -254,7 +268,7 @@ impl Device {
                 ev_recall: self.ev_recall,
                 err: self.err,
                 ev_pt,
-                ev_pt_lost: lost,
+                ev_pt_lost: self.pt_lost,
                 pt_refused: po.reg_refused,
                 pt_res_ready: true,
             },
@@ -262,6 +276,8 @@ impl Device {
         self.err = (o.err_count, o.err_code);
         self.ev_dirty = self.core.ev_dirty;
         self.ev_recall = self.core.ev_recall;
+        self.pt_lost = lost;
+        self.pt_lost_cycles += lost as u64;
         shown.apply(o);
         if req {
             o.req_ready = req_ready;
