@@ -328,6 +328,19 @@ impl Core {
     /// pick needs no address decode) but does not accept a foreign one.
     #[inline(always)]
     pub fn cycle(&mut self, i: &Inputs, o: &mut Outputs, foreign: [bool; 2]) -> Sel {
+        self.cycle_drs(i, o, foreign, i.drs_ready)
+    }
+
+    /// [`Self::cycle`] with the DRS register's ready given apart from `i` (the
+    /// page-table trigger's `obs_ready` when it sits between the core and the link).
+    #[inline(always)]
+    pub fn cycle_drs(
+        &mut self,
+        i: &Inputs,
+        o: &mut Outputs,
+        foreign: [bool; 2],
+        drs_ready: bool,
+    ) -> Sel {
         // Registered outputs.
         o.ndr_valid = self.ndr_valid;
         o.ndr_opcode = self.ndr_opcode;
@@ -355,7 +368,7 @@ impl Core {
         // Combinational readies.
         let ndr_free = !self.ndr_valid || i.ndr_ready;
         let mem_free = !self.mem_valid || i.mem_req_ready;
-        let drs_free = !self.drs_valid || i.drs_ready;
+        let drs_free = !self.drs_valid || drs_ready;
         o.mem_rsp_ready = drs_free && !self.rq.is_empty();
         o.birsp_ready = true;
         o.hv_ready = self.bitmap.ready(i.hv_op);
@@ -490,7 +503,7 @@ impl Core {
             self.drs_meta = meta;
             self.drs_tag = tag;
             self.drs_data = i.mem_rsp_data;
-        } else if i.drs_ready {
+        } else if drs_ready {
             self.drs_valid = false;
         }
         self.rq.update(push, pop);

@@ -201,22 +201,26 @@ impl Device {
             res_set: p.pt_res_set,
             res_frame: p.pt_res_frame,
         });
-        let ci = &mut self.ci;
-        ci.clone_from(i);
-        ci.birsp_valid &= !birsp;
-        ci.drs_ready = po.obs_ready;
-        if p.cmd_valid {
-            ci.cmd_valid = true;
-            ci.cmd_opcode = p.cmd_opcode;
-            ci.cmd_addr = p.cmd_addr;
-        }
-        if p.hv_valid {
-            ci.hv_valid = true;
-            ci.hv_op = p.hv_op;
-            ci.hv_level = p.hv_level;
-            ci.hv_index = p.hv_index;
-        }
-        let sel = self.core.cycle(ci, o, [rwd, req]);
+        // As in `cycle`: copy the inputs only when the agent drives the core's ports.
+        let sel = if p.cmd_valid | p.hv_valid | birsp {
+            let ci = &mut self.ci;
+            ci.clone_from(i);
+            ci.birsp_valid &= !birsp;
+            if p.cmd_valid {
+                ci.cmd_valid = true;
+                ci.cmd_opcode = p.cmd_opcode;
+                ci.cmd_addr = p.cmd_addr;
+            }
+            if p.hv_valid {
+                ci.hv_valid = true;
+                ci.hv_op = p.hv_op;
+                ci.hv_level = p.hv_level;
+                ci.hv_index = p.hv_index;
+            }
+            self.core.cycle_drs(ci, o, [rwd, req], po.obs_ready)
+        } else {
+            self.core.cycle_drs(i, o, [rwd, req], po.obs_ready)
+        };
         // The DRS channel is the trigger's output register (the core's goes through it).
         o.drs_valid = po.out_valid;
         let (op, meta, tag) = side_unpack(po.out_side);
