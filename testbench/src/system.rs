@@ -1310,7 +1310,9 @@ impl<S: Side> System<S> {
     /// hits in its cache still sees the device's back-invalidations).
     pub fn window_load(&mut self, core: usize, addr: u64, buf: &mut [u8]) -> Result<()> {
         let n = (self.l1_latency / self.ratio.max(1)).max(1);
-        self.link.set_host_time(self.time[core]);
+        // (A bad core number is refused by `window_access` below.)
+        self.link
+            .set_host_time(self.time.get(core).copied().unwrap_or(0));
         self.link.idle(&mut self.hier, n)?;
         self.link.fills.clear();
         self.link.capture_fills = true;
@@ -1357,7 +1359,8 @@ impl<S: Side> System<S> {
             for m in &msgs {
                 self.link.send(m)?;
             }
-            self.link.set_host_time(self.time[core]);
+            self.link
+                .set_host_time(self.time.get(core).copied().unwrap_or(0));
             lat += self.link.run(&mut self.hier)? * self.ratio;
         }
         self.time[core] += lat;
