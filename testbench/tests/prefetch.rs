@@ -321,3 +321,27 @@ fn pt_needs_the_device_trigger() {
         .to_string();
     assert!(e.contains("[device.pt]") && !e.contains('\n'), "{e}");
 }
+
+#[test]
+fn model_and_rtl_agree_with_the_page_table_trigger() {
+    // Timer 4096: a line's first fetches answer in time, the later ones time out, so
+    // the walk sees both kinds of PTE and the handler both waits and commands.
+    let t = trace(SynthKind::Sequential, 8192, 1 << 20, 64, 64);
+    let g = pt_config(4096).device.geometry().unwrap();
+    let dev =
+        linewatch_testbench::rtl::build(&g, &linewatch_testbench::rtl::default_cache()).unwrap();
+    let pair = Checked::new(
+        ModelSide(linewatch_model::Device::new(&g)),
+        linewatch_testbench::rtl::RtlSide::new(dev),
+    );
+    let (r, pair) = run_pt(pair, &t, "pt", 4096, 1);
+    assert!(pair.mismatch().is_none(), "{:?}", pair.mismatch());
+    let x = rem(&r);
+    assert_eq!(x.prefetch_useful + x.faults, 128, "{x:?}");
+    assert!(x.prefetch_issued >= 100, "{x:?}");
+    // Both outcomes happened: pages found present (not late) and pages whose PTE
+    // came back cleared (late, the handler waited).
+    assert!(x.late > 16 && x.late < x.prefetch_useful, "{x:?}");
+    let model = pt_model(&t, "pt", 4096, 1);
+    assert_eq!(format!("{:?}", model.remote), format!("{:?}", r.remote));
+}
