@@ -169,6 +169,29 @@ fn sim_fetches_contents_from_hosts_without_changing_its_timing() {
         assert_eq!(field(&r1, k), field(&r0, k), "{k}");
         assert_eq!(field(&r1, k), field(&r2, k), "{k}");
     }
+    // The device's page-table trigger reads its pages' contents from the hosts too.
+    let pt = |c: &std::path::Path| {
+        json_of(&run(&[
+            "sim",
+            "--config",
+            c.to_str().unwrap(),
+            "--trace",
+            t,
+            "--prefetch",
+            "pt",
+            "--json",
+        ]))
+    };
+    let (p1, p0) = (pt(&with), pt(&without));
+    assert!(field(&p1, "prefetch_issued") > 10.0, "{p1}");
+    assert_eq!(
+        field(&p1, "host_pages"),
+        field(&p1, "faults") + field(&p1, "prefetch_issued")
+    );
+    assert_ne!(field(&p1, "host_checksum"), 0.0);
+    for k in ["sim_cycles", "faults", "prefetch_issued", "amat_cycles"] {
+        assert_eq!(field(&p1, k), field(&p0, k), "{k}");
+    }
     // A host that is not there: one line naming it.
     let gone = cfg(&format!("\"unix:{}\"", d.join("none.sock").display()));
     let e = error_of(&run(&[

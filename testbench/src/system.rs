@@ -104,6 +104,10 @@ struct FetchEngine {
     /// Every frame the device fetched, with its arrival host time.
     fetched: HashMap<u64, u64>,
     issued: u64,
+    /// Frames asked for since the system last read their contents from the memory
+    /// hosts (only kept when there are hosts).
+    new: Vec<u64>,
+    keep_new: bool,
 }
 
 impl FetchEngine {
@@ -422,6 +426,9 @@ impl<S: Side> Link<S> {
                 fe.pending.push_back((o.fetch_frame, ready));
                 fe.fetched.entry(o.fetch_frame).or_insert(ready);
                 fe.issued += 1;
+                if fe.keep_new {
+                    fe.new.push(o.fetch_frame);
+                }
             }
         }
         self.stats.err_count = o.err_count;
@@ -685,8 +692,9 @@ fn ratio(a: u64, b: u64) -> f64 {
 /// (their PTEs are present in registered page-table pages), and which of them have
 /// been touched.
 struct PtHost {
-    /// Device pages: virtual page -> frame in the trigger's window.
+    /// Device pages: virtual page -> frame in the trigger's window, and back.
     frame_of: HashMap<u64, u64>,
+    vpn_of: HashMap<u64, u64>,
     touched: std::collections::HashSet<u64>,
 }
 
@@ -842,9 +850,12 @@ impl<S: Side> System<S> {
                 pending: VecDeque::new(),
                 fetched: HashMap::new(),
                 issued: 0,
+                new: Vec::new(),
+                keep_new: !r.hosts.is_empty(),
             });
             self.pt = Some(Box::new(PtHost {
                 frame_of: HashMap::new(),
+                vpn_of: HashMap::new(),
                 touched: Default::default(),
             }));
         }
@@ -976,6 +987,7 @@ impl<S: Side> System<S> {
             self.link.stats.command_polls += st.polls;
             rep.registered = frames.len() as u64;
             let pt = self.pt.as_mut().expect("device");
+            pt.vpn_of = chosen.iter().map(|(&v, &f)| (f, v)).collect();
             pt.frame_of = chosen;
         }
         self.remote.as_mut().expect("checked").rep.premap = rep.clone();
@@ -1207,7 +1219,26 @@ impl<S: Side> System<S> {
         self.device_touched = true;
         self.link.set_host_time(now + lat);
         let d = self.link.run(&mut self.hier)?;
+        if self.link.fe.as_ref().is_some_and(|fe| !fe.new.is_empty()) {
+            self.pt_contents()?;
+        }
         Ok(lat + d * self.ratio)
+    }
+
+    /// The contents of the pages the device's trigger asked for, from the memory
+    /// hosts (the transfer's timing is the fetch engine's).
+    #[cold]
+    fn pt_contents(&mut self) -> Result<()> {
+        let fe = self.link.fe.as_mut().expect("checked");
+        let frames = std::mem::take(&mut fe.new);
+        let pt = self.pt.as_ref().expect("pt mode");
+        let r = self.remote.as_mut().expect("pt needs [remote]");
+        for f in frames {
+            if let Some(&vpn) = pt.vpn_of.get(&f) {
+                r.move_contents(vpn)?;
+            }
+        }
+        Ok(())
     }
 
     /// Replay one virtual access of `core` (`a.core` is ignored).
