@@ -137,7 +137,7 @@ fn sim_fetches_contents_from_hosts_without_changing_its_timing() {
     };
     let with = cfg(&format!("\"{addr_a}\", \"{addr_b}\""));
     let without = cfg("");
-    let sim = |c: &std::path::Path| {
+    let sim = |c: &std::path::Path, policy: &str| {
         json_of(&run(&[
             "sim",
             "--config",
@@ -145,13 +145,13 @@ fn sim_fetches_contents_from_hosts_without_changing_its_timing() {
             "--trace",
             t,
             "--prefetch",
-            "readahead",
+            policy,
             "--json",
         ]))
     };
-    let r1 = sim(&with);
-    let r2 = sim(&with);
-    let r0 = sim(&without);
+    let r1 = sim(&with, "readahead");
+    let r2 = sim(&with, "readahead");
+    let r0 = sim(&without, "readahead");
     let fetched = field(&r1, "faults") + field(&r1, "prefetch_issued");
     assert!(fetched > 10.0);
     assert_eq!(field(&r1, "host_pages"), fetched);
@@ -170,19 +170,7 @@ fn sim_fetches_contents_from_hosts_without_changing_its_timing() {
         assert_eq!(field(&r1, k), field(&r2, k), "{k}");
     }
     // The device's page-table trigger reads its pages' contents from the hosts too.
-    let pt = |c: &std::path::Path| {
-        json_of(&run(&[
-            "sim",
-            "--config",
-            c.to_str().unwrap(),
-            "--trace",
-            t,
-            "--prefetch",
-            "pt",
-            "--json",
-        ]))
-    };
-    let (p1, p0) = (pt(&with), pt(&without));
+    let (p1, p0) = (sim(&with, "pt"), sim(&without, "pt"));
     assert!(field(&p1, "prefetch_issued") > 10.0, "{p1}");
     assert_eq!(
         field(&p1, "host_pages"),

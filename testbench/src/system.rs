@@ -217,11 +217,17 @@ impl<S: Side> Link<S> {
     /// The host's copy of word `w` of `line` (the data it holds, else what it was
     /// last filled with, else device memory).
     fn host_word(&self, line: u64, w: usize) -> u64 {
+        self.host_line(line)[w]
+    }
+
+    /// The host's copy of `line`, as [`Self::host_word`] finds it.
+    fn host_line(&self, line: u64) -> Line {
         self.data
             .get(&line)
             .or(self.fills.get(&line))
             .or(self.mem.get(&line))
-            .map_or(0, |l| l[w])
+            .copied()
+            .unwrap_or(ZERO)
     }
 
     pub fn side(&self) -> &S {
@@ -1002,17 +1008,9 @@ impl<S: Side> System<S> {
         };
         let line = op.addr / LINE_BYTES;
         let w = ((op.addr % LINE_BYTES) / 8) as usize;
-        let old = self.link.host_word(line, w);
-        let mut l = self
-            .link
-            .data
-            .get(&line)
-            .or(self.link.fills.get(&line))
-            .or(self.link.mem.get(&line))
-            .copied()
-            .unwrap_or(ZERO);
+        let mut l = self.link.host_line(line);
         l[w] = if op.kind == PhysOpKind::DirtyBit {
-            old | linewatch_model::host::os::PTE_D
+            l[w] | linewatch_model::host::os::PTE_D
         } else {
             e
         };
@@ -1096,14 +1094,7 @@ impl<S: Side> System<S> {
         }
         // Set P in the entry: a store through the caches.
         lat += self.phys(core, Access::new(Kind::Store, pte, 8), now + lat)?;
-        let mut l = self
-            .link
-            .data
-            .get(&line)
-            .or(self.link.fills.get(&line))
-            .or(self.link.mem.get(&line))
-            .copied()
-            .unwrap_or(ZERO);
+        let mut l = self.link.host_line(line);
         l[w] |= linewatch_model::host::os::PTE_P;
         self.link.data.insert(line, l);
         Ok(lat)

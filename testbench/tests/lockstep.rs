@@ -12,9 +12,27 @@ use linewatch_model::device::pt_trigger::{
 };
 use linewatch_model::device::regs::{EV_PT_DONE, EV_PT_LATE, EV_PT_TIMEOUT, ST_NO_SPACE};
 use linewatch_model::{Device, Inputs, Outputs};
-use linewatch_testbench::lockstep::{run, ModelSide, Report, RunOptions, Side};
+use linewatch_testbench::lockstep::{run, ModelSide, PortDiff, Report, RunOptions, Side};
 use linewatch_testbench::rtl::{self, RtlSide};
 use std::path::{Path, PathBuf};
+
+/// A planted bug that fired at `fired` was caught in that very cycle, on `port`
+/// alone, and the run stopped soon after: the cycle and the port's two values.
+fn caught<'a>(rep: &'a Report, fired: Option<u64>, port: &str) -> (u64, &'a PortDiff) {
+    let at = fired.expect("the bug fired");
+    let m = rep
+        .first_mismatch
+        .as_ref()
+        .expect("lockstep caught the planted bug");
+    assert_eq!(m.cycle, at);
+    assert_eq!(m.diffs.len(), 1, "{m}");
+    assert_eq!(m.diffs[0].port, port);
+    assert!(
+        rep.cycles < at + 100,
+        "the run stops soon after the mismatch"
+    );
+    (at, &m.diffs[0])
+}
 
 fn cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilated")
@@ -207,19 +225,8 @@ fn planted_pt_divergence_is_caught_at_its_cycle() {
         Some(&mut rtl),
         &mut |_| {},
     );
-    let at = planted.fired.expect("the bug fired");
-    let m = rep
-        .first_mismatch
-        .as_ref()
-        .expect("lockstep caught the planted bug");
-    assert_eq!(m.cycle, at);
-    assert_eq!(m.diffs.len(), 1, "{m}");
-    assert_eq!(m.diffs[0].port, "fetch_frame");
-    assert_eq!(m.diffs[0].a[0] ^ m.diffs[0].b[0], 1);
-    assert!(
-        rep.cycles < at + 100,
-        "the run stops soon after the mismatch"
-    );
+    let (_, d) = caught(&rep, planted.fired, "fetch_frame");
+    assert_eq!(d.a[0] ^ d.b[0], 1);
     assert!(!rep.failures(true).is_empty());
 }
 
@@ -246,19 +253,8 @@ fn planted_divergence_is_caught_at_its_cycle() {
         Some(&mut rtl),
         &mut |_| {},
     );
-    let at = planted.fired.expect("the bug fired");
-    let m = rep
-        .first_mismatch
-        .as_ref()
-        .expect("lockstep caught the planted bug");
-    assert_eq!(m.cycle, at);
-    assert_eq!(m.diffs.len(), 1, "{m}");
-    assert_eq!(m.diffs[0].port, "drs_data");
-    assert_eq!(m.diffs[0].a[4] ^ m.diffs[0].b[4], 1 << 44);
-    assert!(
-        rep.cycles < at + 100,
-        "the run stops soon after the mismatch"
-    );
+    let (at, d) = caught(&rep, planted.fired, "drs_data");
+    assert_eq!(d.a[4] ^ d.b[4], 1 << 44);
     let text = std::fs::read_to_string(&vcd).expect("waveform written");
     assert!(text.contains("$enddefinitions"));
     assert!(

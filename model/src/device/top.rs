@@ -49,6 +49,27 @@ pub struct Device {
     pt_lost_cycles: u64,
 }
 
+/// The top's routing of one cycle: the agent's messages and its port requests.
+struct Demux {
+    req: bool,
+    rwd: bool,
+    birsp: bool,
+    p: regs::CorePorts,
+}
+
+/// What the trigger hands the agent in a cycle (nothing without it).
+#[derive(Default)]
+struct PtToAgent {
+    /// The event register drained into the ring this cycle.
+    ev: Option<u64>,
+    /// An event lost last cycle to a full event register (registered).
+    lost: bool,
+    /// The trigger refuses this cycle's registry set.
+    refused: bool,
+    /// The trigger takes this cycle's residency update.
+    res_ready: bool,
+}
+
 /// The DRS fields that ride through the trigger beside the line: opcode, meta, tag.
 #[inline]
 fn side_pack(op: u64, meta: u64, tag: u64) -> u64 {
@@ -117,16 +138,33 @@ impl Device {
         if self.pt.is_some() {
             return self.cycle_pt(i, o);
         }
-        let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
-        let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
-        let birsp = i.birsp_valid & (i.birsp_bitag == AGENT_BITAG);
-        let p = self.regs.core_ports();
+        let d = self.demux(i);
+        let sel = self.core_cycle(i, o, &d, i.drs_ready);
+        self.agent_cycle(i, o, &d, PtToAgent::default());
+        sel
+    }
+
+    /// Which of this cycle's messages are the agent's, and its port requests.
+    #[inline(always)]
+    fn demux(&self, i: &Inputs) -> Demux {
+        Demux {
+            req: i.req_valid & regs::in_page(&self.g, i.req_addr),
+            rwd: i.rwd_valid & regs::in_page(&self.g, i.rwd_addr),
+            birsp: i.birsp_valid & (i.birsp_bitag == AGENT_BITAG),
+            p: self.regs.core_ports(),
+        }
+    }
+
+    /// The core's cycle, with `drs_ready` as its DRS register's ready.
+    #[inline(always)]
+    fn core_cycle(&mut self, i: &Inputs, o: &mut Outputs, d: &Demux, drs_ready: bool) -> Sel {
+        let p = &d.p;
         // The core's inputs differ from the top's only while the agent drives its
         // command or harvest port or a BIRsp is the agent's: copy them only then.
-        let sel = if p.cmd_valid | p.hv_valid | birsp {
+        if p.cmd_valid | p.hv_valid | d.birsp {
             let ci = &mut self.ci;
             ci.clone_from(i);
-            ci.birsp_valid &= !birsp;
+            ci.birsp_valid &= !d.birsp;
             if p.cmd_valid {
                 ci.cmd_valid = true;
                 ci.cmd_opcode = p.cmd_opcode;
@@ -138,51 +176,54 @@ impl Device {
                 ci.hv_level = p.hv_level;
                 ci.hv_index = p.hv_index;
             }
-            self.core.cycle(ci, o, [rwd, req])
+            self.core.cycle_drs(ci, o, [d.rwd, d.req], drs_ready)
         } else {
-            self.core.cycle(i, o, [rwd, req])
-        };
+            self.core.cycle_drs(i, o, [d.rwd, d.req], drs_ready)
+        }
+    }
+
+    /// The agent's cycle after the core's (and the trigger's): it shows its answer
+    /// registers where `o`'s are empty and answers the messages routed to it.
+    #[inline(always)]
+    fn agent_cycle(&mut self, i: &Inputs, o: &mut Outputs, d: &Demux, pt: PtToAgent) {
         // What the agent's registers show where the core's are empty, taken before
         // the agent's edge (they are registered outputs).
         let shown = self.regs.shown(o);
         let (req_ready, rwd_ready) = self.regs.cycle(
             i,
             &AgentIn {
-                req,
-                rwd,
-                birsp,
+                req: d.req,
+                rwd: d.rwd,
+                birsp: d.birsp,
                 core: o,
                 ev_dirty: self.ev_dirty,
                 ev_recall: self.ev_recall,
                 err: self.err,
-                ev_pt: None,
-                ev_pt_lost: false,
-                pt_refused: false,
-                pt_res_ready: false,
+                ev_pt: pt.ev,
+                ev_pt_lost: pt.lost,
+                pt_refused: pt.refused,
+                pt_res_ready: pt.res_ready,
             },
         );
         self.err = (o.err_count, o.err_code);
         self.ev_dirty = self.core.ev_dirty;
         self.ev_recall = self.core.ev_recall;
         shown.apply(o);
-        if req {
+        if d.req {
             o.req_ready = req_ready;
         }
-        if rwd {
+        if d.rwd {
             o.rwd_ready = rwd_ready;
         }
-        o.cmd_ready &= !p.cmd_valid;
-        o.hv_ready &= !p.hv_valid;
-        sel
+        o.cmd_ready &= !d.p.cmd_valid;
+        o.hv_ready &= !d.p.hv_valid;
     }
 
     /// [`Self::cycle`] with the page-table trigger between the core's DRS register
     /// and the link.
     fn cycle_pt(&mut self, i: &Inputs, o: &mut Outputs) -> Sel {
-        let req = i.req_valid & regs::in_page(&self.g, i.req_addr);
-        let rwd = i.rwd_valid & regs::in_page(&self.g, i.rwd_addr);
-        let birsp = i.birsp_valid & (i.birsp_bitag == AGENT_BITAG);
-        let p = self.regs.core_ports();
+        let d = self.demux(i);
+        let p = &d.p;
         let pt = self.pt.as_mut().expect("built");
         let (dv, daddr, dmeta, dtag, ddata) = self.core.drs_peek();
         let po = pt.step(&PtIn {
@@ -201,26 +242,7 @@ impl Device {
             res_set: p.pt_res_set,
             res_frame: p.pt_res_frame,
         });
-        // As in `cycle`: copy the inputs only when the agent drives the core's ports.
-        let sel = if p.cmd_valid | p.hv_valid | birsp {
-            let ci = &mut self.ci;
-            ci.clone_from(i);
-            ci.birsp_valid &= !birsp;
-            if p.cmd_valid {
-                ci.cmd_valid = true;
-                ci.cmd_opcode = p.cmd_opcode;
-                ci.cmd_addr = p.cmd_addr;
-            }
-            if p.hv_valid {
-                ci.hv_valid = true;
-                ci.hv_op = p.hv_op;
-                ci.hv_level = p.hv_level;
-                ci.hv_index = p.hv_index;
-            }
-            self.core.cycle_drs(ci, o, [rwd, req], po.obs_ready)
-        } else {
-            self.core.cycle_drs(i, o, [rwd, req], po.obs_ready)
-        };
+        let sel = self.core_cycle(i, o, &d, po.obs_ready);
         // The DRS channel is the trigger's output register (the core's goes through it).
         o.drs_valid = po.out_valid;
         let (op, meta, tag) = side_unpack(po.out_side);
@@ -234,7 +256,7 @@ impl Device {
         // Event registers: the first full one goes to the ring now; this cycle's
         // events load at the edge into registers that are empty or draining.
         let drain = self.pt_ev.iter().position(Option::is_some);
-        let ev_pt = drain.and_then(|k| self.pt_ev[k]);
+        let ev = drain.and_then(|k| self.pt_ev[k]);
         let new = [
             if po.ev_done {
                 Some(EV_PT_DONE << 60 | i.fetch_rsp_frame)
@@ -260,37 +282,15 @@ impl Device {
                 }
             }
         }
-        let shown = self.regs.shown(o);
-        let (req_ready, rwd_ready) = self.regs.cycle(
-            i,
-            &AgentIn {
-                req,
-                rwd,
-                birsp,
-                core: o,
-                ev_dirty: self.ev_dirty,
-                ev_recall: self.ev_recall,
-                err: self.err,
-                ev_pt,
-                ev_pt_lost: self.pt_lost,
-                pt_refused: po.reg_refused,
-                pt_res_ready: true,
-            },
-        );
-        self.err = (o.err_count, o.err_code);
-        self.ev_dirty = self.core.ev_dirty;
-        self.ev_recall = self.core.ev_recall;
+        let to_agent = PtToAgent {
+            ev,
+            lost: self.pt_lost,
+            refused: po.reg_refused,
+            res_ready: true,
+        };
+        self.agent_cycle(i, o, &d, to_agent);
         self.pt_lost = lost;
         self.pt_lost_cycles += lost as u64;
-        shown.apply(o);
-        if req {
-            o.req_ready = req_ready;
-        }
-        if rwd {
-            o.rwd_ready = rwd_ready;
-        }
-        o.cmd_ready &= !p.cmd_valid;
-        o.hv_ready &= !p.hv_valid;
         sel
     }
 }
