@@ -437,6 +437,10 @@ pub fn place_and_route(
         "--report",
         "report.json",
     ]);
+    // nextpnr's defaults (HeAP placer, router1) on purpose: on the UP5K no placer,
+    // router or Yosys option beat them over seeds 1-6 (`--freq` above the
+    // constraint changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA
+    // never finishes placing); numbers in docs/fpga.md, "Flow options".
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
     args.extend(["--timing-allow-fail", "-q", "-l", "nextpnr.log"]);
     let seed_arg = seed.map(|n| n.to_string());
