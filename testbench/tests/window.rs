@@ -315,3 +315,68 @@ fn the_driver_consumes_events_and_sees_the_drops() {
     assert_eq!(d.consume_events().unwrap().len() as u64, RING_RECORDS);
     assert_eq!(d.stats.events_consumed, prod);
 }
+
+#[test]
+fn the_driver_sets_up_the_page_table_trigger() {
+    use linewatch_sw::driver::*;
+    // Without the trigger: no parameters, and its commands are unknown.
+    let mut sys = model_system(&config("default.toml"));
+    let mut d = Driver::open(SimWindow {
+        sys: &mut sys,
+        core: 0,
+    })
+    .unwrap();
+    assert_eq!(d.params.pt, None);
+    let e = d.pt_register(5, true).unwrap_err().to_string();
+    assert!(e.contains("unknown command"), "{e}");
+    // With it (registry 4): the parameters read back, four pages register, the fifth
+    // finds no space, dropping one makes room, and bad arguments are refused.
+    let c = config("pt-small.toml");
+    let g = c.geometry();
+    let p = g.pt.unwrap();
+    let mut sys = model_system(&c);
+    {
+        let mut d = Driver::open(SimWindow {
+            sys: &mut sys,
+            core: 0,
+        })
+        .unwrap();
+        let info = d.params.pt.expect("the device reports its trigger");
+        assert_eq!(
+            (
+                info.registry,
+                info.inflight,
+                info.timer,
+                info.frames,
+                info.first_frame
+            ),
+            (4, 4, 64, 2048, p.window_base)
+        );
+        for f in 0..4 {
+            d.pt_register(0x1000 + f, true).unwrap();
+        }
+        let e = d.pt_register(0x2000, true).unwrap_err().to_string();
+        assert!(e.contains("no space"), "{e}");
+        d.pt_register(0x1000, true).unwrap(); // already held: nothing changes
+        d.pt_register(0x1001, false).unwrap();
+        d.pt_register(0x2000, true).unwrap();
+        d.pt_resident(p.window_base + 3, true).unwrap();
+        d.pt_resident(p.window_base + 3, false).unwrap();
+        d.pt_resident(p.window_base + 5, true).unwrap();
+        let e = d.command(CMD_PT_RESIDENT, 1, 2).unwrap_err().to_string();
+        assert!(e.contains("bad argument"), "{e}");
+        let e = d
+            .command(CMD_PT_REGISTER, 1 << 40, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad argument"), "{e}");
+    }
+    // The device's registry is what the commands left.
+    let pt = sys.link().side().0.pt().unwrap();
+    let held: Vec<u64> = [0x1000, 0x1001, 0x1002, 0x1003, 0x2000]
+        .into_iter()
+        .filter(|&f| pt.is_registered(f))
+        .collect();
+    assert_eq!(held, vec![0x1000, 0x1002, 0x1003, 0x2000]);
+    assert!(!pt.is_resident(p.window_base + 3) && pt.is_resident(p.window_base + 5));
+}
