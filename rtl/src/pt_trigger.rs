@@ -165,6 +165,12 @@ pub struct PtTrigger {
     hold_addr: DFF<Bits<ADDR_BITS>>,
     hold_data: DFF<Line>,
     hold_side: DFF<Side>,
+    /// The PTE decided this cycle, decoded last cycle (from `hold_data`, or from the
+    /// observed line in the capture cycle): its frame, whether it is a present leaf
+    /// in the window, and its window offset's low bits (the residency RAM index).
+    pte_f: DFF<F>,
+    pte_ok: DFF<bool>,
+    pte_lo: DFF<Off>,
     scan_idx: DFF<Id>,
     scan_done: DFF<bool>,
     pte_wait: [DFF<bool>; 8],
@@ -226,14 +232,13 @@ pub struct PtTrigger {
     free_below: [Signal<Local, bool>; 9],
     free1: [Signal<Local, bool>; 8],
     free_id: Signal<Local, Id>,
-    pte_p: Signal<Local, bool>,
-    pte_ps: Signal<Local, bool>,
-    pte_f: Signal<Local, F>,
-    pte_off: Signal<Local, F>,
     res_fwd: Signal<Local, bool>,
     res_now: Signal<Local, bool>,
     nxt_idx: Signal<Local, Id>,
-    nxt_f: Signal<Local, Off>,
+    nxt_p: Signal<Local, bool>,
+    nxt_ps: Signal<Local, bool>,
+    nxt_f: Signal<Local, F>,
+    nxt_wo: Signal<Local, F>,
     nxt_off: Signal<Local, Off>,
     we: Signal<Local, bool>,
     wa: Signal<Local, Off>,
@@ -311,6 +316,9 @@ impl PtTrigger {
             hold_addr: Default::default(),
             hold_data: Default::default(),
             hold_side: Default::default(),
+            pte_f: Default::default(),
+            pte_ok: Default::default(),
+            pte_lo: Default::default(),
             scan_idx: Default::default(),
             scan_done: Default::default(),
             pte_wait: Default::default(),
@@ -369,14 +377,13 @@ impl PtTrigger {
             free_below: Default::default(),
             free1: Default::default(),
             free_id: Default::default(),
-            pte_p: Default::default(),
-            pte_ps: Default::default(),
-            pte_f: Default::default(),
-            pte_off: Default::default(),
             res_fwd: Default::default(),
             res_now: Default::default(),
             nxt_idx: Default::default(),
+            nxt_p: Default::default(),
+            nxt_ps: Default::default(),
             nxt_f: Default::default(),
+            nxt_wo: Default::default(),
             nxt_off: Default::default(),
             we: Default::default(),
             wa: Default::default(),
@@ -401,8 +408,8 @@ impl Logic for PtTrigger {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, wr_v, wr_a, wr_d, hold, hold_addr, hold_data, hold_side, scan_idx,
-            scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail, fq_count
+            self, clock, wr_v, wr_a, wr_d, hold, hold_addr, hold_data, hold_side, pte_f, pte_ok,
+            pte_lo, scan_idx, scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail, fq_count
         );
         self.ram.clock.next = self.clock.val();
         for s in 0..8 {
@@ -549,38 +556,23 @@ impl Logic for PtTrigger {
         self.ev_late.next = self.rsp_any.val() && self.rsp_exp.val();
         self.ev_timeout.next = self.fire_below[8].val();
 
-        // The PTE under scan.
-        // Only the fields used are sliced out (no unused PTE bits for the lint).
-        self.pte_p.next = self.hold_data.q.val().get_bit(0);
-        self.pte_ps.next = self.hold_data.q.val().get_bit(7);
-        self.pte_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(12);
-        for k in 0..8 {
-            if self.scan_idx.q.val() == self.id[k].val() {
-                self.pte_p.next = self.hold_data.q.val().get_bit(k * 64);
-                self.pte_ps.next = self.hold_data.q.val().get_bit(k * 64 + 7);
-                self.pte_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(k * 64 + 12);
-            }
-        }
-        self.pte_off.next = self.pte_f.val() - self.win_base.val();
+        // The PTE under scan (decoded into `pte_*` last cycle).
         // Its residency: read from the RAM last cycle, plus last cycle's write.
-        self.res_fwd.next =
-            self.wr_v.q.val() && self.wr_a.q.val() == self.pte_off.val().get_bits::<WIN_BITS>(0);
+        self.res_fwd.next = self.wr_v.q.val() && self.wr_a.q.val() == self.pte_lo.q.val();
         self.res_now.next = self.ram.read_data.val() == self.b_one.val();
         if self.res_fwd.val() {
             self.res_now.next = self.wr_d.q.val();
         }
-        self.cand.next = self.pte_p.val()
-            && !self.pte_ps.val()
-            && self.pte_off.val() < self.win_frames.val()
+        self.cand.next = self.pte_ok.q.val()
             && !self.res_now.val()
-            && !(self.rsp_take.val() && self.rsp_frame.val() == self.pte_f.val());
+            && !(self.rsp_take.val() && self.rsp_frame.val() == self.pte_f.q.val());
         self.matched.next = false;
         self.m_dead.next = false;
         self.m_id.next = self.id_zero.val();
         for s in 0..8 {
             self.m[s].next = self.sl_on[s].val()
                 && self.busy[s].q.val()
-                && self.slot_f[s].q.val() == self.pte_f.val();
+                && self.slot_f[s].q.val() == self.pte_f.q.val();
             if self.m[s].val() {
                 self.matched.next = true;
                 self.m_id.next = self.id[s].val();
@@ -598,7 +590,7 @@ impl Logic for PtTrigger {
         self.ev_full.next = self.full.val();
         self.ev_full_frame.next = self.f_zero.val();
         if self.full.val() {
-            self.ev_full_frame.next = self.pte_f.val();
+            self.ev_full_frame.next = self.pte_f.q.val();
         }
 
         // In-flight entries at the edge.
@@ -618,14 +610,14 @@ impl Logic for PtTrigger {
             if self.alloc.val() && self.free1[s].val() {
                 self.busy[s].d.next = true;
                 self.expired[s].d.next = false;
-                self.slot_f[s].d.next = self.pte_f.val();
+                self.slot_f[s].d.next = self.pte_f.q.val();
                 self.timer[s].d.next = self.timer_init.val();
             }
         }
         // The fetch queue: pop the head the port took, push the allocated frame.
         for s in 0..8 {
             if self.alloc.val() && self.fq_tail.q.val() == self.id[s].val() {
-                self.fq[s].d.next = self.pte_f.val();
+                self.fq[s].d.next = self.pte_f.q.val();
             }
         }
         if self.alloc.val() {
@@ -722,17 +714,28 @@ impl Logic for PtTrigger {
             self.out_s.d.next = self.obs_side.val();
         }
 
-        // Residency RAM. Read: the frame decided next cycle (the next PTE of the held
-        // line, else PTE 0 of the observed line, captured or not).
+        // The PTE decided next cycle (the next PTE of the held line, else PTE 0 of the
+        // observed line, captured or not; the held line does not change while it is
+        // scanned): decoded into `pte_*`, its residency read from the RAM.
+        // Only the fields used are sliced out (no unused PTE bits for the lint).
         self.nxt_idx.next = self.scan_idx.q.val() + self.id_one.val();
-        // (Only the offset's low bits index the RAM: they need only the frame's.)
-        self.nxt_f.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
+        self.nxt_p.next = self.obs_data.val().get_bit(0);
+        self.nxt_ps.next = self.obs_data.val().get_bit(7);
+        self.nxt_f.next = self.obs_data.val().get_bits::<PFN_BITS>(12);
         for k in 0..8 {
             if self.hold.q.val() && self.nxt_idx.val() == self.id[k].val() {
-                self.nxt_f.next = self.hold_data.q.val().get_bits::<WIN_BITS>(k * 64 + 12);
+                self.nxt_p.next = self.hold_data.q.val().get_bit(k * 64);
+                self.nxt_ps.next = self.hold_data.q.val().get_bit(k * 64 + 7);
+                self.nxt_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(k * 64 + 12);
             }
         }
-        self.nxt_off.next = self.nxt_f.val() - self.win_base_lo.val();
+        // (Only the offset's low bits index the RAM: they need only the frame's.)
+        self.nxt_off.next = self.nxt_f.val().get_bits::<WIN_BITS>(0) - self.win_base_lo.val();
+        self.pte_f.d.next = self.nxt_f.val();
+        self.nxt_wo.next = self.nxt_f.val() - self.win_base.val();
+        self.pte_ok.d.next =
+            self.nxt_p.val() && !self.nxt_ps.val() && self.nxt_wo.val() < self.win_frames.val();
+        self.pte_lo.d.next = self.nxt_off.val();
         self.ram.read_address.next = self.nxt_off.val();
         // Write: the update, else a taken response (in the window).
         self.rsp_off.next = self.rsp_frame.val() - self.win_base.val();
