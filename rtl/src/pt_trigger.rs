@@ -64,13 +64,21 @@
 //! This RTL (the per-cycle rule above is its twin
 //! `linewatch_model::device::pt_trigger`'s, word for word): the registry is a CAM of
 //! `MAX_PT_REGISTRY` entries; the residency is a `BlockRam` of one-bit words, depth
-//! `window_frames` rounded up to a power of two, indexed by the frame's window offset
-//! (one synchronous read port, one write port: Yosys maps it to SB_RAM40_4K /
-//! DP16KD). Its read address is the next PTE's frame while a line is held
-//! (`scan_idx + 1`), else the observed line's PTE 0; the write of each cycle (the
+//! `window_frames` rounded up to a power of two, indexed by the frame's low bits
+//! (distinct within the window) (one synchronous read port, one write port: Yosys
+//! maps it to SB_RAM40_4K / DP16KD, or on ECP5 to distributed RAM plus a register up
+//! to `FAST_RAM_FRAMES` frames). Its read address is the next PTE's frame while a
+//! line is held (`scan_idx + 1`, from the `ra` register set a cycle ahead), else the
+//! observed line's PTE 0; the write of each cycle (the
 //! update, else a taken response in the window) is kept in `wr_*` registers and
-//! forwarded to the next cycle's decision when the offsets match. The fetch queue is
-//! a ring of eight frames whose head drives the port. Outputs and events come from
+//! forwarded to the next cycle's decision when the offsets match. The same next PTE
+//! is decoded in the same cycle into `pte_*` registers (frame, present leaf in the
+//! window, RAM index), and its frame compared with each in-flight entry's
+//! (`eq_slot`) and with the frame decided this cycle (`eq_prev`, standing in for the
+//! entry this cycle allocates, `alloc_slot`): the held line does not change while
+//! it is scanned, so a decision reads registers, the RAM's output and this cycle's
+//! response only (timing: `docs/fpga.md`). The fetch queue is a ring of eight
+//! frames whose head drives the port. Outputs and events come from
 //! registers plus this cycle's inputs (`rsp_ready` is `!res_valid`); everything
 //! updates at the edge.
 
@@ -91,6 +99,10 @@ type Side = Bits<PT_SIDE_BITS>;
 /// Residency RAM index bits (the structural width; the depth follows the window).
 const WIN_BITS: usize = 16;
 type Off = Bits<WIN_BITS>;
+/// Windows up to this many frames keep their residency in distributed RAM plus a
+/// register on ECP5 (`BlockRam::fast_on_ecp5`: no DP16KD clock-to-out before the
+/// allocation decision); larger ones in block RAM.
+const FAST_RAM_FRAMES: u64 = 4096;
 const _: () = assert!(
     MAX_PT_REGISTRY == 16
         && MAX_PT_INFLIGHT == 8
@@ -171,6 +183,15 @@ pub struct PtTrigger {
     pte_f: DFF<F>,
     pte_ok: DFF<bool>,
     pte_lo: DFF<Off>,
+    /// The residency RAM's read index for next cycle while a line is held (the PTE
+    /// after the next, or PTE 1 of the line captured this cycle).
+    ra: DFF<Off>,
+    /// Its frame compared last cycle with each entry's frame (`eq_slot`), and with
+    /// the frame decided last cycle (`eq_prev`: the frame of the entry allocated
+    /// then, `alloc_slot`).
+    eq_slot: [DFF<bool>; 8],
+    eq_prev: DFF<bool>,
+    alloc_slot: [DFF<bool>; 8],
     scan_idx: DFF<Id>,
     scan_done: DFF<bool>,
     pte_wait: [DFF<bool>; 8],
@@ -193,12 +214,14 @@ pub struct PtTrigger {
     last_idx: Constant<Id>,
     timer_init: Constant<Tm>,
     win_base: Constant<F>,
-    win_base_lo: Constant<Off>,
-    win_frames: Constant<F>,
+    /// The window's last frame (`window_base + window_frames - 1`, which `check`
+    /// keeps in the frame space).
+    win_last: Constant<F>,
     f_zero: Constant<F>,
     t_zero: Constant<Tm>,
     t_one: Constant<Tm>,
     id_one: Constant<Id>,
+    id_two: Constant<Id>,
     id_zero: Constant<Id>,
     c_one: Constant<Cnt>,
     c_max: Constant<Cnt>,
@@ -224,8 +247,11 @@ pub struct PtTrigger {
     rsp_hit: [Signal<Local, bool>; 8],
     rsp_any: Signal<Local, bool>,
     rsp_exp: Signal<Local, bool>,
-    rsp_off: Signal<Local, F>,
-    res_off: Signal<Local, F>,
+    rsp_in: Signal<Local, bool>,
+    /// `window_base` through a wire: a window at frame 0 makes `>= window_base` a
+    /// compare with constant 0, which Verilator -Wall flags.
+    lo: Signal<Local, F>,
+    res_in: Signal<Local, bool>,
     fires: [Signal<Local, bool>; 8],
     fire_below: [Signal<Local, bool>; 9],
     fire1: [Signal<Local, bool>; 8],
@@ -235,10 +261,10 @@ pub struct PtTrigger {
     res_fwd: Signal<Local, bool>,
     res_now: Signal<Local, bool>,
     nxt_idx: Signal<Local, Id>,
+    nxt2_idx: Signal<Local, Id>,
     nxt_p: Signal<Local, bool>,
     nxt_ps: Signal<Local, bool>,
     nxt_f: Signal<Local, F>,
-    nxt_wo: Signal<Local, F>,
     nxt_off: Signal<Local, Off>,
     we: Signal<Local, bool>,
     wa: Signal<Local, Off>,
@@ -304,7 +330,11 @@ impl PtTrigger {
             cnt_stray: Default::default(),
             rg_v: Default::default(),
             rg_f: Default::default(),
-            ram: BlockRam::new(p.window_frames.next_power_of_two() as usize),
+            ram: if p.window_frames <= FAST_RAM_FRAMES {
+                BlockRam::fast_on_ecp5(p.window_frames.next_power_of_two() as usize)
+            } else {
+                BlockRam::new(p.window_frames.next_power_of_two() as usize)
+            },
             wr_v: Default::default(),
             wr_a: Default::default(),
             wr_d: Default::default(),
@@ -319,6 +349,10 @@ impl PtTrigger {
             pte_f: Default::default(),
             pte_ok: Default::default(),
             pte_lo: Default::default(),
+            ra: Default::default(),
+            eq_slot: Default::default(),
+            eq_prev: Default::default(),
+            alloc_slot: Default::default(),
             scan_idx: Default::default(),
             scan_done: Default::default(),
             pte_wait: Default::default(),
@@ -339,12 +373,12 @@ impl PtTrigger {
             last_idx: Constant::new(7.into()),
             timer_init: Constant::new((p.timer - 1).into()),
             win_base: Constant::new(p.window_base.into()),
-            win_base_lo: Constant::new((p.window_base & Off::mask().to_u64()).into()),
-            win_frames: Constant::new(p.window_frames.into()),
+            win_last: Constant::new((p.window_base + p.window_frames - 1).into()),
             f_zero: Constant::new(0.into()),
             t_zero: Constant::new(0.into()),
             t_one: Constant::new(1.into()),
             id_one: Constant::new(1.into()),
+            id_two: Constant::new(2.into()),
             id_zero: Constant::new(0.into()),
             c_one: Constant::new(1.into()),
             c_max: Constant::new(Cnt::mask()),
@@ -369,8 +403,9 @@ impl PtTrigger {
             rsp_hit: Default::default(),
             rsp_any: Default::default(),
             rsp_exp: Default::default(),
-            rsp_off: Default::default(),
-            res_off: Default::default(),
+            rsp_in: Default::default(),
+            lo: Default::default(),
+            res_in: Default::default(),
             fires: Default::default(),
             fire_below: Default::default(),
             fire1: Default::default(),
@@ -380,10 +415,10 @@ impl PtTrigger {
             res_fwd: Default::default(),
             res_now: Default::default(),
             nxt_idx: Default::default(),
+            nxt2_idx: Default::default(),
             nxt_p: Default::default(),
             nxt_ps: Default::default(),
             nxt_f: Default::default(),
-            nxt_wo: Default::default(),
             nxt_off: Default::default(),
             we: Default::default(),
             wa: Default::default(),
@@ -409,7 +444,8 @@ impl Logic for PtTrigger {
     fn update(&mut self) {
         dff_setup!(
             self, clock, wr_v, wr_a, wr_d, hold, hold_addr, hold_data, hold_side, pte_f, pte_ok,
-            pte_lo, scan_idx, scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail, fq_count
+            pte_lo, ra, eq_prev, scan_idx, scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail,
+            fq_count
         );
         self.ram.clock.next = self.clock.val();
         for s in 0..8 {
@@ -423,6 +459,8 @@ impl Logic for PtTrigger {
             self.rg_f[r].d.next = self.rg_f[r].q.val();
         }
         for s in 0..8 {
+            self.eq_slot[s].clock.next = self.clock.val();
+            self.alloc_slot[s].clock.next = self.clock.val();
             self.busy[s].clock.next = self.clock.val();
             self.expired[s].clock.next = self.clock.val();
             self.slot_f[s].clock.next = self.clock.val();
@@ -471,6 +509,8 @@ impl Logic for PtTrigger {
         self.out_addr.next = self.out_a.q.val();
         self.out_data.next = self.out_d.q.val();
         self.out_side.next = self.out_s.q.val();
+
+        self.lo.next = self.win_base.val();
 
         // Registry: lookups of the update's frame and of the observed line's page.
         self.page.next = self.obs_addr.val().get_bits::<PFN_BITS>(6);
@@ -570,9 +610,13 @@ impl Logic for PtTrigger {
         self.m_dead.next = false;
         self.m_id.next = self.id_zero.val();
         for s in 0..8 {
-            self.m[s].next = self.sl_on[s].val()
-                && self.busy[s].q.val()
-                && self.slot_f[s].q.val() == self.pte_f.q.val();
+            // The entry's frame is the one compared last cycle, or, if it was
+            // allocated last cycle, the frame decided then.
+            self.m[s].next = self.sl_on[s].val() && self.busy[s].q.val() && self.eq_slot[s].q.val();
+            if self.alloc_slot[s].q.val() {
+                self.m[s].next =
+                    self.sl_on[s].val() && self.busy[s].q.val() && self.eq_prev.q.val();
+            }
             if self.m[s].val() {
                 self.matched.next = true;
                 self.m_id.next = self.id[s].val();
@@ -595,6 +639,7 @@ impl Logic for PtTrigger {
 
         // In-flight entries at the edge.
         for s in 0..8 {
+            self.alloc_slot[s].d.next = self.alloc.val() && self.free1[s].val();
             if self.busy[s].q.val()
                 && !self.expired[s].q.val()
                 && self.timer[s].q.val() != self.t_zero.val()
@@ -730,22 +775,45 @@ impl Logic for PtTrigger {
             }
         }
         // (Only the offset's low bits index the RAM: they need only the frame's.)
-        self.nxt_off.next = self.nxt_f.val().get_bits::<WIN_BITS>(0) - self.win_base_lo.val();
+        self.nxt_off.next = self.nxt_f.val().get_bits::<WIN_BITS>(0);
         self.pte_f.d.next = self.nxt_f.val();
-        self.nxt_wo.next = self.nxt_f.val() - self.win_base.val();
-        self.pte_ok.d.next =
-            self.nxt_p.val() && !self.nxt_ps.val() && self.nxt_wo.val() < self.win_frames.val();
+        // In the window: two compares with constants side by side, not a subtraction
+        // and then a compare (`window_base + window_frames` fits the frame space).
+        self.pte_ok.d.next = self.nxt_p.val()
+            && !self.nxt_ps.val()
+            && self.nxt_f.val() >= self.lo.val()
+            && self.nxt_f.val() <= self.win_last.val();
         self.pte_lo.d.next = self.nxt_off.val();
-        self.ram.read_address.next = self.nxt_off.val();
+        // Its compares with the in-flight entries' frames, from this cycle's frames
+        // plus the frame of the entry this cycle allocates (`alloc_slot`).
+        for s in 0..8 {
+            self.eq_slot[s].d.next = self.slot_f[s].q.val() == self.nxt_f.val();
+        }
+        self.eq_prev.d.next = self.pte_f.q.val() == self.nxt_f.val();
+        // The RAM reads the same frame's index, from a register while a line is held
+        // (decided a cycle ahead: the held line does not change while it is scanned).
+        self.ram.read_address.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
+        if self.hold.q.val() {
+            self.ram.read_address.next = self.ra.q.val();
+        }
+        self.nxt2_idx.next = self.scan_idx.q.val() + self.id_two.val();
+        self.ra.d.next = self.obs_data.val().get_bits::<WIN_BITS>(64 + 12);
+        for k in 0..8 {
+            if self.hold.q.val() && self.nxt2_idx.val() == self.id[k].val() {
+                self.ra.d.next = self.hold_data.q.val().get_bits::<WIN_BITS>(k * 64 + 12);
+            }
+        }
         // Write: the update, else a taken response (in the window).
-        self.rsp_off.next = self.rsp_frame.val() - self.win_base.val();
-        self.res_off.next = self.res_frame.val() - self.win_base.val();
-        self.we.next = self.rsp_take.val() && self.rsp_off.val() < self.win_frames.val();
-        self.wa.next = self.rsp_off.val().get_bits::<WIN_BITS>(0);
+        self.rsp_in.next =
+            self.rsp_frame.val() >= self.lo.val() && self.rsp_frame.val() <= self.win_last.val();
+        self.res_in.next =
+            self.res_frame.val() >= self.lo.val() && self.res_frame.val() <= self.win_last.val();
+        self.we.next = self.rsp_take.val() && self.rsp_in.val();
+        self.wa.next = self.rsp_frame.val().get_bits::<WIN_BITS>(0);
         self.wd.next = true;
         if self.res_valid.val() {
-            self.we.next = self.res_off.val() < self.win_frames.val();
-            self.wa.next = self.res_off.val().get_bits::<WIN_BITS>(0);
+            self.we.next = self.res_in.val();
+            self.wa.next = self.res_frame.val().get_bits::<WIN_BITS>(0);
             self.wd.next = self.res_set.val();
         }
         self.ram.write_enable.next = self.we.val();
