@@ -64,13 +64,21 @@
 //! This RTL (the per-cycle rule above is its twin
 //! `linewatch_model::device::pt_trigger`'s, word for word): the registry is a CAM of
 //! `MAX_PT_REGISTRY` entries; the residency is a `BlockRam` of one-bit words, depth
-//! `window_frames` rounded up to a power of two, indexed by the frame's window offset
-//! (one synchronous read port, one write port: Yosys maps it to SB_RAM40_4K /
-//! DP16KD). Its read address is the next PTE's frame while a line is held
-//! (`scan_idx + 1`), else the observed line's PTE 0; the write of each cycle (the
+//! `window_frames` rounded up to a power of two, indexed by the frame's low bits
+//! (distinct within the window) (one synchronous read port, one write port: Yosys
+//! maps it to SB_RAM40_4K / DP16KD, or on ECP5 to distributed RAM plus a register up
+//! to `FAST_RAM_FRAMES` frames). Its read address is the next PTE's frame while a
+//! line is held (`scan_idx + 1`, from the `ra` register set a cycle ahead), else the
+//! observed line's PTE 0; the write of each cycle (the
 //! update, else a taken response in the window) is kept in `wr_*` registers and
-//! forwarded to the next cycle's decision when the offsets match. The fetch queue is
-//! a ring of eight frames whose head drives the port. Outputs and events come from
+//! forwarded to the next cycle's decision when the offsets match. The same next PTE
+//! is decoded in the same cycle into `pte_*` registers (frame, present leaf in the
+//! window, RAM index), and its frame compared with each in-flight entry's
+//! (`eq_slot`) and with the frame decided this cycle (`eq_prev`, standing in for the
+//! entry this cycle allocates, `alloc_slot`): the held line does not change while
+//! it is scanned, so a decision reads registers, the RAM's output and this cycle's
+//! response only (timing: `docs/fpga.md`). The fetch queue is a ring of eight
+//! frames whose head drives the port. Outputs and events come from
 //! registers plus this cycle's inputs (`rsp_ready` is `!res_valid`); everything
 //! updates at the edge.
 
@@ -91,6 +99,10 @@ type Side = Bits<PT_SIDE_BITS>;
 /// Residency RAM index bits (the structural width; the depth follows the window).
 const WIN_BITS: usize = 16;
 type Off = Bits<WIN_BITS>;
+/// Windows up to this many frames keep their residency in distributed RAM plus a
+/// register on ECP5 (`BlockRam::fast_on_ecp5`: no DP16KD clock-to-out before the
+/// allocation decision); larger ones in block RAM.
+const FAST_RAM_FRAMES: u64 = 4096;
 const _: () = assert!(
     MAX_PT_REGISTRY == 16
         && MAX_PT_INFLIGHT == 8
@@ -165,6 +177,21 @@ pub struct PtTrigger {
     hold_addr: DFF<Bits<ADDR_BITS>>,
     hold_data: DFF<Line>,
     hold_side: DFF<Side>,
+    /// The PTE decided this cycle, decoded last cycle (from `hold_data`, or from the
+    /// observed line in the capture cycle): its frame, whether it is a present leaf
+    /// in the window, and its window offset's low bits (the residency RAM index).
+    pte_f: DFF<F>,
+    pte_ok: DFF<bool>,
+    pte_lo: DFF<Off>,
+    /// The residency RAM's read index for next cycle while a line is held (the PTE
+    /// after the next, or PTE 1 of the line captured this cycle).
+    ra: DFF<Off>,
+    /// Its frame compared last cycle with each entry's frame (`eq_slot`), and with
+    /// the frame decided last cycle (`eq_prev`: the frame of the entry allocated
+    /// then, `alloc_slot`).
+    eq_slot: [DFF<bool>; 8],
+    eq_prev: DFF<bool>,
+    alloc_slot: [DFF<bool>; 8],
     scan_idx: DFF<Id>,
     scan_done: DFF<bool>,
     pte_wait: [DFF<bool>; 8],
@@ -187,12 +214,14 @@ pub struct PtTrigger {
     last_idx: Constant<Id>,
     timer_init: Constant<Tm>,
     win_base: Constant<F>,
-    win_base_lo: Constant<Off>,
-    win_frames: Constant<F>,
+    /// The window's last frame (`window_base + window_frames - 1`, which `check`
+    /// keeps in the frame space).
+    win_last: Constant<F>,
     f_zero: Constant<F>,
     t_zero: Constant<Tm>,
     t_one: Constant<Tm>,
     id_one: Constant<Id>,
+    id_two: Constant<Id>,
     id_zero: Constant<Id>,
     c_one: Constant<Cnt>,
     c_max: Constant<Cnt>,
@@ -218,22 +247,24 @@ pub struct PtTrigger {
     rsp_hit: [Signal<Local, bool>; 8],
     rsp_any: Signal<Local, bool>,
     rsp_exp: Signal<Local, bool>,
-    rsp_off: Signal<Local, F>,
-    res_off: Signal<Local, F>,
+    rsp_in: Signal<Local, bool>,
+    /// `window_base` through a wire: a window at frame 0 makes `>= window_base` a
+    /// compare with constant 0, which Verilator -Wall flags.
+    lo: Signal<Local, F>,
+    res_in: Signal<Local, bool>,
     fires: [Signal<Local, bool>; 8],
     fire_below: [Signal<Local, bool>; 9],
     fire1: [Signal<Local, bool>; 8],
     free_below: [Signal<Local, bool>; 9],
     free1: [Signal<Local, bool>; 8],
     free_id: Signal<Local, Id>,
-    pte_p: Signal<Local, bool>,
-    pte_ps: Signal<Local, bool>,
-    pte_f: Signal<Local, F>,
-    pte_off: Signal<Local, F>,
     res_fwd: Signal<Local, bool>,
     res_now: Signal<Local, bool>,
     nxt_idx: Signal<Local, Id>,
-    nxt_f: Signal<Local, Off>,
+    nxt2_idx: Signal<Local, Id>,
+    nxt_p: Signal<Local, bool>,
+    nxt_ps: Signal<Local, bool>,
+    nxt_f: Signal<Local, F>,
     nxt_off: Signal<Local, Off>,
     we: Signal<Local, bool>,
     wa: Signal<Local, Off>,
@@ -299,7 +330,11 @@ impl PtTrigger {
             cnt_stray: Default::default(),
             rg_v: Default::default(),
             rg_f: Default::default(),
-            ram: BlockRam::new(p.window_frames.next_power_of_two() as usize),
+            ram: if p.window_frames <= FAST_RAM_FRAMES {
+                BlockRam::fast_on_ecp5(p.window_frames.next_power_of_two() as usize)
+            } else {
+                BlockRam::new(p.window_frames.next_power_of_two() as usize)
+            },
             wr_v: Default::default(),
             wr_a: Default::default(),
             wr_d: Default::default(),
@@ -311,6 +346,13 @@ impl PtTrigger {
             hold_addr: Default::default(),
             hold_data: Default::default(),
             hold_side: Default::default(),
+            pte_f: Default::default(),
+            pte_ok: Default::default(),
+            pte_lo: Default::default(),
+            ra: Default::default(),
+            eq_slot: Default::default(),
+            eq_prev: Default::default(),
+            alloc_slot: Default::default(),
             scan_idx: Default::default(),
             scan_done: Default::default(),
             pte_wait: Default::default(),
@@ -331,12 +373,12 @@ impl PtTrigger {
             last_idx: Constant::new(7.into()),
             timer_init: Constant::new((p.timer - 1).into()),
             win_base: Constant::new(p.window_base.into()),
-            win_base_lo: Constant::new((p.window_base & Off::mask().to_u64()).into()),
-            win_frames: Constant::new(p.window_frames.into()),
+            win_last: Constant::new((p.window_base + p.window_frames - 1).into()),
             f_zero: Constant::new(0.into()),
             t_zero: Constant::new(0.into()),
             t_one: Constant::new(1.into()),
             id_one: Constant::new(1.into()),
+            id_two: Constant::new(2.into()),
             id_zero: Constant::new(0.into()),
             c_one: Constant::new(1.into()),
             c_max: Constant::new(Cnt::mask()),
@@ -361,21 +403,21 @@ impl PtTrigger {
             rsp_hit: Default::default(),
             rsp_any: Default::default(),
             rsp_exp: Default::default(),
-            rsp_off: Default::default(),
-            res_off: Default::default(),
+            rsp_in: Default::default(),
+            lo: Default::default(),
+            res_in: Default::default(),
             fires: Default::default(),
             fire_below: Default::default(),
             fire1: Default::default(),
             free_below: Default::default(),
             free1: Default::default(),
             free_id: Default::default(),
-            pte_p: Default::default(),
-            pte_ps: Default::default(),
-            pte_f: Default::default(),
-            pte_off: Default::default(),
             res_fwd: Default::default(),
             res_now: Default::default(),
             nxt_idx: Default::default(),
+            nxt2_idx: Default::default(),
+            nxt_p: Default::default(),
+            nxt_ps: Default::default(),
             nxt_f: Default::default(),
             nxt_off: Default::default(),
             we: Default::default(),
@@ -401,8 +443,9 @@ impl Logic for PtTrigger {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, wr_v, wr_a, wr_d, hold, hold_addr, hold_data, hold_side, scan_idx,
-            scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail, fq_count
+            self, clock, wr_v, wr_a, wr_d, hold, hold_addr, hold_data, hold_side, pte_f, pte_ok,
+            pte_lo, ra, eq_prev, scan_idx, scan_done, out_v, out_a, out_d, out_s, fq_head, fq_tail,
+            fq_count
         );
         self.ram.clock.next = self.clock.val();
         for s in 0..8 {
@@ -416,6 +459,8 @@ impl Logic for PtTrigger {
             self.rg_f[r].d.next = self.rg_f[r].q.val();
         }
         for s in 0..8 {
+            self.eq_slot[s].clock.next = self.clock.val();
+            self.alloc_slot[s].clock.next = self.clock.val();
             self.busy[s].clock.next = self.clock.val();
             self.expired[s].clock.next = self.clock.val();
             self.slot_f[s].clock.next = self.clock.val();
@@ -464,6 +509,8 @@ impl Logic for PtTrigger {
         self.out_addr.next = self.out_a.q.val();
         self.out_data.next = self.out_d.q.val();
         self.out_side.next = self.out_s.q.val();
+
+        self.lo.next = self.win_base.val();
 
         // Registry: lookups of the update's frame and of the observed line's page.
         self.page.next = self.obs_addr.val().get_bits::<PFN_BITS>(6);
@@ -549,38 +596,27 @@ impl Logic for PtTrigger {
         self.ev_late.next = self.rsp_any.val() && self.rsp_exp.val();
         self.ev_timeout.next = self.fire_below[8].val();
 
-        // The PTE under scan.
-        // Only the fields used are sliced out (no unused PTE bits for the lint).
-        self.pte_p.next = self.hold_data.q.val().get_bit(0);
-        self.pte_ps.next = self.hold_data.q.val().get_bit(7);
-        self.pte_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(12);
-        for k in 0..8 {
-            if self.scan_idx.q.val() == self.id[k].val() {
-                self.pte_p.next = self.hold_data.q.val().get_bit(k * 64);
-                self.pte_ps.next = self.hold_data.q.val().get_bit(k * 64 + 7);
-                self.pte_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(k * 64 + 12);
-            }
-        }
-        self.pte_off.next = self.pte_f.val() - self.win_base.val();
+        // The PTE under scan (decoded into `pte_*` last cycle).
         // Its residency: read from the RAM last cycle, plus last cycle's write.
-        self.res_fwd.next =
-            self.wr_v.q.val() && self.wr_a.q.val() == self.pte_off.val().get_bits::<WIN_BITS>(0);
+        self.res_fwd.next = self.wr_v.q.val() && self.wr_a.q.val() == self.pte_lo.q.val();
         self.res_now.next = self.ram.read_data.val() == self.b_one.val();
         if self.res_fwd.val() {
             self.res_now.next = self.wr_d.q.val();
         }
-        self.cand.next = self.pte_p.val()
-            && !self.pte_ps.val()
-            && self.pte_off.val() < self.win_frames.val()
+        self.cand.next = self.pte_ok.q.val()
             && !self.res_now.val()
-            && !(self.rsp_take.val() && self.rsp_frame.val() == self.pte_f.val());
+            && !(self.rsp_take.val() && self.rsp_frame.val() == self.pte_f.q.val());
         self.matched.next = false;
         self.m_dead.next = false;
         self.m_id.next = self.id_zero.val();
         for s in 0..8 {
-            self.m[s].next = self.sl_on[s].val()
-                && self.busy[s].q.val()
-                && self.slot_f[s].q.val() == self.pte_f.val();
+            // The entry's frame is the one compared last cycle, or, if it was
+            // allocated last cycle, the frame decided then.
+            self.m[s].next = self.sl_on[s].val() && self.busy[s].q.val() && self.eq_slot[s].q.val();
+            if self.alloc_slot[s].q.val() {
+                self.m[s].next =
+                    self.sl_on[s].val() && self.busy[s].q.val() && self.eq_prev.q.val();
+            }
             if self.m[s].val() {
                 self.matched.next = true;
                 self.m_id.next = self.id[s].val();
@@ -598,11 +634,12 @@ impl Logic for PtTrigger {
         self.ev_full.next = self.full.val();
         self.ev_full_frame.next = self.f_zero.val();
         if self.full.val() {
-            self.ev_full_frame.next = self.pte_f.val();
+            self.ev_full_frame.next = self.pte_f.q.val();
         }
 
         // In-flight entries at the edge.
         for s in 0..8 {
+            self.alloc_slot[s].d.next = self.alloc.val() && self.free1[s].val();
             if self.busy[s].q.val()
                 && !self.expired[s].q.val()
                 && self.timer[s].q.val() != self.t_zero.val()
@@ -618,14 +655,14 @@ impl Logic for PtTrigger {
             if self.alloc.val() && self.free1[s].val() {
                 self.busy[s].d.next = true;
                 self.expired[s].d.next = false;
-                self.slot_f[s].d.next = self.pte_f.val();
+                self.slot_f[s].d.next = self.pte_f.q.val();
                 self.timer[s].d.next = self.timer_init.val();
             }
         }
         // The fetch queue: pop the head the port took, push the allocated frame.
         for s in 0..8 {
             if self.alloc.val() && self.fq_tail.q.val() == self.id[s].val() {
-                self.fq[s].d.next = self.pte_f.val();
+                self.fq[s].d.next = self.pte_f.q.val();
             }
         }
         if self.alloc.val() {
@@ -722,27 +759,61 @@ impl Logic for PtTrigger {
             self.out_s.d.next = self.obs_side.val();
         }
 
-        // Residency RAM. Read: the frame decided next cycle (the next PTE of the held
-        // line, else PTE 0 of the observed line, captured or not).
+        // The PTE decided next cycle (the next PTE of the held line, else PTE 0 of the
+        // observed line, captured or not; the held line does not change while it is
+        // scanned): decoded into `pte_*`, its residency read from the RAM.
+        // Only the fields used are sliced out (no unused PTE bits for the lint).
         self.nxt_idx.next = self.scan_idx.q.val() + self.id_one.val();
-        // (Only the offset's low bits index the RAM: they need only the frame's.)
-        self.nxt_f.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
+        self.nxt_p.next = self.obs_data.val().get_bit(0);
+        self.nxt_ps.next = self.obs_data.val().get_bit(7);
+        self.nxt_f.next = self.obs_data.val().get_bits::<PFN_BITS>(12);
         for k in 0..8 {
             if self.hold.q.val() && self.nxt_idx.val() == self.id[k].val() {
-                self.nxt_f.next = self.hold_data.q.val().get_bits::<WIN_BITS>(k * 64 + 12);
+                self.nxt_p.next = self.hold_data.q.val().get_bit(k * 64);
+                self.nxt_ps.next = self.hold_data.q.val().get_bit(k * 64 + 7);
+                self.nxt_f.next = self.hold_data.q.val().get_bits::<PFN_BITS>(k * 64 + 12);
             }
         }
-        self.nxt_off.next = self.nxt_f.val() - self.win_base_lo.val();
-        self.ram.read_address.next = self.nxt_off.val();
+        // (Only the offset's low bits index the RAM: they need only the frame's.)
+        self.nxt_off.next = self.nxt_f.val().get_bits::<WIN_BITS>(0);
+        self.pte_f.d.next = self.nxt_f.val();
+        // In the window: two compares with constants side by side, not a subtraction
+        // and then a compare (`window_base + window_frames` fits the frame space).
+        self.pte_ok.d.next = self.nxt_p.val()
+            && !self.nxt_ps.val()
+            && self.nxt_f.val() >= self.lo.val()
+            && self.nxt_f.val() <= self.win_last.val();
+        self.pte_lo.d.next = self.nxt_off.val();
+        // Its compares with the in-flight entries' frames, from this cycle's frames
+        // plus the frame of the entry this cycle allocates (`alloc_slot`).
+        for s in 0..8 {
+            self.eq_slot[s].d.next = self.slot_f[s].q.val() == self.nxt_f.val();
+        }
+        self.eq_prev.d.next = self.pte_f.q.val() == self.nxt_f.val();
+        // The RAM reads the same frame's index, from a register while a line is held
+        // (decided a cycle ahead: the held line does not change while it is scanned).
+        self.ram.read_address.next = self.obs_data.val().get_bits::<WIN_BITS>(12);
+        if self.hold.q.val() {
+            self.ram.read_address.next = self.ra.q.val();
+        }
+        self.nxt2_idx.next = self.scan_idx.q.val() + self.id_two.val();
+        self.ra.d.next = self.obs_data.val().get_bits::<WIN_BITS>(64 + 12);
+        for k in 0..8 {
+            if self.hold.q.val() && self.nxt2_idx.val() == self.id[k].val() {
+                self.ra.d.next = self.hold_data.q.val().get_bits::<WIN_BITS>(k * 64 + 12);
+            }
+        }
         // Write: the update, else a taken response (in the window).
-        self.rsp_off.next = self.rsp_frame.val() - self.win_base.val();
-        self.res_off.next = self.res_frame.val() - self.win_base.val();
-        self.we.next = self.rsp_take.val() && self.rsp_off.val() < self.win_frames.val();
-        self.wa.next = self.rsp_off.val().get_bits::<WIN_BITS>(0);
+        self.rsp_in.next =
+            self.rsp_frame.val() >= self.lo.val() && self.rsp_frame.val() <= self.win_last.val();
+        self.res_in.next =
+            self.res_frame.val() >= self.lo.val() && self.res_frame.val() <= self.win_last.val();
+        self.we.next = self.rsp_take.val() && self.rsp_in.val();
+        self.wa.next = self.rsp_frame.val().get_bits::<WIN_BITS>(0);
         self.wd.next = true;
         if self.res_valid.val() {
-            self.we.next = self.res_off.val() < self.win_frames.val();
-            self.wa.next = self.res_off.val().get_bits::<WIN_BITS>(0);
+            self.we.next = self.res_in.val();
+            self.wa.next = self.res_frame.val().get_bits::<WIN_BITS>(0);
             self.wd.next = self.res_set.val();
         }
         self.ram.write_enable.next = self.we.val();
