@@ -11,7 +11,7 @@ use linewatch_model::device::pt_trigger::{
     CNT_BYPASS, CNT_DONE, CNT_FULL, CNT_LATE, CNT_REFUSED, CNT_STRAY, CNT_TIMEOUT,
 };
 use linewatch_model::device::regs::{EV_PT_DONE, EV_PT_LATE, EV_PT_TIMEOUT, ST_NO_SPACE};
-use linewatch_model::{Device, Inputs, Outputs};
+use linewatch_model::{Config, Device, Inputs, Outputs};
 use linewatch_testbench::lockstep::{run, ModelSide, PortDiff, Report, RunOptions, Side};
 use linewatch_testbench::rtl::{self, RtlSide};
 use std::path::{Path, PathBuf};
@@ -38,9 +38,9 @@ fn cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilated")
 }
 
-fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) {
-    let mut c = config(name);
-    c.cosim.violation_rate = violations;
+/// Model and Verilated RTL of `c` in lockstep for `cycles`: the report (no failure,
+/// no mismatch, else the assertion names `what`) and the model.
+fn agree(c: &Config, what: &str, cycles: u64, seed: u64) -> (Report, Device) {
     let g = c.geometry();
     let mut model = ModelSide(Device::new(&g));
     let mut rtl = RtlSide::new(rtl::build(&g, &cache()).unwrap_or_else(|e| panic!("{e}")));
@@ -53,8 +53,15 @@ fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) {
         &mut |_| {},
     );
     let f = rep.failures(true);
-    assert!(f.is_empty(), "{name} seed {seed}: {f:?}");
+    assert!(f.is_empty(), "{what} seed {seed}: {f:?}");
     assert_eq!(rep.mismatches, 0);
+    (rep, model.0)
+}
+
+fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) {
+    let mut c = config(name);
+    c.cosim.violation_rate = violations;
+    let (rep, _) = agree(&c, name, cycles, seed);
     for (m, n) in &rep.messages {
         assert!(*n > 0, "{name} seed {seed}: {m} never exercised");
     }
@@ -82,25 +89,8 @@ fn pt_lockstep(timer: Option<u64>, cycles: u64, seed: u64) -> (Report, Device) {
     if let Some(t) = timer {
         c.device.pt.as_mut().expect("[device.pt]").timer = t;
     }
-    let g = c.geometry();
-    assert!(g.pt.is_some());
-    let mut model = ModelSide(Device::new(&g));
-    let mut rtl = RtlSide::new(rtl::build(&g, &cache()).unwrap_or_else(|e| panic!("{e}")));
-    let rep = run(
-        &g,
-        &c.cosim,
-        &RunOptions::new(cycles, seed),
-        &mut model,
-        Some(&mut rtl),
-        &mut |_| {},
-    );
-    let f = rep.failures(true);
-    assert!(
-        f.is_empty(),
-        "pt-small (timer {timer:?}) seed {seed}: {f:?}"
-    );
-    assert_eq!(rep.mismatches, 0);
-    (rep, model.0)
+    assert!(c.geometry().pt.is_some());
+    agree(&c, &format!("pt-small (timer {timer:?})"), cycles, seed)
 }
 
 /// `[device.pt]` (configs/pt-small.toml): model and RTL agree, and the trigger did
