@@ -526,7 +526,11 @@ impl DeviceConfig {
                     registry: p.registry as usize,
                     inflight: p.inflight as usize,
                     timer: p.timer,
-                    window_base: (self.window_base >> 12) + pages - 1 - p.frames,
+                    window_base: crate::regmap::pt_first_frame(
+                        self.window_base / line,
+                        lines,
+                        p.frames,
+                    ),
                     window_frames: p.frames,
                 };
                 params.check(self.completion_timeout).map_err(|e| {

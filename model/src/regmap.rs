@@ -76,14 +76,34 @@ pub const STATUS_NAMES: [&str; 8] = [
     "no space",
 ];
 
-/// Parameters line word 7: the page-table trigger (0 when it is not built):
-/// bit 0 built, 5:1 registry entries, 12:8 in-flight entries, 32:16 timer,
-/// 56:40 residency frames.
+/// Parameters line word 7: the page-table trigger (0 when it is not built): bit 0
+/// built, then (shift, width) per field: registry entries (5:1), in-flight entries
+/// (12:8), timer (32:16), residency frames (56:40).
+const PT_FIELDS: [(u32, u32); 4] = [(1, 5), (8, 5), (16, 17), (40, 17)];
+
+/// Parameters line word 7 for the trigger `pt`.
 pub fn pt_params_word(pt: Option<&crate::device::pt_trigger::PtParams>) -> u64 {
     pt.map_or(0, |p| {
-        1 | (p.registry as u64) << 1
-            | (p.inflight as u64) << 8
-            | p.timer << 16
-            | p.window_frames << 40
+        let v = [
+            p.registry as u64,
+            p.inflight as u64,
+            p.timer,
+            p.window_frames,
+        ];
+        v.iter()
+            .zip(PT_FIELDS)
+            .fold(1, |w, (&x, (sh, _))| w | x << sh)
     })
+}
+
+/// The fields of parameters word 7 (registry, in flight, timer, frames), or `None`
+/// when the device has no trigger.
+pub fn pt_params_fields(w: u64) -> Option<[u64; 4]> {
+    (w & 1 != 0).then(|| PT_FIELDS.map(|(sh, bits)| w >> sh & ((1 << bits) - 1)))
+}
+
+/// First frame of the trigger's residency window: the window's last `frames` pages
+/// below the register page.
+pub const fn pt_first_frame(window_base_line: u64, window_lines: u64, frames: u64) -> u64 {
+    (window_base_line + window_lines) / PAGE_LINES - 1 - frames
 }

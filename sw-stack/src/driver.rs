@@ -43,16 +43,12 @@ pub struct PtInfo {
 
 impl PtInfo {
     fn decode(w: u64, window_base_line: u64, window_lines: u64) -> Option<PtInfo> {
-        if w & 1 == 0 {
-            return None;
-        }
-        let frames = w >> 40 & 0x1_ffff;
-        let pages = window_lines / 64;
+        let [registry, inflight, timer, frames] = pt_params_fields(w)?;
         Some(PtInfo {
-            registry: w >> 1 & 0x1f,
-            inflight: w >> 8 & 0x1f,
-            timer: w >> 16 & 0x1_ffff,
-            first_frame: window_base_line / 64 + pages - 1 - frames,
+            registry,
+            inflight,
+            timer,
+            first_frame: pt_first_frame(window_base_line, window_lines, frames),
             frames,
         })
     }

@@ -927,6 +927,8 @@ impl<S: Side> System<S> {
                 .mmu
                 .reserve_top(p.window_frames)
                 .map_err(|e| anyhow!("device.pt.frames: {e}"))?;
+            // The OS's reserved top and the device's residency window are one range.
+            debug_assert_eq!(first, p.window_base);
             let mut per: HashMap<u64, u64> = HashMap::new();
             for &v in pages {
                 if canonical(v) && !self.mmu.is_resident(v) {

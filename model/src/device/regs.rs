@@ -150,10 +150,9 @@ pub struct AgentIn<'a> {
     /// A trigger event lost last cycle (its register was still full; the top
     /// registers the flag): counted as dropped.
     pub ev_pt_lost: bool,
-    /// The trigger refuses this cycle's registry set (full), and takes this cycle's
-    /// residency update.
+    /// The trigger refuses this cycle's registry set (full). (It always takes a
+    /// residency update: the update wins its RAM's write port over a fetch answer.)
     pub pt_refused: bool,
-    pub pt_res_ready: bool,
 }
 
 impl Regs {
@@ -524,7 +523,7 @@ impl Regs {
                     let st = if x.pt_refused { ST_NO_SPACE } else { ST_OK };
                     complete = Some((st, 0));
                 }
-                if self.ports.pt_res_valid & x.pt_res_ready {
+                if self.ports.pt_res_valid {
                     self.ports.pt_res_valid = false;
                     self.exec_state = 0;
                     complete = Some((ST_OK, 0));

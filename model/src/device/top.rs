@@ -66,8 +66,6 @@ struct PtToAgent {
     lost: bool,
     /// The trigger refuses this cycle's registry set.
     refused: bool,
-    /// The trigger takes this cycle's residency update.
-    res_ready: bool,
 }
 
 /// The DRS fields that ride through the trigger beside the line: opcode, meta, tag.
@@ -202,7 +200,6 @@ impl Device {
                 ev_pt: pt.ev,
                 ev_pt_lost: pt.lost,
                 pt_refused: pt.refused,
-                pt_res_ready: pt.res_ready,
             },
         );
         self.err = (o.err_count, o.err_code);
@@ -286,7 +283,6 @@ impl Device {
             ev,
             lost: self.pt_lost,
             refused: po.reg_refused,
-            res_ready: true,
         };
         self.agent_cycle(i, o, &d, to_agent);
         self.pt_lost = lost;

@@ -262,7 +262,6 @@ impl Os {
         if self.leaf(vaddr).is_some_and(|(e, _)| e != 0) {
             return Ok(());
         }
-        let mut scratch = Vec::new();
         let mut slot = 0;
         for level in 0..LEVELS - 1 {
             let idx = level_index(vaddr, level);
@@ -276,7 +275,7 @@ impl Os {
                 }
                 let child = self.alloc_table();
                 let pfn = self.table_pfn[child];
-                self.link(slot, idx, pfn, &mut scratch);
+                self.set_link(slot, idx, pfn);
                 child
             };
         }
@@ -304,7 +303,6 @@ impl Os {
         } else {
             (pfn << PAGE_SHIFT) | PTE_W | PTE_U | PTE_REMOTE
         };
-        self.os_writes -= scratch.len() as u64;
         Ok(())
     }
 
@@ -375,10 +373,16 @@ impl Os {
 
     /// Writes a new entry pointing at `pfn` into `slot[idx]`.
     fn link(&mut self, slot: usize, idx: usize, pfn: u64, ops: &mut Vec<PhysOp>) {
+        let addr = self.set_link(slot, idx, pfn);
+        self.os_write(ops, addr);
+    }
+
+    /// [`Os::link`] without the store (tables set up before the trace); returns the
+    /// entry's address.
+    fn set_link(&mut self, slot: usize, idx: usize, pfn: u64) -> u64 {
         debug_assert_eq!(self.tables[slot][idx] & PTE_P, 0);
         self.tables[slot][idx] = (pfn << PAGE_SHIFT) | NEW_ENTRY;
-        let (_, addr) = self.entry(slot, idx);
-        self.os_write(ops, addr);
+        self.entry(slot, idx).1
     }
 
     fn os_write(&mut self, ops: &mut Vec<PhysOp>, addr: u64) {
