@@ -19,8 +19,9 @@ const USAGE: &str = "usage:
                   [--epoch N] [--events N] [--rtl | --lockstep] [--skip-bad] [--json]
                   [--prefetch none|pt|readahead|trend] [--prefetch-depth N]
   linewatch memhost --listen unix:PATH|tcp:HOST:PORT --file FILE [--pages N]
-  linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--seed N] [--json]
-  linewatch synth-sweep [--configs A,B] [--targets T,U] [--out FILE]
+  linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--seed N | --seeds N]
+                  [--json]
+  linewatch synth-sweep [--configs A,B] [--targets T,U] [--seeds N] [--out FILE]
   linewatch trace record --out FILE [--keep-text] [--json] -- CMD ARGS...
   linewatch trace convert --in FILE --out FILE [--format lackey|bin] [--skip-bad] [--json]
   linewatch trace gen --kind sequential|uniform|zipf|strided --count N [--seed S] [--footprint B]
@@ -43,7 +44,9 @@ const USAGE: &str = "usage:
          sends SHUTDOWN (docs/host-model.md, memhost protocol)
   synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k) at the
          config's [fpga] clock_mhz, out of context; logs in DIR (default
-         out/synth/<config>-<T>); exit 1 if it does not fit or misses timing
+         out/synth/<config>-<T>); exit 1 if it does not fit or misses timing;
+         --seeds N places with nextpnr seeds 1..N and keeps the best (every
+         seed's Fmax is reported, its files kept as *.seedK.*)
   synth-sweep  configs x targets into a markdown table in FILE (default docs/fpga.md)
   trace  memory-access traces (docs/traces.md): record CMD under valgrind lackey into
          the binary format; convert lackey text <-> binary; generate synthetic
@@ -726,13 +729,18 @@ fn cmd_synth(a: &Args) -> Result<()> {
                 .map_err(|_| anyhow!("--seed {v}: must be a non-negative integer"))
         })
         .transpose()?;
+    let seeds = match (seed, seed_count(a)?) {
+        (Some(_), Some(_)) => bail!("--seed and --seeds: give one or the other"),
+        (Some(n), None) => vec![n],
+        (None, n) => (1..=n.unwrap_or(0)).collect(),
+    };
     let s = linewatch_fpga::run(
         &cfg.geometry(),
         target,
         cfg.fpga.clock_mhz as f64,
         &out,
         a.vals.get("pcf").map(Path::new),
-        seed,
+        &seeds,
     )?;
     if a.has("json") {
         println!("{}", s.json(cfg_path));
@@ -743,6 +751,17 @@ fn cmd_synth(a: &Args) -> Result<()> {
         bail!("{cfg_path} on {}: {p}", target.name);
     }
     Ok(())
+}
+
+/// `--seeds N`: place with nextpnr seeds 1..=N and keep the best (1..=64).
+fn seed_count(a: &Args) -> Result<Option<u64>> {
+    a.vals
+        .get("seeds")
+        .map(|v| match v.parse::<u64>() {
+            Ok(n @ 1..=64) => Ok(n),
+            _ => Err(anyhow!("--seeds {v}: must be an integer from 1 to 64")),
+        })
+        .transpose()
 }
 
 fn cmd_synth_sweep(a: &Args) -> Result<()> {
@@ -763,21 +782,28 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
     let doc = PathBuf::from(a.vals.get("out").map_or("docs/fpga.md", String::as_str));
     // The doc names the command that made its table, options included.
     let mut command = String::from("linewatch synth-sweep");
-    for k in ["configs", "targets", "out"] {
+    for k in ["configs", "targets", "seeds", "out"] {
         if let Some(v) = a.vals.get(k) {
             write!(command, " --{k} {v}").unwrap();
         }
     }
-    let rows = sweep::run(&configs, &targets, Path::new("out/synth"), &mut |r| {
-        let what = match &r.result {
-            Ok(s) => s
-                .problem
-                .clone()
-                .unwrap_or_else(|| format!("fits, Fmax {:.1} MHz", s.fmax_mhz.unwrap_or(0.0))),
-            Err(e) => format!("flow failed: {e}"),
-        };
-        println!("{} on {}: {what}", r.config, r.target.name);
-    })?;
+    let seeds: Vec<u64> = (1..=seed_count(a)?.unwrap_or(0)).collect();
+    let rows = sweep::run(
+        &configs,
+        &targets,
+        Path::new("out/synth"),
+        &seeds,
+        &mut |r| {
+            let what = match &r.result {
+                Ok(s) => s
+                    .problem
+                    .clone()
+                    .unwrap_or_else(|| format!("fits, Fmax {:.1} MHz", s.fmax_mhz.unwrap_or(0.0))),
+                Err(e) => format!("flow failed: {e}"),
+            };
+            println!("{} on {}: {what}", r.config, r.target.name);
+        },
+    )?;
     sweep::update_doc(&doc, &sweep::markdown(&rows), &command)?;
     println!("wrote {}", doc.display());
     Ok(())
@@ -838,11 +864,11 @@ fn main() {
         .and_then(|a| cmd_sim(&a)),
         "synth" => Args::parse(
             &argv,
-            &["config", "target", "out", "pcf", "seed"],
+            &["config", "target", "out", "pcf", "seed", "seeds"],
             &["json"],
         )
         .and_then(|a| cmd_synth(&a)),
-        "synth-sweep" => Args::parse(&argv, &["configs", "targets", "out"], &[])
+        "synth-sweep" => Args::parse(&argv, &["configs", "targets", "seeds", "out"], &[])
             .and_then(|a| cmd_synth_sweep(&a)),
         "trace" => cmd_trace(&argv),
         "memhost" => {

@@ -154,9 +154,29 @@ pub struct Synth {
     /// nextpnr's placement seed (`--seed`); None: nextpnr's default. Fmax moves by a
     /// few MHz between seeds.
     pub seed: Option<u64>,
+    /// With several seeds (`place_and_route_seeds`): each seed and its Fmax, in the
+    /// order run; the fields above are the best one's. Empty for a single run.
+    pub tries: Vec<(u64, Option<f64>)>,
 }
 
 impl Synth {
+    /// Fmax over the seeds tried: (min, median, max); None for a single run or when
+    /// a seed was not timed.
+    pub fn fmax_spread(&self) -> Option<(f64, f64, f64)> {
+        if self.tries.len() < 2 {
+            return None;
+        }
+        let mut f: Vec<f64> = self.tries.iter().map(|t| t.1).collect::<Option<_>>()?;
+        f.sort_by(f64::total_cmp);
+        let n = f.len();
+        let median = if n % 2 == 1 {
+            f[n / 2]
+        } else {
+            (f[n / 2 - 1] + f[n / 2]) / 2.0
+        };
+        Some((f[0], median, f[n - 1]))
+    }
+
     pub fn logic(&self) -> Usage {
         self.usage(self.target.logic_bel)
     }
@@ -240,6 +260,20 @@ impl Synth {
             .unwrap(),
             None => writeln!(s, "  Fmax: not timed (the design was not placed)").unwrap(),
         }
+        if let Some((lo, med, hi)) = self.fmax_spread() {
+            let each: Vec<String> = self
+                .tries
+                .iter()
+                .map(|(n, f)| format!("{n}: {:.1}", f.unwrap_or(0.0)))
+                .collect();
+            writeln!(
+                s,
+                "  seeds (MHz) {}; min / median / max {lo:.1} / {med:.1} / {hi:.1}; kept seed {}",
+                each.join(", "),
+                self.seed.unwrap_or(0)
+            )
+            .unwrap();
+        }
         if let Some(p) = &self.critical_path {
             writeln!(s, "  critical path: {}", p.describe()).unwrap();
         }
@@ -263,8 +297,16 @@ impl Synth {
 
     /// One JSON object (the `--json` line).
     pub fn json(&self, config: &str) -> String {
+        let seeds_fmax = format!(
+            "[{}]",
+            self.tries
+                .iter()
+                .map(|t| t.1.map_or("null".into(), |f| format!("{f:.2}")))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         format!(
-            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"out\":{}}}",
+            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"out\":{}}}",
             json_str(config),
             json_str(self.target.name),
             self.luts,
@@ -279,6 +321,7 @@ impl Synth {
             self.meets_timing,
             self.problem.as_deref().map_or("null".into(), json_str),
             self.seed.map_or("null".into(), |n| n.to_string()),
+            seeds_fmax,
             json_str(&self.dir.display().to_string()),
         )
     }
@@ -426,6 +469,7 @@ pub fn place_and_route(
         times: Vec::new(),
         bitstream: None,
         seed,
+        tries: Vec::new(),
     };
     let freq = format!("{clock_mhz}");
     let mut args: Vec<&str> = target.device_args.to_vec();
@@ -558,14 +602,102 @@ pub fn place_and_route(
     Ok(s)
 }
 
-/// The whole flow: RTL, synthesis, place and route, bitstream.
+/// Files one place-and-route run writes, kept per seed by `place_and_route_seeds`.
+const PNR_FILES: [&str; 6] = [
+    "nextpnr.log",
+    "report.json",
+    "lw_ooc.asc",
+    "lw_ooc.config",
+    "lw_ooc.bin",
+    "lw_ooc.bit",
+];
+
+fn seed_file(f: &str, n: u64) -> String {
+    match f.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.seed{n}.{ext}"),
+        None => format!("{f}.seed{n}"),
+    }
+}
+
+/// Place and route once per seed (nextpnr `--seed`), the common way to close timing:
+/// Fmax moves by several MHz between seeds of one netlist. Each seed's log, report
+/// and bitstream are kept as `*.seedN.*`; the best seed's (highest Fmax, the first
+/// on a tie) are also under the plain names, and the result is that seed's, with
+/// every seed's Fmax in `tries`. A design that does not fit stops after one seed.
+pub fn place_and_route_seeds(
+    dir: &Path,
+    target: &'static Target,
+    clock_mhz: f64,
+    pcf: Option<&Path>,
+    seeds: &[u64],
+) -> Result<Synth> {
+    let [first, ..] = seeds else {
+        bail!("no seeds to place with");
+    };
+    if seeds.len() == 1 {
+        return place_and_route(dir, target, clock_mhz, pcf, Some(*first));
+    }
+    // An earlier run's seeds must not pass for this one's.
+    for e in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if PNR_FILES
+            .iter()
+            .any(|f| name.starts_with(f.split('.').next().unwrap_or(f)) && name.contains(".seed"))
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let mut best: Option<Synth> = None;
+    let mut tries = Vec::new();
+    let mut secs = 0.0;
+    for &n in seeds {
+        let s = place_and_route(dir, target, clock_mhz, pcf, Some(n))?;
+        secs += s.times.iter().map(|t| t.1).sum::<f64>();
+        for f in PNR_FILES {
+            let from = dir.join(f);
+            if from.is_file() {
+                std::fs::rename(&from, dir.join(seed_file(f, n)))
+                    .with_context(|| format!("cannot rename {}", from.display()))?;
+            }
+        }
+        tries.push((n, s.fmax_mhz));
+        let fits = s.fits;
+        if best
+            .as_ref()
+            .is_none_or(|b| s.fmax_mhz.unwrap_or(0.0) > b.fmax_mhz.unwrap_or(0.0))
+        {
+            best = Some(s);
+        }
+        if !fits {
+            break;
+        }
+    }
+    let mut b = best.expect("at least one seed ran");
+    let n = b.seed.expect("every run has its seed");
+    for f in PNR_FILES {
+        let from = dir.join(seed_file(f, n));
+        if from.is_file() {
+            std::fs::copy(&from, dir.join(f))
+                .with_context(|| format!("cannot copy {}", from.display()))?;
+        }
+    }
+    b.times = vec![("nextpnr and pack, all seeds", secs)];
+    b.tries = tries;
+    Ok(b)
+}
+
+/// The whole flow: RTL, synthesis, place and route (once per seed in `seeds`, or
+/// once with nextpnr's default seed when it is empty), bitstream.
 pub fn run(
     g: &Geometry,
     target: &'static Target,
     clock_mhz: f64,
     dir: &Path,
     pcf: Option<&Path>,
-    seed: Option<u64>,
+    seeds: &[u64],
 ) -> Result<Synth> {
     // Fail on a missing tool before a minute of synthesis.
     tools::find(target.family.yosys())?;
@@ -574,7 +706,11 @@ pub fn run(
         Family::Ecp5 => Tool::YowaspNextpnrEcp5,
     })?;
     let y = synthesize(g, target.family, dir)?;
-    let mut s = place_and_route(dir, target, clock_mhz, pcf, seed)?;
+    let mut s = if seeds.is_empty() {
+        place_and_route(dir, target, clock_mhz, pcf, None)?
+    } else {
+        place_and_route_seeds(dir, target, clock_mhz, pcf, seeds)?
+    };
     s.times.insert(0, ("yosys", y));
     Ok(s)
 }

@@ -2,7 +2,10 @@
 //! as a markdown table between two markers of a document (the prose around it is
 //! kept).
 
-use crate::{copy_synthesis, place_and_route, synthesize, tools, Family, Synth, Target};
+use crate::{
+    copy_synthesis, place_and_route, place_and_route_seeds, synthesize, tools, Family, Synth,
+    Target,
+};
 use anyhow::{Context, Result};
 use linewatch_model::Config;
 use std::fmt::Write as _;
@@ -26,17 +29,27 @@ pub fn run_dir(root: &Path, config: &Path, target: &Target) -> PathBuf {
     root.join(format!("{stem}-{}", target.name))
 }
 
-/// Run every configuration on every target; `say` hears each finished row.
+/// Run every configuration on every target, placing once per seed in `seeds` (once
+/// with nextpnr's default seed when empty); `say` hears each finished row.
 pub fn run(
     configs: &[PathBuf],
     targets: &[&'static Target],
     root: &Path,
+    seeds: &[u64],
     say: &mut dyn FnMut(&Row),
 ) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for path in configs {
         let cfg = Config::load(path)?;
         let g = cfg.geometry();
+        let clock = cfg.fpga.clock_mhz as f64;
+        let pnr = |d: &Path, t: &'static Target| {
+            if seeds.is_empty() {
+                place_and_route(d, t, clock, None, None)
+            } else {
+                place_and_route_seeds(d, t, clock, None, seeds)
+            }
+        };
         let name = path.display().to_string();
         for fam in [Family::Ice40, Family::Ecp5] {
             let mut synthesized: Option<Result<PathBuf, String>> = None;
@@ -51,7 +64,7 @@ pub fn run(
                         synthesized =
                             Some(r.as_ref().map(|(d, _)| d.clone()).map_err(Clone::clone));
                         r.and_then(|(d, secs)| {
-                            place_and_route(&d, t, cfg.fpga.clock_mhz as f64, None, None)
+                            pnr(&d, t)
                                 .map(|mut s| {
                                     s.times.insert(0, ("yosys", secs));
                                     s
@@ -61,9 +74,7 @@ pub fn run(
                     }
                     Some(Err(e)) => Err(e.clone()),
                     Some(Ok(first)) => copy_synthesis(first, &dir)
-                        .and_then(|_| {
-                            place_and_route(&dir, t, cfg.fpga.clock_mhz as f64, None, None)
-                        })
+                        .and_then(|_| pnr(&dir, t))
                         .map_err(|e| format!("{e:#}")),
                 };
                 let row = Row {
@@ -129,7 +140,14 @@ pub fn markdown(rows: &[Row]) -> String {
                     },
                     b.used,
                     b.available,
-                    x.fmax_mhz.map_or("—".into(), |f| format!("{f:.1} MHz")),
+                    match (x.fmax_mhz, x.fmax_spread()) {
+                        (None, _) => "—".into(),
+                        (Some(f), None) => format!("{f:.1} MHz"),
+                        (Some(f), Some((lo, med, _))) => format!(
+                            "{f:.1} MHz (of {} seeds; min {lo:.1}, median {med:.1})",
+                            x.tries.len()
+                        ),
+                    },
                     if x.fits { "yes" } else { "**no**" },
                     match (x.fits, x.meets_timing) {
                         (false, _) => "—",

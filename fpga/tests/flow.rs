@@ -91,7 +91,7 @@ fn flow(config_name: &str, target: &str, dir: &str) -> (PathBuf, linewatch_fpga:
     let t = linewatch_fpga::target(target).unwrap();
     let dir = scratch(dir);
     let g = cfg.geometry();
-    let s = linewatch_fpga::run(&g, t, cfg.fpga.clock_mhz as f64, &dir, None, None).unwrap();
+    let s = linewatch_fpga::run(&g, t, cfg.fpga.clock_mhz as f64, &dir, None, &[]).unwrap();
     (dir, s)
 }
 
@@ -152,6 +152,39 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     ] {
         assert!(j.contains(key), "{key} in {j}");
     }
+
+    // The same netlist placed with two seeds: each seed's files are kept, and the
+    // plain names and the result are the faster seed's.
+    std::fs::write(dir.join("report.seed9.json"), "stale").unwrap();
+    let t = linewatch_fpga::target("ice40-up5k").unwrap();
+    let m = linewatch_fpga::place_and_route_seeds(&dir, t, 50.0, None, &[1, 2]).unwrap();
+    assert!(
+        !dir.join("report.seed9.json").exists(),
+        "stale seed files removed"
+    );
+    let seeds: Vec<u64> = m.tries.iter().map(|t| t.0).collect();
+    assert_eq!(seeds, [1, 2]);
+    let best = m.tries.iter().filter_map(|t| t.1).fold(0.0, f64::max);
+    assert_eq!(m.fmax_mhz, Some(best));
+    let kept = m.seed.unwrap();
+    assert_eq!(m.tries.iter().find(|t| t.0 == kept).unwrap().1, Some(best));
+    let report = |f: &str| {
+        let r = PnrReport::parse(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+        r.worst_clock().unwrap().1.achieved
+    };
+    assert_eq!(
+        report("report.json"),
+        best,
+        "the plain report is the kept seed's"
+    );
+    for (n, f) in &m.tries {
+        assert_eq!(Some(report(&format!("report.seed{n}.json"))), *f);
+        assert!(dir.join(format!("nextpnr.seed{n}.log")).is_file());
+    }
+    assert_eq!(m.bitstream.is_some(), m.fits);
+    let (lo, med, hi) = m.fmax_spread().unwrap();
+    assert!(lo <= med && med <= hi && hi == best);
+    assert!(m.json("x").contains("\"seeds_fmax_mhz\":["));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -98,6 +98,8 @@ pub enum MmuError {
         pages_window: u64,
         window_frames: u64,
         pt_pages: u64,
+        /// Frames reserved for the page-table trigger's window (`device.pt.frames`).
+        reserved: u64,
     },
     /// Bits 63..47 of the address are not all equal.
     NonCanonical {
@@ -123,13 +125,25 @@ impl fmt::Display for MmuError {
                 pages_window,
                 window_frames,
                 pt_pages,
-            } => write!(
-                f,
-                "window full: the trace touches more than {} pages ({pages_local} in local \
-                 DRAM, {pages_window} in the window, whose {window_frames} frames also hold \
-                 {pt_pages} page-table pages); enlarge the window or local DRAM",
-                pages_local + pages_window
-            ),
+                reserved,
+            } => {
+                write!(
+                    f,
+                    "window full: the trace touches more than {} pages ({pages_local} in local \
+                     DRAM, {pages_window} in the window, whose {window_frames} frames also hold \
+                     {pt_pages} page-table pages",
+                    pages_local + pages_window
+                )?;
+                if reserved > 0 {
+                    write!(
+                        f,
+                        ", beside {reserved} frames reserved for the page-table trigger); \
+                         enlarge the window or local DRAM, or lower device.pt.frames"
+                    )
+                } else {
+                    write!(f, "); enlarge the window or local DRAM")
+                }
+            }
             MmuError::NonCanonical { vaddr } => write!(
                 f,
                 "virtual address {vaddr:#x} is not canonical (x86-64 4-level paging: bits 63..47 must be equal)"

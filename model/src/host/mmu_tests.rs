@@ -285,6 +285,21 @@ fn cores_share_the_page_table_but_not_tlbs() {
 }
 
 #[test]
+fn window_full_names_the_trigger_reservation() {
+    // Six frames, one reserved: root, 3 tables and one data page fill the rest.
+    let mut m = mmu(MmuConfig::default(), 1, 7);
+    m.reserve_top(1).unwrap();
+    tr(&mut m, 0, 0x1000, true);
+    let e = m.translate(0, 0x2000, false, &mut Vec::new()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "window full: the trace touches more than 1 pages (0 in local DRAM, 1 in the \
+         window, whose 5 frames also hold 4 page-table pages, beside 1 frames reserved for \
+         the page-table trigger); enlarge the window or local DRAM, or lower device.pt.frames"
+    );
+}
+
+#[test]
 fn window_full_is_an_error_that_changes_nothing() {
     // Root, 3 tables and 2 data pages (the seventh frame is the register page).
     let mut m = mmu(MmuConfig::default(), 1, 7);
@@ -315,7 +330,8 @@ fn window_full_is_an_error_that_changes_nothing() {
             pages_local: 1,
             pages_window: 0,
             window_frames: 4,
-            pt_pages: 4
+            pt_pages: 4,
+            reserved: 0
         }
     ));
     // The same PT still has room for pages in local DRAM.

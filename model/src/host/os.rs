@@ -52,6 +52,8 @@ pub(crate) struct Os {
     window_pfn: u64,
     window_frames: u64,
     window_used: u64,
+    /// Frames [`Os::reserve_top`] took for the page-table trigger's window.
+    reserved: u64,
     /// Contents of each table page, in allocation order (slot 0 is the root).
     tables: Vec<[u64; ENTRIES]>,
     /// Frame number of each table slot.
@@ -109,6 +111,7 @@ impl Os {
             // The window's last page is the device's register page: never allocated.
             window_frames: (window_size >> PAGE_SHIFT) - 1,
             window_used: 0,
+            reserved: 0,
             tables: Vec::new(),
             table_pfn: Vec::new(),
             slot_of: Vec::new(),
@@ -202,12 +205,7 @@ impl Os {
         let local = self.local_used < self.local_frames;
         let window_need = new_tables + u64::from(!local);
         if self.window_frames - self.window_used < window_need {
-            return Err(MmuError::WindowFull {
-                pages_local: self.pages_local,
-                pages_window: self.pages_window,
-                window_frames: self.window_frames,
-                pt_pages: self.pt_pages(),
-            });
+            return Err(self.full());
         }
         while level < LEVELS - 1 {
             let child = self.alloc_table();
@@ -250,6 +248,7 @@ impl Os {
             ));
         }
         self.window_frames -= frames;
+        self.reserved += frames;
         Ok(self.window_pfn + self.window_frames)
     }
 
@@ -312,6 +311,7 @@ impl Os {
             pages_window: self.pages_window,
             window_frames: self.window_frames,
             pt_pages: self.pt_pages(),
+            reserved: self.reserved,
         }
     }
 
