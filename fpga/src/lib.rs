@@ -345,9 +345,13 @@ impl CriticalPath {
     /// One line: length, levels, split, and the blocks crossed.
     pub fn describe(&self) -> String {
         format!(
-            "{:.1} ns, {} logic levels ({:.1} ns cells, {:.1} ns routing) through {}",
+            "{:.1} ns, {} logic levels{} ({:.1} ns cells, {:.1} ns routing) through {}",
             self.total_ns,
             self.logic_levels,
+            match self.carry_steps {
+                0 => String::new(),
+                n => format!(" and a {n}-step carry chain"),
+            },
             self.logic_ns,
             self.routing_ns,
             self.blocks.join(" > ")

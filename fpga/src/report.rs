@@ -43,8 +43,12 @@ pub struct CriticalPath {
     pub total_ns: f64,
     pub logic_ns: f64,
     pub routing_ns: f64,
-    /// Logic segments (LUT and carry stages) on the path.
+    /// Logic segments on the path other than carry propagation (LUTs, wide-function
+    /// muxes, the entry into a carry chain).
     pub logic_levels: usize,
+    /// Carry-chain steps on the path (segments from a carry input, `FCI` on ECP5,
+    /// `CIN` on iCE40): a few tens of picoseconds each, so not counted as levels.
+    pub carry_steps: usize,
     pub from_cell: String,
     pub to_cell: String,
     /// Device blocks the path crosses in order (`sf`, `tracker`, ...; `core` for the
@@ -151,6 +155,7 @@ fn critical_path(cp: &Value) -> Result<CriticalPath> {
         logic_ns: 0.0,
         routing_ns: 0.0,
         logic_levels: 0,
+        carry_steps: 0,
         from_cell: String::new(),
         to_cell: String::new(),
         blocks: Vec::new(),
@@ -169,7 +174,12 @@ fn critical_path(cp: &Value) -> Result<CriticalPath> {
             "routing" => p.routing_ns += delay,
             "logic" => {
                 p.logic_ns += delay;
-                p.logic_levels += 1;
+                let port = seg.get("from").and_then(|e| e.get("port"));
+                if matches!(port.and_then(Value::as_str), Some("FCI" | "CIN")) {
+                    p.carry_steps += 1;
+                } else {
+                    p.logic_levels += 1;
+                }
             }
             // clk-to-q and setup: cell delays, not levels
             _ => p.logic_ns += delay,
