@@ -883,7 +883,22 @@ impl HostAgent {
                 0,
                 regs::page_base(&self.g) + self.rng.below(64),
             ),
-            _ => (5 + self.rng.below(251), self.rng.next_u64(), 0),
+            _ if self.rng.below(2) == 0 => (5 + self.rng.below(251), self.rng.next_u64(), 0),
+            // Arguments just out of range, or in range with a high bit set: refused
+            // with BAD_ARG, so no harvest read changes the bitmap under the checks.
+            _ => {
+                let high = 1 << (2 + self.rng.below(62));
+                match self.rng.below(4) {
+                    0 => (regs::CMD_HARVEST_READ, self.g.levels + self.rng.below(2), 0),
+                    1 => (
+                        regs::CMD_HARVEST_READ,
+                        high | self.rng.below(self.g.levels),
+                        0,
+                    ),
+                    2 => (regs::CMD_RECALL, high | self.rng.below(3), pool),
+                    _ => (regs::CMD_RECALL, 3, pool),
+                }
+            }
         };
         d[0] = op;
         d[2] = a0;

@@ -10,7 +10,9 @@ use common::*;
 use linewatch_model::device::pt_trigger::{
     CNT_BYPASS, CNT_DONE, CNT_FULL, CNT_LATE, CNT_REFUSED, CNT_STRAY, CNT_TIMEOUT,
 };
-use linewatch_model::device::regs::{EV_PT_DONE, EV_PT_LATE, EV_PT_TIMEOUT, ST_NO_SPACE};
+use linewatch_model::device::regs::{
+    EV_PT_DONE, EV_PT_LATE, EV_PT_TIMEOUT, ST_BAD_ARG, ST_NO_SPACE,
+};
 use linewatch_model::{Config, Device, Inputs, Outputs};
 use linewatch_testbench::lockstep::{run, ModelSide, PortDiff, Report, RunOptions, Side};
 use linewatch_testbench::rtl::{self, RtlSide};
@@ -58,7 +60,7 @@ fn agree(c: &Config, what: &str, cycles: u64, seed: u64) -> (Report, Device) {
     (rep, model.0)
 }
 
-fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) {
+fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) -> Report {
     let mut c = config(name);
     c.cosim.violation_rate = violations;
     let (rep, _) = agree(&c, name, cycles, seed);
@@ -69,6 +71,7 @@ fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) {
         rep.scans_checked > 10 && rep.dirty_written > 10,
         "{name}: {rep:?}"
     );
+    rep
 }
 
 #[test]
@@ -78,7 +81,14 @@ fn small_config_agrees_with_violations() {
 
 #[test]
 fn default_config_agrees() {
-    lockstep("default.toml", 150_000, 22, 1);
+    let rep = lockstep("default.toml", 150_000, 22, 1);
+    // The agent's argument checks refused some commands (out of range, or a high
+    // bit set), and model and RTL agreed on each.
+    assert!(
+        rep.reg_statuses >> ST_BAD_ARG & 1 != 0,
+        "no BAD_ARG completion read: {:#b}",
+        rep.reg_statuses
+    );
 }
 
 /// Model and RTL in lockstep on configs/pt-small.toml (its timer replaced by
