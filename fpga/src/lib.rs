@@ -6,6 +6,7 @@
 //! harness, the Yosys script and log, the netlist, nextpnr's log and `--report`
 //! JSON, and the bitstream when the design fits.
 
+pub mod depth;
 pub mod harness;
 pub mod json;
 pub mod report;
@@ -80,6 +81,10 @@ pub struct Target {
     /// What the target is, for people.
     pub part: &'static str,
     device_args: &'static [&'static str],
+    /// Options of the family's synthesis pass for this part. iCE40: ABC9, Yosys'
+    /// timing-driven LUT mapper, with the part's delays (the ECP5 pass uses it by
+    /// default); see docs/fpga.md, step 11 (e).
+    pub synth_args: &'static str,
     /// The bel type that counts as "logic" in utilization.
     pub logic_bel: &'static str,
     pub bram_bel: &'static str,
@@ -91,6 +96,7 @@ pub const TARGETS: [Target; 4] = [
         family: Family::Ice40,
         part: "iCE40UP5K-SG48",
         device_args: &["--up5k", "--package", "sg48"],
+        synth_args: "-abc9 -device u",
         logic_bel: "ICESTORM_LC",
         bram_bel: "ICESTORM_RAM",
     },
@@ -99,6 +105,7 @@ pub const TARGETS: [Target; 4] = [
         family: Family::Ice40,
         part: "iCE40HX8K-CT256",
         device_args: &["--hx8k", "--package", "ct256"],
+        synth_args: "-abc9 -device hx",
         logic_bel: "ICESTORM_LC",
         bram_bel: "ICESTORM_RAM",
     },
@@ -107,6 +114,7 @@ pub const TARGETS: [Target; 4] = [
         family: Family::Ecp5,
         part: "LFE5U-25F-6BG381C",
         device_args: &["--25k", "--package", "CABGA381", "--speed", "6"],
+        synth_args: "",
         logic_bel: "TRELLIS_COMB",
         bram_bel: "DP16KD",
     },
@@ -115,6 +123,7 @@ pub const TARGETS: [Target; 4] = [
         family: Family::Ecp5,
         part: "LFE5U-85F-6BG381C",
         device_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
+        synth_args: "",
         logic_bel: "TRELLIS_COMB",
         bram_bel: "DP16KD",
     },
@@ -157,6 +166,9 @@ pub struct Synth {
     /// With several seeds (`place_and_route_seeds`): each seed and its Fmax, in the
     /// order run; the fields above are the best one's. Empty for a single run.
     pub tries: Vec<(u64, Option<f64>)>,
+    /// LUT levels in front of the device's registers and RAMs (the netlist's, the
+    /// same for every seed).
+    pub depth: Option<depth::Depth>,
 }
 
 impl Synth {
@@ -277,6 +289,14 @@ impl Synth {
         if let Some(p) = &self.critical_path {
             writeln!(s, "  critical path: {}", p.describe()).unwrap();
         }
+        if let Some(d) = &self.depth {
+            writeln!(
+                s,
+                "  LUT levels into the device's registers and RAMs (endpoints): {}",
+                d.describe()
+            )
+            .unwrap();
+        }
         let times: Vec<String> = self
             .times
             .iter()
@@ -306,7 +326,7 @@ impl Synth {
                 .join(",")
         );
         format!(
-            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"out\":{}}}",
+            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"depth_histogram\":{},\"out\":{}}}",
             json_str(config),
             json_str(self.target.name),
             self.luts,
@@ -322,6 +342,14 @@ impl Synth {
             self.problem.as_deref().map_or("null".into(), json_str),
             self.seed.map_or("null".into(), |n| n.to_string()),
             seeds_fmax,
+            self.depth.as_ref().map_or("null".into(), |d| format!(
+                "[{}]",
+                d.histogram
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
             json_str(&self.dir.display().to_string()),
         )
     }
@@ -399,7 +427,8 @@ fn last_error(log: &Path) -> String {
 /// Write the RTL and harness into `dir` and synthesize them for `family`; leaves
 /// `lw_ooc.json` (flattened netlist) and `stat.json` (per-module cell counts).
 /// Returns the Yosys wall time in seconds.
-pub fn synthesize(g: &Geometry, family: Family, dir: &Path) -> Result<f64> {
+pub fn synthesize(g: &Geometry, target: &Target, dir: &Path) -> Result<f64> {
+    let family = target.family;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for stale in ["lw_ooc.json", "stat.json", "report.json"] {
         let _ = std::fs::remove_file(dir.join(stale));
@@ -412,13 +441,18 @@ pub fn synthesize(g: &Geometry, family: Family, dir: &Path) -> Result<f64> {
         "read_verilog -D{define} top.v lw_ooc.v\n\
          hierarchy -top {top}\n\
          setattr -mod -set keep_hierarchy 1 top\n\
-         {synth} -top {top}\n\
+         {synth} -top {top}{args}\n\
          setattr -mod -unset keep_hierarchy top\n\
          tee -q -o stat.json stat -json\n\
          flatten\n\
          write_json lw_ooc.json\n",
         top = harness::TOP,
         synth = family.synth_pass(),
+        args = if target.synth_args.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", target.synth_args)
+        },
         define = family.define()
     );
     std::fs::write(dir.join("synth.ys"), script)?;
@@ -474,7 +508,11 @@ pub fn place_and_route(
         bitstream: None,
         seed,
         tries: Vec::new(),
+        depth: None,
     };
+    if let Ok(net) = std::fs::read_to_string(dir.join("lw_ooc.json")) {
+        s.depth = Some(depth::analyse(&net, harness::TOP, "dut.")?);
+    }
     let freq = format!("{clock_mhz}");
     let mut args: Vec<&str> = target.device_args.to_vec();
     args.extend([
@@ -485,10 +523,10 @@ pub fn place_and_route(
         "--report",
         "report.json",
     ]);
-    // nextpnr's defaults (HeAP placer, router1) on purpose: on the UP5K no placer,
-    // router or Yosys option beat them over seeds 1-6 (`--freq` above the
-    // constraint changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA
-    // never finishes placing); numbers in docs/fpga.md, "Flow options".
+    // nextpnr's defaults (HeAP placer, router1) on purpose: on the UP5K no placer
+    // or router option beat them over seeds 1-6 (`--freq` above the constraint
+    // changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA never
+    // finishes placing); numbers in docs/fpga.md, steps 8 and 11.
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
     args.extend(["--timing-allow-fail", "-q", "-l", "nextpnr.log"]);
     let seed_arg = seed.map(|n| n.to_string());
@@ -709,7 +747,7 @@ pub fn run(
         Family::Ice40 => Tool::NextpnrIce40,
         Family::Ecp5 => Tool::YowaspNextpnrEcp5,
     })?;
-    let y = synthesize(g, target.family, dir)?;
+    let y = synthesize(g, target, dir)?;
     let mut s = if seeds.is_empty() {
         place_and_route(dir, target, clock_mhz, pcf, None)?
     } else {

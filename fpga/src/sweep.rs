@@ -52,17 +52,24 @@ pub fn run(
         };
         let name = path.display().to_string();
         for fam in [Family::Ice40, Family::Ecp5] {
-            let mut synthesized: Option<Result<PathBuf, String>> = None;
+            // Targets of a family with the same synthesis options share one run.
+            let mut synthesized: Vec<(&str, Result<PathBuf, String>)> = Vec::new();
             for &t in targets.iter().filter(|t| t.family == fam) {
                 let dir = run_dir(root, path, t);
-                let res = match &synthesized {
+                let earlier = synthesized
+                    .iter()
+                    .find(|(args, _)| *args == t.synth_args)
+                    .map(|(_, r)| r.clone());
+                let res = match earlier {
                     None => {
                         let r = tools::find(fam.yosys())
-                            .and_then(|_| synthesize(&g, fam, &dir))
+                            .and_then(|_| synthesize(&g, t, &dir))
                             .map(|secs| (dir.clone(), secs))
                             .map_err(|e| format!("{e:#}"));
-                        synthesized =
-                            Some(r.as_ref().map(|(d, _)| d.clone()).map_err(Clone::clone));
+                        synthesized.push((
+                            t.synth_args,
+                            r.as_ref().map(|(d, _)| d.clone()).map_err(Clone::clone),
+                        ));
                         r.and_then(|(d, secs)| {
                             pnr(&d, t)
                                 .map(|mut s| {
@@ -72,8 +79,8 @@ pub fn run(
                                 .map_err(|e| format!("{e:#}"))
                         })
                     }
-                    Some(Err(e)) => Err(e.clone()),
-                    Some(Ok(first)) => copy_synthesis(first, &dir)
+                    Some(Err(e)) => Err(e),
+                    Some(Ok(first)) => copy_synthesis(&first, &dir)
                         .and_then(|_| pnr(&dir, t))
                         .map_err(|e| format!("{e:#}")),
                 };
@@ -93,8 +100,8 @@ pub fn run(
 /// The markdown table of a sweep.
 pub fn markdown(rows: &[Row]) -> String {
     let mut s = String::new();
-    s.push_str("| config | target | clock | logic cells | LUT4 | FF | BRAM | Fmax | fits | timing | critical path | yosys, nextpnr (s) |\n");
-    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|\n");
+    s.push_str("| config | target | clock | logic cells | LUT4 | FF | BRAM | Fmax | fits | timing | critical path | LUT depth | yosys, nextpnr (s) |\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---:|\n");
     for r in rows {
         let cfg = Path::new(&r.config)
             .file_name()
@@ -102,7 +109,7 @@ pub fn markdown(rows: &[Row]) -> String {
         match &r.result {
             Err(e) => writeln!(
                 s,
-                "| {cfg} | {} | | | | | | | | | flow failed: {} | |",
+                "| {cfg} | {} | | | | | | | | | flow failed: {} | | |",
                 r.target.name,
                 e.replace('|', "/")
             )
@@ -125,7 +132,7 @@ pub fn markdown(rows: &[Row]) -> String {
                 };
                 writeln!(
                     s,
-                    "| {cfg} | {} | {} MHz | {} / {} ({:.0}%) | {} | {}{} | {} / {} | {} | {} | {} | {} | {yosys}, {:.0} |",
+                    "| {cfg} | {} | {} MHz | {} / {} ({:.0}%) | {} | {}{} | {} / {} | {} | {} | {} | {} | {} | {yosys}, {:.0} |",
                     r.target.name,
                     x.constraint_mhz,
                     l.used,
@@ -155,6 +162,10 @@ pub fn markdown(rows: &[Row]) -> String {
                         (true, false) => "**missed**",
                     },
                     x.critical_path.as_ref().map_or("—".into(), |p| p.describe()),
+                    x.depth.as_ref().map_or("—".into(), |d| {
+                        let m = d.max();
+                        format!("{m} ({} at {m}, {} at {})", d.at_least(m), d.histogram[m.saturating_sub(1)], m.saturating_sub(1))
+                    }),
                     secs("nextpnr")
                 )
                 .unwrap();

@@ -132,6 +132,10 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     );
     assert_eq!(s.problem.is_none(), s.fits && s.meets_timing);
     assert_eq!(s.bitstream.is_some(), s.fits);
+    // Every device register and block RAM is an endpoint of the depth count.
+    let d = s.depth.as_ref().expect("the netlist's depth");
+    assert_eq!(d.histogram.iter().sum::<u64>(), s.ffs + s.brams, "{d:?}");
+    assert!(d.max() >= 3 && d.path.len() > d.max(), "{:?}", d.path);
     if !s.fits {
         let p = s.problem.as_deref().unwrap();
         assert!(
