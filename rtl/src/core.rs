@@ -236,7 +236,6 @@ pub struct Core {
     cm_err: Signal<Local, Err>,
     cm_sf: Signal<Local, SfOpV>,
     // the selected message's action
-    a_valid: Signal<Local, bool>,
     a_addr: Signal<Local, Addr>,
     a_err: Signal<Local, Err>,
     a_sf: Signal<Local, SfOpV>,
@@ -459,7 +458,6 @@ impl Core {
             cm_ok: Default::default(),
             cm_err: Default::default(),
             cm_sf: Default::default(),
-            a_valid: Default::default(),
             a_addr: Default::default(),
             a_err: Default::default(),
             a_sf: Default::default(),
@@ -692,7 +690,6 @@ impl Logic for Core {
         }
 
         // Select: request-with-data, then command, then request.
-        self.a_valid.next = self.rwd_valid.val() || self.cmd_valid.val() || self.req_valid.val();
         if self.rwd_valid.val() {
             self.a_addr.next = self.rwd_addr.val();
             self.a_err.next = self.wd_err.val();
@@ -852,10 +849,10 @@ impl Logic for Core {
         self.tracker.rsp_opcode.next = self.birsp_opcode.val();
 
         // Memory-request register; reads carry zero mask and data. The payload loads
-        // whenever the register is free and the selected message is a memory
-        // operation, accepted or not (valid says whether it is one): its enable does
-        // not wait for the accept decision.
-        if self.a_valid.val() && self.a_mem.val() && self.mem_free.val() {
+        // from the selected channel whenever the register is free, whatever the
+        // message and whether or not it is accepted (valid says whether it holds
+        // one): its 600-odd enables are one gate, not the decode.
+        if self.mem_free.val() {
             self.mem_write_r.d.next = self.a_write.val();
             self.mem_addr_r.d.next = self.a_addr.val();
             self.mem_mask_r.d.next = self.a_mask.val();
@@ -869,8 +866,8 @@ impl Logic for Core {
             || (self.mem_valid_r.q.val() && !self.mem_req_ready.val());
 
         // NDR register: the payload loads like the memory request's, whenever the
-        // register is free and the selected message takes an NDR.
-        if self.a_valid.val() && self.a_ndr.val() && self.ndr_free.val() {
+        // register is free.
+        if self.ndr_free.val() {
             self.ndr_opcode_r.d.next = self.a_ndr_op.val();
             // Only a request's NDR opcode depends on the window (any other is Cmp).
             self.ndr_out_r.d.next = !self.rq_inw.val();

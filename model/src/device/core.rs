@@ -373,6 +373,8 @@ impl Core {
         o.birsp_ready = true;
         o.hv_ready = self.bitmap.ready(i.hv_op);
 
+        // With no message offered the request channel's inputs stand selected (the
+        // payload registers below load from them); nothing is accepted.
         let (sel, addr, tag, a) = if i.rwd_valid {
             (
                 Sel::Rwd,
@@ -389,16 +391,14 @@ impl Core {
                 self.cmd_table
                     .get(self.in_window(i.cmd_addr), i.cmd_opcode, 0),
             )
-        } else if i.req_valid {
+        } else {
             (
-                Sel::Req,
+                if i.req_valid { Sel::Req } else { Sel::None },
                 i.req_addr,
                 i.req_tag,
                 self.req_table
                     .get(self.in_window(i.req_addr), i.req_opcode, i.req_meta),
             )
-        } else {
-            (Sel::None, 0, 0, &Action::IDLE)
         };
         let a = *a;
         // Acceptance depends on opcodes and registered state only. The filter work
@@ -459,24 +459,25 @@ impl Core {
         let mut set = None;
         let mut ndr_load = false;
         let mut mem_load = false;
-        // The memory-request and NDR payloads load whenever their register is free
-        // and the selected message needs it, accepted or not; valid says whether
-        // it was accepted (the RTL's load enables then do not wait for acceptance).
-        if a.mem & mem_free {
-            mem_load = ok;
+        // The memory-request and NDR payloads load from the selected channel
+        // whenever their register is free, whatever the message is and whether or
+        // not it is accepted; valid says whether they hold one (the RTL's load
+        // enables are then one gate of registered state and a ready).
+        if mem_free {
+            mem_load = ok & a.mem;
             self.mem_write = a.write;
             self.mem_addr = addr;
             self.mem_mask = if a.full {
                 u64::MAX
-            } else if a.write {
+            } else if sel == Sel::Rwd {
                 i.rwd_mask
             } else {
                 0
             };
             self.mem_data = if a.write { i.rwd_data } else { [0; DATA_WORDS] };
         }
-        if let (Some(op), true) = (a.ndr, ndr_free) {
-            self.ndr_opcode = op as u64;
+        if ndr_free {
+            self.ndr_opcode = a.ndr.unwrap_or(NdrOp::Cmp) as u64;
             self.ndr_tag = tag;
         }
         if ok {
