@@ -5,7 +5,8 @@
 //! taken); a ring of `read_queue` entries with wrap-around pointers. A push (the
 //! accept decision) only sets the `pushed` flip-flop; the tail pointer and the count
 //! take it a cycle later, and `full` and `empty` are one LUT of registers (the count
-//! at or one below the depth, or zero, and `pushed`). The tail entry loads the
+//! at or one below the depth, or zero, and `pushed`). The count is one-hot, so its
+//! next value is a shift by the push and the pop, not an adder and a compare. The tail entry loads the
 //! offered tag, grant and address whenever the ring is not full (it is unused until a
 //! push), so its load enable does not wait for the accept decision either. The
 //! addresses feed only the page-table trigger: without it synthesis removes them.
@@ -16,7 +17,7 @@ use rust_hdl::prelude::*;
 
 const N: usize = MAX_READ_QUEUE as usize;
 const PTR_BITS: usize = N.trailing_zeros() as usize;
-const COUNT_BITS: usize = PTR_BITS + 1;
+const _: () = assert!(N == 16, "the loops below are written for 16 entries");
 const _: () = assert!(
     N == 16,
     "the entry loops below are written for sixteen entries"
@@ -43,12 +44,23 @@ pub struct ReadQueue {
     /// holds: the accept decision only reaches that one flip-flop.
     tail: DFF<Bits<PTR_BITS>>,
     pushed: DFF<bool>,
-    count: DFF<Bits<COUNT_BITS>>,
-    /// `count` is the depth, or one less.
-    at_depth: DFF<bool>,
-    at_last: DFF<bool>,
-    /// `count` is not 0 (reset value 0 would say the opposite).
-    nonzero: DFF<bool>,
+    /// The count as one flip-flop per value (held XOR `level_init`, so the power-up
+    /// value says 0): the next count is a shift of its neighbours by the push and
+    /// the pop, with no adder or compare between the pop and the flags.
+    level: [DFF<bool>; N + 1],
+    level_init: [Constant<bool>; N + 1],
+    /// Values the count can take (up to `read_queue`).
+    level_on: [Constant<bool>; N + 1],
+    is_depth: [Constant<bool>; N + 1],
+    is_last: [Constant<bool>; N + 1],
+    lv: [Signal<Local, bool>; N + 1],
+    next_lv: [Signal<Local, bool>; N + 1],
+    inc: Signal<Local, bool>,
+    dec: Signal<Local, bool>,
+    /// The count is the depth, or one less, or not 0.
+    at_depth: Signal<Local, bool>,
+    at_last: Signal<Local, bool>,
+    nonzero: Signal<Local, bool>,
     cur_tail: Signal<Local, Bits<PTR_BITS>>,
     /// One-hot entry selects for `tail` and the entry after it, decided at the edge;
     /// `at_tail` is held XOR `at_tail_init` so the power-up value 0 selects entry 0
@@ -57,11 +69,6 @@ pub struct ReadQueue {
     at_tail_init: [Constant<bool>; N],
     after_tail: [DFF<bool>; N],
     next_tail_inc: Signal<Local, Bits<PTR_BITS>>,
-    next_count: Signal<Local, Bits<COUNT_BITS>>,
-    depth: Constant<Bits<COUNT_BITS>>,
-    depth_less_one: Constant<Bits<COUNT_BITS>>,
-    count_zero: Constant<Bits<COUNT_BITS>>,
-    count_one: Constant<Bits<COUNT_BITS>>,
     tag: [DFF<Bits<TAG_BITS>>; N],
     meta: [DFF<Bits<META_BITS>>; N],
     ok: [DFF<bool>; N],
@@ -99,7 +106,15 @@ impl ReadQueue {
             head: Default::default(),
             tail: Default::default(),
             pushed: Default::default(),
-            count: Default::default(),
+            level: Default::default(),
+            level_init: std::array::from_fn(|k| Constant::new(k == 0)),
+            level_on: std::array::from_fn(|k| Constant::new(k as u64 <= g.read_queue)),
+            is_depth: std::array::from_fn(|k| Constant::new(k as u64 == g.read_queue)),
+            is_last: std::array::from_fn(|k| Constant::new(k as u64 + 1 == g.read_queue)),
+            lv: Default::default(),
+            next_lv: Default::default(),
+            inc: Default::default(),
+            dec: Default::default(),
             at_depth: Default::default(),
             at_last: Default::default(),
             nonzero: Default::default(),
@@ -108,11 +123,6 @@ impl ReadQueue {
             at_tail_init: std::array::from_fn(|s| Constant::new(s == 0)),
             after_tail: Default::default(),
             next_tail_inc: Default::default(),
-            next_count: Default::default(),
-            depth: Constant::new(g.read_queue.into()),
-            depth_less_one: Constant::new((g.read_queue - 1).into()),
-            count_zero: Constant::new(0.into()),
-            count_one: Constant::new(1.into()),
             tag: Default::default(),
             meta: Default::default(),
             ok: Default::default(),
@@ -134,7 +144,20 @@ impl ReadQueue {
 impl Logic for ReadQueue {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, head, tail, pushed, count, at_depth, at_last, nonzero);
+        dff_setup!(self, clock, head, tail, pushed);
+        self.at_depth.next = false;
+        self.at_last.next = false;
+        for k in 0..17 {
+            self.level[k].clock.next = self.clock.val();
+            self.lv[k].next = self.level[k].q.val() != self.level_init[k].val();
+            if self.lv[k].val() && self.is_depth[k].val() {
+                self.at_depth.next = true;
+            }
+            if self.lv[k].val() && self.is_last[k].val() {
+                self.at_last.next = true;
+            }
+        }
+        self.nonzero.next = !self.lv[0].val();
         for s in 0..16 {
             self.tag[s].clock.next = self.clock.val();
             self.meta[s].clock.next = self.clock.val();
@@ -145,8 +168,8 @@ impl Logic for ReadQueue {
             self.addr[s].clock.next = self.clock.val();
             self.addr[s].d.next = self.addr[s].q.val();
         }
-        self.full.next = self.at_depth.q.val() || (self.at_last.q.val() && self.pushed.q.val());
-        self.empty.next = !self.nonzero.q.val() && !self.pushed.q.val();
+        self.full.next = self.at_depth.val() || (self.at_last.val() && self.pushed.q.val());
+        self.empty.next = !self.nonzero.val() && !self.pushed.q.val();
         self.head_tag.next = self.tag_zero.val();
         self.head_meta.next = self.meta_zero.val();
         self.head_ok.next = false;
@@ -207,17 +230,26 @@ impl Logic for ReadQueue {
                 self.slot_on[s].val() && self.next_tail_inc.val() == self.slot_id[s].val();
         }
         self.pushed.d.next = self.push.val();
-        self.next_count.next = self.count.q.val();
-        if self.pushed.q.val() && !self.pop.val() {
-            self.next_count.next = self.count.q.val() + self.count_one.val();
+        // The count takes last cycle's push and this cycle's pop: up, down or held.
+        self.inc.next = self.pushed.q.val() && !self.pop.val();
+        self.dec.next = self.pop.val() && !self.pushed.q.val();
+        for k in 0..17 {
+            self.next_lv[k].next = self.lv[k].val() && !self.inc.val() && !self.dec.val();
         }
-        if self.pop.val() && !self.pushed.q.val() {
-            self.next_count.next = self.count.q.val() - self.count_one.val();
+        for k in 1..17 {
+            if self.inc.val() && self.lv[k - 1].val() {
+                self.next_lv[k].next = true;
+            }
         }
-        self.count.d.next = self.next_count.val();
-        self.at_depth.d.next = self.next_count.val() == self.depth.val();
-        self.at_last.d.next = self.next_count.val() == self.depth_less_one.val();
-        self.nonzero.d.next = self.next_count.val() != self.count_zero.val();
+        for k in 0..16 {
+            if self.dec.val() && self.lv[k + 1].val() {
+                self.next_lv[k].next = true;
+            }
+        }
+        for k in 0..17 {
+            self.level[k].d.next =
+                (self.next_lv[k].val() && self.level_on[k].val()) != self.level_init[k].val();
+        }
     }
 }
 
