@@ -721,19 +721,7 @@ fn cmd_synth(a: &Args) -> Result<()> {
         || linewatch_fpga::sweep::run_dir(Path::new("out/synth"), Path::new(cfg_path), target),
         PathBuf::from,
     );
-    let seed = a
-        .vals
-        .get("seed")
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| anyhow!("--seed {v}: must be a non-negative integer"))
-        })
-        .transpose()?;
-    let seeds = match (seed, seed_count(a)?) {
-        (Some(_), Some(_)) => bail!("--seed and --seeds: give one or the other"),
-        (Some(n), None) => vec![n],
-        (None, n) => (1..=n.unwrap_or(0)).collect(),
-    };
+    let seeds = placement_seeds(a)?;
     let s = linewatch_fpga::run(
         &cfg.geometry(),
         target,
@@ -753,15 +741,18 @@ fn cmd_synth(a: &Args) -> Result<()> {
     Ok(())
 }
 
-/// `--seeds N`: place with nextpnr seeds 1..=N and keep the best (1..=64).
-fn seed_count(a: &Args) -> Result<Option<u64>> {
-    a.vals
-        .get("seeds")
-        .map(|v| match v.parse::<u64>() {
-            Ok(n @ 1..=64) => Ok(n),
-            _ => Err(anyhow!("--seeds {v}: must be an integer from 1 to 64")),
-        })
-        .transpose()
+/// nextpnr seeds to place with: `--seed N` one, `--seeds N` 1..=N (1 to 64, the
+/// best kept), neither nextpnr's default (empty).
+fn placement_seeds(a: &Args) -> Result<Vec<u64>> {
+    match (a.vals.contains_key("seed"), a.vals.contains_key("seeds")) {
+        (true, true) => bail!("--seed and --seeds: give one or the other"),
+        (true, false) => Ok(vec![a.num("seed", 0)?]),
+        (false, true) => match a.num("seeds", 0)? {
+            n @ 1..=64 => Ok((1..=n).collect()),
+            n => bail!("--seeds {n}: from 1 to 64"),
+        },
+        (false, false) => Ok(Vec::new()),
+    }
 }
 
 fn cmd_synth_sweep(a: &Args) -> Result<()> {
@@ -787,7 +778,7 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
             write!(command, " --{k} {v}").unwrap();
         }
     }
-    let seeds: Vec<u64> = (1..=seed_count(a)?.unwrap_or(0)).collect();
+    let seeds = placement_seeds(a)?;
     let rows = sweep::run(
         &configs,
         &targets,

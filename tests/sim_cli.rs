@@ -156,3 +156,27 @@ fn bad_input_is_one_line_naming_file_and_line() {
     assert!(e.contains("c.toml") && e.contains("cache"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `synth`'s seed options are checked before any tool runs.
+#[test]
+fn synth_seed_options_are_one_line_errors() {
+    let synth = |extra: &[&str]| {
+        let mut args = vec![
+            "synth",
+            "--config",
+            "configs/ice40-small.toml",
+            "--target",
+            "ice40-up5k",
+        ];
+        args.extend_from_slice(extra);
+        error_of(&run(&args))
+    };
+    let e = synth(&["--seeds", "0"]);
+    assert!(e.contains("--seeds 0: from 1 to 64"), "{e}");
+    let e = synth(&["--seeds", "65"]);
+    assert!(e.contains("--seeds 65"), "{e}");
+    let e = synth(&["--seed", "1", "--seeds", "2"]);
+    assert!(e.contains("--seed and --seeds"), "{e}");
+    let e = synth(&["--seed", "x"]);
+    assert!(e.contains("--seed x: not a whole number"), "{e}");
+}

@@ -27,7 +27,7 @@ pub struct Depth {
 
 impl Depth {
     /// Endpoints with at least `n` levels, counted per register or RAM (the cell
-    /// name up to its `.q` / `$` suffix), most first.
+    /// name up to its `.q_` suffix), most first.
     pub fn by_register(&self, n: u32) -> Vec<(String, u64)> {
         let mut m: std::collections::BTreeMap<String, u64> = Default::default();
         for (d, name) in &self.endpoints {
@@ -46,6 +46,14 @@ impl Depth {
     /// Endpoints with at least `n` levels in front of them.
     pub fn at_least(&self, n: usize) -> u64 {
         self.histogram.iter().skip(n).sum()
+    }
+    /// The greatest depth and how many endpoints have it and one level less:
+    /// `6 (3 at 6, 158 at 5)`.
+    pub fn top_two(&self) -> String {
+        let m = self.max();
+        let below = m.saturating_sub(1);
+        let at = |n: usize| self.histogram.get(n).copied().unwrap_or(0);
+        format!("{m} ({} at {m}, {} at {below})", at(m), at(below))
     }
     /// One line: the histogram from 3 levels up and the deepest endpoint.
     pub fn describe(&self) -> String {
@@ -289,6 +297,7 @@ mod tests {
         assert_eq!(d.max(), 3);
         assert_eq!(d.at_least(2), 2);
         assert_eq!(d.describe(), "<=2: 2, 3: 1; deepest 3 into dut.ff2");
+        assert_eq!(d.top_two(), "3 (1 at 3, 1 at 2)");
         // ff0 is not the device's.
         assert!(d.endpoints.iter().all(|(_, n)| n != "ff0"));
     }

@@ -317,14 +317,6 @@ impl Synth {
 
     /// One JSON object (the `--json` line).
     pub fn json(&self, config: &str) -> String {
-        let seeds_fmax = format!(
-            "[{}]",
-            self.tries
-                .iter()
-                .map(|t| t.1.map_or("null".into(), |f| format!("{f:.2}")))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
         format!(
             "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"depth_histogram\":{},\"out\":{}}}",
             json_str(config),
@@ -341,18 +333,21 @@ impl Synth {
             self.meets_timing,
             self.problem.as_deref().map_or("null".into(), json_str),
             self.seed.map_or("null".into(), |n| n.to_string()),
-            seeds_fmax,
-            self.depth.as_ref().map_or("null".into(), |d| format!(
-                "[{}]",
-                d.histogram
+            json_list(
+                self.tries
                     .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
+                    .map(|t| t.1.map_or("null".into(), |f| format!("{f:.2}")))
+            ),
+            self.depth.as_ref().map_or("null".into(), |d| json_list(
+                d.histogram.iter().map(u64::to_string)
             )),
             json_str(&self.dir.display().to_string()),
         )
     }
+}
+
+fn json_list(items: impl Iterator<Item = String>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(","))
 }
 
 fn json_str(s: &str) -> String {
@@ -666,6 +661,7 @@ fn seed_file(f: &str, n: u64) -> String {
 /// and bitstream are kept as `*.seedN.*`; the best seed's (highest Fmax, the first
 /// on a tie) are also under the plain names, and the result is that seed's, with
 /// every seed's Fmax in `tries`. A design that does not fit stops after one seed.
+/// No seeds: one run with nextpnr's default seed; one seed: one run with it.
 pub fn place_and_route_seeds(
     dir: &Path,
     target: &'static Target,
@@ -673,11 +669,8 @@ pub fn place_and_route_seeds(
     pcf: Option<&Path>,
     seeds: &[u64],
 ) -> Result<Synth> {
-    let [first, ..] = seeds else {
-        bail!("no seeds to place with");
-    };
-    if seeds.len() == 1 {
-        return place_and_route(dir, target, clock_mhz, pcf, Some(*first));
+    if let [] | [_] = seeds {
+        return place_and_route(dir, target, clock_mhz, pcf, seeds.first().copied());
     }
     // An earlier run's seeds must not pass for this one's.
     for e in std::fs::read_dir(dir)
@@ -748,11 +741,7 @@ pub fn run(
         Family::Ecp5 => Tool::YowaspNextpnrEcp5,
     })?;
     let y = synthesize(g, target, dir)?;
-    let mut s = if seeds.is_empty() {
-        place_and_route(dir, target, clock_mhz, pcf, None)?
-    } else {
-        place_and_route_seeds(dir, target, clock_mhz, pcf, seeds)?
-    };
+    let mut s = place_and_route_seeds(dir, target, clock_mhz, pcf, seeds)?;
     s.times.insert(0, ("yosys", y));
     Ok(s)
 }

@@ -2,10 +2,7 @@
 //! as a markdown table between two markers of a document (the prose around it is
 //! kept).
 
-use crate::{
-    copy_synthesis, place_and_route, place_and_route_seeds, synthesize, tools, Family, Synth,
-    Target,
-};
+use crate::{copy_synthesis, place_and_route_seeds, synthesize, tools, Family, Synth, Target};
 use anyhow::{Context, Result};
 use linewatch_model::Config;
 use std::fmt::Write as _;
@@ -43,13 +40,7 @@ pub fn run(
         let cfg = Config::load(path)?;
         let g = cfg.geometry();
         let clock = cfg.fpga.clock_mhz as f64;
-        let pnr = |d: &Path, t: &'static Target| {
-            if seeds.is_empty() {
-                place_and_route(d, t, clock, None, None)
-            } else {
-                place_and_route_seeds(d, t, clock, None, seeds)
-            }
-        };
+        let pnr = |d: &Path, t: &'static Target| place_and_route_seeds(d, t, clock, None, seeds);
         let name = path.display().to_string();
         for fam in [Family::Ice40, Family::Ecp5] {
             // Targets of a family with the same synthesis options share one run.
@@ -162,10 +153,7 @@ pub fn markdown(rows: &[Row]) -> String {
                         (true, false) => "**missed**",
                     },
                     x.critical_path.as_ref().map_or("—".into(), |p| p.describe()),
-                    x.depth.as_ref().map_or("—".into(), |d| {
-                        let m = d.max();
-                        format!("{m} ({} at {m}, {} at {})", d.at_least(m), d.histogram[m.saturating_sub(1)], m.saturating_sub(1))
-                    }),
+                    x.depth.as_ref().map_or("—".into(), |d| d.top_two()),
                     secs("nextpnr")
                 )
                 .unwrap();

@@ -6,10 +6,11 @@
 //! accept decision) only sets the `pushed` flip-flop; the tail pointer and the count
 //! take it a cycle later, and `full` and `empty` are one LUT of registers (the count
 //! at or one below the depth, or zero, and `pushed`). The count is one-hot, so its
-//! next value is a shift by the push and the pop, not an adder and a compare. The tail entry loads the
-//! offered tag, grant and address whenever the ring is not full (it is unused until a
-//! push), so its load enable does not wait for the accept decision either. The
-//! addresses feed only the page-table trigger: without it synthesis removes them.
+//! next value is a shift by the push and the pop, not an adder and a compare. The
+//! tail entry loads the offered tag, grant and address whenever the ring is not full
+//! (it is unused until a push), so its load enable does not wait for the accept
+//! decision either. The addresses feed only the page-table trigger: without it
+//! synthesis removes them.
 
 use linewatch_model::config::{Geometry, MAX_READ_QUEUE};
 use linewatch_model::protocol::{ADDR_BITS, META_BITS, TAG_BITS};
@@ -17,7 +18,6 @@ use rust_hdl::prelude::*;
 
 const N: usize = MAX_READ_QUEUE as usize;
 const PTR_BITS: usize = N.trailing_zeros() as usize;
-const _: () = assert!(N == 16, "the loops below are written for 16 entries");
 const _: () = assert!(
     N == 16,
     "the entry loops below are written for sixteen entries"

@@ -896,7 +896,12 @@ impl HostAgent {
                         0,
                     ),
                     2 => (regs::CMD_RECALL, high | self.rng.below(3), pool),
-                    _ => (regs::CMD_RECALL, 3, pool),
+                    // An index past the harvest port's width.
+                    _ => (
+                        regs::CMD_HARVEST_READ,
+                        self.rng.below(self.g.levels),
+                        1 << (HV_INDEX_BITS as u64 + self.rng.below(64 - HV_INDEX_BITS as u64)),
+                    ),
                 }
             }
         };
