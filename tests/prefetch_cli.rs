@@ -4,7 +4,10 @@
 //! merge, where only `device_cycles` moved: e965218 registers the harvest word, so
 //! harvest reads take a device cycle more; and at the page-table trigger, where the
 //! driver loads one more parameter word each time it opens the device: one more L1
-//! hit and two device cycles per harvest, nothing else); the prefetch fields;
+//! hit and two device cycles per harvest, nothing else; and at the register
+//! agent's inbox and the harvest word's register beside the bitmap RAMs, where a
+//! command completes two device cycles later, so the driver polls COMPLETION once
+//! more per command: more polls, L1 hits and cycles, nothing else); the prefetch fields;
 //! one-line errors.
 //! Regenerate them only for a deliberate change of the sim's results.
 mod common;

@@ -1,10 +1,23 @@
 //! LUT levels into the device's registers and RAMs of run directories' netlists:
 //! `cargo run --release -p linewatch-fpga --example depth -- DIR [DIR...]`
-//! (each DIR a `linewatch synth --out` directory holding `lw_ooc.json`).
+//! (each DIR a `linewatch synth --out` directory holding `lw_ooc.json`);
+//! `--levels K` lists the registers at the top K depths (default 2).
 
 fn main() -> anyhow::Result<()> {
-    let dirs: Vec<String> = std::env::args().skip(1).collect();
-    anyhow::ensure!(!dirs.is_empty(), "usage: depth DIR [DIR...]");
+    let mut levels = 2u32;
+    let mut dirs = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--levels" {
+            let v = args.next().unwrap_or_default();
+            levels = v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--levels: expected a count, got `{v}`"))?;
+        } else {
+            dirs.push(a);
+        }
+    }
+    anyhow::ensure!(!dirs.is_empty(), "usage: depth [--levels K] DIR [DIR...]");
     for dir in dirs {
         let path = std::path::Path::new(&dir).join("lw_ooc.json");
         let net = std::fs::read_to_string(&path)
@@ -12,11 +25,11 @@ fn main() -> anyhow::Result<()> {
         let d = linewatch_fpga::depth::analyse(&net, linewatch_fpga::harness::TOP, "dut.")?;
         println!("{dir}: {}", d.describe());
         let top = d.max() as u32;
-        for floor in [top, top.saturating_sub(1)] {
+        for floor in (top.saturating_sub(levels.saturating_sub(1))..=top).rev() {
             let regs = d.by_register(floor);
             let list: Vec<String> = regs
                 .iter()
-                .take(12)
+                .take(16)
                 .map(|(r, n)| format!("{r} {n}"))
                 .collect();
             println!("  >= {floor} levels: {}", list.join(", "));

@@ -103,6 +103,9 @@ pub struct Core {
     pub hv_ready: Signal<Out, bool>,
     pub hv_rsp_valid: Signal<Out, bool>,
     pub hv_rsp_data: Signal<Out, Bits<64>>,
+    /// The harvest word of the last cycle from registers beside the bitmap's RAMs
+    /// (0 when there was none): for the register agent.
+    pub hv_rsp_late: Signal<Out, Bits<64>>,
     pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
     pub err_code: Signal<Out, Err>,
     /// Events for the register agent's ring (not top ports): the line the accepted
@@ -350,6 +353,7 @@ impl Core {
             hv_ready: Default::default(),
             hv_rsp_valid: Default::default(),
             hv_rsp_data: Default::default(),
+            hv_rsp_late: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
             ev_dirty_valid: Default::default(),
@@ -789,7 +793,9 @@ impl Logic for Core {
         self.sf.owned.next = self.s3_owned.q.val();
         self.snq_push.next =
             self.s3_valid.q.val() && (self.needs_victim.val() || self.s3_snoop.q.val());
-        if self.needs_victim.val() {
+        // A SET never carries a command snoop, so what a push holds follows the
+        // stage's opcode (a flop), not the lookup; only the push itself waits for it.
+        if self.s3_op.q.val() == self.sf_set.val() {
             self.push_op.next = self.snp_inv.val();
             self.push_line.next = self.sf.victim_line.val();
         } else {
@@ -813,19 +819,20 @@ impl Logic for Core {
             self.snq_op[1].d.next = self.snq_op[2].q.val();
             self.snq_line[1].d.next = self.snq_line[2].q.val();
         }
-        if self.snq_push.val() {
-            if self.snq_land.val() == self.snq_zero.val() {
-                self.snq_op[0].d.next = self.push_op.val();
-                self.snq_line[0].d.next = self.push_line.val();
-            }
-            if self.snq_land.val() == self.snq_one.val() {
-                self.snq_op[1].d.next = self.push_op.val();
-                self.snq_line[1].d.next = self.push_line.val();
-            }
-            if self.snq_land.val() == self.snq_two.val() {
-                self.snq_op[2].d.next = self.push_op.val();
-                self.snq_line[2].d.next = self.push_line.val();
-            }
+        // The entry where a push would land takes the push's payload whether or not
+        // it pushes (an entry past the count is unused), so the entries' enables do
+        // not wait for the lookup; only the count does.
+        if self.snq_land.val() == self.snq_zero.val() {
+            self.snq_op[0].d.next = self.push_op.val();
+            self.snq_line[0].d.next = self.push_line.val();
+        }
+        if self.snq_land.val() == self.snq_one.val() {
+            self.snq_op[1].d.next = self.push_op.val();
+            self.snq_line[1].d.next = self.push_line.val();
+        }
+        if self.snq_land.val() == self.snq_two.val() {
+            self.snq_op[2].d.next = self.push_op.val();
+            self.snq_line[2].d.next = self.push_line.val();
         }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
         self.s2_valid.d.next = self.accept.val();
@@ -974,6 +981,7 @@ impl Logic for Core {
         self.hv_ready.next = self.bitmap.hv_ready.val();
         self.hv_rsp_valid.next = self.bitmap.rsp_valid.val();
         self.hv_rsp_data.next = self.bitmap.rsp_data.val();
+        self.hv_rsp_late.next = self.bitmap.rsp_late.val();
         self.err_count.next = self.err_count_r.q.val();
         self.err_code.next = self.err_code_r.q.val();
         self.ev_dirty_valid.next = self.accept.val() && self.a_dirty.val();

@@ -8,6 +8,10 @@
 //! or reads-and-clears one word of the inactive bank; its data comes out the next
 //! cycle. A harvest read waits while stage B still writes the bank it reads, so a
 //! line dirtied before a swap is always in the bank that swap retires.
+//!
+//! The same word comes out a cycle later on `rsp_late`, through a register at each
+//! RAM's output: a reader far from the RAMs (the register agent) then starts from
+//! flip-flops, not from the block RAM's clock-to-out (5.8 ns on an ECP5 DP16KD).
 
 use crate::mem::MaskedRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
@@ -37,6 +41,8 @@ pub struct DirtyBitmap {
     pub hv_err: Signal<Out, bool>,
     pub rsp_valid: Signal<Out, bool>,
     pub rsp_data: Signal<Out, Bits<WORD_BITS>>,
+    /// `rsp_data` of the last cycle (0 when it was not valid).
+    pub rsp_late: Signal<Out, Bits<WORD_BITS>>,
     /// Level k, bank b is `ram[2 * k + b]`; `fanout` bits of each word are stored.
     ram: [MaskedRam<WORD_BITS, HV_INDEX_BITS>; 2 * L],
     epoch: DFF<bool>,
@@ -47,6 +53,11 @@ pub struct DirtyBitmap {
     rsp_ok_r: DFF<bool>,
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     rsp_bank_r: DFF<bool>,
+    /// Each RAM's read data, registered, and the read's selection a cycle on.
+    ram_q: [DFF<Bits<WORD_BITS>>; 2 * L],
+    late_on: DFF<bool>,
+    late_level: DFF<Bits<HV_LEVEL_BITS>>,
+    late_bank: DFF<bool>,
     level_on: [Constant<bool>; L],
     level_id: [Constant<Bits<HV_LEVEL_BITS>>; L],
     levels: Constant<Bits<HV_LEVEL_BITS>>,
@@ -88,6 +99,7 @@ impl DirtyBitmap {
             hv_err: Default::default(),
             rsp_valid: Default::default(),
             rsp_data: Default::default(),
+            rsp_late: Default::default(),
             ram: std::array::from_fn(|r| MaskedRam::new(words(r / 2) as usize, g.fanout as usize)),
             epoch: Default::default(),
             sb_valid: Default::default(),
@@ -97,6 +109,10 @@ impl DirtyBitmap {
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
             rsp_bank_r: Default::default(),
+            ram_q: Default::default(),
+            late_on: Default::default(),
+            late_level: Default::default(),
+            late_bank: Default::default(),
             level_on: std::array::from_fn(|k| Constant::new(on(k))),
             level_id: std::array::from_fn(|k| Constant::new((k as u64).into())),
             levels: Constant::new(g.levels.into()),
@@ -134,10 +150,15 @@ impl Logic for DirtyBitmap {
             rsp_valid_r,
             rsp_ok_r,
             rsp_level_r,
-            rsp_bank_r
+            rsp_bank_r,
+            late_on,
+            late_level,
+            late_bank
         );
         for r in 0..6 {
             self.ram[r].clock.next = self.clock.val();
+            self.ram_q[r].clock.next = self.clock.val();
+            self.ram_q[r].d.next = self.ram[r].read_data.val();
         }
 
         // Harvest port: a read waits while stage B writes the inactive bank.
@@ -216,6 +237,21 @@ impl Logic for DirtyBitmap {
                         self.rsp_data.next = self.ram[k * 2 + 1].read_data.val();
                     } else {
                         self.rsp_data.next = self.ram[k * 2].read_data.val();
+                    }
+                }
+            }
+        }
+        self.late_on.d.next = self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val();
+        self.late_level.d.next = self.rsp_level_r.q.val();
+        self.late_bank.d.next = self.rsp_bank_r.q.val();
+        self.rsp_late.next = self.zero.val();
+        if self.late_on.q.val() {
+            for k in 0..3 {
+                if self.late_level.q.val() == self.level_id[k].val() {
+                    if self.late_bank.q.val() {
+                        self.rsp_late.next = self.ram_q[k * 2 + 1].q.val();
+                    } else {
+                        self.rsp_late.next = self.ram_q[k * 2].q.val();
                     }
                 }
             }

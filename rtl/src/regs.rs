@@ -1,25 +1,29 @@
 //! Register agent: the home agent of the register page (the window's last 4 KiB),
 //! a sibling of the core under the top.
 //!
-//! Per cycle: accepts one message addressed to the register page (request with data
-//! first, then request) when its answer register (NDR for writes and MemInv /
-//! MemClnEvct, DRS for reads) is free, answering reads with the line's current value
+//! Per cycle: takes one message addressed to the register page (request with data
+//! first, then request) into its inbox when the inbox is empty or drains this cycle,
+//! and handles the inbox's message when its answer register (NDR for writes and MemInv
+//! / MemClnEvct, DRS for reads) is free, answering reads with the line's current value
 //! and keeping one "host holds it" bit per line. A line the device changes while the
 //! host holds it is marked for back-invalidation; one snoop at a time (BITag
 //! `AGENT_BITAG`) goes out from a register, the doorbell's BISnpData on the command
 //! line before any back-invalidation. A command (a meta-I writeback of the command
-//! line, or the doorbell's pull) starts the cycle after it arrives; harvest and recall
-//! commands drive the core's harvest and command ports from registers and complete
-//! when the core takes them (a harvest read two cycles after, with the word).
-//! Completion and error codes land in the completion line at the edge.
+//! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
+//! recall commands drive the core's harvest and command ports from registers and
+//! complete when the core takes them (a harvest read three cycles after, with the
+//! word). Completion codes land in the completion line at the edge, error codes at the
+//! edge after (from registers); a BIRsp for the agent is checked the cycle after it
+//! arrives.
 //!
 //! With the page-table trigger (`[device.pt]`): PT_REGISTER / PT_RESIDENT drive the
-//! trigger's registry and residency ports from registers and complete the next
-//! cycle (NO_SPACE when the trigger refuses the registry set); the trigger's records
-//! are a fourth ring source, and an event the top lost counts as dropped. Without
-//! it the PT commands are unknown commands and synthesis removes their logic.
+//! trigger's registry and residency ports from registers and complete the next cycle
+//! (NO_SPACE when the trigger refuses the registry set); the trigger's records are a
+//! fourth ring source, and an event the top lost counts as dropped. Without it the PT
+//! commands are unknown commands and synthesis removes their logic.
 //!
-//! For timing, decisions come from flops: the command line is decoded as it is
+//! For timing, decisions come from flops: the inbox keeps the page decode and the
+//! channel pick off every path of the agent, the command line is decoded as it is
 //! written, the ring's fill level and next slots are registered, the core's events
 //! arrive through the top's register, and a read's answer is an OR of one-hot terms.
 
@@ -38,6 +42,12 @@ type MetaV = Bits<META_BITS>;
 type Tag = Bits<TAG_BITS>;
 type Line = Bits<DATA_BITS>;
 type W = Bits<64>;
+
+// The argument checks compare two low bits (see `levels`).
+const _: () = assert!(
+    linewatch_model::config::MAX_LEVELS <= 3
+        && linewatch_model::protocol::SnpOp::BISnpInv as u64 <= 3
+);
 /// The command line's four kept words.
 type H = Bits<256>;
 /// A line index in the register page.
@@ -73,6 +83,8 @@ pub struct Regs {
     pub core_hv_rsp_data: Signal<In, W>,
     pub core_err_count: Signal<In, Bits<ERR_COUNT_BITS>>,
     pub core_err_code: Signal<In, Bits<ERR_CODE_BITS>>,
+    /// `core_err_count` / `core_err_code` changed at the last edge.
+    pub core_err_moved: Signal<In, bool>,
     /// The core's events this cycle (window-relative lines).
     pub ev_dirty_valid: Signal<In, bool>,
     pub ev_dirty_line: Signal<In, Bits<LINE_BITS>>,
@@ -113,6 +125,18 @@ pub struct Regs {
     pub pt_res_set: Signal<Out, bool>,
     pub pt_res_frame: Signal<Out, Bits<PFN_BITS>>,
 
+    /// The inbox: the message taken last (bytes 0..31 of mask and data are all the
+    /// agent keeps), handled when its answer register is free.
+    in_valid: DFF<bool>,
+    in_rwd: DFF<bool>,
+    in_opcode: DFF<Op>,
+    in_meta: DFF<MetaV>,
+    in_tag: DFF<Tag>,
+    in_line: DFF<K>,
+    /// Byte enables of bytes 0..31 (all ones for a full write).
+    in_be: DFF<Bits<32>>,
+    be_ones: Constant<Bits<32>>,
+    in_data: DFF<H>,
     held: DFF<W>,
     inv_pend: DFF<W>,
     ndr_valid_r: DFF<bool>,
@@ -124,6 +148,10 @@ pub struct Regs {
     drs_data_r: DFF<Line>,
     snp_valid_r: DFF<bool>,
     snp_out: DFF<bool>,
+    /// The host took the snoop at the last edge.
+    snp_fresh: DFF<bool>,
+    /// A BIRsp for the agent arrived last cycle.
+    birsp_r: DFF<bool>,
     snp_op_r: DFF<Op>,
     snp_line_r: DFF<K>,
     control: DFF<W>,
@@ -133,12 +161,15 @@ pub struct Regs {
     comp_result: DFF<W>,
     err_count: DFF<W>,
     err_code: DFF<W>,
+    /// This cycle's message and BIRsp errors, counted at the next edge.
+    e0_r: DFF<W>,
+    e1_r: DFF<W>,
     commands: DFF<W>,
     doorbells: DFF<W>,
     core_err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     core_err_code_r: DFF<Bits<ERR_CODE_BITS>>,
     exec_pend: DFF<bool>,
-    exec_state: DFF<Bits<2>>,
+    exec_state: DFF<Bits<3>>,
     exec_seq: DFF<W>,
     db_state: DFF<Bits<2>>,
     cmd_valid_r: DFF<bool>,
@@ -193,7 +224,6 @@ pub struct Regs {
     byte_off: [Constant<Bits<9>>; 32],
     byte_ff: Constant<H>,
     half_zero: Constant<H>,
-    half_ones: Constant<H>,
     line_zero: Constant<Line>,
     used_max: Constant<Bits<6>>,
     w_zero: Constant<W>,
@@ -245,12 +275,22 @@ pub struct Regs {
     s_zero: Constant<Bits<2>>,
     s_one: Constant<Bits<2>>,
     s_two: Constant<Bits<2>>,
-    s_three: Constant<Bits<2>>,
+    /// Command execution states (the model's `exec_state`).
+    x_idle: Constant<Bits<3>>,
+    x_port: Constant<Bits<3>>,
+    x_word: Constant<Bits<3>>,
+    x_late: Constant<Bits<3>>,
+    x_done: Constant<Bits<3>>,
     hv_word: DFF<W>,
-    levels: Constant<W>,
+    /// `bitmap_levels` and the highest snoop opcode fit the arguments' two low bits;
+    /// the bits above them are checked for zero (a mask, not a 64-bit compare's
+    /// carry chain).
+    levels: Constant<Bits<2>>,
+    above_two: Constant<W>,
+    above_one: Constant<W>,
     index_high: Constant<W>,
     addr_high: Constant<W>,
-    snp_max: Constant<W>,
+    snp_max: Constant<Bits<2>>,
     window_high: Constant<W>,
     window_base: Constant<W>,
     page_high: Constant<W>,
@@ -278,6 +318,8 @@ pub struct Regs {
     w_cmd: Signal<Local, bool>,
     w_db: Signal<Local, bool>,
     w_bit: Signal<Local, W>,
+    in_go: Signal<Local, bool>,
+    room: Signal<Local, bool>,
     acc_rwd: Signal<Local, bool>,
     acc_req: Signal<Local, bool>,
     trigger: Signal<Local, bool>,
@@ -302,6 +344,9 @@ pub struct Regs {
     inv_found: Signal<Local, bool>,
     inv_k: Signal<Local, K>,
     inv_clear: Signal<Local, W>,
+    inv_below: [Signal<Local, bool>; USED_LINES],
+    inv_hot: Signal<Local, W>,
+    line_bit: [Constant<W>; USED_LINES],
     exec_start: Signal<Local, bool>,
     cmd_next: Signal<Local, H>,
     n_op: Signal<Local, Bits<8>>,
@@ -342,6 +387,8 @@ pub struct Regs {
     /// Records appended ahead of the trigger's this cycle.
     n_pre: Signal<Local, Bits<2>>,
     n_rec: Signal<Local, Bits<3>>,
+    n_drop: Signal<Local, Bits<3>>,
+    fill_base: Signal<Local, Bits<6>>,
     cnt3_zero: Constant<Bits<3>>,
     prod_next: Signal<Local, W>,
     cons_next: Signal<Local, W>,
@@ -349,9 +396,6 @@ pub struct Regs {
     k31: Constant<Bits<6>>,
     k30: Constant<Bits<6>>,
     k29: Constant<Bits<6>>,
-    k5_1: Constant<Bits<5>>,
-    k5_2: Constant<Bits<5>>,
-    k5_3: Constant<Bits<5>>,
     ok_d: Signal<Local, bool>,
     ok_r: Signal<Local, bool>,
     ok_e: Signal<Local, bool>,
@@ -370,6 +414,8 @@ const RING: usize = RING_RECORDS as usize;
 const RING_LINES: usize = RING / 8;
 /// Register lines that can change (and be back-invalidated): up to the ring's end.
 const USED_LINES: usize = RING_FIRST as usize + RING_LINES;
+/// The lines with a line below them (`inv_below`'s chain).
+const USED_BELOW: usize = USED_LINES - 1;
 const _: () = assert!(RING == 32, "the slot indices below are five bits");
 
 fn line_of(words: [u64; 8]) -> Bits<DATA_BITS> {
@@ -414,6 +460,7 @@ impl Regs {
             core_hv_rsp_data: Default::default(),
             core_err_count: Default::default(),
             core_err_code: Default::default(),
+            core_err_moved: Default::default(),
             ev_dirty_valid: Default::default(),
             ev_dirty_line: Default::default(),
             ev_recall_valid: Default::default(),
@@ -447,6 +494,15 @@ impl Regs {
             pt_res_valid: Default::default(),
             pt_res_set: Default::default(),
             pt_res_frame: Default::default(),
+            in_valid: Default::default(),
+            in_rwd: Default::default(),
+            in_opcode: Default::default(),
+            in_meta: Default::default(),
+            in_tag: Default::default(),
+            in_line: Default::default(),
+            in_be: Default::default(),
+            be_ones: Constant::new(Bits::<32>::mask()),
+            in_data: Default::default(),
             held: Default::default(),
             inv_pend: Default::default(),
             ndr_valid_r: Default::default(),
@@ -458,6 +514,8 @@ impl Regs {
             drs_data_r: Default::default(),
             snp_valid_r: Default::default(),
             snp_out: Default::default(),
+            snp_fresh: Default::default(),
+            birsp_r: Default::default(),
             snp_op_r: Default::default(),
             snp_line_r: Default::default(),
             control: Default::default(),
@@ -467,6 +525,8 @@ impl Regs {
             comp_result: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
+            e0_r: Default::default(),
+            e1_r: Default::default(),
             commands: Default::default(),
             doorbells: Default::default(),
             core_err_count_r: Default::default(),
@@ -523,7 +583,6 @@ impl Regs {
             byte_off: std::array::from_fn(|b| Constant::new(Bits::<9>::from(8 * b as u64))),
             byte_ff: Constant::new(0xffu64.into()),
             half_zero: Constant::new(0u64.into()),
-            half_ones: Constant::new(line_of([u64::MAX; 8]).get_bits::<256>(0)),
             line_zero: Constant::new(line_of([0; 8])),
             used_max: Constant::new(RING_RECORDS.into()),
             w_zero: w(0),
@@ -574,12 +633,18 @@ impl Regs {
             s_zero: c2(0),
             s_one: c2(1),
             s_two: c2(2),
-            s_three: c2(3),
+            x_idle: Constant::new(0.into()),
+            x_port: Constant::new(1.into()),
+            x_word: Constant::new(2.into()),
+            x_late: Constant::new(3.into()),
+            x_done: Constant::new(4.into()),
             hv_word: Default::default(),
-            levels: w(g.levels),
+            levels: Constant::new(g.levels.into()),
+            above_two: w(!3),
+            above_one: w(!1),
             index_high: w(!((1u64 << HV_INDEX_BITS) - 1)),
             addr_high: w(!((1u64 << ADDR_BITS) - 1)),
-            snp_max: w(SnpOp::BISnpInv as u64),
+            snp_max: Constant::new((SnpOp::BISnpInv as u64).into()),
             window_high: w(!g.window_mask),
             window_base: w(g.window_base_line),
             page_high: w(!(PAGE_LINES - 1)),
@@ -605,6 +670,8 @@ impl Regs {
             w_cmd: Default::default(),
             w_db: Default::default(),
             w_bit: Default::default(),
+            in_go: Default::default(),
+            room: Default::default(),
             acc_rwd: Default::default(),
             acc_req: Default::default(),
             trigger: Default::default(),
@@ -629,6 +696,9 @@ impl Regs {
             inv_found: Default::default(),
             inv_k: Default::default(),
             inv_clear: Default::default(),
+            inv_below: Default::default(),
+            inv_hot: Default::default(),
+            line_bit: std::array::from_fn(|b| Constant::new((1u64 << b).into())),
             exec_start: Default::default(),
             cmd_next: Default::default(),
             n_op: Default::default(),
@@ -667,6 +737,8 @@ impl Regs {
             room3: Default::default(),
             n_pre: Default::default(),
             n_rec: Default::default(),
+            n_drop: Default::default(),
+            fill_base: Default::default(),
             cnt3_zero: Constant::new(0u64.into()),
             prod_next: Default::default(),
             cons_next: Default::default(),
@@ -674,9 +746,6 @@ impl Regs {
             k31: Constant::new((RING_RECORDS - 1).into()),
             k30: Constant::new((RING_RECORDS - 2).into()),
             k29: Constant::new((RING_RECORDS - 3).into()),
-            k5_1: Constant::new(1u64.into()),
-            k5_2: Constant::new(2u64.into()),
-            k5_3: Constant::new(3u64.into()),
             ok_d: Default::default(),
             ok_r: Default::default(),
             ok_e: Default::default(),
@@ -699,6 +768,14 @@ impl Logic for Regs {
         dff_setup!(
             self,
             clock,
+            in_valid,
+            in_rwd,
+            in_opcode,
+            in_meta,
+            in_tag,
+            in_line,
+            in_be,
+            in_data,
             held,
             inv_pend,
             ndr_valid_r,
@@ -710,6 +787,8 @@ impl Logic for Regs {
             drs_data_r,
             snp_valid_r,
             snp_out,
+            snp_fresh,
+            birsp_r,
             snp_op_r,
             snp_line_r,
             control,
@@ -719,6 +798,8 @@ impl Logic for Regs {
             comp_result,
             err_count,
             err_code,
+            e0_r,
+            e1_r,
             commands,
             doorbells,
             core_err_count_r,
@@ -778,20 +859,20 @@ impl Logic for Regs {
         self.ndr_free.next = !self.ndr_valid_r.q.val();
         self.drs_free.next = !self.drs_valid_r.q.val();
         self.busy.next = self.exec_pend.q.val()
-            || self.exec_state.q.val() != self.s_zero.val()
+            || self.exec_state.q.val() != self.x_idle.val()
             || self.db_state.q.val() != self.s_zero.val();
 
         // Request decode.
-        self.r_rd.next = self.req_opcode.val() == self.req_mem_rd.val();
-        self.r_rdd.next = self.req_opcode.val() == self.req_mem_rd_data.val();
-        self.r_inv.next = self.req_opcode.val() == self.req_mem_inv.val();
-        self.r_evct.next = self.req_opcode.val() == self.req_mem_cln_evct.val();
+        self.r_rd.next = self.in_opcode.q.val() == self.req_mem_rd.val();
+        self.r_rdd.next = self.in_opcode.q.val() == self.req_mem_rd_data.val();
+        self.r_inv.next = self.in_opcode.q.val() == self.req_mem_inv.val();
+        self.r_evct.next = self.in_opcode.q.val() == self.req_mem_cln_evct.val();
         self.r_read.next = self.r_rd.val() || self.r_rdd.val();
         self.r_op_ok.next =
             self.r_rd.val() || self.r_rdd.val() || self.r_inv.val() || self.r_evct.val();
-        self.r_meta_ok.next = self.req_meta.val() != self.meta_bad.val();
+        self.r_meta_ok.next = self.in_meta.q.val() != self.meta_bad.val();
         if self.r_meta_ok.val() {
-            self.r_meta.next = self.req_meta.val();
+            self.r_meta.next = self.in_meta.q.val();
         } else {
             self.r_meta.next = self.meta_i.val();
         }
@@ -800,26 +881,54 @@ impl Logic for Regs {
         } else {
             self.r_grant.next = self.r_meta.val();
         }
-        self.r_bit.next = self.w_one.val() << self.req_line.val();
+        self.r_bit.next = self.w_one.val() << self.in_line.q.val();
 
         // Request-with-data decode.
-        self.w_wr.next = self.rwd_opcode.val() == self.rwd_mem_wr.val();
-        self.w_op_ok.next = self.w_wr.val() || self.rwd_opcode.val() == self.rwd_mem_wr_ptl.val();
+        self.w_wr.next = self.in_opcode.q.val() == self.rwd_mem_wr.val();
+        self.w_op_ok.next = self.w_wr.val() || self.in_opcode.q.val() == self.rwd_mem_wr_ptl.val();
         self.w_meta_ok.next =
-            self.rwd_meta.val() == self.meta_i.val() || self.rwd_meta.val() == self.meta_s.val();
-        self.w_keep_s.next = self.rwd_meta.val() == self.meta_s.val();
-        self.w_cmd.next = self.rwd_line.val() == self.k_command.val();
-        self.w_db.next = self.rwd_line.val() == self.k_doorbell.val();
-        self.w_ev.next = self.rwd_line.val() == self.k_events.val();
-        self.w_bit.next = self.w_one.val() << self.rwd_line.val();
+            self.in_meta.q.val() == self.meta_i.val() || self.in_meta.q.val() == self.meta_s.val();
+        self.w_keep_s.next = self.in_meta.q.val() == self.meta_s.val();
+        self.w_cmd.next = self.in_line.q.val() == self.k_command.val();
+        self.w_db.next = self.in_line.q.val() == self.k_doorbell.val();
+        self.w_ev.next = self.in_line.q.val() == self.k_events.val();
+        self.w_bit.next = self.w_one.val() << self.in_line.q.val();
 
-        self.acc_rwd.next = self.rwd_valid.val() && self.ndr_free.val();
-        self.acc_req.next = self.req_valid.val()
-            && !self.rwd_valid.val()
-            && ((self.r_read.val() && self.drs_free.val())
-                || (!self.r_read.val() && self.ndr_free.val()));
-        self.rwd_ready.next = self.acc_rwd.val();
-        self.req_ready.next = self.acc_req.val();
+        // The inbox's message goes when its answer register is free; a new one is
+        // taken when the inbox is empty or drains now (a write before a request).
+        // Its payload loads whenever there is room, only `in_valid` waits for a
+        // message (so the enables are one gate of flops).
+        self.in_go.next = self.in_valid.q.val() && self.ndr_free.val();
+        if !self.in_rwd.q.val() && self.r_read.val() {
+            self.in_go.next = self.in_valid.q.val() && self.drs_free.val();
+        }
+        self.room.next = !self.in_valid.q.val() || self.in_go.val();
+        self.acc_rwd.next = self.in_go.val() && self.in_rwd.q.val();
+        self.acc_req.next = self.in_go.val() && !self.in_rwd.q.val();
+        self.rwd_ready.next = self.room.val();
+        self.req_ready.next = self.room.val() && !self.rwd_valid.val();
+        self.in_valid.d.next = (self.in_valid.q.val() && !self.in_go.val())
+            || (self.room.val() && (self.rwd_valid.val() || self.req_valid.val()));
+        if self.room.val() {
+            self.in_rwd.d.next = self.rwd_valid.val();
+            // A full write's byte enables are all ones.
+            self.in_be.d.next = self.rwd_mask.val();
+            if self.rwd_opcode.val() == self.rwd_mem_wr.val() {
+                self.in_be.d.next = self.be_ones.val();
+            }
+            self.in_data.d.next = self.rwd_data.val();
+            if self.rwd_valid.val() {
+                self.in_opcode.d.next = self.rwd_opcode.val();
+                self.in_meta.d.next = self.rwd_meta.val();
+                self.in_tag.d.next = self.rwd_tag.val();
+                self.in_line.d.next = self.rwd_line.val();
+            } else {
+                self.in_opcode.d.next = self.req_opcode.val();
+                self.in_meta.d.next = self.req_meta.val();
+                self.in_tag.d.next = self.req_tag.val();
+                self.in_line.d.next = self.req_line.val();
+            }
+        }
 
         self.trigger.next = self.acc_rwd.val()
             && self.w_op_ok.val()
@@ -869,33 +978,30 @@ impl Logic for Regs {
         }
 
         // Command line: merge the written bytes.
-        if self.w_wr.val() {
-            self.emask.next = self.half_ones.val();
-        } else {
-            self.emask.next = self.half_zero.val();
-            for b in 0..32 {
-                if self.rwd_mask.val().get_bit(b) {
-                    self.emask.next =
-                        self.emask.val() | (self.byte_ff.val() << self.byte_off[b].val());
-                }
+        self.emask.next = self.half_zero.val();
+        for b in 0..32 {
+            if self.in_be.q.val().get_bit(b) {
+                self.emask.next = self.emask.val() | (self.byte_ff.val() << self.byte_off[b].val());
             }
         }
         // The merged line is decoded whether or not the write is accepted this cycle
         // (the decode does not wait for acceptance); it is kept only if it is.
         self.cmd_next.next =
-            (self.command.q.val() & !self.emask.val()) | (self.rwd_data.val() & self.emask.val());
+            (self.command.q.val() & !self.emask.val()) | (self.in_data.q.val() & self.emask.val());
         self.n_op.next = self.cmd_next.val().get_bits::<8>(0);
         self.n_a0.next = self.cmd_next.val().get_bits::<64>(128);
         self.n_a1.next = self.cmd_next.val().get_bits::<64>(192);
-        self.x_read_ok.next = self.n_a0.val() < self.levels.val()
+        self.x_read_ok.next = (self.n_a0.val() & self.above_two.val()) == self.w_zero.val()
+            && self.n_a0.val().get_bits::<2>(0) < self.levels.val()
             && (self.n_a1.val() & self.index_high.val()) == self.w_zero.val();
-        self.x_recall_ok.next = self.n_a0.val() <= self.snp_max.val()
+        self.x_recall_ok.next = (self.n_a0.val() & self.above_two.val()) == self.w_zero.val()
+            && self.n_a0.val().get_bits::<2>(0) <= self.snp_max.val()
             && (self.n_a1.val() & self.addr_high.val()) == self.w_zero.val()
             && (self.n_a1.val() & self.window_high.val()) == self.window_base.val()
             && (self.n_a1.val() & self.page_high.val()) != self.page_base.val();
         self.x_pt_op.next = self.pt_on.val()
             && (self.n_op.val() == self.c_pt_reg.val() || self.n_op.val() == self.c_pt_res.val());
-        self.x_pt_ok.next = self.n_a1.val() <= self.w_one.val()
+        self.x_pt_ok.next = (self.n_a1.val() & self.above_one.val()) == self.w_zero.val()
             && (self.n_a0.val() & self.pfn_high.val()) == self.w_zero.val();
         if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
             self.command.d.next = self.cmd_next.val();
@@ -917,7 +1023,7 @@ impl Logic for Regs {
         // The consumer index: word 1 of the events line.
         // The written index is merged whether or not the write is accepted this cycle.
         self.cons_next.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
-            | (self.rwd_data.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
+            | (self.in_data.q.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
         self.cons_write.next = self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val();
         if self.cons_write.val() {
             self.cons.d.next = self.cons_next.val();
@@ -926,23 +1032,23 @@ impl Logic for Regs {
         // The requested line's current value: one term per line, ORed (the lines are
         // exclusive, so no priority chain).
         self.t_ident.next = self.line_zero.val();
-        if self.req_line.val() == self.k_ident.val() {
+        if self.in_line.q.val() == self.k_ident.val() {
             self.t_ident.next = self.ident_line.val();
         }
         self.t_params.next = self.line_zero.val();
-        if self.req_line.val() == self.k_params.val() {
+        if self.in_line.q.val() == self.k_params.val() {
             self.t_params.next = self.params_line.val();
         }
         self.t_control.next = self.line_zero.val();
-        if self.req_line.val() == self.k_control.val() {
+        if self.in_line.q.val() == self.k_control.val() {
             self.t_control.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
         }
         self.t_command.next = self.line_zero.val();
-        if self.req_line.val() == self.k_command.val() {
+        if self.in_line.q.val() == self.k_command.val() {
             self.t_command.next = bit_cast::<DATA_BITS, 256>(self.command.q.val());
         }
         self.t_completion.next = self.line_zero.val();
-        if self.req_line.val() == self.k_completion.val() {
+        if self.in_line.q.val() == self.k_completion.val() {
             self.t_completion.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
@@ -950,20 +1056,20 @@ impl Logic for Regs {
                 | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
         }
         self.t_status.next = self.line_zero.val();
-        if self.req_line.val() == self.k_status.val() {
+        if self.in_line.q.val() == self.k_status.val() {
             self.t_status.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
         }
         self.t_events.next = self.line_zero.val();
-        if self.req_line.val() == self.k_events.val() {
+        if self.in_line.q.val() == self.k_events.val() {
             self.t_events.next = self.events_line.val()
                 | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
         }
-        if self.req_line.val() == self.k_ring[0].val() {
+        if self.in_line.q.val() == self.k_ring[0].val() {
             self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
@@ -975,7 +1081,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[0].next = self.line_zero.val();
         }
-        if self.req_line.val() == self.k_ring[1].val() {
+        if self.in_line.q.val() == self.k_ring[1].val() {
             self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
@@ -987,7 +1093,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[1].next = self.line_zero.val();
         }
-        if self.req_line.val() == self.k_ring[2].val() {
+        if self.in_line.q.val() == self.k_ring[2].val() {
             self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
@@ -999,7 +1105,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[2].next = self.line_zero.val();
         }
-        if self.req_line.val() == self.k_ring[3].val() {
+        if self.in_line.q.val() == self.k_ring[3].val() {
             self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
@@ -1027,7 +1133,7 @@ impl Logic for Regs {
         if self.acc_req.val() && self.r_read.val() {
             self.drs_valid_r.d.next = true;
             self.drs_meta_r.d.next = self.r_grant.val();
-            self.drs_tag_r.d.next = self.req_tag.val();
+            self.drs_tag_r.d.next = self.in_tag.q.val();
             self.drs_data_r.d.next = self.content.val();
         } else if self.drs_take.val() {
             self.drs_valid_r.d.next = false;
@@ -1035,7 +1141,7 @@ impl Logic for Regs {
         if self.acc_rwd.val() {
             self.ndr_valid_r.d.next = true;
             self.ndr_opcode_r.d.next = self.ndr_cmp.val();
-            self.ndr_tag_r.d.next = self.rwd_tag.val();
+            self.ndr_tag_r.d.next = self.in_tag.q.val();
         } else if self.acc_req.val() && !self.r_read.val() {
             self.ndr_valid_r.d.next = true;
             self.ndr_opcode_r.d.next = self.ndr_cmp.val();
@@ -1045,31 +1151,42 @@ impl Logic for Regs {
             if self.r_inv.val() && self.r_meta.val() == self.meta_a.val() {
                 self.ndr_opcode_r.d.next = self.ndr_cmp_e.val();
             }
-            self.ndr_tag_r.d.next = self.req_tag.val();
+            self.ndr_tag_r.d.next = self.in_tag.q.val();
         } else if self.ndr_take.val() {
             self.ndr_valid_r.d.next = false;
         }
 
-        // Snoop response, then the snoop register.
+        // Snoop response of the last cycle, from a register (a snoop the host took
+        // at the last edge was not out when it arrived), then the snoop register.
+        self.birsp_r.d.next = self.birsp_valid.val();
+        self.snp_fresh.d.next = self.snp_valid_r.q.val() && self.snp_take.val();
         self.db_done.next = false;
         self.e1.next = self.st_ok.val();
-        if self.birsp_valid.val() {
-            if self.snp_out.q.val() {
+        if self.birsp_r.q.val() {
+            if self.snp_out.q.val() && !self.snp_fresh.q.val() {
                 self.snp_out.d.next = false;
                 self.db_done.next = self.snp_op_r.q.val() == self.snp_data.val();
             } else {
                 self.e1.next = self.st_bad_birsp.val();
             }
         }
-        self.snp_free.next =
-            !self.snp_valid_r.q.val() && (!self.snp_out.q.val() || self.birsp_valid.val());
-        self.inv_found.next = false;
+        self.snp_free.next = !self.snp_valid_r.q.val()
+            && (!self.snp_out.q.val() || (self.birsp_r.q.val() && !self.snp_fresh.q.val()));
         self.inv_k.next = self.line_id[0].val();
-        // Only the lines below the ring's end ever change.
+        // Only the lines below the ring's end ever change. The lowest marked line
+        // as one bit too, so its clear is not decoded from its index.
+        self.inv_below[0].next = false;
+        for b in 0..USED_BELOW {
+            self.inv_below[b + 1].next =
+                self.inv_below[b].val() || self.inv_pend.q.val().get_bit(b);
+        }
+        self.inv_found.next = false;
+        self.inv_hot.next = self.w_zero.val();
         for b in 0..USED_LINES {
-            if !self.inv_found.val() && self.inv_pend.q.val().get_bit(b) {
+            if self.inv_pend.q.val().get_bit(b) && !self.inv_below[b].val() {
                 self.inv_found.next = true;
                 self.inv_k.next = self.line_id[b].val();
+                self.inv_hot.next = self.inv_hot.val() | self.line_bit[b].val();
             }
         }
         self.inv_clear.next = self.w_zero.val();
@@ -1088,7 +1205,7 @@ impl Logic for Regs {
                 self.snp_valid_r.d.next = true;
                 self.snp_op_r.d.next = self.snp_inv.val();
                 self.snp_line_r.d.next = self.inv_k.val();
-                self.inv_clear.next = self.w_one.val() << self.inv_k.val();
+                self.inv_clear.next = self.inv_hot.val();
             }
         }
 
@@ -1097,7 +1214,7 @@ impl Logic for Regs {
         self.x_a0.next = self.command.q.val().get_bits::<64>(128);
         self.x_a1.next = self.command.q.val().get_bits::<ADDR_BITS>(192);
         self.exec_start.next =
-            self.exec_state.q.val() == self.s_zero.val() && self.exec_pend.q.val();
+            self.exec_state.q.val() == self.x_idle.val() && self.exec_pend.q.val();
         self.changed.next = self.w_zero.val();
         self.complete.next = false;
         self.c_status.next = self.st_ok.val();
@@ -1115,28 +1232,28 @@ impl Logic for Regs {
                 self.hv_op_r.d.next = false;
                 self.hv_level_r.d.next = 0.into();
                 self.hv_index_r.d.next = 0.into();
-                self.exec_state.d.next = self.s_one.val();
+                self.exec_state.d.next = self.x_port.val();
             } else if self.d_read.q.val() {
                 self.hv_valid_r.d.next = true;
                 self.hv_op_r.d.next = true;
                 self.hv_level_r.d.next = self.x_a0.val().get_bits::<HV_LEVEL_BITS>(0);
                 self.hv_index_r.d.next = self.x_a1.val().get_bits::<HV_INDEX_BITS>(0);
-                self.exec_state.d.next = self.s_one.val();
+                self.exec_state.d.next = self.x_port.val();
             } else if self.d_recall.q.val() {
                 self.cmd_valid_r.d.next = true;
                 self.cmd_opcode_r.d.next = self.x_a0.val().get_bits::<OPCODE_BITS>(0);
                 self.cmd_addr_r.d.next = self.x_a1.val();
-                self.exec_state.d.next = self.s_one.val();
+                self.exec_state.d.next = self.x_port.val();
             } else if self.d_pt_reg.q.val() {
                 self.pt_reg_valid_r.d.next = true;
                 self.pt_reg_set_r.d.next = self.d_pt_set.q.val();
                 self.pt_reg_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
-                self.exec_state.d.next = self.s_one.val();
+                self.exec_state.d.next = self.x_port.val();
             } else if self.d_pt_res.q.val() {
                 self.pt_res_valid_r.d.next = true;
                 self.pt_res_set_r.d.next = self.d_pt_set.q.val();
                 self.pt_res_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
-                self.exec_state.d.next = self.s_one.val();
+                self.exec_state.d.next = self.x_port.val();
             } else if self.d_bad_arg.q.val() {
                 self.complete.next = true;
                 self.c_status.next = self.st_bad_arg.val();
@@ -1144,11 +1261,11 @@ impl Logic for Regs {
                 self.complete.next = true;
                 self.c_status.next = self.st_unknown.val();
             }
-        } else if self.exec_state.q.val() == self.s_one.val() {
+        } else if self.exec_state.q.val() == self.x_port.val() {
             // The trigger takes its registry and residency requests at once.
             if self.pt_reg_valid_r.q.val() {
                 self.pt_reg_valid_r.d.next = false;
-                self.exec_state.d.next = self.s_zero.val();
+                self.exec_state.d.next = self.x_idle.val();
                 self.complete.next = true;
                 if self.pt_refused.val() {
                     self.c_status.next = self.st_no_space.val();
@@ -1156,29 +1273,32 @@ impl Logic for Regs {
             }
             if self.pt_res_valid_r.q.val() {
                 self.pt_res_valid_r.d.next = false;
-                self.exec_state.d.next = self.s_zero.val();
+                self.exec_state.d.next = self.x_idle.val();
                 self.complete.next = true;
             }
             if self.cmd_valid_r.q.val() && self.core_cmd_ready.val() {
                 self.cmd_valid_r.d.next = false;
-                self.exec_state.d.next = self.s_zero.val();
+                self.exec_state.d.next = self.x_idle.val();
                 self.complete.next = true;
             }
             if self.hv_valid_r.q.val() && self.core_hv_ready.val() {
                 self.hv_valid_r.d.next = false;
                 if !self.hv_op_r.q.val() {
-                    self.exec_state.d.next = self.s_zero.val();
+                    self.exec_state.d.next = self.x_idle.val();
                     self.complete.next = true;
                 } else {
-                    self.exec_state.d.next = self.s_two.val();
+                    self.exec_state.d.next = self.x_word.val();
                 }
             }
-        } else if self.exec_state.q.val() == self.s_two.val() {
-            // The harvest word is registered first: it comes from a block RAM's output.
+        } else if self.exec_state.q.val() == self.x_word.val() {
+            // The word is on the bitmap's RAM outputs; it reaches the agent a cycle
+            // later from registers beside them, and is registered again here.
+            self.exec_state.d.next = self.x_late.val();
+        } else if self.exec_state.q.val() == self.x_late.val() {
             self.hv_word.d.next = self.core_hv_rsp_data.val();
-            self.exec_state.d.next = self.s_three.val();
-        } else if self.exec_state.q.val() == self.s_three.val() {
-            self.exec_state.d.next = self.s_zero.val();
+            self.exec_state.d.next = self.x_done.val();
+        } else if self.exec_state.q.val() == self.x_done.val() {
+            self.exec_state.d.next = self.x_idle.val();
             self.complete.next = true;
             self.c_result.next = self.hv_word.q.val();
         }
@@ -1209,24 +1329,27 @@ impl Logic for Regs {
             self.db_state.d.next = self.s_zero.val();
         }
 
-        // Errors: counted; the code keeps the last (message, then BIRsp).
+        // Errors: counted at the next edge, from registers; the code keeps the last
+        // (message, then BIRsp).
+        self.e0_r.d.next = self.e0.val();
+        self.e1_r.d.next = self.e1.val();
         self.n_err.next = self.cnt_zero.val()
-            + (self.e0.val() != self.st_ok.val())
-            + (self.e1.val() != self.st_ok.val());
+            + (self.e0_r.q.val() != self.st_ok.val())
+            + (self.e1_r.q.val() != self.st_ok.val());
         self.err_count.d.next = self.err_count.q.val() + bit_cast::<64, 2>(self.n_err.val());
-        if self.e0.val() != self.st_ok.val() {
-            self.err_code.d.next = self.e0.val();
+        if self.e0_r.q.val() != self.st_ok.val() {
+            self.err_code.d.next = self.e0_r.q.val();
         }
-        if self.e1.val() != self.st_ok.val() {
-            self.err_code.d.next = self.e1.val();
+        if self.e1_r.q.val() != self.st_ok.val() {
+            self.err_code.d.next = self.e1_r.q.val();
         }
         if self.n_err.val() != self.cnt_zero.val() {
             self.changed.next = self.changed.val() | self.bit_completion.val();
         }
         // The status line mirrors the core's error counter a cycle late; a change is
-        // an error event.
-        self.ev_err_valid.next = self.core_err_count.val() != self.core_err_count_r.q.val()
-            || self.core_err_code.val() != self.core_err_code_r.q.val();
+        // an error event (the mirror always holds the top's register of the last
+        // cycle, so "differs from the mirror" is the top's "changed at the last edge").
+        self.ev_err_valid.next = self.core_err_moved.val();
         if self.ev_err_valid.val() {
             self.core_err_count_r.d.next = self.core_err_count.val();
             self.core_err_code_r.d.next = self.core_err_code.val();
@@ -1283,23 +1406,27 @@ impl Logic for Regs {
             + self.ok_p.val();
         self.prod_next.next = self.prod.q.val() + bit_cast::<64, 3>(self.n_rec.val());
         self.prod.d.next = self.prod_next.val();
-        // Both fills are computed; the consumer write only picks one.
+        // The next fill, (producer + n_rec - next consumer) mod 64, as the current
+        // fill plus n_rec plus the consumer's move, which does not wait for the
+        // appends; the next slots likewise from the registered ones (slot k is
+        // always the producer + k), so no 64-bit sum is on these paths.
+        self.fill_base.next = self.fill.q.val();
         if self.cons_write.val() {
-            self.fill.d.next =
-                self.prod_next.val().get_bits::<6>(0) - self.cons_next.val().get_bits::<6>(0);
-        } else {
-            self.fill.d.next =
-                self.prod_next.val().get_bits::<6>(0) - self.cons.q.val().get_bits::<6>(0);
+            self.fill_base.next = self.fill.q.val() + self.cons.q.val().get_bits::<6>(0)
+                - self.cons_next.val().get_bits::<6>(0);
         }
-        self.slot1.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_1.val();
-        self.slot2.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_2.val();
-        self.slot3.d.next = self.prod_next.val().get_bits::<5>(0) + self.k5_3.val();
-        self.dropped.d.next = self.dropped.q.val()
+        self.fill.d.next = self.fill_base.val() + bit_cast::<6, 3>(self.n_rec.val());
+        self.slot1.d.next = self.slot1.q.val() + bit_cast::<5, 3>(self.n_rec.val());
+        self.slot2.d.next = self.slot2.q.val() + bit_cast::<5, 3>(self.n_rec.val());
+        self.slot3.d.next = self.slot3.q.val() + bit_cast::<5, 3>(self.n_rec.val());
+        // One sum of the drops, then one 64-bit add.
+        self.n_drop.next = self.cnt3_zero.val()
             + self.drop_d.val()
             + self.drop_r.val()
             + self.drop_e.val()
             + self.drop_p.val()
             + self.ev_pt_lost.val();
+        self.dropped.d.next = self.dropped.q.val() + bit_cast::<64, 3>(self.n_drop.val());
         self.slot_d.next = self.prod.q.val().get_bits::<5>(0);
         if self.ok_d.val() {
             self.slot_r.next = self.slot1.q.val();

@@ -1,8 +1,14 @@
 //! Snoop tracker: the back-invalidate snoops in flight, one slot per BITag.
 //!
 //! Per cycle: presents the lowest allocated, unsent slot on the BISnp channel (from
-//! registers); at the edge marks it sent if the host took it, frees the slot a valid
-//! BIRsp names, and allocates the lowest slot that was free at the start of the cycle.
+//! registers); at the edge marks it sent if the host took it, frees the slot the
+//! BIRsp of the last cycle names (checked now, from registers; a slot the host took
+//! at the last edge counts as unsent for it), and allocates the lowest slot that was
+//! free at the start of the cycle.
+//!
+//! For timing the check reads only flip-flops: the response's BITag registered as
+//! one bit per slot and its opcode as one bit per response, and per slot the
+//! responses it allows, decided at the edge before.
 
 use linewatch_model::config::{Geometry, MAX_SNOOP_SLOTS};
 use linewatch_model::protocol::{
@@ -31,13 +37,28 @@ pub struct SnoopTracker {
     pub head_addr: Signal<Out, Bits<ADDR_BITS>>,
     /// The host takes the head snoop this cycle (BISnp ready).
     pub head_taken: Signal<In, bool>,
-    /// The BIRsp channel; `rsp_err` is its error code this cycle (none when idle).
+    /// The BIRsp channel, registered here and checked the next cycle; `rsp_err` is
+    /// the error code of the last cycle's response (none when idle).
     pub rsp_valid: Signal<In, bool>,
     pub rsp_bitag: Signal<In, Bits<BITAG_BITS>>,
     pub rsp_opcode: Signal<In, Bits<OPCODE_BITS>>,
     pub rsp_err: Signal<Out, Bits<ERR_CODE_BITS>>,
     valid: [DFF<bool>; N],
     sent: [DFF<bool>; N],
+    /// The response each slot allows now (sent before the last edge, so a
+    /// response checked now can name it): any, BIRspS, BIRspE.
+    allow_i: [DFF<bool>; N],
+    allow_s: [DFF<bool>; N],
+    allow_e: [DFF<bool>; N],
+    /// The last cycle's BIRsp: valid, the slot it names (none out of range), its
+    /// opcode as I / S / E (none for an illegal one).
+    rsp_v: DFF<bool>,
+    rsp_named: [DFF<bool>; N],
+    rsp_is_i: DFF<bool>,
+    rsp_is_s: DFF<bool>,
+    rsp_is_e: DFF<bool>,
+    sel_s: Signal<Local, bool>,
+    sel_e: Signal<Local, bool>,
     op: [DFF<Bits<OPCODE_BITS>>; N],
     addr: [DFF<Bits<ADDR_BITS>>; N],
     slot_on: [Constant<bool>; N],
@@ -59,7 +80,7 @@ pub struct SnoopTracker {
     first_head: [Signal<Local, bool>; N],
     named: [Signal<Local, bool>; N],
     tag_ok: Signal<Local, bool>,
-    named_op: Signal<Local, Bits<OPCODE_BITS>>,
+    allow_next: [Signal<Local, bool>; N],
     rsp_ok: Signal<Local, bool>,
     /// Every slot is taken at the start of the cycle: decided at the edge from the
     /// next valid bits, so `free_valid` is a flip-flop (held inverted, since the
@@ -90,6 +111,16 @@ impl SnoopTracker {
             rsp_err: Default::default(),
             valid: Default::default(),
             sent: Default::default(),
+            allow_i: Default::default(),
+            allow_s: Default::default(),
+            allow_e: Default::default(),
+            rsp_v: Default::default(),
+            rsp_named: Default::default(),
+            rsp_is_i: Default::default(),
+            rsp_is_s: Default::default(),
+            rsp_is_e: Default::default(),
+            sel_s: Default::default(),
+            sel_e: Default::default(),
             op: Default::default(),
             addr: Default::default(),
             slot_on: std::array::from_fn(|s| Constant::new((s as u64) < g.snoop_slots)),
@@ -111,7 +142,7 @@ impl SnoopTracker {
             first_head: Default::default(),
             named: Default::default(),
             tag_ok: Default::default(),
-            named_op: Default::default(),
+            allow_next: Default::default(),
             rsp_ok: Default::default(),
             all_busy: Default::default(),
             next_valid: Default::default(),
@@ -126,6 +157,12 @@ impl Logic for SnoopTracker {
         for s in 0..8 {
             self.valid[s].clock.next = self.clock.val();
             self.sent[s].clock.next = self.clock.val();
+            self.allow_i[s].clock.next = self.clock.val();
+            self.allow_s[s].clock.next = self.clock.val();
+            self.allow_e[s].clock.next = self.clock.val();
+            self.rsp_named[s].clock.next = self.clock.val();
+            self.rsp_named[s].d.next =
+                self.slot_on[s].val() && self.rsp_bitag.val() == self.slot_id[s].val();
             self.op[s].clock.next = self.clock.val();
             self.addr[s].clock.next = self.clock.val();
             self.sent[s].d.next = self.sent[s].q.val();
@@ -162,25 +199,33 @@ impl Logic for SnoopTracker {
             }
         }
 
-        // Snoop response: the slot it names must be in range, allocated and sent.
+        // Snoop response, registered: the slot it names must be in range, allocated
+        // and sent before the response arrived; BISnpInv allows only I, BISnpData I
+        // or S, BISnpCur any legal response.
+        self.rsp_v.clock.next = self.clock.val();
+        self.rsp_is_i.clock.next = self.clock.val();
+        self.rsp_is_s.clock.next = self.clock.val();
+        self.rsp_is_e.clock.next = self.clock.val();
+        self.rsp_v.d.next = self.rsp_valid.val();
+        self.rsp_is_i.d.next = self.rsp_opcode.val() == self.rsp_i.val();
+        self.rsp_is_s.d.next = self.rsp_opcode.val() == self.rsp_s.val();
+        self.rsp_is_e.d.next = self.rsp_opcode.val() == self.rsp_e.val();
         self.tag_ok.next = false;
-        self.named_op.next = self.op_zero.val();
+        self.sel_s.next = false;
+        self.sel_e.next = false;
         for s in 0..8 {
-            self.named[s].next =
-                self.slot_on[s].val() && self.rsp_bitag.val() == self.slot_id[s].val();
-            if self.named[s].val() {
-                self.tag_ok.next = self.valid[s].q.val() && self.sent[s].q.val();
-                self.named_op.next = self.op[s].q.val();
+            self.named[s].next = self.rsp_named[s].q.val() && self.allow_i[s].q.val();
+            if self.rsp_named[s].q.val() {
+                self.tag_ok.next = self.allow_i[s].q.val();
+                self.sel_s.next = self.allow_s[s].q.val();
+                self.sel_e.next = self.allow_e[s].q.val();
             }
         }
-        // BISnpInv allows only I, BISnpData I or S, BISnpCur any legal response.
-        self.rsp_ok.next = self.rsp_opcode.val() == self.rsp_i.val()
-            || (self.rsp_opcode.val() == self.rsp_s.val()
-                && self.named_op.val() != self.snp_inv.val())
-            || (self.rsp_opcode.val() == self.rsp_e.val()
-                && self.named_op.val() == self.snp_cur.val());
+        self.rsp_ok.next = self.rsp_is_i.q.val()
+            || (self.rsp_is_s.q.val() && self.sel_s.val())
+            || (self.rsp_is_e.q.val() && self.sel_e.val());
         self.rsp_err.next = self.err_none.val();
-        if self.rsp_valid.val() {
+        if self.rsp_v.q.val() {
             if !self.tag_ok.val() {
                 self.rsp_err.next = self.err_bad_bitag.val();
             } else if !self.rsp_ok.val() {
@@ -199,13 +244,23 @@ impl Logic for SnoopTracker {
                 self.op[s].d.next = self.alloc_op.val();
                 self.addr[s].d.next = self.alloc_addr.val();
             }
-            if self.rsp_valid.val() && self.tag_ok.val() && self.named[s].val() {
+            if self.rsp_v.q.val() && self.named[s].val() {
                 self.next_valid[s].next = false;
             }
             if self.head_taken.val() && self.first_head[s].val() {
                 self.sent[s].d.next = true;
             }
             self.valid[s].d.next = self.next_valid[s].val();
+            // Allowed next cycle: allocated and sent before this edge (a slot taken
+            // now is sent, not allowed; one allocated now is unsent).
+            self.allow_next[s].next = self.next_valid[s].val()
+                && self.sent[s].q.val()
+                && !(self.alloc.val() && self.first_free[s].val());
+            self.allow_i[s].d.next = self.allow_next[s].val();
+            self.allow_s[s].d.next =
+                self.allow_next[s].val() && self.op[s].q.val() != self.snp_inv.val();
+            self.allow_e[s].d.next =
+                self.allow_next[s].val() && self.op[s].q.val() == self.snp_cur.val();
             self.busy_below[s + 1].next =
                 self.busy_below[s].val() && (!self.slot_on[s].val() || self.next_valid[s].val());
         }

@@ -153,6 +153,9 @@ pub struct Device {
     /// The core's error counter and code, a cycle late into the agent.
     err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     err_code_r: DFF<Err>,
+    /// They changed at the last edge (decided as they load, so the agent's error
+    /// event is a flip-flop, not a compare).
+    err_moved: DFF<bool>,
     req_page: Signal<Local, bool>,
     rwd_page: Signal<Local, bool>,
     req_reg: Signal<Local, bool>,
@@ -262,6 +265,7 @@ impl Device {
             ev_recall_line: Default::default(),
             err_count_r: Default::default(),
             err_code_r: Default::default(),
+            err_moved: Default::default(),
             req_page: Default::default(),
             rwd_page: Default::default(),
             req_reg: Default::default(),
@@ -301,6 +305,7 @@ impl Logic for Device {
             ev_recall_line,
             err_count_r,
             err_code_r,
+            err_moved,
             pt_lost
         );
         for k in 0..3 {
@@ -399,11 +404,14 @@ impl Logic for Device {
         self.regs.snp_take.next = self.bisnp_ready.val() && !self.core.bisnp_valid.val();
         self.regs.core_cmd_ready.next = self.core.cmd_ready.val();
         self.regs.core_hv_ready.next = self.core.hv_ready.val();
-        self.regs.core_hv_rsp_data.next = self.core.hv_rsp_data.val();
+        self.regs.core_hv_rsp_data.next = self.core.hv_rsp_late.val();
         self.err_count_r.d.next = self.core.err_count.val();
         self.err_code_r.d.next = self.core.err_code.val();
+        self.err_moved.d.next = self.core.err_count.val() != self.err_count_r.q.val()
+            || self.core.err_code.val() != self.err_code_r.q.val();
         self.regs.core_err_count.next = self.err_count_r.q.val();
         self.regs.core_err_code.next = self.err_code_r.q.val();
+        self.regs.core_err_moved.next = self.err_moved.q.val();
         self.ev_dirty_valid.d.next = self.core.ev_dirty_valid.val();
         self.ev_dirty_line.d.next = self.core.ev_dirty_line.val();
         self.ev_recall_valid.d.next = self.core.ev_recall_valid.val();

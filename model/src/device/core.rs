@@ -213,6 +213,9 @@ pub struct Core {
     /// each waiting for a tracker slot.
     snq: [(SnpOp, u64); SNOOP_QUEUE],
     snq_count: usize,
+    /// The BIRsp taken last cycle (BITag, opcode): checked against the tracker
+    /// this cycle, from a register.
+    birsp_r: Option<(u64, u64)>,
     // error reporting: this cycle's errors are counted at the next edge
     err_pend: [ErrCode; 3],
     err_count: u64,
@@ -286,6 +289,7 @@ impl Core {
             sfp: [None; 2],
             snq: [(SnpOp::BISnpInv, 0); SNOOP_QUEUE],
             snq_count: 0,
+            birsp_r: None,
             err_pend: [ErrCode::None; 3],
             err_count: 0,
             err_code: 0,
@@ -508,13 +512,14 @@ impl Core {
             self.drs_valid = false;
         }
         self.rq.update(push, pop);
-        // A response can only name a snoop sent before this cycle.
-        if i.birsp_valid {
-            errs[1] = self.tracker.respond(i.birsp_bitag, i.birsp_opcode);
+        // A response is checked the cycle after it arrives, from a register (it can
+        // only name a snoop sent before it arrived).
+        if let Some((bitag, op)) = self.birsp_r {
+            errs[1] = self.tracker.respond(bitag, op);
         }
-        if o.bisnp_valid && i.bisnp_ready {
-            self.tracker.mark_sent(stag);
-        }
+        self.birsp_r = i.birsp_valid.then_some((i.birsp_bitag, i.birsp_opcode));
+        self.tracker
+            .mark_sent((o.bisnp_valid && i.bisnp_ready).then_some(stag));
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
         self.ev_dirty = set;

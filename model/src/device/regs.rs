@@ -1,17 +1,20 @@
 //! Register agent: the home agent of the register page (the window's last 4 KiB),
 //! a sibling of the core under the top.
 //!
-//! Per cycle: accepts one message addressed to the register page (request with data
-//! first, then request) when its answer register (NDR for writes and MemInv /
-//! MemClnEvct, DRS for reads) is free, answering reads with the line's current value
+//! Per cycle: takes one message addressed to the register page (request with data
+//! first, then request) into its inbox when the inbox is empty or drains this cycle,
+//! and handles the inbox's message when its answer register (NDR for writes and MemInv
+//! / MemClnEvct, DRS for reads) is free, answering reads with the line's current value
 //! and keeping one "host holds it" bit per line. A line the device changes while the
 //! host holds it is marked for back-invalidation; one snoop at a time (BITag
 //! [`AGENT_BITAG`]) goes out from a register, the doorbell's BISnpData on the command
 //! line before any back-invalidation. A command (a meta-I writeback of the command
-//! line, or the doorbell's pull) starts the cycle after it arrives; harvest and recall
-//! commands drive the core's harvest and command ports from registers and complete
-//! when the core takes them (a harvest read two cycles after, with the word).
-//! Completion and error codes land in the completion line at the edge.
+//! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
+//! recall commands drive the core's harvest and command ports from registers and
+//! complete when the core takes them (a harvest read three cycles after, with the
+//! word). Completion codes land in the completion line at the edge, error codes at the
+//! edge after (from registers); a BIRsp for the agent is checked the cycle after it
+//! arrives.
 
 use crate::config::Geometry;
 use crate::device::pt_trigger::PFN_BITS;
@@ -53,9 +56,26 @@ pub struct CorePorts {
     pub pt_res_frame: u64,
 }
 
+/// A message for the register page, as the inbox holds it: all the agent keeps
+/// (bytes 0..31 of the mask and data: command words 0..3, the consumer index).
+#[derive(Clone, Copy, Debug)]
+struct Inbox {
+    rwd: bool,
+    opcode: u64,
+    meta: u64,
+    tag: u64,
+    /// The line in the page.
+    line: u64,
+    mask: u64,
+    data: [u64; CMD_WORDS],
+}
+
 pub struct Regs {
     g: Geometry,
     page: u64,
+    /// The message taken last; handled when its answer register is free. The
+    /// inbox keeps the page decode and the channel pick off the agent's paths.
+    inbox: Option<Inbox>,
     held: u64,
     inv_pend: u64,
     // answer registers
@@ -69,6 +89,10 @@ pub struct Regs {
     // snoop register: valid (waiting for the host), outstanding (waiting for BIRsp)
     snp_valid: bool,
     snp_out: bool,
+    /// The host took the snoop at the last edge.
+    snp_fresh: bool,
+    /// A BIRsp for the agent arrived last cycle: checked this cycle.
+    birsp_r: bool,
     snp_op: u64,
     snp_line: u64,
     // register contents
@@ -80,14 +104,16 @@ pub struct Regs {
     comp_result: u64,
     err_count: u64,
     err_code: u64,
+    /// This cycle's message and BIRsp errors, counted at the next edge.
+    err_pend: [u64; 2],
     commands: u64,
     doorbells: u64,
     core_err_count: u64,
     core_err_code: u64,
     // command execution
     exec_pend: bool,
-    /// 0 idle, 1 waiting for the core to take the port request, 2 harvest word next,
-    /// 3 complete with the registered word.
+    /// 0 idle, 1 waiting for the core to take the port request, 2 harvest word on
+    /// the core's port, 3 the word through the RAM-side register, 4 complete with it.
     exec_state: u8,
     exec_seq: u64,
     hv_word: u64,
@@ -160,6 +186,7 @@ impl Regs {
         Regs {
             g: *g,
             page: page_base(g),
+            inbox: None,
             held: 0,
             inv_pend: 0,
             ndr_valid: false,
@@ -171,6 +198,8 @@ impl Regs {
             drs_data: [0; DATA_WORDS],
             snp_valid: false,
             snp_out: false,
+            snp_fresh: false,
+            birsp_r: false,
             snp_op: 0,
             snp_line: 0,
             control: 0,
@@ -180,6 +209,7 @@ impl Regs {
             comp_result: 0,
             err_count: 0,
             err_code: 0,
+            err_pend: [0; 2],
             commands: 0,
             doorbells: 0,
             core_err_count: 0,
@@ -287,7 +317,7 @@ impl Regs {
     }
 
     /// One clock cycle. `x.core` holds the core's outputs of this cycle; returns
-    /// (req_ready, rwd_ready) for messages routed here.
+    /// (req_ready, rwd_ready) for messages routed here (taken into the inbox).
     #[inline]
     pub fn cycle(&mut self, i: &crate::ports::Inputs, x: &AgentIn) -> (bool, bool) {
         if self.events_only(x) {
@@ -299,6 +329,7 @@ impl Regs {
             let mut changed = 0;
             self.events(x, &mut changed);
             self.inv_pend = changed & self.held;
+            self.snp_fresh = false;
             return (false, false);
         }
         let oc = x.core;
@@ -312,12 +343,49 @@ impl Regs {
         let drs_free = !self.drs_valid;
         let busy = self.exec_pend | (self.exec_state != 0) | (self.db_state != 0);
 
-        // Request decode (the request channel waits while a write is offered here).
-        let rop = ReqOp::from_bits(i.req_opcode as u8);
-        let rmeta = Meta::from_bits(i.req_meta as u8);
-        let is_read = matches!(rop, Some(ReqOp::MemRd) | Some(ReqOp::MemRdData));
-        let acc_rwd = x.rwd & ndr_free;
-        let acc_req = x.req & !x.rwd & if is_read { drs_free } else { ndr_free };
+        // The inbox's message is handled when its answer register is free; a new
+        // one is taken when the inbox is empty or drains now (the request channel
+        // waits while a write is offered here).
+        let m = self.inbox.unwrap_or(Inbox {
+            rwd: false,
+            opcode: 0,
+            meta: 0,
+            tag: 0,
+            line: 0,
+            mask: 0,
+            data: [0; CMD_WORDS],
+        });
+        let full = self.inbox.is_some();
+        let rop = ReqOp::from_bits(m.opcode as u8);
+        let rmeta = Meta::from_bits(m.meta as u8);
+        let is_read = !m.rwd & matches!(rop, Some(ReqOp::MemRd) | Some(ReqOp::MemRdData));
+        let go = full & if is_read { drs_free } else { ndr_free };
+        let acc_rwd = go & m.rwd;
+        let acc_req = go & !m.rwd;
+        let room = !full | go;
+        let take_rwd = x.rwd & room;
+        let take_req = x.req & !x.rwd & room;
+        if go {
+            self.inbox = None;
+        }
+        if take_rwd | take_req {
+            let (opcode, meta, tag, addr) = if take_rwd {
+                (i.rwd_opcode, i.rwd_meta, i.rwd_tag, i.rwd_addr)
+            } else {
+                (i.req_opcode, i.req_meta, i.req_tag, i.req_addr)
+            };
+            let mut data = [0; CMD_WORDS];
+            data.copy_from_slice(&i.rwd_data[..CMD_WORDS]);
+            self.inbox = Some(Inbox {
+                rwd: take_rwd,
+                opcode,
+                meta,
+                tag,
+                line: addr & (PAGE_LINES - 1),
+                mask: i.rwd_mask & 0xffff_ffff,
+                data,
+            });
+        }
 
         let mut set_held = 0u64;
         let mut clr_held = 0u64;
@@ -329,10 +397,10 @@ impl Regs {
         let mut new_cmd = None;
         let mut new_cons = None;
         if acc_rwd {
-            let k = i.rwd_addr & (PAGE_LINES - 1);
-            let op = RwdOp::from_bits(i.rwd_opcode as u8);
-            let meta = Meta::from_bits(i.rwd_meta as u8).filter(|&m| m != Meta::Any);
-            ndr_load = Some((NdrOp::Cmp, i.rwd_tag));
+            let k = m.line;
+            let op = RwdOp::from_bits(m.opcode as u8);
+            let meta = Meta::from_bits(m.meta as u8).filter(|&m| m != Meta::Any);
+            ndr_load = Some((NdrOp::Cmp, m.tag));
             if op.is_none() || meta.is_none() {
                 errs[0] = ST_BAD_MESSAGE;
             }
@@ -340,25 +408,21 @@ impl Regs {
                 clr_held = 1 << k;
             }
             if let Some(op) = op {
-                let mask = if op == RwdOp::MemWr {
-                    u64::MAX
-                } else {
-                    i.rwd_mask
-                };
+                let mask = if op == RwdOp::MemWr { u64::MAX } else { m.mask };
                 match k {
                     LINE_COMMAND => {
                         let mut c = self.command;
                         for (w, d) in c.iter_mut().enumerate() {
-                            let m = expand_mask(mask >> (8 * w) & 0xff);
-                            *d = (*d & !m) | (i.rwd_data[w] & m);
+                            let e = expand_mask(mask >> (8 * w) & 0xff);
+                            *d = (*d & !e) | (m.data[w] & e);
                         }
                         new_cmd = Some(c);
                         trigger = meta != Some(Meta::Shared);
                     }
                     LINE_DOORBELL => ring = true,
                     LINE_EVENTS => {
-                        let m = expand_mask(mask >> 8 & 0xff);
-                        new_cons = Some((self.cons & !m) | (i.rwd_data[1] & m));
+                        let e = expand_mask(mask >> 8 & 0xff);
+                        new_cons = Some((self.cons & !e) | (m.data[1] & e));
                     }
                     _ => errs[0] = ST_READ_ONLY,
                 }
@@ -369,7 +433,7 @@ impl Regs {
                 ring = false;
             }
         } else if acc_req {
-            let k = i.req_addr & (PAGE_LINES - 1);
+            let k = m.line;
             if rop.is_none() || rmeta.is_none() {
                 errs[0] = ST_BAD_MESSAGE;
             }
@@ -386,7 +450,7 @@ impl Regs {
                     }
                     self.drs_valid = true;
                     self.drs_meta = grant as u64;
-                    self.drs_tag = i.req_tag;
+                    self.drs_tag = m.tag;
                     self.drs_data = self.line(k);
                 }
                 Some(ReqOp::MemInv) => {
@@ -400,13 +464,13 @@ impl Regs {
                         Meta::Shared => NdrOp::CmpS,
                         Meta::Any => NdrOp::CmpE,
                     };
-                    ndr_load = Some((op, i.req_tag));
+                    ndr_load = Some((op, m.tag));
                 }
                 Some(ReqOp::MemClnEvct) => {
                     clr_held = 1 << k;
-                    ndr_load = Some((NdrOp::Cmp, i.req_tag));
+                    ndr_load = Some((NdrOp::Cmp, m.tag));
                 }
-                None => ndr_load = Some((NdrOp::Cmp, i.req_tag)),
+                None => ndr_load = Some((NdrOp::Cmp, m.tag)),
             }
         }
         if !(acc_req & is_read) & drs_take {
@@ -422,22 +486,27 @@ impl Regs {
             None => {}
         }
 
-        // Snoop response (checked against the state at the start of the cycle).
+        // Snoop response of the last cycle, from a register (checked against the
+        // state at the start of this cycle: a snoop the host took at the last edge
+        // was not out when the response arrived).
         let mut db_done = false;
-        if x.birsp {
-            if self.snp_out {
+        if self.birsp_r {
+            if self.snp_out & !self.snp_fresh {
                 self.snp_out = false;
                 db_done = self.snp_op == SnpOp::BISnpData as u64;
             } else {
                 errs[1] = ST_BAD_BIRSP;
             }
         }
+        self.birsp_r = x.birsp;
+        self.snp_fresh = false;
         // Snoop register: the host takes it, or a new snoop is decided.
         let mut inv_clear = 0u64;
         if self.snp_valid {
             if snp_take {
                 self.snp_valid = false;
                 self.snp_out = true;
+                self.snp_fresh = true;
             }
         } else if !self.snp_out {
             if self.db_state == 1 {
@@ -543,13 +612,15 @@ impl Regs {
                     }
                 }
             }
-            // The harvest word goes through a register before the completion line:
-            // it comes from a block RAM's output at the other end of the chip.
+            // The harvest word goes through two registers before the completion
+            // line: it comes from block RAM outputs (5.8 ns clock-to-out on ECP5)
+            // at the other end of the chip.
             2 => {
                 self.hv_word = oc.hv_rsp_data;
                 self.exec_state = 3;
             }
-            3 => {
+            3 => self.exec_state = 4,
+            4 => {
                 self.exec_state = 0;
                 complete = Some((ST_OK, self.hv_word));
             }
@@ -581,7 +652,8 @@ impl Regs {
             self.db_state = 0;
             self.exec_pend = true;
         }
-        for e in errs {
+        // Errors are counted one edge after the cycle that saw them (from registers).
+        for e in std::mem::replace(&mut self.err_pend, errs) {
             if e != 0 {
                 self.err_count = self.err_count.wrapping_add(1);
                 self.err_code = e;
@@ -594,7 +666,7 @@ impl Regs {
         }
         self.held = ((self.held & !clr_held) | set_held) & !inv_clear;
         self.inv_pend = (self.inv_pend & !inv_clear) | (changed & self.held);
-        (acc_req, acc_rwd)
+        (take_req, take_rwd)
     }
 }
 
@@ -647,6 +719,9 @@ impl Regs {
     #[inline]
     fn events_only(&self, x: &AgentIn) -> bool {
         !(x.req | x.rwd | x.birsp)
+            & self.inbox.is_none()
+            & !self.birsp_r
+            & (self.err_pend == [0; 2])
             & !(self.exec_pend | self.ndr_valid | self.drs_valid | self.snp_valid)
             & (self.exec_state == 0)
             & (self.db_state == 0)
@@ -852,6 +927,49 @@ mod tests {
         b.snoops.clear();
         b.command(CMD_NOP, 6, 0, 0);
         assert!(b.snoops.is_empty());
+    }
+
+    #[test]
+    fn a_birsp_in_its_snoops_own_cycle_is_an_error() {
+        let mut b = Bench::new();
+        b.read(b.reg(LINE_COMPLETION), Meta::Shared);
+        // A NOP changes COMPLETION, which the host holds: the agent snoops it, and
+        // the host is not ready for the snoop yet.
+        let wait = Inputs {
+            bisnp_ready: false,
+            ..Bench::idle()
+        };
+        let mut c = [0; DATA_WORDS];
+        c[0] = CMD_NOP;
+        c[1] = 5;
+        let w = Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWr as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_tag: 1,
+            rwd_addr: b.reg(LINE_COMMAND),
+            rwd_data: c,
+            ..wait
+        };
+        while !b.step(&w).rwd_ready {}
+        let shown = (0..20).filter(|_| b.step(&wait).bisnp_valid).count();
+        assert!(shown > 0, "the snoop waits for the host");
+        // The host takes it and answers in the same cycle: the answer cannot be
+        // for it (BAD_BIRSP), and the snoop stays out for the real answer.
+        let both = Inputs {
+            birsp_valid: true,
+            birsp_opcode: RspOp::BIRspI as u64,
+            birsp_bitag: AGENT_BITAG,
+            ..Bench::idle()
+        };
+        let o = b.step(&both);
+        assert!(o.bisnp_valid && o.birsp_ready);
+        b.run(4);
+        let c = b.completion();
+        assert_eq!((c[0], c[3], c[4]), (5, 1, ST_BAD_BIRSP));
+        // The real answer is taken without an error.
+        b.birsp(RspOp::BIRspI);
+        assert_eq!(b.completion()[3], 1);
     }
 
     #[test]

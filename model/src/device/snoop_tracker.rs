@@ -1,8 +1,10 @@
 //! Snoop tracker: the back-invalidate snoops in flight, one slot per BITag.
 //!
 //! Per cycle: presents the lowest allocated, unsent slot on the BISnp channel (from
-//! registers); at the edge marks it sent if the host took it, frees the slot a valid
-//! BIRsp names, and allocates the lowest slot that was free at the start of the cycle.
+//! registers); at the edge marks it sent if the host took it, frees the slot the
+//! BIRsp of the last cycle names (checked now, from the core's register; a slot the
+//! host took at the last edge counts as unsent for it), and allocates the lowest
+//! slot that was free at the start of the cycle.
 
 use crate::config::{Geometry, MAX_SNOOP_SLOTS};
 use crate::protocol::{ErrCode, RspOp, SnpOp};
@@ -13,6 +15,9 @@ pub struct SnoopTracker {
     slots: usize,
     valid: u32,
     sent: u32,
+    /// Marked sent at the last edge: a response checked now arrived before the host
+    /// took that snoop.
+    fresh: u32,
     op: [u8; N],
     addr: [u64; N],
 }
@@ -23,6 +28,7 @@ impl SnoopTracker {
             slots: g.snoop_slots as usize,
             valid: 0,
             sent: 0,
+            fresh: 0,
             op: [0; N],
             addr: [0; N],
         }
@@ -45,9 +51,11 @@ impl SnoopTracker {
         })
     }
 
+    /// The edge's BISnp handshake: the slot the host took this cycle, if any.
     #[inline]
-    pub fn mark_sent(&mut self, slot: usize) {
-        self.sent |= 1 << slot;
+    pub fn mark_sent(&mut self, slot: Option<usize>) {
+        self.fresh = slot.map_or(0, |s| 1 << s);
+        self.sent |= self.fresh;
     }
 
     #[inline]
@@ -58,11 +66,12 @@ impl SnoopTracker {
         self.addr[slot] = addr;
     }
 
-    /// Take a snoop response; frees its slot unless the BITag names no sent snoop.
+    /// Check a snoop response of the last cycle; frees its slot unless the BITag
+    /// names no snoop sent before that cycle.
     #[inline]
     pub fn respond(&mut self, bitag: u64, opcode: u64) -> ErrCode {
         let s = bitag as usize;
-        if bitag >= self.slots as u64 || (self.valid & self.sent) >> s & 1 == 0 {
+        if bitag >= self.slots as u64 || (self.valid & self.sent & !self.fresh) >> s & 1 == 0 {
             return ErrCode::BadBiTag;
         }
         self.valid &= !(1 << s);
@@ -97,7 +106,7 @@ mod tests {
         t.alloc(1, SnpOp::BISnpData, 9);
         assert_eq!(t.free_slot(), None);
         assert_eq!(t.head(), Some((SnpOp::BISnpInv as u8, 0, 7)));
-        t.mark_sent(0);
+        t.mark_sent(Some(0));
         assert_eq!(t.head(), Some((SnpOp::BISnpData as u8, 1, 9)));
     }
 
@@ -107,17 +116,22 @@ mod tests {
         t.alloc(0, SnpOp::BISnpInv, 1);
         // Not sent yet: the host cannot be answering it.
         assert_eq!(t.respond(0, RspOp::BIRspI as u64), ErrCode::BadBiTag);
-        t.mark_sent(0);
+        t.mark_sent(Some(0));
+        // Taken at the last edge: a response checked now arrived before it.
+        assert_eq!(t.respond(0, RspOp::BIRspI as u64), ErrCode::BadBiTag);
+        t.mark_sent(None);
         // BISnpInv allows only BIRspI; the slot is freed anyway.
         assert_eq!(t.respond(0, RspOp::BIRspS as u64), ErrCode::BadBiRsp);
         assert_eq!(t.outstanding(), 0);
         assert_eq!(t.respond(0, RspOp::BIRspI as u64), ErrCode::BadBiTag);
         assert_eq!(t.respond(9, RspOp::BIRspI as u64), ErrCode::BadBiTag);
         t.alloc(2, SnpOp::BISnpCur, 3);
-        t.mark_sent(2);
+        t.mark_sent(Some(2));
+        t.mark_sent(None);
         assert_eq!(t.respond(2, RspOp::BIRspE as u64), ErrCode::None);
         t.alloc(1, SnpOp::BISnpData, 3);
-        t.mark_sent(1);
+        t.mark_sent(Some(1));
+        t.mark_sent(None);
         assert_eq!(t.respond(1, 0b0111), ErrCode::BadBiRsp);
     }
 }
