@@ -478,6 +478,13 @@ pub fn place_and_route(
     pcf: Option<&Path>,
     seed: Option<u64>,
 ) -> Result<Synth> {
+    place(netlist_summary(dir, target, clock_mhz)?, pcf, seed)
+}
+
+/// What the netlist in `dir` gives whatever the placement: cell counts and LUT
+/// depth (read once per synthesis, not once per seed: the ECP5 default's netlist
+/// is 19 MB of JSON).
+fn netlist_summary(dir: &Path, target: &'static Target, clock_mhz: f64) -> Result<Synth> {
     let cells = report::yosys_cells(
         &std::fs::read_to_string(dir.join("stat.json"))
             .with_context(|| format!("no synthesis in {}", dir.display()))?,
@@ -501,13 +508,22 @@ pub fn place_and_route(
         critical_path: None,
         times: Vec::new(),
         bitstream: None,
-        seed,
+        seed: None,
         tries: Vec::new(),
         depth: None,
     };
     if let Ok(net) = std::fs::read_to_string(dir.join("lw_ooc.json")) {
         s.depth = Some(depth::analyse(&net, harness::TOP, "dut.")?);
     }
+    Ok(s)
+}
+
+/// One nextpnr run (and pack) on the netlist `s` summarises.
+fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
+    let (dir, target, clock_mhz) = (s.dir.clone(), s.target, s.constraint_mhz);
+    let dir = dir.as_path();
+    let fam = target.family;
+    s.seed = seed;
     let freq = format!("{clock_mhz}");
     let mut args: Vec<&str> = target.device_args.to_vec();
     args.extend([
@@ -685,11 +701,12 @@ pub fn place_and_route_seeds(
             let _ = std::fs::remove_file(e.path());
         }
     }
+    let base = netlist_summary(dir, target, clock_mhz)?;
     let mut best: Option<Synth> = None;
     let mut tries = Vec::new();
     let mut secs = 0.0;
     for &n in seeds {
-        let s = place_and_route(dir, target, clock_mhz, pcf, Some(n))?;
+        let s = place(base.clone(), pcf, Some(n))?;
         secs += s.times.iter().map(|t| t.1).sum::<f64>();
         for f in PNR_FILES {
             let from = dir.join(f);
