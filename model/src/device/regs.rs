@@ -930,6 +930,45 @@ mod tests {
     }
 
     #[test]
+    fn the_inbox_holds_one_message_while_its_answer_register_is_full() {
+        let mut b = Bench::new();
+        let addr = b.reg(LINE_IDENT);
+        // The host takes no DRS: the first read's answer stays in the DRS register.
+        let read = |tag: u64, drs_ready: bool| Inputs {
+            req_valid: true,
+            req_opcode: ReqOp::MemRd as u64,
+            req_meta: Meta::Invalid as u64,
+            req_tag: tag,
+            req_addr: addr,
+            drs_ready,
+            ..Bench::idle()
+        };
+        assert!(b.step(&read(1, false)).req_ready, "an empty inbox takes it");
+        assert!(
+            b.step(&read(2, false)).req_ready,
+            "the first drains into the DRS register"
+        );
+        for _ in 0..5 {
+            let o = b.step(&read(3, false));
+            assert!(!o.req_ready, "the inbox holds the second while DRS is full");
+            assert_eq!((o.drs_valid, o.drs_tag), (true, 1));
+        }
+        // The host drains DRS: the second is handled and the third taken.
+        let mut tags = vec![];
+        let mut taken = false;
+        for _ in 0..10 {
+            let i = if taken { Bench::idle() } else { read(3, true) };
+            let o = b.step(&i);
+            taken |= o.req_ready;
+            if o.drs_valid && tags.last() != Some(&o.drs_tag) {
+                tags.push(o.drs_tag);
+            }
+        }
+        assert!(taken);
+        assert_eq!(tags, [1, 2, 3], "answers in order, one message at a time");
+    }
+
+    #[test]
     fn a_birsp_in_its_snoops_own_cycle_is_an_error() {
         let mut b = Bench::new();
         b.read(b.reg(LINE_COMPLETION), Meta::Shared);
