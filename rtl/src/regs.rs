@@ -80,6 +80,7 @@ pub struct Regs {
     /// The core's side: command and harvest port readies, harvest word, errors.
     pub core_cmd_ready: Signal<In, bool>,
     pub core_hv_ready: Signal<In, bool>,
+    /// The harvest word a cycle after the bitmap's answer (`rsp_late`).
     pub core_hv_rsp_data: Signal<In, W>,
     pub core_err_count: Signal<In, Bits<ERR_COUNT_BITS>>,
     pub core_err_code: Signal<In, Bits<ERR_CODE_BITS>>,

@@ -7,6 +7,10 @@
 //! or reads-and-clears one word of the inactive bank; its data comes out the next
 //! cycle. A harvest read waits while stage B still writes the bank it reads, so a
 //! line dirtied before a swap is always in the bank that swap retires.
+//!
+//! The RTL also shows the word a cycle later (`rsp_late`, from a register at each
+//! RAM's output) for the register agent; the model's agent keeps the word itself
+//! and uses it in the same cycle the RTL's agent takes `rsp_late`.
 
 use crate::config::{Geometry, MAX_LEVELS};
 use crate::protocol::{ErrCode, HV_SWAP};

@@ -57,8 +57,9 @@ pub struct CorePorts {
 }
 
 /// A message for the register page, as the inbox holds it: all the agent keeps
-/// (bytes 0..31 of the mask and data: command words 0..3, the consumer index).
-#[derive(Clone, Copy, Debug)]
+/// (bytes 0..31 of the data and their byte enables: command words 0..3, the
+/// consumer index).
+#[derive(Clone, Copy, Debug, Default)]
 struct Inbox {
     rwd: bool,
     opcode: u64,
@@ -66,7 +67,9 @@ struct Inbox {
     tag: u64,
     /// The line in the page.
     line: u64,
-    mask: u64,
+    /// Byte enables of bytes 0..31, all ones for a full write (decoded on the way
+    /// in, as the RTL's `in_be`).
+    be: u64,
     data: [u64; CMD_WORDS],
 }
 
@@ -346,15 +349,7 @@ impl Regs {
         // The inbox's message is handled when its answer register is free; a new
         // one is taken when the inbox is empty or drains now (the request channel
         // waits while a write is offered here).
-        let m = self.inbox.unwrap_or(Inbox {
-            rwd: false,
-            opcode: 0,
-            meta: 0,
-            tag: 0,
-            line: 0,
-            mask: 0,
-            data: [0; CMD_WORDS],
-        });
+        let m = self.inbox.unwrap_or_default();
         let full = self.inbox.is_some();
         let rop = ReqOp::from_bits(m.opcode as u8);
         let rmeta = Meta::from_bits(m.meta as u8);
@@ -374,6 +369,7 @@ impl Regs {
             } else {
                 (i.req_opcode, i.req_meta, i.req_tag, i.req_addr)
             };
+            let full_write = i.rwd_opcode == RwdOp::MemWr as u64;
             let mut data = [0; CMD_WORDS];
             data.copy_from_slice(&i.rwd_data[..CMD_WORDS]);
             self.inbox = Some(Inbox {
@@ -382,7 +378,11 @@ impl Regs {
                 meta,
                 tag,
                 line: addr & (PAGE_LINES - 1),
-                mask: i.rwd_mask & 0xffff_ffff,
+                be: if full_write {
+                    0xffff_ffff
+                } else {
+                    i.rwd_mask & 0xffff_ffff
+                },
                 data,
             });
         }
@@ -407,8 +407,8 @@ impl Regs {
             if meta != Some(Meta::Shared) {
                 clr_held = 1 << k;
             }
-            if let Some(op) = op {
-                let mask = if op == RwdOp::MemWr { u64::MAX } else { m.mask };
+            if op.is_some() {
+                let mask = m.be;
                 match k {
                     LINE_COMMAND => {
                         let mut c = self.command;
