@@ -152,6 +152,7 @@ pub struct Core {
     s2_line: DFF<Bits<LINE_BITS>>,
     // filter stage: the message accepted two cycles ago, looked up and applied
     s3_valid: DFF<bool>,
+    /// The filter operation, NONE when the stage is empty.
     s3_op: DFF<SfOpV>,
     s3_owned: DFF<bool>,
     s3_snoop: DFF<bool>,
@@ -243,15 +244,11 @@ pub struct Core {
     a_err: Signal<Local, Err>,
     a_sf: Signal<Local, SfOpV>,
     a_owned: Signal<Local, bool>,
-    a_mem: Signal<Local, bool>,
     a_write: Signal<Local, bool>,
     a_mask: Signal<Local, Mask>,
-    a_read: Signal<Local, bool>,
-    a_ndr: Signal<Local, bool>,
     a_ndr_op: Signal<Local, RspOp>,
     a_snoop: Signal<Local, bool>,
     a_snoop_op: Signal<Local, Op>,
-    a_dirty: Signal<Local, bool>,
     a_tag: Signal<Local, Tag>,
     // acceptance
     ndr_free: Signal<Local, bool>,
@@ -259,8 +256,15 @@ pub struct Core {
     drs_free: Signal<Local, bool>,
     needs_victim: Signal<Local, bool>,
     accept: Signal<Local, bool>,
-    wd_acc: Signal<Local, bool>,
-    rq_acc: Signal<Local, bool>,
+    /// Acceptance per channel and, for requests, per kind (a read, or one answered
+    /// with an NDR): each register that takes an accepted message ORs only the terms
+    /// that can load it, so a read's resources (the read queue's `full`) are not in
+    /// the NDR's cone, nor the NDR's in the read's.
+    acc_wd: Signal<Local, bool>,
+    acc_cm: Signal<Local, bool>,
+    acc_rd: Signal<Local, bool>,
+    acc_nd: Signal<Local, bool>,
+    set_dirty: Signal<Local, bool>,
     /// The messages in the read and filter stages may take a snoop-queue entry
     /// (registers, so the accept decision reads them directly).
     s2_may_slot: DFF<bool>,
@@ -466,23 +470,22 @@ impl Core {
             a_err: Default::default(),
             a_sf: Default::default(),
             a_owned: Default::default(),
-            a_mem: Default::default(),
             a_write: Default::default(),
             a_mask: Default::default(),
-            a_read: Default::default(),
-            a_ndr: Default::default(),
             a_ndr_op: Default::default(),
             a_snoop: Default::default(),
             a_snoop_op: Default::default(),
-            a_dirty: Default::default(),
             a_tag: Default::default(),
             ndr_free: Default::default(),
             mem_free: Default::default(),
             drs_free: Default::default(),
             needs_victim: Default::default(),
             accept: Default::default(),
-            wd_acc: Default::default(),
-            rq_acc: Default::default(),
+            acc_wd: Default::default(),
+            acc_cm: Default::default(),
+            acc_rd: Default::default(),
+            acc_nd: Default::default(),
+            set_dirty: Default::default(),
             s2_may_slot: Default::default(),
             s3_may_slot: Default::default(),
             reserved: Default::default(),
@@ -699,46 +702,33 @@ impl Logic for Core {
             self.a_err.next = self.wd_err.val();
             self.a_sf.next = self.wd_sf.val();
             self.a_owned.next = false;
-            self.a_mem.next = self.wd_op_ok.val();
             self.a_write.next = self.wd_op_ok.val();
             self.a_mask.next = self.wd_mask.val();
-            self.a_read.next = false;
-            self.a_ndr.next = true;
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
-            // The data reached memory: the line is dirty even if the meta was bad.
-            self.a_dirty.next = self.wd_op_ok.val() && self.wd_inw.val();
             self.a_tag.next = self.rwd_tag.val();
         } else if self.cmd_valid.val() {
             self.a_addr.next = self.cmd_addr.val();
             self.a_err.next = self.cm_err.val();
             self.a_sf.next = self.cm_sf.val();
             self.a_owned.next = false;
-            self.a_mem.next = false;
             self.a_write.next = false;
             self.a_mask.next = self.mask_zero.val();
-            self.a_read.next = false;
-            self.a_ndr.next = false;
             self.a_ndr_op.next = self.ndr_cmp.val();
             self.a_snoop.next = self.cm_ok.val();
             self.a_snoop_op.next = self.cmd_opcode.val();
-            self.a_dirty.next = false;
             self.a_tag.next = self.tag_zero.val();
         } else {
             self.a_addr.next = self.req_addr.val();
             self.a_err.next = self.rq_err.val();
             self.a_sf.next = self.rq_sf.val();
             self.a_owned.next = self.rq_owned.val();
-            self.a_mem.next = self.rq_read.val();
             self.a_write.next = false;
             self.a_mask.next = self.mask_zero.val();
-            self.a_read.next = self.rq_read.val();
-            self.a_ndr.next = !self.rq_read.val();
             self.a_ndr_op.next = self.rq_ndr_op.val();
             self.a_snoop.next = false;
             self.a_snoop_op.next = self.op_zero.val();
-            self.a_dirty.next = self.rq_dirty.val();
             self.a_tag.next = self.req_tag.val();
         }
 
@@ -756,24 +746,36 @@ impl Logic for Core {
             self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
         self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
         self.slot_ok.next = self.snq_space.val() > self.reserved.val();
-        // Per channel, so the channel select is the last step: the same decision as
-        // "the selected message's needs are all free".
-        self.wd_acc.next = self.ndr_free.val() && (!self.wd_op_ok.val() || self.mem_free.val());
-        if self.rq_read.val() {
-            self.rq_acc.next = self.mem_free.val() && !self.rq.full.val() && self.slot_ok.val();
-        } else {
-            self.rq_acc.next = self.ndr_free.val() && (!self.rq_inv.val() || self.slot_ok.val());
-        }
-        if self.rwd_valid.val() {
-            self.accept.next = self.wd_acc.val() && !self.rwd_foreign.val();
-        } else if self.cmd_valid.val() {
-            self.accept.next = self.slot_ok.val();
-        } else {
-            self.accept.next = self.req_valid.val() && self.rq_acc.val() && !self.req_foreign.val();
-        }
-        self.rwd_ready.next = self.accept.val() && self.rwd_valid.val();
-        self.cmd_ready.next = self.accept.val() && !self.rwd_valid.val() && self.cmd_valid.val();
-        self.req_ready.next = self.accept.val() && !self.rwd_valid.val() && !self.cmd_valid.val();
+        // Per channel, with the channel select folded into each term: the same
+        // decision as "the selected message's needs are all free".
+        self.acc_wd.next = self.rwd_valid.val()
+            && !self.rwd_foreign.val()
+            && self.ndr_free.val()
+            && (!self.wd_op_ok.val() || self.mem_free.val());
+        self.acc_cm.next = !self.rwd_valid.val() && self.cmd_valid.val() && self.slot_ok.val();
+        self.acc_rd.next = !self.rwd_valid.val()
+            && !self.cmd_valid.val()
+            && self.req_valid.val()
+            && !self.req_foreign.val()
+            && self.rq_read.val()
+            && self.mem_free.val()
+            && !self.rq.full.val()
+            && self.slot_ok.val();
+        self.acc_nd.next = !self.rwd_valid.val()
+            && !self.cmd_valid.val()
+            && self.req_valid.val()
+            && !self.req_foreign.val()
+            && !self.rq_read.val()
+            && self.ndr_free.val()
+            && (!self.rq_inv.val() || self.slot_ok.val());
+        self.accept.next =
+            self.acc_wd.val() || self.acc_cm.val() || self.acc_rd.val() || self.acc_nd.val();
+        self.rwd_ready.next = self.acc_wd.val();
+        self.cmd_ready.next = self.acc_cm.val();
+        self.req_ready.next = self.acc_rd.val() || self.acc_nd.val();
+        // The data reached memory: the line is dirty even if the meta was bad.
+        self.set_dirty.next = (self.acc_wd.val() && self.wd_op_ok.val() && self.wd_inw.val())
+            || ((self.acc_rd.val() || self.acc_nd.val()) && self.rq_dirty.val());
 
         // Filter stage: look the line up and apply; a victim or a command snoop joins
         // the snoop queue (acceptance reserved the entry). The filter reads the set of
@@ -785,11 +787,7 @@ impl Logic for Core {
         self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
         self.needs_victim.next =
             self.s3_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
-        if self.s3_valid.q.val() {
-            self.sf.op.next = self.s3_op.q.val();
-        } else {
-            self.sf.op.next = self.sf_none.val();
-        }
+        self.sf.op.next = self.s3_op.q.val();
         self.sf.owned.next = self.s3_owned.q.val();
         self.snq_push.next =
             self.s3_valid.q.val() && (self.needs_victim.val() || self.s3_snoop.q.val());
@@ -845,7 +843,13 @@ impl Logic for Core {
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.s3_valid.d.next = self.s2_valid.q.val();
-        self.s3_op.d.next = self.s2_op.q.val();
+        // NONE unless the stage holds a message, so the filter's update takes the
+        // opcode straight from this flip-flop.
+        if self.s2_valid.q.val() {
+            self.s3_op.d.next = self.s2_op.q.val();
+        } else {
+            self.s3_op.d.next = self.sf_none.val();
+        }
         self.s3_owned.d.next = self.s2_owned.q.val();
         self.s3_snoop.d.next = self.s2_snoop.q.val();
         self.s3_snoop_op.d.next = self.s2_snoop_op.q.val();
@@ -869,7 +873,8 @@ impl Logic for Core {
                 self.mem_data_r.d.next = self.line_zero.val();
             }
         }
-        self.mem_valid_r.d.next = (self.accept.val() && self.a_mem.val())
+        self.mem_valid_r.d.next = (self.acc_wd.val() && self.wd_op_ok.val())
+            || self.acc_rd.val()
             || (self.mem_valid_r.q.val() && !self.mem_req_ready.val());
 
         // NDR register: the payload loads like the memory request's, whenever the
@@ -880,7 +885,7 @@ impl Logic for Core {
             self.ndr_out_r.d.next = !self.rq_inw.val();
             self.ndr_tag_r.d.next = self.a_tag.val();
         }
-        if self.accept.val() && self.a_ndr.val() {
+        if self.acc_wd.val() || self.acc_nd.val() {
             self.ndr_valid_r.d.next = true;
         } else if self.ndr_ready.val() {
             self.ndr_valid_r.d.next = false;
@@ -889,7 +894,7 @@ impl Logic for Core {
         // Read queue and DRS register: one memory response per cycle.
         self.take_rsp.next = self.drs_free.val() && !self.rq.empty.val();
         self.pop.next = self.mem_rsp_valid.val() && self.take_rsp.val();
-        self.rq.push.next = self.accept.val() && self.a_read.val();
+        self.rq.push.next = self.acc_rd.val();
         // Only the request channel pushes (reads), so the tail entry takes its tag and
         // grant straight from the request decode, not through the channel select; the
         // window check is queued beside the grant and applied at the pop (a read out
@@ -914,7 +919,7 @@ impl Logic for Core {
         }
 
         // Dirty bitmap and harvest port.
-        self.bitmap.set_valid.next = self.accept.val() && self.a_dirty.val();
+        self.bitmap.set_valid.next = self.set_dirty.val();
         self.bitmap.set_idx.next =
             self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.bitmap.hv_valid.next = self.hv_valid.val();
@@ -984,7 +989,7 @@ impl Logic for Core {
         self.hv_rsp_late.next = self.bitmap.rsp_late.val();
         self.err_count.next = self.err_count_r.q.val();
         self.err_code.next = self.err_code_r.q.val();
-        self.ev_dirty_valid.next = self.accept.val() && self.a_dirty.val();
+        self.ev_dirty_valid.next = self.set_dirty.val();
         self.ev_dirty_line.next =
             self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.ev_recall_valid.next = self.s3_valid.q.val() && self.needs_victim.val();

@@ -2,15 +2,15 @@
 //! flight, in order.
 //!
 //! Per cycle: at most one push (an accepted read) and one pop (a memory response
-//! taken); a ring of `read_queue` entries with wrap-around pointers. A push (the
-//! accept decision) only sets the `pushed` flip-flop; the tail pointer and the count
-//! take it a cycle later, and `full` and `empty` are one LUT of registers (the count
-//! at or one below the depth, or zero, and `pushed`). The count is one-hot, so its
-//! next value is a shift by the push and the pop, not an adder and a compare. The
-//! tail entry loads the offered tag, grant and address whenever the ring is not full
-//! (it is unused until a push), so its load enable does not wait for the accept
-//! decision either. The addresses feed only the page-table trigger: without it
-//! synthesis removes them.
+//! taken); a ring of `read_queue` entries with wrap-around pointers, the tail's
+//! one-hot. A push (the accept decision) only sets the `pushed` flip-flop; the tail
+//! pointer and the count take it a cycle later, and `full` and `empty` are one LUT of
+//! registers (the count at or one below the depth, or zero, and `pushed`). The count
+//! is one-hot too, so its next value is a shift by the push and the pop, not an adder
+//! and a compare. The tail entry loads the offered tag, grant and address whenever
+//! the ring is not full (it is unused until a push), so its load enable does not wait
+//! for the accept decision either. The addresses feed only the page-table trigger:
+//! without it synthesis removes them.
 
 use linewatch_model::config::{Geometry, MAX_READ_QUEUE};
 use linewatch_model::protocol::{ADDR_BITS, META_BITS, TAG_BITS};
@@ -40,9 +40,8 @@ pub struct ReadQueue {
     pub head_ok: Signal<Out, bool>,
     pub head_addr: Signal<Out, Bits<ADDR_BITS>>,
     head: DFF<Bits<PTR_BITS>>,
-    /// The tail and the count before the previous cycle's push, which `pushed`
-    /// holds: the accept decision only reaches that one flip-flop.
-    tail: DFF<Bits<PTR_BITS>>,
+    /// The previous cycle's push: the accept decision only reaches this flip-flop,
+    /// and the tail and the count take it a cycle later.
     pushed: DFF<bool>,
     /// The count as one flip-flop per value (held XOR `level_init`, so the power-up
     /// value says 0): the next count is a shift of its neighbours by the push and
@@ -61,14 +60,18 @@ pub struct ReadQueue {
     at_depth: Signal<Local, bool>,
     at_last: Signal<Local, bool>,
     nonzero: Signal<Local, bool>,
-    cur_tail: Signal<Local, Bits<PTR_BITS>>,
-    /// One-hot entry selects for `tail` and the entry after it, decided at the edge;
-    /// `at_tail` is held XOR `at_tail_init` so the power-up value 0 selects entry 0
-    /// (`after_tail` is only read after a push, so after an edge).
+    /// The tail pointer before `pushed`, one-hot (held XOR `at_tail_init`, so the
+    /// power-up value 0 selects entry 0): a push rotates it by one entry, which is
+    /// one LUT per entry where a binary pointer needs an increment and a decode.
     at_tail: [DFF<bool>; N],
     at_tail_init: [Constant<bool>; N],
-    after_tail: [DFF<bool>; N],
-    next_tail_inc: Signal<Local, Bits<PTR_BITS>>,
+    /// `at_tail` as held, the entry after it, and the tail with `pushed` applied
+    /// (the entry the offered read would take).
+    tail_cur: [Signal<Local, bool>; N],
+    tail_after: [Signal<Local, bool>; N],
+    tail_next: [Signal<Local, bool>; N],
+    /// The last entry in use (`read_queue - 1`), whose successor is entry 0.
+    slot_last: [Constant<bool>; N],
     tag: [DFF<Bits<TAG_BITS>>; N],
     meta: [DFF<Bits<META_BITS>>; N],
     ok: [DFF<bool>; N],
@@ -76,7 +79,6 @@ pub struct ReadQueue {
     last: Constant<Bits<PTR_BITS>>,
     ptr_zero: Constant<Bits<PTR_BITS>>,
     ptr_one: Constant<Bits<PTR_BITS>>,
-    tail_inc: Signal<Local, Bits<PTR_BITS>>,
     head_inc: Signal<Local, Bits<PTR_BITS>>,
     slot_id: [Constant<Bits<PTR_BITS>>; N],
     /// Entries past `read_queue` are never written; saying so lets synthesis drop them.
@@ -104,7 +106,6 @@ impl ReadQueue {
             head_ok: Default::default(),
             head_addr: Default::default(),
             head: Default::default(),
-            tail: Default::default(),
             pushed: Default::default(),
             level: Default::default(),
             level_init: std::array::from_fn(|k| Constant::new(k == 0)),
@@ -118,11 +119,12 @@ impl ReadQueue {
             at_depth: Default::default(),
             at_last: Default::default(),
             nonzero: Default::default(),
-            cur_tail: Default::default(),
             at_tail: Default::default(),
             at_tail_init: std::array::from_fn(|s| Constant::new(s == 0)),
-            after_tail: Default::default(),
-            next_tail_inc: Default::default(),
+            tail_cur: Default::default(),
+            tail_after: Default::default(),
+            tail_next: Default::default(),
+            slot_last: std::array::from_fn(|s| Constant::new(s as u64 + 1 == g.read_queue)),
             tag: Default::default(),
             meta: Default::default(),
             ok: Default::default(),
@@ -130,7 +132,6 @@ impl ReadQueue {
             last: cp(g.read_queue - 1),
             ptr_zero: cp(0),
             ptr_one: cp(1),
-            tail_inc: Default::default(),
             head_inc: Default::default(),
             slot_id: std::array::from_fn(|s| cp(s as u64)),
             slot_on: std::array::from_fn(|s| Constant::new((s as u64) < g.read_queue)),
@@ -144,7 +145,7 @@ impl ReadQueue {
 impl Logic for ReadQueue {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, head, tail, pushed);
+        dff_setup!(self, clock, head, pushed);
         self.at_depth.next = false;
         self.at_last.next = false;
         for k in 0..17 {
@@ -183,22 +184,30 @@ impl Logic for ReadQueue {
             }
         }
 
-        if self.tail.q.val() == self.last.val() {
-            self.tail_inc.next = self.ptr_zero.val();
-        } else {
-            self.tail_inc.next = self.tail.q.val() + self.ptr_one.val();
-        }
-        if self.pushed.q.val() {
-            self.cur_tail.next = self.tail_inc.val();
-        } else {
-            self.cur_tail.next = self.tail.q.val();
-        }
         for s in 0..16 {
-            if !self.full.val()
-                && ((self.pushed.q.val() && self.after_tail[s].q.val())
-                    || (!self.pushed.q.val()
-                        && self.at_tail[s].q.val() != self.at_tail_init[s].val()))
-            {
+            self.at_tail[s].clock.next = self.clock.val();
+            self.tail_cur[s].next =
+                self.slot_on[s].val() && self.at_tail[s].q.val() != self.at_tail_init[s].val();
+        }
+        self.tail_after[0].next = false;
+        for s in 0..16 {
+            if self.slot_last[s].val() && self.tail_cur[s].val() {
+                self.tail_after[0].next = true;
+            }
+        }
+        for s in 1..16 {
+            self.tail_after[s].next = self.tail_cur[s - 1].val();
+        }
+        // Last cycle's push is applied here; this cycle's lands in `pushed`.
+        for s in 0..16 {
+            if self.pushed.q.val() {
+                self.tail_next[s].next = self.slot_on[s].val() && self.tail_after[s].val();
+                // (Past the last entry in use the ring wraps to entry 0.)
+            } else {
+                self.tail_next[s].next = self.tail_cur[s].val();
+            }
+            self.at_tail[s].d.next = self.tail_next[s].val() != self.at_tail_init[s].val();
+            if !self.full.val() && self.tail_next[s].val() {
                 self.tag[s].d.next = self.push_tag.val();
                 self.meta[s].d.next = self.push_meta.val();
                 self.ok[s].d.next = self.push_ok.val();
@@ -212,22 +221,6 @@ impl Logic for ReadQueue {
         }
         if self.pop.val() {
             self.head.d.next = self.head_inc.val();
-        }
-        // This cycle's push lands in `pushed`; the previous one is applied here.
-        self.tail.d.next = self.cur_tail.val();
-        if self.cur_tail.val() == self.last.val() {
-            self.next_tail_inc.next = self.ptr_zero.val();
-        } else {
-            self.next_tail_inc.next = self.cur_tail.val() + self.ptr_one.val();
-        }
-        for s in 0..16 {
-            self.at_tail[s].clock.next = self.clock.val();
-            self.after_tail[s].clock.next = self.clock.val();
-            self.at_tail[s].d.next = (self.slot_on[s].val()
-                && self.cur_tail.val() == self.slot_id[s].val())
-                != self.at_tail_init[s].val();
-            self.after_tail[s].d.next =
-                self.slot_on[s].val() && self.next_tail_inc.val() == self.slot_id[s].val();
         }
         self.pushed.d.next = self.push.val();
         // The count takes last cycle's push and this cycle's pop: up, down or held.

@@ -95,6 +95,9 @@ pub struct SnoopFilter {
     first_hit: [Signal<Local, bool>; WAYS],
     first_free: [Signal<Local, bool>; WAYS],
     target: [Signal<Local, bool>; WAYS],
+    take_new: [Signal<Local, bool>; WAYS],
+    clear: [Signal<Local, bool>; WAYS],
+    disown: [Signal<Local, bool>; WAYS],
     new_entry: Signal<Local, Bits<ENTRY_BITS>>,
     next: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     evict: Signal<Local, bool>,
@@ -161,6 +164,9 @@ impl SnoopFilter {
             first_hit: Default::default(),
             first_free: Default::default(),
             target: Default::default(),
+            take_new: Default::default(),
+            clear: Default::default(),
+            disown: Default::default(),
             new_entry: Default::default(),
             next: Default::default(),
             evict: Default::default(),
@@ -248,6 +254,9 @@ impl Logic for SnoopFilter {
                 bit_cast::<ENTRY_BITS, ADDR_BITS>(self.addr.val() & self.tag_mask.val())
                     | self.entry_valid.val();
         }
+        // Each way's next entry is one of three per-way decisions applied to each bit
+        // (take the new entry, clear it, clear its owned bit), so a bit's logic is one
+        // LUT behind them rather than a chain of per-operation muxes.
         for w in 0..4 {
             if self.hit_below[4].val() {
                 self.target[w].next = self.first_hit[w].val();
@@ -256,15 +265,18 @@ impl Logic for SnoopFilter {
             } else {
                 self.target[w].next = self.victim.q.val() == self.way_id[w].val();
             }
-            self.next[w].next = self.entry[w].val();
-            if self.op.val() == self.op_remove.val() && self.first_hit[w].val() {
-                self.next[w].next = self.entry_none.val();
-            }
-            if self.op.val() == self.op_downgrade.val() && self.first_hit[w].val() {
-                self.next[w].next = self.entry[w].val() & self.entry_not_owned.val();
-            }
-            if self.op.val() == self.op_set.val() && self.target[w].val() {
+            self.take_new[w].next = self.op.val() == self.op_set.val() && self.target[w].val();
+            self.clear[w].next = self.op.val() == self.op_remove.val() && self.first_hit[w].val();
+            self.disown[w].next =
+                self.op.val() == self.op_downgrade.val() && self.first_hit[w].val();
+            if self.take_new[w].val() {
                 self.next[w].next = self.new_entry.val();
+            } else if self.clear[w].val() {
+                self.next[w].next = self.entry_none.val();
+            } else if self.disown[w].val() {
+                self.next[w].next = self.entry[w].val() & self.entry_not_owned.val();
+            } else {
+                self.next[w].next = self.entry[w].val();
             }
         }
         self.ram.write_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[0].val())
@@ -300,10 +312,10 @@ impl Logic for SnoopFilter {
                 self.match_rd[w].d.next = self.rd_mid[w].val();
             }
             self.match_fwd[w].d.next = self.entry_mid[w].val();
-            if self.op.val() == self.op_remove.val() && self.first_hit[w].val() {
+            if self.clear[w].val() {
                 self.match_fwd[w].d.next = false;
             }
-            if self.op.val() == self.op_set.val() && self.target[w].val() {
+            if self.take_new[w].val() {
                 self.match_fwd[w].d.next = self.same_line.val();
             }
         }
