@@ -144,9 +144,13 @@ pub struct Core {
     // read stage: the filter work of the message accepted in the previous cycle,
     // while the filter reads its set
     s2_valid: DFF<bool>,
+    /// The message's filter operation, snoop and error code as if it were in the
+    /// window, and the window check beside them: the check (an address compare)
+    /// is applied in this stage, so it reaches no register through more logic.
     s2_op: DFF<SfOpV>,
     s2_owned: DFF<bool>,
     s2_snoop: DFF<bool>,
+    s2_inw: DFF<bool>,
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
@@ -236,12 +240,12 @@ pub struct Core {
     // command decode
     cm_op_ok: Signal<Local, bool>,
     cm_inw: Signal<Local, bool>,
-    cm_ok: Signal<Local, bool>,
     cm_err: Signal<Local, Err>,
     cm_sf: Signal<Local, SfOpV>,
     // the selected message's action
     a_addr: Signal<Local, Addr>,
     a_err: Signal<Local, Err>,
+    a_inw: Signal<Local, bool>,
     a_sf: Signal<Local, SfOpV>,
     a_owned: Signal<Local, bool>,
     a_write: Signal<Local, bool>,
@@ -290,6 +294,7 @@ pub struct Core {
     e_rsp: Signal<Local, Err>,
     e_hv: Signal<Local, Err>,
     e_msg_any: Signal<Local, bool>,
+    e_msg_code: Signal<Local, Err>,
     e_rsp_any: Signal<Local, bool>,
     e_hv_any: Signal<Local, bool>,
 }
@@ -387,6 +392,7 @@ impl Core {
             s2_op: Default::default(),
             s2_owned: Default::default(),
             s2_snoop: Default::default(),
+            s2_inw: Default::default(),
             s2_snoop_op: Default::default(),
             s2_line: Default::default(),
             s3_valid: Default::default(),
@@ -463,11 +469,11 @@ impl Core {
             wd_mask: Default::default(),
             cm_op_ok: Default::default(),
             cm_inw: Default::default(),
-            cm_ok: Default::default(),
             cm_err: Default::default(),
             cm_sf: Default::default(),
             a_addr: Default::default(),
             a_err: Default::default(),
+            a_inw: Default::default(),
             a_sf: Default::default(),
             a_owned: Default::default(),
             a_write: Default::default(),
@@ -507,6 +513,7 @@ impl Core {
             e_rsp: Default::default(),
             e_hv: Default::default(),
             e_msg_any: Default::default(),
+            e_msg_code: Default::default(),
             e_rsp_any: Default::default(),
             e_hv_any: Default::default(),
         }
@@ -540,6 +547,7 @@ impl Logic for Core {
             s2_op,
             s2_owned,
             s2_snoop,
+            s2_inw,
             s2_snoop_op,
             s2_line,
             s3_valid,
@@ -566,7 +574,8 @@ impl Logic for Core {
         self.rq.clock.next = self.clock.val();
         self.bitmap.clock.next = self.clock.val();
 
-        // Request decode. Error precedence: opcode, meta, window.
+        // Request decode. Error precedence: opcode, meta, window (the window check is
+        // applied in the read stage, `s2_inw`).
         self.rq_inv.next = self.req_opcode.val() == self.req_mem_inv.val();
         self.rq_rd.next = self.req_opcode.val() == self.req_mem_rd.val();
         self.rq_rd_data.next = self.req_opcode.val() == self.req_mem_rd_data.val();
@@ -583,8 +592,6 @@ impl Logic for Core {
             self.rq_err.next = self.err_bad_opcode.val();
         } else if !self.rq_meta_ok.val() {
             self.rq_err.next = self.err_bad_meta.val();
-        } else if !self.rq_inw.val() {
-            self.rq_err.next = self.err_out_of_window.val();
         } else {
             self.rq_err.next = self.err_none.val();
         }
@@ -611,13 +618,13 @@ impl Logic for Core {
             }
         }
         self.rq_sf.next = self.sf_none.val();
-        if self.rq_ok.val() {
+        if self.rq_op_ok.val() && self.rq_meta_ok.val() {
             if self.rq_read.val() {
-                if self.rq_grant.val() != self.meta_i.val() {
+                if self.rq_pre_grant.val() != self.meta_i.val() {
                     self.rq_sf.next = self.sf_set.val();
                 }
             } else if self.rq_inv.val() {
-                if self.rq_meta.val() == self.meta_i.val() {
+                if self.req_meta.val() == self.meta_i.val() {
                     self.rq_sf.next = self.sf_remove.val();
                 } else {
                     self.rq_sf.next = self.sf_set.val();
@@ -626,7 +633,8 @@ impl Logic for Core {
                 self.rq_sf.next = self.sf_remove.val();
             }
         }
-        self.rq_owned.next = self.rq_grant.val() == self.meta_a.val();
+        // Owned matters only with a SET, which needs opcode, meta and window right.
+        self.rq_owned.next = self.rq_rd_data.val() || self.req_meta.val() == self.meta_a.val();
         // The NDR opcode before the window check: an out-of-window MemInv proceeds
         // with meta I and gets Cmp, which `ndr_out_r` applies at the output.
         self.rq_ndr_op.next = self.ndr_cmp.val();
@@ -653,13 +661,11 @@ impl Logic for Core {
             self.wd_err.next = self.err_bad_opcode.val();
         } else if !self.wd_meta_ok.val() {
             self.wd_err.next = self.err_bad_meta.val();
-        } else if !self.wd_inw.val() {
-            self.wd_err.next = self.err_out_of_window.val();
         } else {
             self.wd_err.next = self.err_none.val();
         }
         self.wd_sf.next = self.sf_none.val();
-        if self.wd_op_ok.val() && self.wd_meta_ok.val() && self.wd_inw.val() {
+        if self.wd_op_ok.val() && self.wd_meta_ok.val() {
             if self.rwd_meta.val() == self.meta_s.val() {
                 self.wd_sf.next = self.sf_downgrade.val();
             } else {
@@ -678,28 +684,24 @@ impl Logic for Core {
             || self.cmd_opcode.val() == self.snp_inv.val();
         self.cm_inw.next =
             (self.cmd_addr.val() & self.window_high.val()) == self.window_base_line.val();
-        self.cm_ok.next = self.cm_op_ok.val() && self.cm_inw.val();
         if !self.cm_op_ok.val() {
             self.cm_err.next = self.err_bad_opcode.val();
-        } else if !self.cm_inw.val() {
-            self.cm_err.next = self.err_out_of_window.val();
         } else {
             self.cm_err.next = self.err_none.val();
         }
         self.cm_sf.next = self.sf_none.val();
-        if self.cm_ok.val() {
-            if self.cmd_opcode.val() == self.snp_inv.val() {
-                self.cm_sf.next = self.sf_remove.val();
-            }
-            if self.cmd_opcode.val() == self.snp_data.val() {
-                self.cm_sf.next = self.sf_downgrade.val();
-            }
+        if self.cmd_opcode.val() == self.snp_inv.val() {
+            self.cm_sf.next = self.sf_remove.val();
+        }
+        if self.cmd_opcode.val() == self.snp_data.val() {
+            self.cm_sf.next = self.sf_downgrade.val();
         }
 
         // Select: request-with-data, then command, then request.
         if self.rwd_valid.val() {
             self.a_addr.next = self.rwd_addr.val();
             self.a_err.next = self.wd_err.val();
+            self.a_inw.next = self.wd_inw.val();
             self.a_sf.next = self.wd_sf.val();
             self.a_owned.next = false;
             self.a_write.next = self.wd_op_ok.val();
@@ -711,17 +713,19 @@ impl Logic for Core {
         } else if self.cmd_valid.val() {
             self.a_addr.next = self.cmd_addr.val();
             self.a_err.next = self.cm_err.val();
+            self.a_inw.next = self.cm_inw.val();
             self.a_sf.next = self.cm_sf.val();
             self.a_owned.next = false;
             self.a_write.next = false;
             self.a_mask.next = self.mask_zero.val();
             self.a_ndr_op.next = self.ndr_cmp.val();
-            self.a_snoop.next = self.cm_ok.val();
+            self.a_snoop.next = self.cm_op_ok.val();
             self.a_snoop_op.next = self.cmd_opcode.val();
             self.a_tag.next = self.tag_zero.val();
         } else {
             self.a_addr.next = self.req_addr.val();
             self.a_err.next = self.rq_err.val();
+            self.a_inw.next = self.rq_inw.val();
             self.a_sf.next = self.rq_sf.val();
             self.a_owned.next = self.rq_owned.val();
             self.a_write.next = false;
@@ -834,24 +838,27 @@ impl Logic for Core {
         }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
         self.s2_valid.d.next = self.accept.val();
-        self.s2_may_slot.d.next =
-            self.accept.val() && (self.a_sf.val() == self.sf_set.val() || self.a_snoop.val());
+        // The reservation leaves the window check out (an out-of-window message
+        // reserves an entry it will not use), so it does not wait for it.
+        self.s2_may_slot.d.next = (self.acc_cm.val() && self.cm_op_ok.val())
+            || ((self.acc_rd.val() || self.acc_nd.val()) && self.rq_sf.val() == self.sf_set.val());
         self.s3_may_slot.d.next = self.s2_may_slot.q.val();
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
+        self.s2_inw.d.next = self.a_inw.val();
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
         // opcode straight from this flip-flop.
-        if self.s2_valid.q.val() {
+        if self.s2_valid.q.val() && self.s2_inw.q.val() {
             self.s3_op.d.next = self.s2_op.q.val();
         } else {
             self.s3_op.d.next = self.sf_none.val();
         }
         self.s3_owned.d.next = self.s2_owned.q.val();
-        self.s3_snoop.d.next = self.s2_snoop.q.val();
+        self.s3_snoop.d.next = self.s2_snoop.q.val() && self.s2_inw.q.val();
         self.s3_snoop_op.d.next = self.s2_snoop_op.q.val();
         self.s3_line.d.next = self.s2_line.q.val();
         self.tracker.head_taken.next = self.bisnp_ready.val();
@@ -941,7 +948,14 @@ impl Logic for Core {
         self.e_msg_r.d.next = self.e_msg.val();
         self.e_rsp_r.d.next = self.e_rsp.val();
         self.e_hv_r.d.next = self.e_hv.val();
-        self.e_msg_any.next = self.s2_valid.q.val() && self.e_msg_r.q.val() != self.err_none.val();
+        // The message's code, with the window check applied last (its precedence).
+        if self.e_msg_r.q.val() == self.err_none.val() && !self.s2_inw.q.val() {
+            self.e_msg_code.next = self.err_out_of_window.val();
+        } else {
+            self.e_msg_code.next = self.e_msg_r.q.val();
+        }
+        self.e_msg_any.next = self.s2_valid.q.val()
+            && (self.e_msg_r.q.val() != self.err_none.val() || !self.s2_inw.q.val());
         self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
         self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
         self.err_count_r.d.next = self.err_count_r.q.val()
@@ -949,7 +963,7 @@ impl Logic for Core {
             + self.e_rsp_any.val()
             + self.e_hv_any.val();
         if self.e_msg_any.val() {
-            self.err_code_r.d.next = self.e_msg_r.q.val();
+            self.err_code_r.d.next = self.e_msg_code.val();
         }
         if self.e_rsp_any.val() {
             self.err_code_r.d.next = self.e_rsp_r.q.val();

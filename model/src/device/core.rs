@@ -49,6 +49,11 @@ struct Action {
     /// May need a snoop slot (a filter allocation or a command snoop), judged by
     /// channel and opcode alone so that acceptance does not wait for the window check.
     may_slot: bool,
+    /// Reserves a snoop-queue entry for its filter work: it would take a snoop slot
+    /// if it were in the window. The window check is left out (an out-of-window
+    /// message reserves an entry it will not use) so the reservation, a flip-flop
+    /// set at acceptance, does not wait for it.
+    reserve: bool,
     dirty: bool,
 }
 
@@ -64,6 +69,7 @@ impl Action {
         ndr: None,
         snoop: None,
         may_slot: false,
+        reserve: false,
         dirty: false,
     };
 }
@@ -75,7 +81,11 @@ struct DecodeTable([Action; 2 * 16 * 4]);
 impl DecodeTable {
     fn build(f: impl Fn(bool, u8, u8) -> Action) -> Self {
         DecodeTable(std::array::from_fn(|k| {
-            f(k >> 6 != 0, (k >> 2 & 15) as u8, (k & 3) as u8)
+            let (opcode, meta) = ((k >> 2 & 15) as u8, (k & 3) as u8);
+            let mut a = f(k >> 6 != 0, opcode, meta);
+            let inw = f(true, opcode, meta);
+            a.reserve = matches!(inw.sf, SfOp::Set { .. }) | inw.snoop.is_some();
+            a
         }))
     }
     #[inline]
@@ -236,13 +246,8 @@ struct SfEntry {
     addr: u64,
     sf: SfOp,
     snoop: Option<SnpOp>,
-}
-
-impl SfEntry {
-    /// Whether it takes a snoop slot if its lookup finds no way.
-    fn may_take_slot(&self) -> bool {
-        matches!(self.sf, SfOp::Set { .. }) | self.snoop.is_some()
-    }
+    /// Holds a snoop-queue entry (`Action::reserve`).
+    reserve: bool,
 }
 
 fn ndr_for(grant: Meta) -> NdrOp {
@@ -412,12 +417,7 @@ impl Core {
         // (the queue's head leaves this cycle if a tracker slot is free).
         let slot = self.tracker.free_slot();
         let snq_pop = (self.snq_count > 0) & slot.is_some();
-        let reserved = self
-            .sfp
-            .iter()
-            .flatten()
-            .filter(|h| h.may_take_slot())
-            .count();
+        let reserved = self.sfp.iter().flatten().filter(|h| h.reserve).count();
         let slot_ok = SNOOP_QUEUE - self.snq_count + snq_pop as usize > reserved;
         // Non-short-circuit `&`: these are data-dependent and mispredict when branched on.
         let mine = match sel {
@@ -528,6 +528,7 @@ impl Core {
             addr,
             sf: a.sf,
             snoop: a.snoop,
+            reserve: a.reserve,
         });
         // Errors are counted one edge after the cycle that saw them.
         for e in self.err_pend {
