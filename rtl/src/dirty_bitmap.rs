@@ -6,7 +6,8 @@
 //! have per-bit write masks, so a set writes its one bit and never reads the word:
 //! no read-modify-write, no forwarding, and the RAM's clock-to-out is on no set path. The harvest port either swaps the active bank
 //! or reads-and-clears one word of the inactive bank; its data comes out the next
-//! cycle. A harvest read waits while stage B still writes the bank it reads, so a
+//! cycle (the clear is written a cycle after the read, so no RAM word is read and
+//! written in one cycle; a read of the word being cleared answers 0). A harvest read waits while stage B still writes the bank it reads, so a
 //! line dirtied before a swap is always in the bank that swap retires.
 //!
 //! The same word comes out a cycle later on `rsp_late`, through a register at each
@@ -58,6 +59,16 @@ pub struct DirtyBitmap {
     late_on: DFF<bool>,
     late_level: DFF<Bits<HV_LEVEL_BITS>>,
     late_bank: DFF<bool>,
+    /// The read-and-clear of level k taken at the last edge, and its word: the clear
+    /// is written at the next edge, from these registers, so no RAM is read and
+    /// written at one word in the same cycle (the RAMs' collision behaviour is
+    /// undefined, `MaskedRam`) except by a read of the word being cleared, whose
+    /// answer `collide_r` forces to 0 (what the clear leaves: sets go to the other
+    /// bank).
+    clr_r: [DFF<bool>; L],
+    clr_addr_r: [DFF<Bits<HV_INDEX_BITS>>; L],
+    collide_r: DFF<bool>,
+    same_word: [Signal<Local, bool>; L],
     level_on: [Constant<bool>; L],
     level_id: [Constant<Bits<HV_LEVEL_BITS>>; L],
     levels: Constant<Bits<HV_LEVEL_BITS>>,
@@ -113,6 +124,10 @@ impl DirtyBitmap {
             late_on: Default::default(),
             late_level: Default::default(),
             late_bank: Default::default(),
+            clr_r: Default::default(),
+            clr_addr_r: Default::default(),
+            collide_r: Default::default(),
+            same_word: Default::default(),
             level_on: std::array::from_fn(|k| Constant::new(on(k))),
             level_id: std::array::from_fn(|k| Constant::new((k as u64).into())),
             levels: Constant::new(g.levels.into()),
@@ -153,7 +168,8 @@ impl Logic for DirtyBitmap {
             rsp_bank_r,
             late_on,
             late_level,
-            late_bank
+            late_bank,
+            collide_r
         );
         for r in 0..6 {
             self.ram[r].clock.next = self.clock.val();
@@ -184,7 +200,10 @@ impl Logic for DirtyBitmap {
         self.sb_idx.d.next = self.set_idx.val();
 
         self.idx_b.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.sb_idx.q.val());
+        self.collide_r.d.next = false;
         for k in 0..3 {
+            self.clr_r[k].clock.next = self.clock.val();
+            self.clr_addr_r[k].clock.next = self.clock.val();
             self.word_b[k].next =
                 (self.idx_b.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
             self.word_hv[k].next = self.hv_index.val() & self.word_mask[k].val();
@@ -196,17 +215,25 @@ impl Logic for DirtyBitmap {
                 && self.hv_level.val() == self.level_id[k].val()
                 && self.level_on[k].val();
 
+            self.clr_r[k].d.next = self.clear[k].val();
+            self.clr_addr_r[k].d.next = self.word_hv[k].val();
+            self.same_word[k].next = self.word_hv[k].val() == self.clr_addr_r[k].q.val();
+            if self.clear[k].val() && self.clr_r[k].q.val() && self.same_word[k].val() {
+                self.collide_r.d.next = true;
+            }
+
             // Read port: the harvest word (only the retired bank's read is used).
             // Write port: stage B sets its bit when it targets the bank, else the
-            // harvest clears the whole word.
+            // harvest read of the last edge clears the whole word (never the bank
+            // stage B writes: a read waits while stage B writes the retired bank).
             self.ram[k * 2].read_address.next = self.word_hv[k].val();
             self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
             self.ram[k * 2].write_enable.next = false;
-            self.ram[k * 2].write_address.next = self.word_hv[k].val();
+            self.ram[k * 2].write_address.next = self.clr_addr_r[k].q.val();
             self.ram[k * 2].write_data.next = self.zero.val();
             self.ram[k * 2].write_mask.next = self.ones.val();
             self.ram[k * 2 + 1].write_enable.next = false;
-            self.ram[k * 2 + 1].write_address.next = self.word_hv[k].val();
+            self.ram[k * 2 + 1].write_address.next = self.clr_addr_r[k].q.val();
             self.ram[k * 2 + 1].write_data.next = self.zero.val();
             self.ram[k * 2 + 1].write_mask.next = self.ones.val();
             if self.write_b[k].val() && !self.sb_bank.q.val() {
@@ -214,7 +241,7 @@ impl Logic for DirtyBitmap {
                 self.ram[k * 2].write_address.next = self.word_b[k].val();
                 self.ram[k * 2].write_data.next = self.ones.val();
                 self.ram[k * 2].write_mask.next = self.set_mask[k].val();
-            } else if self.clear[k].val() && self.epoch.q.val() {
+            } else if self.clr_r[k].q.val() && !self.rsp_bank_r.q.val() {
                 self.ram[k * 2].write_enable.next = true;
             }
             if self.write_b[k].val() && self.sb_bank.q.val() {
@@ -222,7 +249,7 @@ impl Logic for DirtyBitmap {
                 self.ram[k * 2 + 1].write_address.next = self.word_b[k].val();
                 self.ram[k * 2 + 1].write_data.next = self.ones.val();
                 self.ram[k * 2 + 1].write_mask.next = self.set_mask[k].val();
-            } else if self.clear[k].val() && !self.epoch.q.val() {
+            } else if self.clr_r[k].q.val() && self.rsp_bank_r.q.val() {
                 self.ram[k * 2 + 1].write_enable.next = true;
             }
         }
@@ -230,7 +257,7 @@ impl Logic for DirtyBitmap {
         // Harvest data: the read port of the bank and level read last cycle.
         self.rsp_valid.next = self.rsp_valid_r.q.val();
         self.rsp_data.next = self.zero.val();
-        if self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() {
+        if self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() && !self.collide_r.q.val() {
             for k in 0..3 {
                 if self.rsp_level_r.q.val() == self.level_id[k].val() {
                     if self.rsp_bank_r.q.val() {
@@ -241,7 +268,8 @@ impl Logic for DirtyBitmap {
                 }
             }
         }
-        self.late_on.d.next = self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val();
+        self.late_on.d.next =
+            self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() && !self.collide_r.q.val();
         self.late_level.d.next = self.rsp_level_r.q.val();
         self.late_bank.d.next = self.rsp_bank_r.q.val();
         self.rsp_late.next = self.zero.val();

@@ -18,10 +18,15 @@ fn index_bits(depth: usize) -> usize {
 
 /// `mem[addr]`, or `mem[0]` when there is a single word (a 0-bit index is not Verilog).
 fn word(addr: &str, depth: usize) -> String {
+    format!("mem[{}]", index(addr, depth))
+}
+
+/// The word-selecting bits of `addr` (`0` for a single word).
+fn index(addr: &str, depth: usize) -> String {
     match index_bits(depth) {
-        0 => "mem[0]".into(),
-        1 => format!("mem[{addr}[0]]"),
-        n => format!("mem[{addr}[{}:0]]", n - 1),
+        0 => "0".into(),
+        1 => format!("{addr}[0]"),
+        n => format!("{addr}[{}:0]", n - 1),
     }
 }
 
@@ -222,10 +227,15 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
     }
 }
 
-/// Block RAM with a per-bit write mask: registered read (read-old-data), one
-/// synchronous write port that writes only the bits whose mask bit is set. Only the
-/// low `used` bits of a word are stored (the rest read as 0), so a word narrower
-/// than the structural width costs no RAM. Starts all zero.
+/// Block RAM with a per-bit write mask: registered read, one synchronous write port
+/// that writes only the bits whose mask bit is set. Only the low `used` bits of a
+/// word are stored (the rest read as 0), so a word narrower than the structural
+/// width costs no RAM. Starts all zero.
+///
+/// A read of the word written at the same edge is undefined (`no_rw_check`: the
+/// RAM's own behaviour, with no emulation logic, which on iCE40 was 240 LUTs and
+/// 150 flip-flops for the dirty bitmap); simulation returns that word inverted, so
+/// a reader that uses such a read diverges from the model in co-simulation.
 ///
 /// With a bit mask a set of one bit needs no read of the word first: this is what
 /// keeps the dirty bitmap's set path free of the RAM's clock-to-out.
@@ -266,12 +276,17 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
 impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            self.read_data.next = self._sim[self.slot(self.read_address.val())];
+            let r = self.slot(self.read_address.val());
+            let mut used = Bits::<W>::default();
+            for b in 0..self._used {
+                used = used.replace_bit(b, true);
+            }
+            self.read_data.next = self._sim[r];
             if self.write_enable.val() {
                 let s = self.slot(self.write_address.val());
-                let mut used = Bits::<W>::default();
-                for b in 0..self._used {
-                    used = used.replace_bit(b, true);
+                if s == r {
+                    // Undefined in the hardware; inverted, as the Verilog's simulation.
+                    self.read_data.next = !self._sim[r] & used;
                 }
                 let m = self.write_mask.val() & used;
                 self._sim[s] = (self._sim[s] & !m) | (self.write_data.val() & m);
@@ -296,7 +311,8 @@ impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
             )
         };
         Verilog::Custom(format!(
-            "reg [{u1}:0] mem [0:{d1}];
+            "(* no_rw_check *)
+reg [{u1}:0] mem [0:{d1}];
 reg [{u1}:0] rd;
 integer b;
 {spare}{pad}{init}initial begin
@@ -309,7 +325,11 @@ always @(*) begin
 end
 
 always @(posedge clock) begin
+`ifdef SYNTHESIS
    rd <= {rd};
+`else
+   rd <= (write_enable && {ri} == {wi}) ? ~{rd} : {rd};
+`endif
    for (b = 0; b < {u}; b = b + 1) begin
       if (write_enable && write_mask[b]) begin
          {wr}[b] <= write_data[b];
@@ -324,6 +344,8 @@ end
             init = zero_init(u, depth),
             rd = word("read_address", depth),
             wr = word("write_address", depth),
+            ri = index("read_address", depth),
+            wi = index("write_address", depth),
         ))
     }
 

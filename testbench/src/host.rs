@@ -332,7 +332,10 @@ pub struct HostAgent {
     rwd: Option<RwdMsg>,
     cmd: Option<(u64, u64)>,
     hv: Option<(u64, u64, u64)>,
-    hv_inflight: Option<(u64, u64)>,
+    /// `hv` reads again the word whose read the device took in the last cycle.
+    hv_reread: bool,
+    /// The harvest read taken in the last cycle (level, word, a re-read).
+    hv_inflight: Option<(u64, u64, bool)>,
     hv_queue: VecDeque<(u64, u64)>,
     birsp: VecDeque<(u64, u64)>,
     snoops: Vec<Snoop>,
@@ -416,6 +419,7 @@ impl HostAgent {
             rwd: None,
             cmd: None,
             hv: None,
+            hv_reread: false,
             hv_inflight: None,
             hv_queue: VecDeque::new(),
             birsp: VecDeque::new(),
@@ -551,6 +555,14 @@ impl HostAgent {
             self.new_work();
         } else {
             self.drain_harvest();
+        }
+        // Now and then the word just read is read again at once: it was cleared, and
+        // this read meets its clear at the RAM (the bitmap answers 0 there itself).
+        if let Some((k, w, false)) = self.hv_inflight {
+            if self.hv.is_none() && k < self.g.levels && self.rng.permille(REREAD_PERMILLE) {
+                self.hv = Some((HV_READ_CLEAR as u64, k, w));
+                self.hv_reread = true;
+            }
         }
         if self.hv.is_none() {
             if let Some(&(k, w)) = self.hv_queue.front() {
@@ -958,28 +970,19 @@ impl HostAgent {
             let (_, op) = self.birsp.pop_front().expect("offered");
             self.count(RspOp::from_bits(op as u8).expect("legal").name());
         }
-        if let Some((op, k, w)) = self.hv.filter(|_| i.hv_valid && o.hv_ready) {
-            self.hv = None;
-            if op == HV_SWAP as u64 {
-                self.stats.swaps += 1;
-                // Writes accepted up to and including this cycle belong to the retired bank.
-                self.scan_expect = Some(std::mem::take(&mut self.epoch_written));
-                self.scan_got.clear();
-                let top = self.g.levels - 1;
-                self.hv_queue
-                    .extend((0..self.g.level_words(top)).map(|w| (top, w)));
-            } else {
-                self.stats.harvest_reads += 1;
-                if self.hv_queue.front() == Some(&(k, w)) {
-                    self.hv_queue.pop_front();
-                }
-                self.hv_inflight = Some((k, w));
-            }
-        } else if let Some((k, w)) = self.hv_inflight.take() {
+        // The answer to last cycle's read, then this cycle's harvest operation.
+        if let Some((k, w, reread)) = self.hv_inflight.take() {
             if !o.hv_rsp_valid {
                 self.errors.push(format!(
                     "cycle {now}: no harvest response a cycle after the read of level {k} word {w}"
                 ));
+            } else if reread {
+                if o.hv_rsp_data != 0 {
+                    self.errors.push(format!(
+                        "cycle {now}: level {k} word {w}, read again right after its read-and-clear, returned {:#x}",
+                        o.hv_rsp_data
+                    ));
+                }
             } else if k < self.g.levels {
                 let d = o.hv_rsp_data;
                 for b in 0..self.g.fanout {
@@ -997,6 +1000,25 @@ impl HostAgent {
                 self.errors.push(format!(
                     "cycle {now}: harvest of missing level {k} returned data"
                 ));
+            }
+        }
+        if let Some((op, k, w)) = self.hv.filter(|_| i.hv_valid && o.hv_ready) {
+            self.hv = None;
+            let reread = std::mem::take(&mut self.hv_reread);
+            if op == HV_SWAP as u64 {
+                self.stats.swaps += 1;
+                // Writes accepted up to and including this cycle belong to the retired bank.
+                self.scan_expect = Some(std::mem::take(&mut self.epoch_written));
+                self.scan_got.clear();
+                let top = self.g.levels - 1;
+                self.hv_queue
+                    .extend((0..self.g.level_words(top)).map(|w| (top, w)));
+            } else {
+                self.stats.harvest_reads += 1;
+                if !reread && self.hv_queue.front() == Some(&(k, w)) {
+                    self.hv_queue.pop_front();
+                }
+                self.hv_inflight = Some((k, w, reread));
             }
         }
         if o.bisnp_valid && i.bisnp_ready {
@@ -1178,6 +1200,9 @@ impl HostAgent {
 
 /// Lines of each page-table page the pool reads (drawn at random, so a few fewer).
 const PT_POOL_LINES: usize = 16;
+/// Of the harvest reads the device takes, how many (per mille) the host reads again
+/// in the next cycle, expecting the 0 that the read's clear left.
+const REREAD_PERMILLE: u64 = 250;
 
 /// Register lines in the agent's pool: registers, the events line and the ring.
 const REG_LINES: u64 = regs::RING_FIRST + regs::RING_RECORDS / 8;
