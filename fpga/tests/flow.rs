@@ -96,12 +96,15 @@ fn flow(config_name: &str, target: &str, dir: &str) -> (PathBuf, linewatch_fpga:
     (dir, s)
 }
 
+/// A clock ice40-small must reach on the UP5K in CI: 10% below its 50 MHz goal.
+const CONSERVATIVE_MHZ: f64 = 45.0;
+
 /// The real iCE40 flow for ice40-small on a UP5K (~50 s: Yosys, nextpnr, icepack).
-/// Today the design fits (50% of the logic cells) but misses its 50 MHz clock by a
-/// few MHz (see docs/fpga.md), so this test does not demand success: it checks
-/// the flow runs end to end, the numbers are sane, and the fits / meets-timing
-/// flags, the problem line and the bitstream agree with the numbers, whichever
-/// way they fall.
+/// The design must fit and reach a conservative clock, `CONSERVATIVE_MHZ`: its goal
+/// is 50 MHz, which nextpnr seeds 1-6 all meet today (docs/fpga.md, step 15), but
+/// the same netlist's Fmax moves by a few MHz between seeds and between netlists
+/// that differ only incidentally. The test also checks that the fits /
+/// meets-timing flags, the problem line and the bitstream agree with the numbers.
 #[test]
 fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     let (dir, s) = flow("ice40-small.toml", "ice40-up5k", "up5k");
@@ -132,17 +135,16 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     );
     assert_eq!(s.problem.is_none(), s.fits && s.meets_timing);
     assert_eq!(s.bitstream.is_some(), s.fits);
+    assert!(s.fits, "ice40-small fits the UP5K: {:?}", s.problem);
+    let fmax = s.fmax_mhz.unwrap();
+    assert!(
+        fmax >= CONSERVATIVE_MHZ,
+        "ice40-small on the UP5K: {fmax:.1} MHz, below the conservative {CONSERVATIVE_MHZ} MHz"
+    );
     // Every device register and block RAM is an endpoint of the depth count.
     let d = s.depth.as_ref().expect("the netlist's depth");
     assert_eq!(d.histogram.iter().sum::<u64>(), s.ffs + s.brams, "{d:?}");
     assert!(d.max() >= 3 && d.path.len() > d.max(), "{:?}", d.path);
-    if !s.fits {
-        let p = s.problem.as_deref().unwrap();
-        assert!(
-            p.starts_with("does not fit: needs ") && p.contains("ICESTORM_LC"),
-            "{p}"
-        );
-    }
     let j = s.json("ice40-small.toml");
     for key in [
         "\"target\":\"ice40-up5k\"",
