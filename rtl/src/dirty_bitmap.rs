@@ -2,13 +2,17 @@
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
 //! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
-//! (level 0) and the summary bits above it in the active bank of that edge. The RAMs
-//! have per-bit write masks, so a set writes its one bit and never reads the word:
-//! no read-modify-write, no forwarding, and the RAM's clock-to-out is on no set path. The harvest port either swaps the active bank
-//! or reads-and-clears one word of the inactive bank; its data comes out the next
-//! cycle (the clear is written a cycle after the read, so no RAM word is read and
-//! written in one cycle; a read of the word being cleared answers 0). A harvest read waits while stage B still writes the bank it reads, so a
-//! line dirtied before a swap is always in the bank that swap retires.
+//! (level 0) and the summary bits above it in the bank that was active in stage A's
+//! cycle. The harvest port either swaps the active bank or reads-and-clears one word
+//! of the inactive bank; its data comes out the next cycle. A harvest read waits
+//! while stage B still writes the bank it reads, so a line dirtied before a swap is
+//! always in the bank that swap retires.
+//!
+//! The RAMs have per-bit write masks, so a set writes its one bit and never reads
+//! the word: no read-modify-write, no forwarding, and the RAM's clock-to-out is on
+//! no set path. The clear is written a cycle after its read, from registers, so no
+//! RAM word is read and written in one cycle (`MaskedRam` leaves that undefined); a
+//! read of the word being cleared answers 0, what the clear leaves.
 //!
 //! The same word comes out a cycle later on `rsp_late`, through a register at each
 //! RAM's output: a reader far from the RAMs (the register agent) then starts from

@@ -1,12 +1,16 @@
 //! Dirty bitmap: hierarchical dirty-line bits in two banks (epochs), one RAM per
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
-//! Per cycle: stage A takes a line index and reads its word at every level of the
-//! active bank; stage B (next cycle) ORs in the line's bit (level 0) and the summary
-//! bits above it and writes them back. The harvest port either swaps the active bank
-//! or reads-and-clears one word of the inactive bank; its data comes out the next
-//! cycle. A harvest read waits while stage B still writes the bank it reads, so a
-//! line dirtied before a swap is always in the bank that swap retires.
+//! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
+//! (level 0) and the summary bits above it in the bank that was active in stage A's
+//! cycle. The harvest port either swaps the active bank or reads-and-clears one word
+//! of the inactive bank; its data comes out the next cycle. A harvest read waits
+//! while stage B still writes the bank it reads, so a line dirtied before a swap is
+//! always in the bank that swap retires.
+//!
+//! The model ORs bits into its vectors and clears a word at its read's edge; the
+//! RTL's masked RAM writes, its clear a cycle later and its 0 answer to a read of
+//! the word being cleared give the same words.
 //!
 //! The RTL also shows the word a cycle later (`rsp_late`, from a register at each
 //! RAM's output) for the register agent; the model's agent keeps the word itself
