@@ -201,8 +201,9 @@ impl Logic for ReadQueue {
         // Last cycle's push is applied here; this cycle's lands in `pushed`.
         for s in 0..16 {
             if self.pushed.q.val() {
+                // Entries past the last in use are never selected (synthesis drops
+                // them); the wrap to entry 0 is `tail_after[0]`.
                 self.tail_next[s].next = self.slot_on[s].val() && self.tail_after[s].val();
-                // (Past the last entry in use the ring wraps to entry 0.)
             } else {
                 self.tail_next[s].next = self.tail_cur[s].val();
             }

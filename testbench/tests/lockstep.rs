@@ -63,13 +63,18 @@ fn agree(c: &Config, what: &str, cycles: u64, seed: u64) -> (Report, Device) {
 fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) -> Report {
     let mut c = config(name);
     c.cosim.violation_rate = violations;
-    let (rep, _) = agree(&c, name, cycles, seed);
+    exercised(&c, name, cycles, seed)
+}
+
+/// `agree`, and every message kind and the harvest were exercised.
+fn exercised(c: &Config, what: &str, cycles: u64, seed: u64) -> Report {
+    let (rep, _) = agree(c, what, cycles, seed);
     for (m, n) in &rep.messages {
-        assert!(*n > 0, "{name} seed {seed}: {m} never exercised");
+        assert!(*n > 0, "{what} seed {seed}: {m} never exercised");
     }
     assert!(
         rep.scans_checked > 10 && rep.dirty_written > 10,
-        "{name}: {rep:?}"
+        "{what}: {rep:?}"
     );
     rep
 }
@@ -77,6 +82,24 @@ fn lockstep(name: &str, cycles: u64, seed: u64, violations: u64) -> Report {
 #[test]
 fn small_config_agrees_with_violations() {
     lockstep("ice40-small.toml", 150_000, 21, 3);
+}
+
+/// Read queues of one entry and of a depth that is not a power of two: the RTL's
+/// one-hot tail wraps at `read_queue`, and its one-hot count's flags sit at the
+/// depth and one below it.
+#[test]
+fn read_queues_of_one_and_three_entries_agree() {
+    for (depth, seed) in [(1, 31), (3, 32)] {
+        let mut c = config("ice40-small.toml");
+        c.device.read_queue = depth;
+        c.cosim.violation_rate = 1;
+        exercised(
+            &c,
+            &format!("ice40-small, read_queue {depth}"),
+            60_000,
+            seed,
+        );
+    }
 }
 
 #[test]
