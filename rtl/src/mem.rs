@@ -233,9 +233,9 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 /// width costs no RAM. Starts all zero.
 ///
 /// A read of the word written at the same edge is undefined (`no_rw_check`: the
-/// RAM's own behaviour, with no emulation logic, which on iCE40 was 240 LUTs and
-/// 150 flip-flops for the dirty bitmap); simulation returns that word inverted, so
-/// a reader that uses such a read diverges from the model in co-simulation.
+/// RAM's own behaviour, with no emulation logic, docs/fpga.md step 15 (f));
+/// simulation returns that word inverted, so a reader that uses such a read diverges
+/// from the model in co-simulation.
 ///
 /// With a bit mask a set of one bit needs no read of the word first: this is what
 /// keeps the dirty bitmap's set path free of the RAM's clock-to-out.

@@ -84,6 +84,16 @@ fn small_config_agrees_with_violations() {
     lockstep("ice40-small.toml", 150_000, 21, 3);
 }
 
+/// `dirty_on_ownership` (every config in configs/ leaves it off): a line granted A
+/// is marked dirty at acceptance, in the model and the RTL alike.
+#[test]
+fn dirty_on_ownership_agrees() {
+    let mut c = config("ice40-small.toml");
+    c.device.dirty_on_ownership = true;
+    c.cosim.violation_rate = 1;
+    exercised(&c, "ice40-small, dirty_on_ownership", 60_000, 33);
+}
+
 /// Read queues of one entry and of a depth that is not a power of two: the RTL's
 /// one-hot tail wraps at `read_queue`, and its one-hot count's flags sit at the
 /// depth and one below it.
