@@ -5,10 +5,10 @@
 //! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
 //! may make a snoop), judged from opcodes and registered state. An accepted message
 //! loads the output registers and marks its line dirty in the bitmap at once; its
-//! filter work follows in a pipeline that never stalls: the read stage (the RTL
-//! reads the set) and, two cycles after acceptance, the filter stage (lookup,
-//! update; a victim or command snoop joins the snoop queue, whose head takes a free
-//! tracker slot). Independently it moves one memory response to the DRS register,
+//! filter work follows in a pipeline that never stalls: the address and read
+//! stages (the RTL reads the set from a register, then compares its tags) and,
+//! three cycles after acceptance, the filter stage (lookup, update; a victim or
+//! command snoop joins the snoop queue, whose head takes a free tracker slot). Independently it moves one memory response to the DRS register,
 //! one snoop to the host and takes one snoop response. Errors are counted one cycle
 //! after they are seen.
 
@@ -141,8 +141,8 @@ pub struct Core {
     mem_addr_r: DFF<Addr>,
     mem_mask_r: DFF<Mask>,
     mem_data_r: DFF<Line>,
-    // read stage: the filter work of the message accepted in the previous cycle,
-    // while the filter reads its set
+    // address stage: the filter work of the message accepted in the previous cycle;
+    // the filter reads its set at the end of the cycle, from `s2_line`
     s2_valid: DFF<bool>,
     /// The message's filter operation, snoop and error code as if it were in the
     /// window, and the window check beside them: the check (an address compare)
@@ -154,7 +154,8 @@ pub struct Core {
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
-    // filter stage: the message accepted two cycles ago, looked up and applied
+    // read stage: the message accepted two cycles ago, whose set leaves the filter's
+    // RAM and meets its line's tag compares
     s3_valid: DFF<bool>,
     /// The filter operation, NONE when the stage is empty.
     s3_op: DFF<SfOpV>,
@@ -162,11 +163,19 @@ pub struct Core {
     s3_snoop: DFF<bool>,
     s3_snoop_op: DFF<Op>,
     s3_line: DFF<Bits<LINE_BITS>>,
+    // filter stage: the message accepted three cycles ago, looked up and applied
+    s4_valid: DFF<bool>,
+    /// The filter operation, NONE when the stage is empty.
+    s4_op: DFF<SfOpV>,
+    s4_owned: DFF<bool>,
+    s4_snoop: DFF<bool>,
+    s4_snoop_op: DFF<Op>,
+    s4_line: DFF<Bits<LINE_BITS>>,
     // snoop queue (entry 0 is the head): snoops made by the filter stage, each
     // waiting for a tracker slot; lines are window-relative
-    snq_count: DFF<Bits<2>>,
-    snq_op: [DFF<Op>; 3],
-    snq_line: [DFF<Bits<LINE_BITS>>; 3],
+    snq_count: DFF<Bits<3>>,
+    snq_op: [DFF<Op>; 4],
+    snq_line: [DFF<Bits<LINE_BITS>>; 4],
     // error reporting: this cycle's errors, counted at the next edge
     e_msg_r: DFF<Err>,
     e_rsp_r: DFF<Err>,
@@ -269,24 +278,30 @@ pub struct Core {
     acc_rd: Signal<Local, bool>,
     acc_nd: Signal<Local, bool>,
     set_dirty: Signal<Local, bool>,
-    /// The messages in the read and filter stages may take a snoop-queue entry
-    /// (registers, so the accept decision reads them directly).
+    /// The messages in the address, read and filter stages may take a snoop-queue
+    /// entry (registers, so the accept decision reads them directly).
     s2_may_slot: DFF<bool>,
     s3_may_slot: DFF<bool>,
-    reserved: Signal<Local, Bits<2>>,
-    snq_space: Signal<Local, Bits<2>>,
+    s4_may_slot: DFF<bool>,
+    /// At least one, two, all three of the stages' reservations are held.
+    res_one: Signal<Local, bool>,
+    res_two: Signal<Local, bool>,
+    res_three: Signal<Local, bool>,
+    /// The queue's entries are all counted or reserved (before this cycle's pop).
+    snq_booked: Signal<Local, bool>,
     snq_pop: Signal<Local, bool>,
     snq_push: Signal<Local, bool>,
-    snq_land: Signal<Local, Bits<2>>,
+    snq_land: Signal<Local, Bits<3>>,
     push_op: Signal<Local, Op>,
     push_line: Signal<Local, Bits<LINE_BITS>>,
-    snq_zero: Constant<Bits<2>>,
-    snq_one: Constant<Bits<2>>,
-    snq_two: Constant<Bits<2>>,
-    snq_depth: Constant<Bits<2>>,
+    snq_zero: Constant<Bits<3>>,
+    snq_one: Constant<Bits<3>>,
+    snq_two: Constant<Bits<3>>,
+    snq_three: Constant<Bits<3>>,
+    snq_depth: Constant<Bits<3>>,
     slot_ok: Signal<Local, bool>,
     /// The filter stage's line.
-    s2_addr: Signal<Local, Addr>,
+    s4_addr: Signal<Local, Addr>,
     take_rsp: Signal<Local, bool>,
     pop: Signal<Local, bool>,
     // this cycle's errors, in the order err_code is overwritten
@@ -401,6 +416,12 @@ impl Core {
             s3_snoop: Default::default(),
             s3_snoop_op: Default::default(),
             s3_line: Default::default(),
+            s4_valid: Default::default(),
+            s4_op: Default::default(),
+            s4_owned: Default::default(),
+            s4_snoop: Default::default(),
+            s4_snoop_op: Default::default(),
+            s4_line: Default::default(),
             snq_count: Default::default(),
             snq_op: Default::default(),
             snq_line: Default::default(),
@@ -494,8 +515,11 @@ impl Core {
             set_dirty: Default::default(),
             s2_may_slot: Default::default(),
             s3_may_slot: Default::default(),
-            reserved: Default::default(),
-            snq_space: Default::default(),
+            s4_may_slot: Default::default(),
+            res_one: Default::default(),
+            res_two: Default::default(),
+            res_three: Default::default(),
+            snq_booked: Default::default(),
             snq_pop: Default::default(),
             snq_push: Default::default(),
             snq_land: Default::default(),
@@ -504,9 +528,10 @@ impl Core {
             snq_zero: k(0),
             snq_one: k(1),
             snq_two: k(2),
-            snq_depth: k(3),
+            snq_three: k(3),
+            snq_depth: k(4),
             slot_ok: Default::default(),
-            s2_addr: Default::default(),
+            s4_addr: Default::default(),
             take_rsp: Default::default(),
             pop: Default::default(),
             e_msg: Default::default(),
@@ -544,6 +569,7 @@ impl Logic for Core {
             s2_valid,
             s2_may_slot,
             s3_may_slot,
+            s4_may_slot,
             s2_op,
             s2_owned,
             s2_snoop,
@@ -556,6 +582,12 @@ impl Logic for Core {
             s3_snoop,
             s3_snoop_op,
             s3_line,
+            s4_valid,
+            s4_op,
+            s4_owned,
+            s4_snoop,
+            s4_snoop_op,
+            s4_line,
             snq_count,
             e_msg_r,
             e_rsp_r,
@@ -564,7 +596,7 @@ impl Logic for Core {
             err_code_r
         );
         self.sf.clock.next = self.clock.val();
-        for q in 0..3 {
+        for q in 0..4 {
             self.snq_op[q].clock.next = self.clock.val();
             self.snq_line[q].clock.next = self.clock.val();
             self.snq_op[q].d.next = self.snq_op[q].q.val();
@@ -737,19 +769,32 @@ impl Logic for Core {
         }
 
         // Accept only if every resource the message needs is free this cycle, judged
-        // by opcodes and registered state. The filter work happens two cycles later in
-        // the filter stage and never waits there: a message that may take a snoop slot
-        // needs a snoop-queue entry beyond those the messages in the read and filter
-        // stages may take (the queue's head leaves this cycle if a tracker slot is free).
+        // by opcodes and registered state. The filter work happens three cycles later
+        // in the filter stage and never waits there: a message that may take a snoop
+        // slot needs a snoop-queue entry beyond those the messages in the address, read
+        // and filter stages may take (the queue's head leaves this cycle if a tracker
+        // slot is free).
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
-        self.reserved.next =
-            self.snq_zero.val() + self.s2_may_slot.q.val() + self.s3_may_slot.q.val();
         self.snq_pop.next =
             self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
-        self.snq_space.next = (self.snq_depth.val() - self.snq_count.q.val()) + self.snq_pop.val();
-        self.slot_ok.next = self.snq_space.val() > self.reserved.val();
+        // Room when the entries counted plus those reserved are fewer than four, or the
+        // head leaves (entries + reservations never exceed four). A flat function of
+        // flip-flops rather than a sum and a compare, which map to a carry chain; a free
+        // tracker slot stands for the pop, since an empty queue is never booked.
+        self.res_one.next =
+            self.s2_may_slot.q.val() || self.s3_may_slot.q.val() || self.s4_may_slot.q.val();
+        self.res_two.next = (self.s2_may_slot.q.val() && self.s3_may_slot.q.val())
+            || (self.s2_may_slot.q.val() && self.s4_may_slot.q.val())
+            || (self.s3_may_slot.q.val() && self.s4_may_slot.q.val());
+        self.res_three.next =
+            self.s2_may_slot.q.val() && self.s3_may_slot.q.val() && self.s4_may_slot.q.val();
+        self.snq_booked.next = self.snq_count.q.val() == self.snq_depth.val()
+            || (self.snq_count.q.val() == self.snq_three.val() && self.res_one.val())
+            || (self.snq_count.q.val() == self.snq_two.val() && self.res_two.val())
+            || (self.snq_count.q.val() == self.snq_one.val() && self.res_three.val());
+        self.slot_ok.next = !self.snq_booked.val() || self.tracker.free_valid.val();
         // Per channel, with the channel select folded into each term: the same
         // decision as "the selected message's needs are all free".
         self.acc_wd.next = self.rwd_valid.val()
@@ -783,26 +828,27 @@ impl Logic for Core {
 
         // Filter stage: look the line up and apply; a victim or a command snoop joins
         // the snoop queue (acceptance reserved the entry). The filter reads the set of
-        // the accepted message at this edge and holds it through the read stage.
-        self.s2_addr.next =
-            bit_cast::<ADDR_BITS, LINE_BITS>(self.s3_line.q.val()) | self.window_base_line.val();
-        self.sf.addr.next = self.s2_addr.val();
-        self.sf.mid_line.next = self.s2_line.q.val();
-        self.sf.next_addr.next = self.a_addr.val().get_bits::<SET_BITS>(0);
+        // the address stage's line at this edge, from a register, so the read is
+        // behind no acceptance logic; the read stage compares its tags.
+        self.s4_addr.next =
+            bit_cast::<ADDR_BITS, LINE_BITS>(self.s4_line.q.val()) | self.window_base_line.val();
+        self.sf.addr.next = self.s4_addr.val();
+        self.sf.mid_line.next = self.s3_line.q.val();
+        self.sf.next_addr.next = self.s2_line.q.val().get_bits::<SET_BITS>(0);
         self.needs_victim.next =
-            self.s3_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
-        self.sf.op.next = self.s3_op.q.val();
-        self.sf.owned.next = self.s3_owned.q.val();
+            self.s4_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        self.sf.op.next = self.s4_op.q.val();
+        self.sf.owned.next = self.s4_owned.q.val();
         self.snq_push.next =
-            self.s3_valid.q.val() && (self.needs_victim.val() || self.s3_snoop.q.val());
+            self.s4_valid.q.val() && (self.needs_victim.val() || self.s4_snoop.q.val());
         // A SET never carries a command snoop, so what a push holds follows the
         // stage's opcode (a flop), not the lookup; only the push itself waits for it.
-        if self.s3_op.q.val() == self.sf_set.val() {
+        if self.s4_op.q.val() == self.sf_set.val() {
             self.push_op.next = self.snp_inv.val();
             self.push_line.next = self.sf.victim_line.val();
         } else {
-            self.push_op.next = self.s3_snoop_op.q.val();
-            self.push_line.next = self.s3_line.q.val();
+            self.push_op.next = self.s4_snoop_op.q.val();
+            self.push_line.next = self.s4_line.q.val();
         }
 
         // Snoop queue: the head takes the lowest free tracker slot; a new snoop joins
@@ -820,6 +866,8 @@ impl Logic for Core {
             self.snq_line[0].d.next = self.snq_line[1].q.val();
             self.snq_op[1].d.next = self.snq_op[2].q.val();
             self.snq_line[1].d.next = self.snq_line[2].q.val();
+            self.snq_op[2].d.next = self.snq_op[3].q.val();
+            self.snq_line[2].d.next = self.snq_line[3].q.val();
         }
         // The entry where a push would land takes the push's payload whether or not
         // it pushes (an entry past the count is unused), so the entries' enables do
@@ -836,6 +884,10 @@ impl Logic for Core {
             self.snq_op[2].d.next = self.push_op.val();
             self.snq_line[2].d.next = self.push_line.val();
         }
+        if self.snq_land.val() == self.snq_three.val() {
+            self.snq_op[3].d.next = self.push_op.val();
+            self.snq_line[3].d.next = self.push_line.val();
+        }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
         self.s2_valid.d.next = self.accept.val();
         // The reservation leaves the window check out (an out-of-window message
@@ -843,6 +895,7 @@ impl Logic for Core {
         self.s2_may_slot.d.next = (self.acc_cm.val() && self.cm_op_ok.val())
             || ((self.acc_rd.val() || self.acc_nd.val()) && self.rq_sf.val() == self.sf_set.val());
         self.s3_may_slot.d.next = self.s2_may_slot.q.val();
+        self.s4_may_slot.d.next = self.s3_may_slot.q.val();
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
@@ -861,6 +914,12 @@ impl Logic for Core {
         self.s3_snoop.d.next = self.s2_snoop.q.val() && self.s2_inw.q.val();
         self.s3_snoop_op.d.next = self.s2_snoop_op.q.val();
         self.s3_line.d.next = self.s2_line.q.val();
+        self.s4_valid.d.next = self.s3_valid.q.val();
+        self.s4_op.d.next = self.s3_op.q.val();
+        self.s4_owned.d.next = self.s3_owned.q.val();
+        self.s4_snoop.d.next = self.s3_snoop.q.val();
+        self.s4_snoop_op.d.next = self.s3_snoop_op.q.val();
+        self.s4_line.d.next = self.s3_line.q.val();
         self.tracker.head_taken.next = self.bisnp_ready.val();
         self.tracker.rsp_valid.next = self.birsp_valid.val();
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
@@ -1006,7 +1065,7 @@ impl Logic for Core {
         self.ev_dirty_valid.next = self.set_dirty.val();
         self.ev_dirty_line.next =
             self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
-        self.ev_recall_valid.next = self.s3_valid.q.val() && self.needs_victim.val();
+        self.ev_recall_valid.next = self.s4_valid.q.val() && self.needs_victim.val();
         self.ev_recall_line.next = self.sf.victim_line.val();
     }
 }

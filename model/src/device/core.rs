@@ -5,10 +5,10 @@
 //! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
 //! may make a snoop), judged from opcodes and registered state. An accepted message
 //! loads the output registers and marks its line dirty in the bitmap at once; its
-//! filter work follows in a pipeline that never stalls: the read stage (the RTL
-//! reads the set) and, two cycles after acceptance, the filter stage (lookup,
-//! update; a victim or command snoop joins the snoop queue, whose head takes a free
-//! tracker slot). Independently it moves one memory response to the DRS register,
+//! filter work follows in a pipeline that never stalls: the address and read
+//! stages (the RTL reads the set from a register, then compares its tags) and,
+//! three cycles after acceptance, the filter stage (lookup, update; a victim or
+//! command snoop joins the snoop queue, whose head takes a free tracker slot). Independently it moves one memory response to the DRS register,
 //! one snoop to the host and takes one snoop response. Errors are counted one cycle
 //! after they are seen.
 
@@ -217,8 +217,9 @@ pub struct Core {
     mem_mask: u64,
     mem_data: Line,
     /// Filter work in flight: `sfp[0]` of the message accepted in the previous cycle
-    /// (read stage), `sfp[1]` of the one before (filter stage).
-    sfp: [Option<SfEntry>; 2],
+    /// (address stage), `sfp[1]` of the one before (read stage), `sfp[2]` of the one
+    /// before that (filter stage).
+    sfp: [Option<SfEntry>; 3],
     /// Snoop queue: snoops the filter stage made (victims, commands), in order,
     /// each waiting for a tracker slot.
     snq: [(SnpOp, u64); SNOOP_QUEUE],
@@ -237,10 +238,10 @@ pub struct Core {
 }
 
 /// Depth of the snoop queue between the filter stage and the snoop tracker.
-pub const SNOOP_QUEUE: usize = 3;
+pub const SNOOP_QUEUE: usize = 4;
 
-/// One accepted message's work for the snoop filter and tracker, done two cycles
-/// after its acceptance (the RTL reads the set in between).
+/// One accepted message's work for the snoop filter and tracker, done three cycles
+/// after its acceptance (the RTL reads the set and compares its tags in between).
 #[derive(Clone, Copy, Debug)]
 struct SfEntry {
     addr: u64,
@@ -291,7 +292,7 @@ impl Core {
             mem_addr: 0,
             mem_mask: 0,
             mem_data: [0; DATA_WORDS],
-            sfp: [None; 2],
+            sfp: [None; 3],
             snq: [(SnpOp::BISnpInv, 0); SNOOP_QUEUE],
             snq_count: 0,
             birsp_r: None,
@@ -411,10 +412,11 @@ impl Core {
         };
         let a = *a;
         // Acceptance depends on opcodes and registered state only. The filter work
-        // happens two cycles later in the filter stage and never waits there: a
+        // happens three cycles later in the filter stage and never waits there: a
         // message that may make a snoop is accepted only when the snoop queue has an
-        // entry for it beyond those the messages in the read and filter stages may take
-        // (the queue's head leaves this cycle if a tracker slot is free).
+        // entry for it beyond those the messages in the address, read and filter
+        // stages may take (the queue's head leaves this cycle if a tracker slot is
+        // free), so four entries keep a stream of reads at line rate.
         let slot = self.tracker.free_slot();
         let snq_pop = (self.snq_count > 0) & slot.is_some();
         let reserved = self.sfp.iter().flatten().filter(|h| h.reserve).count();
@@ -446,7 +448,7 @@ impl Core {
             self.snq_count -= 1;
         }
         self.ev_recall = None;
-        if let Some(h) = self.sfp[1] {
+        if let Some(h) = self.sfp[2] {
             let l = self.sf.lookup(h.addr);
             let victim = self.sf.apply(h.addr, &l, h.sf);
             self.ev_recall = victim.map(|v| v & self.g.window_mask);
@@ -523,6 +525,7 @@ impl Core {
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
         self.ev_dirty = set;
+        self.sfp[2] = self.sfp[1];
         self.sfp[1] = self.sfp[0];
         self.sfp[0] = ok.then_some(SfEntry {
             addr,
@@ -572,30 +575,32 @@ mod tests {
         let mut o = Outputs::default();
         let inside = g.window_base_line;
         let outside = g.window_base_line + g.window_mask + 1;
-        // Four snoops: two in the tracker's slots, two in the snoop queue, one entry left.
+        // Five snoops: two in the tracker's slots, three in the snoop queue, one entry left.
         let mut accepted = 0;
         for _ in 0..40 {
-            if accepted < 4 {
+            if accepted < 5 {
                 c.cycle(&held_command(inside + accepted), &mut o, [false; 2]);
                 accepted += o.cmd_ready as u64;
             } else {
                 c.cycle(&Inputs::default(), &mut o, [false; 2]);
             }
         }
-        assert_eq!((accepted, c.snq_count), (4, 2));
-        // The out-of-window command takes the last entry's reservation through the read
-        // and filter stages (two cycles), so the next command waits for both.
+        assert_eq!((accepted, c.snq_count), (5, 3));
+        // The out-of-window command takes the last entry's reservation through the
+        // address, read and filter stages (three cycles), so the next command waits
+        // for all three.
         c.cycle(&held_command(outside), &mut o, [false; 2]);
         assert!(o.cmd_ready, "the out-of-window command is accepted");
         let mut ready = vec![];
-        for _ in 0..3 {
+        for _ in 0..4 {
             c.cycle(&held_command(inside + 8), &mut o, [false; 2]);
             ready.push(o.cmd_ready);
         }
-        assert_eq!(ready, [false, false, true]);
-        // It made no snoop: the queue still holds two, plus the command accepted last.
-        c.cycle(&Inputs::default(), &mut o, [false; 2]);
-        c.cycle(&Inputs::default(), &mut o, [false; 2]);
-        assert_eq!(c.snq_count, 3);
+        assert_eq!(ready, [false, false, false, true]);
+        // It made no snoop: the queue still holds three, plus the command accepted last.
+        for _ in 0..3 {
+            c.cycle(&Inputs::default(), &mut o, [false; 2]);
+        }
+        assert_eq!(c.snq_count, 4);
     }
 }
