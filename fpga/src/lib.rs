@@ -169,6 +169,9 @@ pub struct Synth {
     /// LUT levels in front of the device's registers and RAMs (the netlist's, the
     /// same for every seed).
     pub depth: Option<depth::Depth>,
+    /// The placed design's endpoints that arrive after the constraint's period, by
+    /// block (this seed's placement).
+    pub census: Option<report::Census>,
 }
 
 impl Synth {
@@ -297,6 +300,14 @@ impl Synth {
             )
             .unwrap();
         }
+        if let Some(c) = &self.census {
+            writeln!(
+                s,
+                "  endpoints arriving late, by block (this placement): {}",
+                c.describe(6)
+            )
+            .unwrap();
+        }
         let times: Vec<String> = self
             .times
             .iter()
@@ -318,7 +329,7 @@ impl Synth {
     /// One JSON object (the `--json` line).
     pub fn json(&self, config: &str) -> String {
         format!(
-            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"depth_histogram\":{},\"out\":{}}}",
+            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"depth_histogram\":{},\"late_endpoints\":{},\"out\":{}}}",
             json_str(config),
             json_str(self.target.name),
             self.luts,
@@ -341,6 +352,9 @@ impl Synth {
             self.depth.as_ref().map_or("null".into(), |d| json_list(
                 d.histogram.iter().map(u64::to_string)
             )),
+            self.census
+                .as_ref()
+                .map_or("null".into(), |c| c.late_total().to_string()),
             json_str(&self.dir.display().to_string()),
         )
     }
@@ -511,6 +525,7 @@ fn netlist_summary(dir: &Path, target: &'static Target, clock_mhz: f64) -> Resul
         seed: None,
         tries: Vec::new(),
         depth: None,
+        census: None,
     };
     if let Ok(net) = std::fs::read_to_string(dir.join("lw_ooc.json")) {
         s.depth = Some(depth::analyse(&net, harness::TOP, "dut.")?);
@@ -534,6 +549,12 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
         "--report",
         "report.json",
     ]);
+    // Every endpoint's arrival, for the census of late endpoints by block. ECP5 only:
+    // nextpnr-ice40 0.4 lists every sink of every net there (LUT inputs too), where
+    // nextpnr-ecp5 0.11 lists register and RAM inputs alone.
+    if fam == Family::Ecp5 {
+        args.push("--detailed-timing-report");
+    }
     // nextpnr's defaults (HeAP placer, router1) on purpose: on the UP5K no placer
     // or router option beat them over seeds 1-6 (`--freq` above the constraint
     // changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA never
@@ -618,6 +639,11 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
     if placed {
         s.fmax_mhz = rep.worst_clock().map(|(_, f)| f.achieved);
         s.critical_path = rep.worst_path().cloned();
+        if !rep.arrivals.is_empty() {
+            let verilog = std::fs::read_to_string(dir.join("top.v")).unwrap_or_default();
+            let blocks = report::blocks_of_verilog(&verilog);
+            s.census = Some(rep.census(1000.0 / clock_mhz, &blocks));
+        }
     }
     s.meets_timing = s.fits && s.fmax_mhz.is_some_and(|f| f >= clock_mhz);
     s.problem = if !over.is_empty() {

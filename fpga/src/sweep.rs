@@ -147,10 +147,11 @@ pub fn markdown(rows: &[Row]) -> String {
                         ),
                     },
                     if x.fits { "yes" } else { "**no**" },
-                    match (x.fits, x.meets_timing) {
-                        (false, _) => "—",
-                        (true, true) => "met",
-                        (true, false) => "**missed**",
+                    match (x.fits, x.meets_timing, &x.census) {
+                        (false, _, _) => "—".into(),
+                        (true, true, _) => "met".into(),
+                        (true, false, None) => "**missed**".to_string(),
+                        (true, false, Some(c)) => format!("**missed**: {}", c.brief(3)),
                     },
                     x.critical_path.as_ref().map_or("—".into(), |p| p.describe()),
                     x.depth.as_ref().map_or("—".into(), |d| d.top_two()),

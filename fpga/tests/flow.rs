@@ -1,6 +1,6 @@
 //! The report parser on captured nextpnr reports, and the real flows.
 
-use linewatch_fpga::report::{block_of, PnrReport};
+use linewatch_fpga::report::{block_of, blocks_of_verilog, PnrReport};
 use linewatch_model::Config;
 use std::path::{Path, PathBuf};
 
@@ -63,6 +63,45 @@ fn parses_an_ecp5_report() {
     assert_eq!(f.constraint, 150.0);
     assert!(f.achieved > 5.0, "{f:?}");
     assert!(r.worst_path().unwrap().logic_levels > 0);
+}
+
+/// The census of late endpoints: nextpnr-ecp5 0.11's pairs of delays (the larger
+/// is the arrival) and older nextpnr's single number, endpoints counted with the
+/// innermost block above them, the harness left out.
+#[test]
+fn late_endpoints_are_counted_by_block() {
+    let verilog = "module top(\nmodule top$core (\nmodule top$core$sf\nmodule top$core$sf$ram\n\
+                   module top$core$s2_valid\nmodule top$regs\nmodule top$regs$comp_seq\n";
+    let blocks = blocks_of_verilog(verilog);
+    let want: Vec<&str> = vec!["core", "core.sf", "regs"];
+    assert_eq!(blocks.iter().map(String::as_str).collect::<Vec<_>>(), want);
+    let report = r#"{"utilization": {}, "detailed_net_timings": [
+        {"net": "a", "endpoints": [
+            {"cell": "dut.core.sf.ram.mem.0.3$RAMW_SLICE", "port": "WD", "delay": [2.0, 8.9]},
+            {"cell": "dut.core.sf.match_rd$0.q_TRELLIS_FF_Q", "port": "DI", "delay": [1.0, 6.0]},
+            {"cell": "dut.core.s2_valid.q_TRELLIS_FF_Q", "port": "DI", "delay": [1.0, 7.5]}]},
+        {"net": "b", "endpoints": [
+            {"cell": "dut.regs.comp_seq.q_TRELLIS_FF_Q_6", "port": "CE", "delay": 10.4},
+            {"cell": "dut.regs.comp_seq.q_TRELLIS_FF_Q_7", "port": "CE", "delay": 10.3},
+            {"cell": "dut.err_count_TRELLIS_FF_Q", "port": "DI", "delay": 7.0},
+            {"cell": "sr_TRELLIS_FF_Q_2", "port": "DI", "delay": 9.0}]}]}"#;
+    let r = PnrReport::parse(report).unwrap();
+    assert_eq!(r.arrivals.len(), 7);
+    let c = r.census(1000.0 / 150.0, &blocks);
+    assert_eq!(c.timed, 6, "the harness's endpoint is not the device's");
+    let late: Vec<(&str, usize)> = c.late.iter().map(|l| (l.0.as_str(), l.1)).collect();
+    assert_eq!(late, [("regs", 2), ("core", 1), ("core.sf", 1), ("top", 1)]);
+    assert!((c.late[0].2 - 10.4).abs() < 1e-9);
+    assert_eq!(c.late_total(), 5);
+    assert!(c
+        .describe(2)
+        .starts_with("5 of 6 after 6.67 ns: regs 2 (to 10.4 ns), core 1"));
+    assert_eq!(c.brief(2), "5 of 6 endpoints late (regs 2, core 1, ...)");
+    let bad = r#"{"utilization": {}, "detailed_net_timings": [{"net": "a", "endpoints": [{"cell": "x"}]}]}"#;
+    assert!(
+        PnrReport::parse(bad).is_err(),
+        "an endpoint without a delay is an error"
+    );
 }
 
 #[test]
