@@ -252,6 +252,44 @@ fn default_on_ecp5_85k_runs_and_its_flags_match_its_numbers() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The real ECP5 flow (YoWASP, installed by `ci/bootstrap.sh`) for ice40-small on
+/// an ECP5-25k, constrained at 250 MHz so that it misses: the census of late
+/// endpoints must account for the critical path (its latest arrival is the path's
+/// length) and count only the device's endpoints (~1 min with a warm YoWASP cache,
+/// ~2 min cold).
+#[test]
+fn ecp5_census_of_late_endpoints_matches_the_critical_path() {
+    let (_, cfg) = config("ice40-small.toml");
+    let t = linewatch_fpga::target("ecp5-25k").unwrap();
+    let dir = scratch("ecp5_census");
+    let s = linewatch_fpga::run(&cfg.geometry(), t, 250.0, &dir, None, &[]).unwrap();
+    assert!(s.fits && !s.meets_timing, "{:?}", s.problem);
+    let f = s.fmax_mhz.unwrap();
+    assert!(f > 50.0 && f < 250.0, "{f}");
+    let c = s.census.as_ref().expect("ECP5 runs carry a census");
+    assert!((c.period_ns - 4.0).abs() < 1e-9);
+    // Every register of the device is an endpoint (RAM pins come on top).
+    assert!(c.timed as u64 >= s.ffs, "{} timed, {} FFs", c.timed, s.ffs);
+    assert!(c.late_total() > 0 && c.late_total() < c.timed);
+    let latest = c.late.iter().map(|l| l.2).fold(0.0, f64::max);
+    let path = s.critical_path.as_ref().unwrap().total_ns;
+    // The path may start or end in the harness, whose endpoints are not counted.
+    assert!(latest <= path + 0.01, "latest {latest} ns, path {path} ns");
+    assert!(
+        latest > 4.0 && latest > 0.8 * path,
+        "latest {latest} ns, path {path} ns"
+    );
+    assert!(c.late.iter().any(|l| l.0 == "core"), "{:?}", c.late);
+    assert!(
+        c.late.windows(2).all(|w| w[0].1 >= w[1].1),
+        "most late first"
+    );
+    assert!(s
+        .json("ice40-small.toml")
+        .contains(&format!("\"late_endpoints\":{}", c.late_total())));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `fpga/boards/icebreaker.pcf` names real UP5K-SG48 pins for the harness's ports:
 /// a one-flip-flop stand-in with the harness's port names placed and routed with it.
 #[test]
