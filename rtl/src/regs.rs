@@ -11,8 +11,8 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
-//! complete when the core takes them (a harvest read three cycles after, with the
-//! word). Completion codes land in the completion line at the edge, error codes at the
+//! complete the cycle after the core takes them (a harvest read three cycles after,
+//! with the word). Completion codes land in the completion line at the edge, error codes at the
 //! edge after (from registers); a BIRsp for the agent is checked the cycle after it
 //! arrives.
 //!
@@ -282,6 +282,8 @@ pub struct Regs {
     x_word: Constant<Bits<3>>,
     x_late: Constant<Bits<3>>,
     x_done: Constant<Bits<3>>,
+    /// The core took a recall or a swap at the last edge: complete now.
+    x_ack: Constant<Bits<3>>,
     hv_word: DFF<W>,
     /// `bitmap_levels` and the highest snoop opcode fit the arguments' two low bits;
     /// the bits above them are checked for zero (a mask, not a 64-bit compare's
@@ -639,6 +641,7 @@ impl Regs {
             x_word: Constant::new(2.into()),
             x_late: Constant::new(3.into()),
             x_done: Constant::new(4.into()),
+            x_ack: Constant::new(5.into()),
             hv_word: Default::default(),
             levels: Constant::new(g.levels.into()),
             above_two: w(!3),
@@ -1277,16 +1280,17 @@ impl Logic for Regs {
                 self.exec_state.d.next = self.x_idle.val();
                 self.complete.next = true;
             }
+            // A recall or a swap completes the cycle after the core takes it, so
+            // the completion registers' enables (and `commands`) do not wait for
+            // the core's acceptance, a combinational ready.
             if self.cmd_valid_r.q.val() && self.core_cmd_ready.val() {
                 self.cmd_valid_r.d.next = false;
-                self.exec_state.d.next = self.x_idle.val();
-                self.complete.next = true;
+                self.exec_state.d.next = self.x_ack.val();
             }
             if self.hv_valid_r.q.val() && self.core_hv_ready.val() {
                 self.hv_valid_r.d.next = false;
                 if !self.hv_op_r.q.val() {
-                    self.exec_state.d.next = self.x_idle.val();
-                    self.complete.next = true;
+                    self.exec_state.d.next = self.x_ack.val();
                 } else {
                     self.exec_state.d.next = self.x_word.val();
                 }
@@ -1302,6 +1306,9 @@ impl Logic for Regs {
             self.exec_state.d.next = self.x_idle.val();
             self.complete.next = true;
             self.c_result.next = self.hv_word.q.val();
+        } else if self.exec_state.q.val() == self.x_ack.val() {
+            self.exec_state.d.next = self.x_idle.val();
+            self.complete.next = true;
         }
         if self.complete.val() {
             if self.exec_start.val() {

@@ -11,8 +11,8 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
-//! complete when the core takes them (a harvest read three cycles after, with the
-//! word). Completion codes land in the completion line at the edge, error codes at the
+//! complete the cycle after the core takes them (a harvest read three cycles after,
+//! with the word). Completion codes land in the completion line at the edge, error codes at the
 //! edge after (from registers); a BIRsp for the agent is checked the cycle after it
 //! arrives.
 
@@ -597,19 +597,20 @@ impl Regs {
                     self.exec_state = 0;
                     complete = Some((ST_OK, 0));
                 }
+                // A recall or a swap completes the cycle after the core takes it, so
+                // the completion registers' enables do not wait for the core's
+                // acceptance (a combinational ready).
                 if self.ports.cmd_valid & oc.cmd_ready {
                     self.ports.cmd_valid = false;
-                    self.exec_state = 0;
-                    complete = Some((ST_OK, 0));
+                    self.exec_state = 5;
                 }
                 if self.ports.hv_valid & oc.hv_ready {
                     self.ports.hv_valid = false;
-                    if self.ports.hv_op == HV_SWAP as u64 {
-                        self.exec_state = 0;
-                        complete = Some((ST_OK, 0));
+                    self.exec_state = if self.ports.hv_op == HV_SWAP as u64 {
+                        5
                     } else {
-                        self.exec_state = 2;
-                    }
+                        2
+                    };
                 }
             }
             // The harvest word goes through two registers before the completion
@@ -623,6 +624,10 @@ impl Regs {
             4 => {
                 self.exec_state = 0;
                 complete = Some((ST_OK, self.hv_word));
+            }
+            5 => {
+                self.exec_state = 0;
+                complete = Some((ST_OK, 0));
             }
             _ => {}
         }
