@@ -7,7 +7,9 @@
 //! hit and two device cycles per harvest, nothing else; and at the register
 //! agent's inbox and the harvest word's register beside the bitmap RAMs, where a
 //! command completes two device cycles later, so the driver polls COMPLETION once
-//! more per command: more polls, L1 hits and cycles, nothing else); the prefetch fields;
+//! more per command: more polls, L1 hits and cycles, nothing else; and when the
+//! agent's swap came to complete a cycle after the core takes it: one more poll per
+//! harvest and a few cycles, nothing else); the prefetch fields;
 //! one-line errors.
 //! Regenerate them only for a deliberate change of the sim's results.
 mod common;
