@@ -133,8 +133,9 @@ impl Census {
 
 /// Instance paths of the device's blocks (`core`, `core.sf`, ...) from the module
 /// names rust-hdl writes into `top.v` (`top$core$sf`, one module per instance): a
-/// block is an instance with instances below it, so a flip-flop or a RAM counts
-/// with the block that holds it.
+/// block is an instance with at least two instances below it, so a flip-flop, a
+/// RAM or a register type wrapping one flip-flop counts with the block that holds
+/// it.
 pub fn blocks_of_verilog(verilog: &str) -> BTreeSet<String> {
     let paths: Vec<String> = verilog
         .lines()
@@ -144,27 +145,24 @@ pub fn blocks_of_verilog(verilog: &str) -> BTreeSet<String> {
             name.unwrap_or("").replace('$', ".")
         })
         .collect();
-    paths
-        .iter()
-        .filter(|p| {
-            paths.iter().any(|q| {
-                q.len() > p.len() && q.starts_with(p.as_str()) && q[p.len()..].starts_with('.')
-            })
-        })
-        .cloned()
-        .collect()
+    let below = |p: &str| {
+        paths
+            .iter()
+            .filter(|q| q.len() > p.len() && q.starts_with(p) && q[p.len()..].starts_with('.'))
+            .count()
+    };
+    paths.iter().filter(|p| below(p) >= 2).cloned().collect()
 }
 
 /// The block an endpoint's cell belongs to: the longest block path its hierarchical
 /// name starts with (`dut.core.sf.ram.mem.0.3$RAMW_SLICE` -> `core.sf`); `top` for
 /// the device top's own cells, None for the harness.
 pub fn census_block(cell: &str, blocks: &BTreeSet<String>) -> Option<String> {
-    let rest = cell.strip_prefix("dut.")?;
+    // Array elements are `name$k` in cell names and `name.k` in block paths.
+    let rest = cell.strip_prefix("dut.")?.replace('$', ".");
     let mut best = "top";
     for b in blocks {
-        if rest.starts_with(b.as_str())
-            && rest[b.len()..].starts_with(['.', '$'])
-            && b.len() > best.len()
+        if rest.starts_with(b.as_str()) && rest[b.len()..].starts_with('.') && b.len() > best.len()
         {
             best = b;
         }

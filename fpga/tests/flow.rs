@@ -1,6 +1,6 @@
 //! The report parser on captured nextpnr reports, and the real flows.
 
-use linewatch_fpga::report::{block_of, blocks_of_verilog, PnrReport};
+use linewatch_fpga::report::{block_of, blocks_of_verilog, census_block, PnrReport};
 use linewatch_model::Config;
 use std::path::{Path, PathBuf};
 
@@ -70,10 +70,13 @@ fn parses_an_ecp5_report() {
 /// innermost block above them, the harness left out.
 #[test]
 fn late_endpoints_are_counted_by_block() {
-    let verilog = "module top(\nmodule top$core (\nmodule top$core$sf\nmodule top$core$sf$ram\n\
-                   module top$core$s2_valid\nmodule top$regs\nmodule top$regs$comp_seq\n";
+    let verilog = "module top(\nmodule top$core (\nmodule top$core$sf\nmodule top$core$sf$ram\nmodule top$core$sf$victim\n\
+                   module top$core$s2_valid\nmodule top$regs\nmodule top$regs$comp_seq\n\
+                   module top$regs$slot1\nmodule top$regs$slot1$dff\nmodule top$core$rq\n\
+                   module top$core$rq$tag$0\nmodule top$core$rq$tag$1\n";
     let blocks = blocks_of_verilog(verilog);
-    let want: Vec<&str> = vec!["core", "core.sf", "regs"];
+    // `regs.slot1` wraps one flip-flop: not a block. `core.rq` holds an array.
+    let want: Vec<&str> = vec!["core", "core.rq", "core.sf", "regs"];
     assert_eq!(blocks.iter().map(String::as_str).collect::<Vec<_>>(), want);
     let report = r#"{"utilization": {}, "detailed_net_timings": [
         {"net": "a", "endpoints": [
@@ -84,19 +87,25 @@ fn late_endpoints_are_counted_by_block() {
             {"cell": "dut.regs.comp_seq.q_TRELLIS_FF_Q_6", "port": "CE", "delay": 10.4},
             {"cell": "dut.regs.comp_seq.q_TRELLIS_FF_Q_7", "port": "CE", "delay": 10.3},
             {"cell": "dut.err_count_TRELLIS_FF_Q", "port": "DI", "delay": 7.0},
+            {"cell": "dut.regs.slot1.dff.q_TRELLIS_FF_Q", "port": "DI", "delay": 7.1},
+            {"cell": "dut.core.rq.tag$1.q_TRELLIS_FF_Q_3", "port": "DI", "delay": 3.0},
             {"cell": "sr_TRELLIS_FF_Q_2", "port": "DI", "delay": 9.0}]}]}"#;
     let r = PnrReport::parse(report).unwrap();
-    assert_eq!(r.arrivals.len(), 7);
+    assert_eq!(r.arrivals.len(), 9);
     let c = r.census(1000.0 / 150.0, &blocks);
-    assert_eq!(c.timed, 6, "the harness's endpoint is not the device's");
+    assert_eq!(c.timed, 8, "the harness's endpoint is not the device's");
     let late: Vec<(&str, usize)> = c.late.iter().map(|l| (l.0.as_str(), l.1)).collect();
-    assert_eq!(late, [("regs", 2), ("core", 1), ("core.sf", 1), ("top", 1)]);
+    assert_eq!(late, [("regs", 3), ("core", 1), ("core.sf", 1), ("top", 1)]);
+    assert_eq!(
+        census_block("dut.core.rq.tag$1.q_TRELLIS_FF_Q_3", &blocks).as_deref(),
+        Some("core.rq")
+    );
     assert!((c.late[0].2 - 10.4).abs() < 1e-9);
-    assert_eq!(c.late_total(), 5);
+    assert_eq!(c.late_total(), 6);
     assert!(c
         .describe(2)
-        .starts_with("5 of 6 after 6.67 ns: regs 2 (to 10.4 ns), core 1"));
-    assert_eq!(c.brief(2), "5 of 6 endpoints late (regs 2, core 1, ...)");
+        .starts_with("6 of 8 after 6.67 ns: regs 3 (to 10.4 ns), core 1"));
+    assert_eq!(c.brief(2), "6 of 8 endpoints late (regs 3, core 1, ...)");
     let bad = r#"{"utilization": {}, "detailed_net_timings": [{"net": "a", "endpoints": [{"cell": "x"}]}]}"#;
     assert!(
         PnrReport::parse(bad).is_err(),
