@@ -640,7 +640,10 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
         s.fmax_mhz = rep.worst_clock().map(|(_, f)| f.achieved);
         s.critical_path = rep.worst_path().cloned();
         if !rep.arrivals.is_empty() {
-            let verilog = std::fs::read_to_string(dir.join("top.v")).unwrap_or_default();
+            let top = dir.join("top.v");
+            let verilog = std::fs::read_to_string(&top).with_context(|| {
+                format!("cannot read {} (its blocks name the census)", top.display())
+            })?;
             let blocks = report::blocks_of_verilog(&verilog);
             s.census = Some(rep.census(1000.0 / clock_mhz, &blocks));
         }

@@ -262,10 +262,7 @@ impl PnrReport {
                 // One number (older nextpnr) or a pair whose larger is the arrival
                 // (the largest over the design is the critical path's length).
                 let ns = match e.get("delay") {
-                    Some(Value::Arr(d)) => d
-                        .iter()
-                        .filter_map(Value::as_f64)
-                        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
+                    Some(Value::Arr(d)) => d.iter().filter_map(Value::as_f64).reduce(f64::max),
                     Some(d) => d.as_f64(),
                     None => None,
                 }

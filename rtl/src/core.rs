@@ -8,21 +8,29 @@
 //! filter work follows in a pipeline that never stalls: the address and read
 //! stages (the RTL reads the set from a register, then compares its tags) and,
 //! three cycles after acceptance, the filter stage (lookup, update; a victim or
-//! command snoop joins the snoop queue, whose head takes a free tracker slot). Independently it moves one memory response to the DRS register,
-//! one snoop to the host and takes one snoop response. Errors are counted one cycle
-//! after they are seen.
+//! command snoop joins the snoop queue, whose head takes a free tracker slot).
+//! Independently it moves one memory response to the DRS register, one snoop to
+//! the host and takes one snoop response. Errors are counted one cycle after they
+//! are seen.
 
 use crate::dirty_bitmap::{DirtyBitmap, LINE_BITS};
 use crate::read_queue::ReadQueue;
 use crate::snoop_filter::{SnoopFilter, SET_BITS, SF_DOWNGRADE, SF_NONE, SF_REMOVE, SF_SET};
 use crate::snoop_tracker::SnoopTracker;
 use linewatch_model::config::Geometry;
+use linewatch_model::device::core::SNOOP_QUEUE;
 use linewatch_model::protocol::{
     ErrCode, Meta, NdrOp, ReqOp, RwdOp, SnpOp, ADDR_BITS, ADDR_MASK, BITAG_BITS, DATA_BITS,
     DRS_MEMDATA, ERR_CODE_BITS, ERR_COUNT_BITS, HV_INDEX_BITS, HV_LEVEL_BITS, MASK_BITS, META_BITS,
     OPCODE_BITS, RSP_OPCODE_BITS, TAG_BITS,
 };
 use rust_hdl::prelude::*;
+
+// The model's depth; the queue's entries and its room check are written out for it.
+const _: () = assert!(
+    SNOOP_QUEUE == 4,
+    "the snoop queue is written for four entries"
+);
 
 type Addr = Bits<ADDR_BITS>;
 type Op = Bits<OPCODE_BITS>;
@@ -529,7 +537,7 @@ impl Core {
             snq_one: k(1),
             snq_two: k(2),
             snq_three: k(3),
-            snq_depth: k(4),
+            snq_depth: k(SNOOP_QUEUE as u64),
             slot_ok: Default::default(),
             s4_addr: Default::default(),
             take_rsp: Default::default(),

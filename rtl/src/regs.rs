@@ -12,9 +12,9 @@
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
 //! complete the cycle after the core takes them (a harvest read three cycles after,
-//! with the word). Completion codes land in the completion line at the edge, error codes at the
-//! edge after (from registers); a BIRsp for the agent is checked the cycle after it
-//! arrives.
+//! with the word). Completion codes land in the completion line at the edge, error
+//! codes at the edge after (from registers); a BIRsp for the agent is checked the
+//! cycle after it arrives.
 //!
 //! With the page-table trigger (`[device.pt]`): PT_REGISTER / PT_RESIDENT drive the
 //! trigger's registry and residency ports from registers and complete the next cycle
@@ -636,12 +636,12 @@ impl Regs {
             s_zero: c2(0),
             s_one: c2(1),
             s_two: c2(2),
-            x_idle: Constant::new(0.into()),
-            x_port: Constant::new(1.into()),
-            x_word: Constant::new(2.into()),
-            x_late: Constant::new(3.into()),
-            x_done: Constant::new(4.into()),
-            x_ack: Constant::new(5.into()),
+            x_idle: Constant::new((X_IDLE as u64).into()),
+            x_port: Constant::new((X_PORT as u64).into()),
+            x_word: Constant::new((X_WORD as u64).into()),
+            x_late: Constant::new((X_LATE as u64).into()),
+            x_done: Constant::new((X_DONE as u64).into()),
+            x_ack: Constant::new((X_ACK as u64).into()),
             hv_word: Default::default(),
             levels: Constant::new(g.levels.into()),
             above_two: w(!3),

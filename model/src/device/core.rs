@@ -8,9 +8,10 @@
 //! filter work follows in a pipeline that never stalls: the address and read
 //! stages (the RTL reads the set from a register, then compares its tags) and,
 //! three cycles after acceptance, the filter stage (lookup, update; a victim or
-//! command snoop joins the snoop queue, whose head takes a free tracker slot). Independently it moves one memory response to the DRS register,
-//! one snoop to the host and takes one snoop response. Errors are counted one cycle
-//! after they are seen.
+//! command snoop joins the snoop queue, whose head takes a free tracker slot).
+//! Independently it moves one memory response to the DRS register, one snoop to
+//! the host and takes one snoop response. Errors are counted one cycle after they
+//! are seen.
 
 use super::dirty_bitmap::DirtyBitmap;
 use super::read_queue::ReadQueue;

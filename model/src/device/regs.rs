@@ -12,9 +12,9 @@
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
 //! complete the cycle after the core takes them (a harvest read three cycles after,
-//! with the word). Completion codes land in the completion line at the edge, error codes at the
-//! edge after (from registers); a BIRsp for the agent is checked the cycle after it
-//! arrives.
+//! with the word). Completion codes land in the completion line at the edge, error
+//! codes at the edge after (from registers); a BIRsp for the agent is checked the
+//! cycle after it arrives.
 
 use crate::config::Geometry;
 use crate::device::pt_trigger::PFN_BITS;
@@ -25,6 +25,17 @@ pub use crate::regmap::*;
 
 /// BITag of the agent's snoop (the core's are 0..snoop_slots).
 pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
+
+/// Command execution states, the RTL's `exec_state` encoding: idle; waiting for
+/// the core to take the port request; the harvest word on the core's port; the word
+/// through the RAM-side register; complete with the word; complete after the core
+/// took a recall or a swap at the last edge.
+pub const X_IDLE: u8 = 0;
+pub const X_PORT: u8 = 1;
+pub const X_WORD: u8 = 2;
+pub const X_LATE: u8 = 3;
+pub const X_DONE: u8 = 4;
+pub const X_ACK: u8 = 5;
 
 /// First line of the register page for geometry `g`.
 pub fn page_base(g: &Geometry) -> u64 {
@@ -115,8 +126,7 @@ pub struct Regs {
     core_err_code: u64,
     // command execution
     exec_pend: bool,
-    /// 0 idle, 1 waiting for the core to take the port request, 2 harvest word on
-    /// the core's port, 3 the word through the RAM-side register, 4 complete with it.
+    /// `X_IDLE` .. `X_ACK`.
     exec_state: u8,
     exec_seq: u64,
     hv_word: u64,
@@ -218,7 +228,7 @@ impl Regs {
             core_err_count: 0,
             core_err_code: 0,
             exec_pend: false,
-            exec_state: 0,
+            exec_state: X_IDLE,
             exec_seq: 0,
             hv_word: 0,
             db_state: 0,
@@ -344,7 +354,7 @@ impl Regs {
         // acceptance does not wait for the link's readies.
         let ndr_free = !self.ndr_valid;
         let drs_free = !self.drs_valid;
-        let busy = self.exec_pend | (self.exec_state != 0) | (self.db_state != 0);
+        let busy = self.exec_pend | (self.exec_state != X_IDLE) | (self.db_state != 0);
 
         // The inbox's message is handled when its answer register is free; a new
         // one is taken when the inbox is empty or drains now (the request channel
@@ -526,7 +536,7 @@ impl Regs {
         // Command execution.
         let mut complete = None;
         match self.exec_state {
-            0 if self.exec_pend => {
+            X_IDLE if self.exec_pend => {
                 self.exec_pend = false;
                 let op = self.command[0] & 0xff;
                 let (a0, a1) = (self.command[2], self.command[3]);
@@ -543,14 +553,14 @@ impl Regs {
                         self.ports.hv_op = HV_SWAP as u64;
                         self.ports.hv_level = 0;
                         self.ports.hv_index = 0;
-                        self.exec_state = 1;
+                        self.exec_state = X_PORT;
                     }
                     CMD_HARVEST_READ if a0 < self.g.levels && a1 >> HV_INDEX_BITS == 0 => {
                         self.ports.hv_valid = true;
                         self.ports.hv_op = HV_READ_CLEAR as u64;
                         self.ports.hv_level = a0;
                         self.ports.hv_index = a1;
-                        self.exec_state = 1;
+                        self.exec_state = X_PORT;
                     }
                     CMD_RECALL
                         if a0 <= SnpOp::BISnpInv as u64
@@ -561,7 +571,7 @@ impl Regs {
                         self.ports.cmd_valid = true;
                         self.ports.cmd_opcode = a0;
                         self.ports.cmd_addr = a1;
-                        self.exec_state = 1;
+                        self.exec_state = X_PORT;
                     }
                     CMD_PT_REGISTER | CMD_PT_RESIDENT
                         if self.g.pt.is_some() && a1 <= 1 && a0 >> PFN_BITS == 0 =>
@@ -576,7 +586,7 @@ impl Regs {
                             p.pt_res_set = a1 == 1;
                             p.pt_res_frame = a0;
                         }
-                        self.exec_state = 1;
+                        self.exec_state = X_PORT;
                     }
                     CMD_PT_REGISTER | CMD_PT_RESIDENT if self.g.pt.is_some() => {
                         complete = Some((ST_BAD_ARG, 0))
@@ -585,16 +595,16 @@ impl Regs {
                     _ => complete = Some((ST_UNKNOWN_COMMAND, 0)),
                 }
             }
-            1 => {
+            X_PORT => {
                 if self.ports.pt_reg_valid {
                     self.ports.pt_reg_valid = false;
-                    self.exec_state = 0;
+                    self.exec_state = X_IDLE;
                     let st = if x.pt_refused { ST_NO_SPACE } else { ST_OK };
                     complete = Some((st, 0));
                 }
                 if self.ports.pt_res_valid {
                     self.ports.pt_res_valid = false;
-                    self.exec_state = 0;
+                    self.exec_state = X_IDLE;
                     complete = Some((ST_OK, 0));
                 }
                 // A recall or a swap completes the cycle after the core takes it, so
@@ -602,31 +612,31 @@ impl Regs {
                 // acceptance (a combinational ready).
                 if self.ports.cmd_valid & oc.cmd_ready {
                     self.ports.cmd_valid = false;
-                    self.exec_state = 5;
+                    self.exec_state = X_ACK;
                 }
                 if self.ports.hv_valid & oc.hv_ready {
                     self.ports.hv_valid = false;
                     self.exec_state = if self.ports.hv_op == HV_SWAP as u64 {
-                        5
+                        X_ACK
                     } else {
-                        2
+                        X_WORD
                     };
                 }
             }
             // The harvest word goes through two registers before the completion
             // line: it comes from block RAM outputs (5.8 ns clock-to-out on ECP5)
             // at the other end of the chip.
-            2 => {
+            X_WORD => {
                 self.hv_word = oc.hv_rsp_data;
-                self.exec_state = 3;
+                self.exec_state = X_LATE;
             }
-            3 => self.exec_state = 4,
-            4 => {
-                self.exec_state = 0;
+            X_LATE => self.exec_state = X_DONE,
+            X_DONE => {
+                self.exec_state = X_IDLE;
                 complete = Some((ST_OK, self.hv_word));
             }
-            5 => {
-                self.exec_state = 0;
+            X_ACK => {
+                self.exec_state = X_IDLE;
                 complete = Some((ST_OK, 0));
             }
             _ => {}
@@ -728,7 +738,7 @@ impl Regs {
             & !self.birsp_r
             & (self.err_pend == [0; 2])
             & !(self.exec_pend | self.ndr_valid | self.drs_valid | self.snp_valid)
-            & (self.exec_state == 0)
+            & (self.exec_state == X_IDLE)
             & (self.db_state == 0)
             & (self.inv_pend == 0)
             & !(self.ports.cmd_valid | self.ports.hv_valid)
