@@ -111,9 +111,6 @@ pub struct Core {
     pub hv_ready: Signal<Out, bool>,
     pub hv_rsp_valid: Signal<Out, bool>,
     pub hv_rsp_data: Signal<Out, Bits<64>>,
-    /// The harvest word of the last cycle from registers beside the bitmap's RAMs
-    /// (0 when there was none): for the register agent.
-    pub hv_rsp_late: Signal<Out, Bits<64>>,
     pub err_count: Signal<Out, Bits<ERR_COUNT_BITS>>,
     pub err_code: Signal<Out, Err>,
     /// Events for the register agent's ring (not top ports): the line the accepted
@@ -385,7 +382,6 @@ impl Core {
             hv_ready: Default::default(),
             hv_rsp_valid: Default::default(),
             hv_rsp_data: Default::default(),
-            hv_rsp_late: Default::default(),
             err_count: Default::default(),
             err_code: Default::default(),
             ev_dirty_valid: Default::default(),
@@ -1067,7 +1063,6 @@ impl Logic for Core {
         self.hv_ready.next = self.bitmap.hv_ready.val();
         self.hv_rsp_valid.next = self.bitmap.rsp_valid.val();
         self.hv_rsp_data.next = self.bitmap.rsp_data.val();
-        self.hv_rsp_late.next = self.bitmap.rsp_late.val();
         self.err_count.next = self.err_count_r.q.val();
         self.err_code.next = self.err_code_r.q.val();
         self.ev_dirty_valid.next = self.set_dirty.val();

@@ -4,7 +4,7 @@
 //! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
 //! (level 0) and the summary bits above it in the bank that was active in stage A's
 //! cycle. The harvest port either swaps the active bank or reads-and-clears one word
-//! of the inactive bank; its data comes out the next cycle. A harvest read waits
+//! of the inactive bank; its data comes out two cycles later. A harvest read waits
 //! while stage B still writes the bank it reads, so a line dirtied before a swap is
 //! always in the bank that swap retires.
 //!
@@ -14,9 +14,9 @@
 //! RAM word is read and written in one cycle (`MaskedRam` leaves that undefined); a
 //! read of the word being cleared answers 0, what the clear leaves.
 //!
-//! The same word comes out a cycle later on `rsp_late`, through a register at each
-//! RAM's output: a reader far from the RAMs (the register agent) then starts from
-//! flip-flops, not from the block RAM's clock-to-out (5.8 ns on an ECP5 DP16KD).
+//! The word passes a register at each RAM's output (`MaskedRam`'s second edge; on
+//! ECP5 the DP16KD's own output register): a reader far from the RAMs then starts
+//! from flip-flops, not from the block RAM's clock-to-out (5.8 ns on a DP16KD).
 
 use crate::mem::MaskedRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
@@ -44,10 +44,9 @@ pub struct DirtyBitmap {
     pub hv_ready: Signal<Out, bool>,
     /// A harvest read of a level the configuration lacks fires this cycle.
     pub hv_err: Signal<Out, bool>,
+    /// The word of the read fired two cycles ago (0 when none was).
     pub rsp_valid: Signal<Out, bool>,
     pub rsp_data: Signal<Out, Bits<WORD_BITS>>,
-    /// `rsp_data` of the last cycle (0 when it was not valid).
-    pub rsp_late: Signal<Out, Bits<WORD_BITS>>,
     /// Level k, bank b is `ram[2 * k + b]`; `fanout` bits of each word are stored.
     ram: [MaskedRam<WORD_BITS, HV_INDEX_BITS>; 2 * L],
     epoch: DFF<bool>,
@@ -58,8 +57,8 @@ pub struct DirtyBitmap {
     rsp_ok_r: DFF<bool>,
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     rsp_bank_r: DFF<bool>,
-    /// Each RAM's read data, registered, and the read's selection a cycle on.
-    ram_q: [DFF<Bits<WORD_BITS>>; 2 * L],
+    /// The read's selection a cycle on, when its word leaves the output registers.
+    late_valid: DFF<bool>,
     late_on: DFF<bool>,
     late_level: DFF<Bits<HV_LEVEL_BITS>>,
     late_bank: DFF<bool>,
@@ -114,7 +113,6 @@ impl DirtyBitmap {
             hv_err: Default::default(),
             rsp_valid: Default::default(),
             rsp_data: Default::default(),
-            rsp_late: Default::default(),
             ram: std::array::from_fn(|r| MaskedRam::new(words(r / 2) as usize, g.fanout as usize)),
             epoch: Default::default(),
             sb_valid: Default::default(),
@@ -124,7 +122,7 @@ impl DirtyBitmap {
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
             rsp_bank_r: Default::default(),
-            ram_q: Default::default(),
+            late_valid: Default::default(),
             late_on: Default::default(),
             late_level: Default::default(),
             late_bank: Default::default(),
@@ -170,6 +168,7 @@ impl Logic for DirtyBitmap {
             rsp_ok_r,
             rsp_level_r,
             rsp_bank_r,
+            late_valid,
             late_on,
             late_level,
             late_bank,
@@ -177,8 +176,6 @@ impl Logic for DirtyBitmap {
         );
         for r in 0..6 {
             self.ram[r].clock.next = self.clock.val();
-            self.ram_q[r].clock.next = self.clock.val();
-            self.ram_q[r].d.next = self.ram[r].read_data.val();
         }
 
         // Harvest port: a read waits while stage B writes the inactive bank.
@@ -258,32 +255,21 @@ impl Logic for DirtyBitmap {
             }
         }
 
-        // Harvest data: the read port of the bank and level read last cycle.
-        self.rsp_valid.next = self.rsp_valid_r.q.val();
-        self.rsp_data.next = self.zero.val();
-        if self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() && !self.collide_r.q.val() {
-            for k in 0..3 {
-                if self.rsp_level_r.q.val() == self.level_id[k].val() {
-                    if self.rsp_bank_r.q.val() {
-                        self.rsp_data.next = self.ram[k * 2 + 1].read_data.val();
-                    } else {
-                        self.rsp_data.next = self.ram[k * 2].read_data.val();
-                    }
-                }
-            }
-        }
+        // Harvest data: the output registers of the bank and level read two cycles ago.
+        self.late_valid.d.next = self.rsp_valid_r.q.val();
         self.late_on.d.next =
             self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() && !self.collide_r.q.val();
         self.late_level.d.next = self.rsp_level_r.q.val();
         self.late_bank.d.next = self.rsp_bank_r.q.val();
-        self.rsp_late.next = self.zero.val();
+        self.rsp_valid.next = self.late_valid.q.val();
+        self.rsp_data.next = self.zero.val();
         if self.late_on.q.val() {
             for k in 0..3 {
                 if self.late_level.q.val() == self.level_id[k].val() {
                     if self.late_bank.q.val() {
-                        self.rsp_late.next = self.ram_q[k * 2 + 1].q.val();
+                        self.rsp_data.next = self.ram[k * 2 + 1].read_data.val();
                     } else {
-                        self.rsp_late.next = self.ram_q[k * 2].q.val();
+                        self.rsp_data.next = self.ram[k * 2].read_data.val();
                     }
                 }
             }

@@ -227,10 +227,11 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
     }
 }
 
-/// Block RAM with a per-bit write mask: registered read, one synchronous write port
-/// that writes only the bits whose mask bit is set. Only the low `used` bits of a
-/// word are stored (the rest read as 0), so a word narrower than the structural
-/// width costs no RAM. Starts all zero.
+/// Block RAM with a per-bit write mask: a read's word comes out two edges after its
+/// address (the RAM's read register, then an output register), one synchronous
+/// write port that writes only the bits whose mask bit is set. Only the low `used`
+/// bits of a word are stored (the rest read as 0), so a word narrower than the
+/// structural width costs no RAM. Starts all zero.
 ///
 /// A read of the word written at the same edge is undefined (`no_rw_check`: the
 /// RAM's own behaviour, with no emulation logic, docs/fpga.md step 15 (f));
@@ -239,6 +240,13 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 ///
 /// With a bit mask a set of one bit needs no read of the word first: this is what
 /// keeps the dirty bitmap's set path free of the RAM's clock-to-out.
+///
+/// The output register is where a DP16KD has one of its own: read with
+/// `LINEWATCH_ECP5` defined (the FPGA flow's ECP5 synthesis) and `ecp5_blocks`
+/// saying so, the memory is written as DP16KD instances with `REGMODE_B = "OUTREG"`,
+/// whose data comes 1 ns after the clock instead of 5.8 ns (Yosys does not infer
+/// that register). Elsewhere, and for depths where distributed RAM or a cascade suits
+/// better, it is an ordinary register after the RAM.
 #[derive(LogicBlock)]
 pub struct MaskedRam<const W: usize, const A: usize> {
     pub clock: Signal<In, Clock>,
@@ -250,6 +258,44 @@ pub struct MaskedRam<const W: usize, const A: usize> {
     pub write_enable: Signal<In, bool>,
     _used: usize,
     _sim: Vec<Bits<W>>,
+    /// The RAM's read register (the output register is `read_data`).
+    _rd: Bits<W>,
+}
+
+/// How a `MaskedRam` of `depth` words maps onto ECP5 DP16KDs (16 Kib each) when
+/// written as instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ecp5Blocks {
+    /// Left to Yosys: distributed RAM (too shallow for a block) or a cascade (deeper
+    /// than one block holds), with the output register in the fabric.
+    Inferred,
+    /// 1024 x 18 with two byte lanes: one stored bit per lane, two bits per block.
+    TwoLanes,
+    /// 16384 x 1: one bit per block.
+    OneBit,
+}
+
+/// Shallower than this, Yosys puts a masked RAM in distributed RAM (its choice for
+/// the bitmap's top level, 8 words by default).
+const ECP5_MIN_BLOCK_DEPTH: usize = 128;
+
+impl Ecp5Blocks {
+    pub fn for_depth(depth: usize) -> Self {
+        match depth {
+            d if d < ECP5_MIN_BLOCK_DEPTH => Self::Inferred,
+            d if d <= 1024 => Self::TwoLanes,
+            d if d <= 16384 => Self::OneBit,
+            _ => Self::Inferred,
+        }
+    }
+    /// DP16KDs for a word of `used` bits (0 when inferred).
+    pub fn blocks(self, used: usize) -> usize {
+        match self {
+            Self::Inferred => 0,
+            Self::TwoLanes => used.div_ceil(2),
+            Self::OneBit => used,
+        }
+    }
 }
 
 impl<const W: usize, const A: usize> MaskedRam<W, A> {
@@ -266,10 +312,110 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
             write_enable: Default::default(),
             _used: used,
             _sim: vec![Bits::default(); depth],
+            _rd: Bits::default(),
         }
     }
     fn slot(&self, a: Bits<A>) -> usize {
         a.index() & (self._sim.len() - 1)
+    }
+
+    /// The memory as DP16KD instances (a `generate` loop over the blocks), for the
+    /// `LINEWATCH_ECP5` branch. Pin use follows Yosys' own DP16KD map
+    /// (`brams_map_16kd.v`): x1 takes the word index on AD0-13; x18 on AD4-13, with
+    /// the two byte enables on AD0-1.
+    fn ecp5_instances(&self, blocks: Ecp5Blocks) -> String {
+        let depth = self._sim.len();
+        let u = self._used;
+        let n = index_bits(depth);
+        let lsb = match blocks {
+            Ecp5Blocks::TwoLanes => 4,
+            _ => 0,
+        };
+        // The word index in the address bits the width uses, zeros elsewhere.
+        let addr14 = |a: &str, low: &str| {
+            let mut parts = Vec::new();
+            if 14 - lsb - n > 0 {
+                parts.push(format!("{}'h0", 14 - lsb - n));
+            }
+            if n > 0 {
+                parts.push(index(a, depth));
+            }
+            if lsb > 0 {
+                parts.push(low.to_string());
+            }
+            format!("{{{}}}", parts.join(", "))
+        };
+        let pins = |port: &str, bus: &str| {
+            (0..14)
+                .map(|i| format!(".AD{port}{i}({bus}[{i}])"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (width, count, lanes, wa, we, data) = match blocks {
+            Ecp5Blocks::OneBit => (
+                1,
+                u,
+                u,
+                addr14("write_address", ""),
+                "write_enable & wm[k]",
+                ".DIA0(wd[k]), .DOB0(q[k])",
+            ),
+            Ecp5Blocks::TwoLanes => (
+                18,
+                u.div_ceil(2),
+                2 * u.div_ceil(2),
+                addr14("write_address", "2'h0, wm[2 * k + 1], wm[2 * k]"),
+                "write_enable",
+                ".DIA0(wd[2 * k]), .DIA9(wd[2 * k + 1]), .DOB0(q[2 * k]), .DOB9(q[2 * k + 1])",
+            ),
+            Ecp5Blocks::Inferred => unreachable!("an inferred memory has no instances"),
+        };
+        // An odd width's last lane is never written and reads as 0.
+        let pad = if lanes > u {
+            format!("{}'h0, ", lanes - u)
+        } else {
+            String::new()
+        };
+        let unused = if lanes > u {
+            format!("wire unused_lanes = &{{1'b0, q[{}:{u}]}};\n", lanes - 1)
+        } else {
+            String::new()
+        };
+        format!(
+            "wire [{l1}:0] q;
+wire [{l1}:0] wd = {{{pad}write_data[{u1}:0]}};
+wire [{l1}:0] wm = {{{pad}write_mask[{u1}:0]}};
+{unused}genvar k;
+generate for (k = 0; k < {count}; k = k + 1) begin : block
+   wire [13:0] wa = {wa};
+   wire [13:0] ra = {ra};
+   DP16KD #(
+      .DATA_WIDTH_A({width}), .DATA_WIDTH_B({width}),
+      .REGMODE_A(\"NOREG\"), .REGMODE_B(\"OUTREG\"),
+      .WRITEMODE_A(\"NORMAL\"), .WRITEMODE_B(\"NORMAL\"),
+      .CSDECODE_A(\"0b000\"), .CSDECODE_B(\"0b000\"),
+      .RESETMODE(\"SYNC\"), .ASYNC_RESET_RELEASE(\"SYNC\"), .GSR(\"DISABLED\")
+   ) ram (
+      .CLKA(clock), .CEA(1'b1), .OCEA(1'b1), .RSTA(1'b0), .WEA({we}),
+      .CSA0(1'b0), .CSA1(1'b0), .CSA2(1'b0), {pa},
+      .CLKB(clock), .CEB(1'b1), .OCEB(1'b1), .RSTB(1'b0), .WEB(1'b0),
+      .CSB0(1'b0), .CSB1(1'b0), .CSB2(1'b0), {pb},
+      {data}
+   );
+end endgenerate
+
+always @(*) begin
+   read_data = {w}'h0;
+   read_data[{u1}:0] = q[{u1}:0];
+end
+",
+            l1 = lanes - 1,
+            u1 = u - 1,
+            w = W,
+            ra = addr14("read_address", "4'h0"),
+            pa = pins("A", "wa"),
+            pb = pins("B", "ra"),
+        )
     }
 }
 
@@ -281,12 +427,13 @@ impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
             for b in 0..self._used {
                 used = used.replace_bit(b, true);
             }
-            self.read_data.next = self._sim[r];
+            self.read_data.next = self._rd;
+            self._rd = self._sim[r];
             if self.write_enable.val() {
                 let s = self.slot(self.write_address.val());
                 if s == r {
                     // Undefined in the hardware; inverted, as the Verilog's simulation.
-                    self.read_data.next = !self._sim[r] & used;
+                    self._rd = !self._sim[r] & used;
                 }
                 let m = self.write_mask.val() & used;
                 self._sim[s] = (self._sim[s] & !m) | (self.write_data.val() & m);
@@ -310,18 +457,20 @@ impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
                 w1 = W - 1
             )
         };
-        Verilog::Custom(format!(
+        let inferred = format!(
             "(* no_rw_check *)
 reg [{u1}:0] mem [0:{d1}];
 reg [{u1}:0] rd;
+reg [{u1}:0] rq;
 integer b;
-{spare}{pad}{init}initial begin
+{init}initial begin
    rd = {u}'h0;
+   rq = {u}'h0;
 end
 
 always @(*) begin
    read_data = {w}'h0;
-   read_data[{u1}:0] = rd;
+   read_data[{u1}:0] = rq;
 end
 
 always @(posedge clock) begin
@@ -330,6 +479,7 @@ always @(posedge clock) begin
 `else
    rd <= (write_enable && {ri} == {wi}) ? ~{rd} : {rd};
 `endif
+   rq <= rd;
    for (b = 0; b < {u}; b = b + 1) begin
       if (write_enable && write_mask[b]) begin
          {wr}[b] <= write_data[b];
@@ -340,13 +490,22 @@ end
             w = W,
             u1 = u - 1,
             d1 = depth - 1,
-            spare = spare_bits(A, depth),
             init = zero_init(u, depth),
             rd = word("read_address", depth),
             wr = word("write_address", depth),
             ri = index("read_address", depth),
             wi = index("write_address", depth),
-        ))
+        );
+        let blocks = Ecp5Blocks::for_depth(depth);
+        let body = if blocks == Ecp5Blocks::Inferred {
+            inferred
+        } else {
+            format!(
+                "`ifdef LINEWATCH_ECP5\n{}`else\n{inferred}`endif\n",
+                self.ecp5_instances(blocks)
+            )
+        };
+        Verilog::Custom(format!("{}{pad}{body}", spare_bits(A, depth)))
     }
 
     fn timing(&self) -> Vec<TimingInfo> {

@@ -80,7 +80,7 @@ pub struct Regs {
     /// The core's side: command and harvest port readies, harvest word, errors.
     pub core_cmd_ready: Signal<In, bool>,
     pub core_hv_ready: Signal<In, bool>,
-    /// The harvest word a cycle after the bitmap's answer (`rsp_late`).
+    /// The harvest word, two cycles after the read fired.
     pub core_hv_rsp_data: Signal<In, W>,
     pub core_err_count: Signal<In, Bits<ERR_COUNT_BITS>>,
     pub core_err_code: Signal<In, Bits<ERR_CODE_BITS>>,
@@ -1296,8 +1296,8 @@ impl Logic for Regs {
                 }
             }
         } else if self.exec_state.q.val() == self.x_word.val() {
-            // The word is on the bitmap's RAM outputs; it reaches the agent a cycle
-            // later from registers beside them, and is registered again here.
+            // The word leaves the bitmap's RAM output registers next cycle, and is
+            // registered again here.
             self.exec_state.d.next = self.x_late.val();
         } else if self.exec_state.q.val() == self.x_late.val() {
             self.hv_word.d.next = self.core_hv_rsp_data.val();

@@ -404,7 +404,7 @@ impl Logic for Device {
         self.regs.snp_take.next = self.bisnp_ready.val() && !self.core.bisnp_valid.val();
         self.regs.core_cmd_ready.next = self.core.cmd_ready.val();
         self.regs.core_hv_ready.next = self.core.hv_ready.val();
-        self.regs.core_hv_rsp_data.next = self.core.hv_rsp_late.val();
+        self.regs.core_hv_rsp_data.next = self.core.hv_rsp_data.val();
         self.err_count_r.d.next = self.core.err_count.val();
         self.err_code_r.d.next = self.core.err_code.val();
         self.err_moved.d.next = self.core.err_count.val() != self.err_count_r.q.val()

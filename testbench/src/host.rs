@@ -334,8 +334,9 @@ pub struct HostAgent {
     hv: Option<(u64, u64, u64)>,
     /// `hv` reads again the word whose read the device took in the last cycle.
     hv_reread: bool,
-    /// The harvest read taken in the last cycle (level, word, a re-read).
-    hv_inflight: Option<(u64, u64, bool)>,
+    /// The harvest reads taken in the last cycle and the one before (level, word, a
+    /// re-read): the device answers two cycles after a read.
+    hv_inflight: [Option<(u64, u64, bool)>; 2],
     hv_queue: VecDeque<(u64, u64)>,
     birsp: VecDeque<(u64, u64)>,
     snoops: Vec<Snoop>,
@@ -420,7 +421,7 @@ impl HostAgent {
             cmd: None,
             hv: None,
             hv_reread: false,
-            hv_inflight: None,
+            hv_inflight: [None; 2],
             hv_queue: VecDeque::new(),
             birsp: VecDeque::new(),
             snoops: Vec::new(),
@@ -529,8 +530,13 @@ impl HostAgent {
             && self.drain_swaps >= 2
             && self.quiet()
             && self.hv.is_none()
-            && self.hv_inflight.is_none()
+            && self.hv_idle()
             && self.hv_queue.is_empty()
+    }
+
+    /// No harvest read waits for its answer.
+    fn hv_idle(&self) -> bool {
+        self.hv_inflight.iter().all(Option::is_none)
     }
 
     fn quiet(&self) -> bool {
@@ -558,7 +564,7 @@ impl HostAgent {
         }
         // Now and then the word just read is read again at once: it was cleared, and
         // this read meets its clear at the RAM (the bitmap answers 0 there itself).
-        if let Some((k, w, false)) = self.hv_inflight {
+        if let Some((k, w, false)) = self.hv_inflight[0] {
             if self.hv.is_none() && k < self.g.levels && self.rng.permille(REREAD_PERMILLE) {
                 self.hv = Some((HV_READ_CLEAR as u64, k, w));
                 self.hv_reread = true;
@@ -566,9 +572,7 @@ impl HostAgent {
         }
         if self.hv.is_none() {
             if let Some(&(k, w)) = self.hv_queue.front() {
-                if self.hv_inflight.is_none() {
-                    self.hv = Some((HV_READ_CLEAR as u64, k, w));
-                }
+                self.hv = Some((HV_READ_CLEAR as u64, k, w));
             }
         }
         self.ready = (
@@ -639,7 +643,7 @@ impl HostAgent {
             self.cmd = Some((op as u64, a));
         }
         if self.hv.is_none()
-            && self.hv_inflight.is_none()
+            && self.hv_idle()
             && self.hv_queue.is_empty()
             && self.rng.permille(c.harvest_rate)
         {
@@ -776,7 +780,7 @@ impl HostAgent {
                     return;
                 }
             }
-            3 if self.hv.is_none() && self.hv_inflight.is_none() && self.hv_queue.is_empty() => {
+            3 if self.hv.is_none() && self.hv_idle() && self.hv_queue.is_empty() => {
                 self.hv = Some((HV_READ_CLEAR as u64, 3, 0));
             }
             _ => return,
@@ -788,7 +792,7 @@ impl HostAgent {
         if self.drain_swaps < 2
             && self.quiet()
             && self.hv.is_none()
-            && self.hv_inflight.is_none()
+            && self.hv_idle()
             && self.hv_queue.is_empty()
         {
             self.hv = Some((HV_SWAP as u64, 0, 0));
@@ -970,11 +974,13 @@ impl HostAgent {
             let (_, op) = self.birsp.pop_front().expect("offered");
             self.count(RspOp::from_bits(op as u8).expect("legal").name());
         }
-        // The answer to last cycle's read, then this cycle's harvest operation.
-        if let Some((k, w, reread)) = self.hv_inflight.take() {
+        // The answer to the read of two cycles ago, then this cycle's harvest operation.
+        let answered = self.hv_inflight[1].take();
+        self.hv_inflight[1] = self.hv_inflight[0].take();
+        if let Some((k, w, reread)) = answered {
             if !o.hv_rsp_valid {
                 self.errors.push(format!(
-                    "cycle {now}: no harvest response a cycle after the read of level {k} word {w}"
+                    "cycle {now}: no harvest response two cycles after the read of level {k} word {w}"
                 ));
             } else if reread {
                 if o.hv_rsp_data != 0 {
@@ -1018,7 +1024,7 @@ impl HostAgent {
                 if !reread && self.hv_queue.front() == Some(&(k, w)) {
                     self.hv_queue.pop_front();
                 }
-                self.hv_inflight = Some((k, w, reread));
+                self.hv_inflight[0] = Some((k, w, reread));
             }
         }
         if o.bisnp_valid && i.bisnp_ready {
@@ -1184,7 +1190,7 @@ impl HostAgent {
                 }
             }
         }
-        if self.hv_queue.is_empty() && self.hv_inflight.is_none() {
+        if self.hv_queue.is_empty() && self.hv_idle() {
             if let Some(want) = self.scan_expect.take() {
                 if want != self.scan_got {
                     let lost = want.difference(&self.scan_got).count();

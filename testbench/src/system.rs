@@ -84,8 +84,9 @@ struct Harvest {
     offer: Option<(u64, u64, u64)>,
     /// Words still to read, in order.
     queue: VecDeque<(u64, u64)>,
-    /// A read taken last cycle: its data comes out this cycle.
-    inflight: Option<(u64, u64)>,
+    /// The reads taken last cycle and the one before: a read's data comes out two
+    /// cycles after it is taken.
+    inflight: [Option<(u64, u64)>; 2],
     /// Level-0 line indices (window-relative) found by the current scan.
     lines: Vec<u64>,
     reads: u64,
@@ -296,7 +297,7 @@ impl<S: Side> Link<S> {
             && self.deferred.is_empty()
             && self.reads.is_empty()
             && self.hv.offer.is_none()
-            && self.hv.inflight.is_none()
+            && self.hv.inflight.iter().all(Option::is_none)
             && self.hv.queue.is_empty()
             && !self.o.ndr_valid
             && !self.o.drs_valid
@@ -541,9 +542,11 @@ impl<S: Side> Link<S> {
     fn harvest_step(&mut self, taken: bool, rsp: (bool, u64), now: u64) -> Result<()> {
         let g = self.g;
         let hv = &mut self.hv;
-        if let Some((k, w)) = hv.inflight.take() {
+        let answered = hv.inflight[1].take();
+        hv.inflight[1] = hv.inflight[0].take();
+        if let Some((k, w)) = answered {
             if !rsp.0 {
-                bail!("device cycle {now}: no harvest response a cycle after the read of level {k} word {w}");
+                bail!("device cycle {now}: no harvest response two cycles after the read of level {k} word {w}");
             }
             for b in 0..g.fanout {
                 if rsp.1 >> b & 1 != 0 {
@@ -563,10 +566,10 @@ impl<S: Side> Link<S> {
                 hv.queue.extend((0..g.level_words(top)).map(|w| (top, w)));
             } else {
                 hv.reads += 1;
-                hv.inflight = Some((k, w));
+                hv.inflight[0] = Some((k, w));
             }
         }
-        if hv.offer.is_none() && hv.inflight.is_none() {
+        if hv.offer.is_none() {
             if let Some((k, w)) = hv.queue.pop_front() {
                 hv.offer = Some((HV_READ_CLEAR as u64, k, w));
             }

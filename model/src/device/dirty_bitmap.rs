@@ -4,17 +4,14 @@
 //! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
 //! (level 0) and the summary bits above it in the bank that was active in stage A's
 //! cycle. The harvest port either swaps the active bank or reads-and-clears one word
-//! of the inactive bank; its data comes out the next cycle. A harvest read waits
+//! of the inactive bank; its data comes out two cycles later (a RAM's read
+//! register, then its output register). A harvest read waits
 //! while stage B still writes the bank it reads, so a line dirtied before a swap is
 //! always in the bank that swap retires.
 //!
 //! The model ORs bits into its vectors and clears a word at its read's edge; the
 //! RTL's masked RAM writes, its clear a cycle later and its 0 answer to a read of
 //! the word being cleared give the same words.
-//!
-//! The RTL also shows the word a cycle later (`rsp_late`, from a register at each
-//! RAM's output) for the register agent; the model's agent keeps the word itself
-//! and uses it in the same cycle the RTL's agent takes `rsp_late`.
 
 use crate::config::{Geometry, MAX_LEVELS};
 use crate::protocol::{ErrCode, HV_SWAP};
@@ -35,8 +32,10 @@ pub struct DirtyBitmap {
     b_valid: bool,
     b_bank: usize,
     b_idx: u64,
-    rsp_valid: bool,
-    rsp_data: u64,
+    /// The read taken at the last edge (valid, data), and the one before it, whose
+    /// word is on the port.
+    read: (bool, u64),
+    rsp: (bool, u64),
 }
 
 impl DirtyBitmap {
@@ -64,8 +63,8 @@ impl DirtyBitmap {
             b_valid: false,
             b_bank: 0,
             b_idx: 0,
-            rsp_valid: false,
-            rsp_data: 0,
+            read: (false, 0),
+            rsp: (false, 0),
         }
     }
 
@@ -75,10 +74,11 @@ impl DirtyBitmap {
         hv_op == HV_SWAP as u64 || !(self.b_valid && self.b_bank != self.epoch)
     }
 
-    /// Registered harvest response: (valid, data); data is 0 when not valid.
+    /// Harvest response, two cycles after the read: (valid, data); data is 0 when
+    /// not valid.
     #[inline]
     pub fn response(&self) -> (bool, u64) {
-        (self.rsp_valid, self.rsp_data)
+        self.rsp
     }
 
     /// Clock edge. `set`: line index entering stage A. `hv`: fired harvest op (op, level, index).
@@ -94,18 +94,17 @@ impl DirtyBitmap {
             }
         }
         let mut err = ErrCode::None;
-        self.rsp_valid = false;
-        self.rsp_data = 0;
+        self.rsp = std::mem::take(&mut self.read);
         let old_epoch = self.epoch;
         match hv {
             Some((op, _, _)) if op == HV_SWAP as u64 => self.epoch ^= 1,
             Some((_, level, index)) => {
-                self.rsp_valid = true;
+                self.read.0 = true;
                 let k = level as usize;
                 if k < self.levels {
                     let w = &mut self.bank[old_epoch ^ 1]
                         [self.base[k] + (index & self.words_mask[k]) as usize];
-                    self.rsp_data = *w;
+                    self.read.1 = *w;
                     *w = 0;
                 } else {
                     err = ErrCode::BadHarvest;
@@ -152,10 +151,12 @@ mod tests {
     const RD: u64 = HV_READ_CLEAR as u64;
     const SW: u64 = HV_SWAP as u64;
 
-    /// Read-and-clear one word; returns the data the next cycle shows.
+    /// Read-and-clear one word; returns the data the port shows two cycles later.
     fn read(b: &mut DirtyBitmap, level: u64, index: u64) -> u64 {
         assert!(b.ready(RD));
         b.tick(None, Some((RD, level, index)));
+        assert_eq!(b.response(), (false, 0), "one cycle is too early");
+        b.tick(None, None);
         let (v, d) = b.response();
         assert!(v);
         d
@@ -193,6 +194,7 @@ mod tests {
     fn missing_level_answers_zero_with_an_error_and_indices_wrap_to_depth() {
         let mut b = bitmap(2, 64);
         assert_eq!(b.tick(None, Some((RD, 3, 0))), ErrCode::BadHarvest);
+        b.tick(None, None);
         assert_eq!(b.response(), (true, 0));
         b.tick(Some(64 * 3 + 1), None);
         b.tick(None, Some((SW, 0, 0)));
@@ -200,5 +202,34 @@ mod tests {
         assert_eq!(read(&mut b, 0, 256 + 3), 1 << 1);
         b.tick(None, None);
         assert_eq!(b.response(), (false, 0), "data is 0 when not valid");
+    }
+
+    #[test]
+    fn back_to_back_reads_answer_in_order_two_cycles_each() {
+        let mut b = bitmap(2, 32);
+        for line in [1, 33, 65] {
+            b.tick(Some(line), None);
+        }
+        b.tick(None, None);
+        b.tick(None, Some((SW, 0, 0)));
+        let mut got = Vec::new();
+        for w in 0..5 {
+            b.tick(None, Some((RD, 0, w)));
+            got.push(b.response());
+        }
+        b.tick(None, None);
+        got.push(b.response());
+        // Word w's answer shows two ticks after its read: at got[w + 1].
+        assert_eq!(
+            got,
+            vec![
+                (false, 0),
+                (true, 2),
+                (true, 2),
+                (true, 2),
+                (true, 0),
+                (true, 0)
+            ]
+        );
     }
 }

@@ -27,9 +27,9 @@ pub use crate::regmap::*;
 pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
 
 /// Command execution states, the RTL's `exec_state` encoding: idle; waiting for
-/// the core to take the port request; the harvest word on the core's port; the word
-/// through the RAM-side register; complete with the word; complete after the core
-/// took a recall or a swap at the last edge.
+/// the core to take the port request; the harvest word in the bitmap's RAM output
+/// registers; the word on the core's port; complete with the word; complete after
+/// the core took a recall or a swap at the last edge.
 pub const X_IDLE: u8 = 0;
 pub const X_PORT: u8 = 1;
 pub const X_WORD: u8 = 2;
@@ -623,14 +623,14 @@ impl Regs {
                     };
                 }
             }
-            // The harvest word goes through two registers before the completion
-            // line: it comes from block RAM outputs (5.8 ns clock-to-out on ECP5)
-            // at the other end of the chip.
-            X_WORD => {
+            // The harvest word comes two cycles after the read (the bitmap's RAM
+            // read and output registers) and is registered again before the
+            // completion line: the RAMs are at the other end of the chip.
+            X_WORD => self.exec_state = X_LATE,
+            X_LATE => {
                 self.hv_word = oc.hv_rsp_data;
-                self.exec_state = X_LATE;
+                self.exec_state = X_DONE;
             }
-            X_LATE => self.exec_state = X_DONE,
             X_DONE => {
                 self.exec_state = X_IDLE;
                 complete = Some((ST_OK, self.hv_word));
