@@ -199,11 +199,16 @@ pub struct Regs {
     wr_r_rec: DFF<W>,
     wr_e_rec: DFF<W>,
     wr_p_rec: DFF<W>,
+    /// The producer and drop counts add the appends and drops decided at the last
+    /// edge (they land with the records), so no 64-bit carry follows a decision.
     prod: DFF<W>,
+    n_rec_r: DFF<Bits<3>>,
+    n_drop_r: DFF<Bits<3>>,
     cons: DFF<W>,
-    /// (producer - consumer) mod 64, and the producer's next three slots, registered
-    /// from the next state so the appends decide from flops.
+    /// (producer - consumer) mod 64, and the producer's next four slots, registered
+    /// from the next state (decided appends included) so the appends decide from flops.
     fill: DFF<Bits<6>>,
+    slot0: DFF<Bits<5>>,
     slot1: DFFWithInit<Bits<5>>,
     slot2: DFFWithInit<Bits<5>>,
     slot3: DFFWithInit<Bits<5>>,
@@ -393,7 +398,6 @@ pub struct Regs {
     n_drop: Signal<Local, Bits<3>>,
     fill_base: Signal<Local, Bits<6>>,
     cnt3_zero: Constant<Bits<3>>,
-    prod_next: Signal<Local, W>,
     cons_next: Signal<Local, W>,
     cons_write: Signal<Local, bool>,
     k31: Constant<Bits<6>>,
@@ -565,8 +569,11 @@ impl Regs {
             wr_e_rec: Default::default(),
             wr_p_rec: Default::default(),
             prod: Default::default(),
+            n_rec_r: Default::default(),
+            n_drop_r: Default::default(),
             cons: Default::default(),
             fill: Default::default(),
+            slot0: Default::default(),
             slot1: DFFWithInit::new(1u64.into()),
             slot2: DFFWithInit::new(2u64.into()),
             slot3: DFFWithInit::new(3u64.into()),
@@ -744,7 +751,6 @@ impl Regs {
             n_drop: Default::default(),
             fill_base: Default::default(),
             cnt3_zero: Constant::new(0u64.into()),
-            prod_next: Default::default(),
             cons_next: Default::default(),
             cons_write: Default::default(),
             k31: Constant::new((RING_RECORDS - 1).into()),
@@ -850,6 +856,9 @@ impl Logic for Regs {
             d_pt_res,
             d_pt_set,
             fill,
+            n_rec_r,
+            n_drop_r,
+            slot0,
             slot1,
             slot2,
             slot3,
@@ -1412,8 +1421,8 @@ impl Logic for Regs {
             + self.ok_r.val()
             + self.ok_e.val()
             + self.ok_p.val();
-        self.prod_next.next = self.prod.q.val() + bit_cast::<64, 3>(self.n_rec.val());
-        self.prod.d.next = self.prod_next.val();
+        self.n_rec_r.d.next = self.n_rec.val();
+        self.prod.d.next = self.prod.q.val() + bit_cast::<64, 3>(self.n_rec_r.q.val());
         // The next fill, (producer + n_rec - next consumer) mod 64, as the current
         // fill plus n_rec plus the consumer's move, which does not wait for the
         // appends; the next slots likewise from the registered ones (slot k is
@@ -1424,6 +1433,7 @@ impl Logic for Regs {
                 - self.cons_next.val().get_bits::<6>(0);
         }
         self.fill.d.next = self.fill_base.val() + bit_cast::<6, 3>(self.n_rec.val());
+        self.slot0.d.next = self.slot0.q.val() + bit_cast::<5, 3>(self.n_rec.val());
         self.slot1.d.next = self.slot1.q.val() + bit_cast::<5, 3>(self.n_rec.val());
         self.slot2.d.next = self.slot2.q.val() + bit_cast::<5, 3>(self.n_rec.val());
         self.slot3.d.next = self.slot3.q.val() + bit_cast::<5, 3>(self.n_rec.val());
@@ -1434,8 +1444,9 @@ impl Logic for Regs {
             + self.drop_e.val()
             + self.drop_p.val()
             + self.ev_pt_lost.val();
-        self.dropped.d.next = self.dropped.q.val() + bit_cast::<64, 3>(self.n_drop.val());
-        self.slot_d.next = self.prod.q.val().get_bits::<5>(0);
+        self.n_drop_r.d.next = self.n_drop.val();
+        self.dropped.d.next = self.dropped.q.val() + bit_cast::<64, 3>(self.n_drop_r.q.val());
+        self.slot_d.next = self.slot0.q.val();
         if self.ok_d.val() {
             self.slot_r.next = self.slot1.q.val();
         } else {

@@ -140,6 +140,9 @@ pub struct Regs {
     prod: u64,
     cons: u64,
     dropped: u64,
+    /// Drops decided this cycle, counted in `dropped` at the next edge (appends
+    /// count in `prod` then too: one per `rec_pend` entry).
+    drop_pend: u64,
 }
 
 /// The agent's outputs shown over the core's this cycle.
@@ -236,6 +239,7 @@ impl Regs {
             records: [0; RING_RECORDS as usize],
             rec_pend: [None; 4],
             prod: 0,
+            drop_pend: 0,
             cons: 0,
             dropped: 0,
         }
@@ -327,6 +331,7 @@ impl Regs {
             & !x.ev_pt_lost
             & (x.err == (self.core_err_count, self.core_err_code))
             & self.rec_pend.iter().all(Option::is_none)
+            & (self.drop_pend == 0)
     }
 
     /// One clock cycle. `x.core` holds the core's outputs of this cycle; returns
@@ -709,21 +714,27 @@ impl Regs {
             ev_error.map(|e| EV_ERROR << 60 | e),
             x.ev_pt,
         ];
-        if x.ev_pt_lost {
-            self.dropped = self.dropped.wrapping_add(1);
-            *changed |= 1 << LINE_EVENTS;
-        }
+        // Last cycle's decisions land: records, producer, drop count.
+        self.dropped = self
+            .dropped
+            .wrapping_add(std::mem::take(&mut self.drop_pend));
         for (slot, r) in std::mem::take(&mut self.rec_pend).into_iter().flatten() {
             self.records[slot] = r;
+            self.prod = self.prod.wrapping_add(1);
         }
+        if x.ev_pt_lost {
+            self.drop_pend += 1;
+            *changed |= 1 << LINE_EVENTS;
+        }
+        let mut prod = self.prod;
         for (n, r) in evs.into_iter().flatten().enumerate() {
-            if self.prod.wrapping_sub(self.cons) & (2 * RING_RECORDS - 1) < RING_RECORDS {
-                let slot = self.prod % RING_RECORDS;
+            if prod.wrapping_sub(self.cons) & (2 * RING_RECORDS - 1) < RING_RECORDS {
+                let slot = prod % RING_RECORDS;
                 self.rec_pend[n] = Some((slot as usize, r));
-                self.prod = self.prod.wrapping_add(1);
+                prod = prod.wrapping_add(1);
                 *changed |= 1 << (RING_FIRST + slot / 8);
             } else {
-                self.dropped = self.dropped.wrapping_add(1);
+                self.drop_pend += 1;
             }
             *changed |= 1 << LINE_EVENTS;
         }
