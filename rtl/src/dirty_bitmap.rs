@@ -1,12 +1,17 @@
 //! Dirty bitmap: hierarchical dirty-line bits in two banks (epochs), one RAM per
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
-//! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
-//! (level 0) and the summary bits above it in the bank that was active in stage A's
-//! cycle. The harvest port either swaps the active bank or reads-and-clears one word
-//! of the inactive bank; its data comes out two cycles later. A harvest read waits
-//! while stage B still writes the bank it reads, so a line dirtied before a swap is
-//! always in the bank that swap retires.
+//! Per cycle: stage A takes a line index; stage B (next cycle) decides the RAM
+//! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
+//! summary bits above it in the bank that was active in stage A's cycle. The harvest
+//! port either swaps the active bank or reads-and-clears one word of the inactive
+//! bank; its data comes out two cycles later. A harvest read waits while stage B or C
+//! still has a set for the bank it reads, so a line dirtied before a swap is always
+//! in the bank that swap retires.
+//!
+//! Every RAM input of the write port comes from a register (stage C's, or the
+//! clear's, decided in the cycle of its read): the RAMs spread over the chip, and a
+//! gate in front of them would add its routing to the long wires.
 //!
 //! The RAMs have per-bit write masks, so a set writes its one bit and never reads
 //! the word: no read-modify-write, no forwarding, and the RAM's clock-to-out is on
@@ -53,6 +58,15 @@ pub struct DirtyBitmap {
     sb_valid: DFF<bool>,
     sb_bank: DFF<bool>,
     sb_idx: DFF<Bits<LINE_BITS>>,
+    /// Stage C's set: valid and bank (for the harvest port's ready).
+    sc_valid: DFF<bool>,
+    sc_bank: DFF<bool>,
+    /// Each RAM's write port, decided a cycle ahead: enable, a set (else a clear),
+    /// word, bit mask.
+    wr_on: [DFF<bool>; 2 * L],
+    wr_set: [DFF<bool>; 2 * L],
+    wr_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
+    wr_mask: [DFF<Bits<WORD_BITS>>; 2 * L],
     rsp_valid_r: DFF<bool>,
     rsp_ok_r: DFF<bool>,
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
@@ -62,12 +76,11 @@ pub struct DirtyBitmap {
     late_on: DFF<bool>,
     late_level: DFF<Bits<HV_LEVEL_BITS>>,
     late_bank: DFF<bool>,
-    /// The read-and-clear of level k taken at the last edge, and its word: the clear
-    /// is written at the next edge, from these registers, so no RAM is read and
-    /// written at one word in the same cycle (the RAMs' collision behaviour is
-    /// undefined, `MaskedRam`) except by a read of the word being cleared, whose
-    /// answer `collide_r` forces to 0 (what the clear leaves: sets go to the other
-    /// bank).
+    /// The read-and-clear of level k taken at the last edge, and its word: its clear
+    /// is written at the next edge (from `wr_*`), so no RAM is read and written at one
+    /// word in the same cycle (the RAMs' collision behaviour is undefined,
+    /// `MaskedRam`) except by a read of the word being cleared, whose answer
+    /// `collide_r` forces to 0 (what the clear leaves: sets go to the other bank).
     clr_r: [DFF<bool>; L],
     clr_addr_r: [DFF<Bits<HV_INDEX_BITS>>; L],
     collide_r: DFF<bool>,
@@ -83,6 +96,7 @@ pub struct DirtyBitmap {
     one: Constant<Bits<WORD_BITS>>,
     zero: Constant<Bits<WORD_BITS>>,
     swap: Constant<bool>,
+    set_busy: Signal<Local, bool>,
     hv_fire: Signal<Local, bool>,
     hv_read: Signal<Local, bool>,
     idx_b: Signal<Local, Bits<HV_INDEX_BITS>>,
@@ -118,6 +132,12 @@ impl DirtyBitmap {
             sb_valid: Default::default(),
             sb_bank: Default::default(),
             sb_idx: Default::default(),
+            sc_valid: Default::default(),
+            sc_bank: Default::default(),
+            wr_on: Default::default(),
+            wr_set: Default::default(),
+            wr_addr: Default::default(),
+            wr_mask: Default::default(),
             rsp_valid_r: Default::default(),
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
@@ -141,6 +161,7 @@ impl DirtyBitmap {
             zero: Constant::new(0.into()),
             ones: Constant::new(Bits::<WORD_BITS>::mask()),
             swap: Constant::new(HV_SWAP != 0),
+            set_busy: Default::default(),
             hv_fire: Default::default(),
             hv_read: Default::default(),
             idx_b: Default::default(),
@@ -164,6 +185,8 @@ impl Logic for DirtyBitmap {
             sb_valid,
             sb_bank,
             sb_idx,
+            sc_valid,
+            sc_bank,
             rsp_valid_r,
             rsp_ok_r,
             rsp_level_r,
@@ -176,14 +199,27 @@ impl Logic for DirtyBitmap {
         );
         for r in 0..6 {
             self.ram[r].clock.next = self.clock.val();
+            self.wr_on[r].clock.next = self.clock.val();
+            self.wr_set[r].clock.next = self.clock.val();
+            self.wr_addr[r].clock.next = self.clock.val();
+            self.wr_mask[r].clock.next = self.clock.val();
+            self.ram[r].write_enable.next = self.wr_on[r].q.val();
+            self.ram[r].write_address.next = self.wr_addr[r].q.val();
+            self.ram[r].write_mask.next = self.wr_mask[r].q.val();
+            self.ram[r].write_data.next = self.zero.val();
+            if self.wr_set[r].q.val() {
+                self.ram[r].write_data.next = self.ones.val();
+            }
         }
 
-        // Harvest port: a read waits while stage B writes the inactive bank.
-        self.hv_ready.next = self.hv_op.val() == self.swap.val()
-            || !(self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val());
-        self.hv_fire.next = self.hv_valid.val()
-            && (self.hv_op.val() == self.swap.val()
-                || !(self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val()));
+        // Harvest port: a read waits while stage B or C has a set for the inactive bank.
+        self.sc_valid.d.next = self.sb_valid.q.val();
+        self.sc_bank.d.next = self.sb_bank.q.val();
+        self.set_busy.next = (self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val())
+            || (self.sc_valid.q.val() && self.sc_bank.q.val() != self.epoch.q.val());
+        self.hv_ready.next = self.hv_op.val() == self.swap.val() || !self.set_busy.val();
+        self.hv_fire.next =
+            self.hv_valid.val() && (self.hv_op.val() == self.swap.val() || !self.set_busy.val());
         self.hv_read.next = self.hv_op.val() != self.swap.val();
         self.hv_err.next =
             self.hv_fire.val() && self.hv_read.val() && self.hv_level.val() >= self.levels.val();
@@ -224,34 +260,32 @@ impl Logic for DirtyBitmap {
             }
 
             // Read port: the harvest word (only the retired bank's read is used).
-            // Write port: stage B sets its bit when it targets the bank, else the
-            // harvest read of the last edge clears the whole word (never the bank
-            // stage B writes: a read waits while stage B writes the retired bank).
+            // Write port, for the next cycle: stage B's set in its bank, else the
+            // clear of the word read now in the retired bank (never the bank with a
+            // set: a read waits while stage B has a set for the retired bank).
             self.ram[k * 2].read_address.next = self.word_hv[k].val();
             self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
-            self.ram[k * 2].write_enable.next = false;
-            self.ram[k * 2].write_address.next = self.clr_addr_r[k].q.val();
-            self.ram[k * 2].write_data.next = self.zero.val();
-            self.ram[k * 2].write_mask.next = self.ones.val();
-            self.ram[k * 2 + 1].write_enable.next = false;
-            self.ram[k * 2 + 1].write_address.next = self.clr_addr_r[k].q.val();
-            self.ram[k * 2 + 1].write_data.next = self.zero.val();
-            self.ram[k * 2 + 1].write_mask.next = self.ones.val();
+            for b in 0..2 {
+                self.wr_on[k * 2 + b].d.next = false;
+                self.wr_set[k * 2 + b].d.next = true;
+                self.wr_addr[k * 2 + b].d.next = self.word_b[k].val();
+                self.wr_mask[k * 2 + b].d.next = self.set_mask[k].val();
+            }
             if self.write_b[k].val() && !self.sb_bank.q.val() {
-                self.ram[k * 2].write_enable.next = true;
-                self.ram[k * 2].write_address.next = self.word_b[k].val();
-                self.ram[k * 2].write_data.next = self.ones.val();
-                self.ram[k * 2].write_mask.next = self.set_mask[k].val();
-            } else if self.clr_r[k].q.val() && !self.rsp_bank_r.q.val() {
-                self.ram[k * 2].write_enable.next = true;
+                self.wr_on[k * 2].d.next = true;
+            } else if self.clear[k].val() && self.epoch.q.val() {
+                self.wr_on[k * 2].d.next = true;
+                self.wr_set[k * 2].d.next = false;
+                self.wr_addr[k * 2].d.next = self.word_hv[k].val();
+                self.wr_mask[k * 2].d.next = self.ones.val();
             }
             if self.write_b[k].val() && self.sb_bank.q.val() {
-                self.ram[k * 2 + 1].write_enable.next = true;
-                self.ram[k * 2 + 1].write_address.next = self.word_b[k].val();
-                self.ram[k * 2 + 1].write_data.next = self.ones.val();
-                self.ram[k * 2 + 1].write_mask.next = self.set_mask[k].val();
-            } else if self.clr_r[k].q.val() && self.rsp_bank_r.q.val() {
-                self.ram[k * 2 + 1].write_enable.next = true;
+                self.wr_on[k * 2 + 1].d.next = true;
+            } else if self.clear[k].val() && !self.epoch.q.val() {
+                self.wr_on[k * 2 + 1].d.next = true;
+                self.wr_set[k * 2 + 1].d.next = false;
+                self.wr_addr[k * 2 + 1].d.next = self.word_hv[k].val();
+                self.wr_mask[k * 2 + 1].d.next = self.ones.val();
             }
         }
 

@@ -1,13 +1,13 @@
 //! Dirty bitmap: hierarchical dirty-line bits in two banks (epochs), one RAM per
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
-//! Per cycle: stage A takes a line index; stage B (next cycle) sets the line's bit
-//! (level 0) and the summary bits above it in the bank that was active in stage A's
-//! cycle. The harvest port either swaps the active bank or reads-and-clears one word
-//! of the inactive bank; its data comes out two cycles later (a RAM's read
-//! register, then its output register). A harvest read waits
-//! while stage B still writes the bank it reads, so a line dirtied before a swap is
-//! always in the bank that swap retires.
+//! Per cycle: stage A takes a line index; stage B (next cycle) decides the RAM
+//! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
+//! summary bits above it in the bank that was active in stage A's cycle. The harvest
+//! port either swaps the active bank or reads-and-clears one word of the inactive
+//! bank; its data comes out two cycles later (a RAM's read register, then its output
+//! register). A harvest read waits while stage B or C still has a set for the bank it
+//! reads, so a line dirtied before a swap is always in the bank that swap retires.
 //!
 //! The model ORs bits into its vectors and clears a word at its read's edge; the
 //! RTL's masked RAM writes, its clear a cycle later and its 0 answer to a read of
@@ -28,10 +28,9 @@ pub struct DirtyBitmap {
     base: [usize; L],
     epoch: usize,
     bank: [Vec<u64>; 2],
-    /// Stage B: the set being written this cycle (valid, bank, line index).
-    b_valid: bool,
-    b_bank: usize,
-    b_idx: u64,
+    /// Stages B and C: (bank, line index) of a set; C's is written this cycle.
+    b: Option<(usize, u64)>,
+    c: Option<(usize, u64)>,
     /// The read taken at the last edge (valid, data), and the one before it, whose
     /// word is on the port.
     read: (bool, u64),
@@ -60,18 +59,19 @@ impl DirtyBitmap {
             base,
             epoch: 0,
             bank: [vec![0; total], vec![0; total]],
-            b_valid: false,
-            b_bank: 0,
-            b_idx: 0,
+            b: None,
+            c: None,
             read: (false, 0),
             rsp: (false, 0),
         }
     }
 
-    /// Harvest-port ready: a swap always goes; a read waits out a stage-B write to its bank.
+    /// Harvest-port ready: a swap always goes; a read waits out a stage-B or C set
+    /// in its bank.
     #[inline]
     pub fn ready(&self, hv_op: u64) -> bool {
-        hv_op == HV_SWAP as u64 || !(self.b_valid && self.b_bank != self.epoch)
+        let retired = |s: Option<(usize, u64)>| s.is_some_and(|(b, _)| b != self.epoch);
+        hv_op == HV_SWAP as u64 || !(retired(self.b) || retired(self.c))
     }
 
     /// Harvest response, two cycles after the read: (valid, data); data is 0 when
@@ -84,9 +84,9 @@ impl DirtyBitmap {
     /// Clock edge. `set`: line index entering stage A. `hv`: fired harvest op (op, level, index).
     #[inline]
     pub fn tick(&mut self, set: Option<u64>, hv: Option<(u64, u64, u64)>) -> ErrCode {
-        if self.b_valid {
-            let bank = &mut self.bank[self.b_bank];
-            let mut cur = self.b_idx;
+        if let Some((b, idx)) = self.c {
+            let bank = &mut self.bank[b];
+            let mut cur = idx;
             for &base in &self.base[..self.levels] {
                 let w = cur >> self.shift;
                 bank[base + w as usize] |= 1 << (cur & self.fmask);
@@ -112,9 +112,8 @@ impl DirtyBitmap {
             }
             None => {}
         }
-        self.b_valid = set.is_some();
-        self.b_bank = old_epoch;
-        self.b_idx = set.unwrap_or(self.b_idx);
+        self.c = self.b;
+        self.b = set.map(|idx| (old_epoch, idx));
         err
     }
 
@@ -168,6 +167,11 @@ mod tests {
         // line 0x1234: level 0 word 0x123 bit 4; level 1 word 0x12 bit 3; level 2 word 1 bit 2
         b.tick(Some(0x1234), None);
         b.tick(None, None);
+        assert!(
+            b.peek_dirty_lines().is_empty(),
+            "stage B only decides the write"
+        );
+        b.tick(None, None);
         assert_eq!(b.peek_dirty_lines(), vec![0x1234]);
         b.tick(None, Some((SW, 0, 0)));
         assert_eq!(read(&mut b, 2, 1), 1 << 2);
@@ -181,9 +185,12 @@ mod tests {
     fn a_set_in_flight_at_a_swap_lands_in_the_retired_bank_and_blocks_its_read() {
         let mut b = bitmap(2, 32);
         b.tick(Some(5), Some((SW, 0, 0))); // set enters stage A in the swap cycle: old bank
-        assert!(!b.ready(RD), "stage B still writes the retired bank");
+        assert!(!b.ready(RD), "stage B still has a set for the retired bank");
         assert!(b.ready(SW));
         b.tick(Some(40), None); // new bank
+        assert!(!b.ready(RD), "stage C still writes the retired bank");
+        b.tick(None, None);
+        assert!(b.ready(RD), "line 40's set is for the active bank");
         assert_eq!(read(&mut b, 0, 0), 1 << 5);
         assert_eq!(read(&mut b, 0, 1), 0, "line 40 went to the active bank");
         b.tick(None, Some((SW, 0, 0)));
@@ -198,6 +205,7 @@ mod tests {
         assert_eq!(b.response(), (true, 0));
         b.tick(Some(64 * 3 + 1), None);
         b.tick(None, Some((SW, 0, 0)));
+        b.tick(None, None);
         // level 0 has 256 words: index 256 + 3 wraps to 3
         assert_eq!(read(&mut b, 0, 256 + 3), 1 << 1);
         b.tick(None, None);
