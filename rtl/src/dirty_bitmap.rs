@@ -9,9 +9,10 @@
 //! still has a set for the bank it reads, so a line dirtied before a swap is always
 //! in the bank that swap retires.
 //!
-//! Every RAM input of the write port comes from a register (stage C's, or the
-//! clear's, decided in the cycle of its read): the RAMs spread over the chip, and a
-//! gate in front of them would add its routing to the long wires.
+//! The RAMs' write ports come from registers (stage C's, or the clear's, decided in
+//! the cycle of its read), through at most one gate (the mask: the set's bit, or
+//! all bits for a clear): the RAMs spread over the chip, and logic in front of them
+//! would add its routing to the long wires.
 //!
 //! The RAMs have per-bit write masks, so a set writes its one bit and never reads
 //! the word: no read-modify-write, no forwarding, and the RAM's clock-to-out is on
@@ -58,15 +59,16 @@ pub struct DirtyBitmap {
     sb_valid: DFF<bool>,
     sb_bank: DFF<bool>,
     sb_idx: DFF<Bits<LINE_BITS>>,
-    /// Stage C's set: valid and bank (for the harvest port's ready).
-    sc_valid: DFF<bool>,
-    sc_bank: DFF<bool>,
-    /// Each RAM's write port, decided a cycle ahead: enable, a set (else a clear),
-    /// word, bit mask.
+    /// Stage B's / C's set is for the retired bank (for the harvest port's ready),
+    /// decided at the edge before from the swap.
+    sb_ret: DFF<bool>,
+    sc_ret: DFF<bool>,
+    /// Each RAM's write port, decided a cycle ahead: enable, a set (else a clear of
+    /// the whole word), word; and per level the set's bit (a set goes to one bank).
     wr_on: [DFF<bool>; 2 * L],
     wr_set: [DFF<bool>; 2 * L],
     wr_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
-    wr_mask: [DFF<Bits<WORD_BITS>>; 2 * L],
+    wr_bit: [DFF<Bits<WORD_BITS>>; L],
     rsp_valid_r: DFF<bool>,
     rsp_ok_r: DFF<bool>,
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
@@ -97,6 +99,10 @@ pub struct DirtyBitmap {
     zero: Constant<Bits<WORD_BITS>>,
     swap: Constant<bool>,
     set_busy: Signal<Local, bool>,
+    swap_fire: Signal<Local, bool>,
+    /// Stage B's set / this cycle's clear is for RAM r.
+    set_in: [Signal<Local, bool>; 2 * L],
+    clear_in: [Signal<Local, bool>; 2 * L],
     hv_fire: Signal<Local, bool>,
     hv_read: Signal<Local, bool>,
     idx_b: Signal<Local, Bits<HV_INDEX_BITS>>,
@@ -132,12 +138,12 @@ impl DirtyBitmap {
             sb_valid: Default::default(),
             sb_bank: Default::default(),
             sb_idx: Default::default(),
-            sc_valid: Default::default(),
-            sc_bank: Default::default(),
+            sb_ret: Default::default(),
+            sc_ret: Default::default(),
             wr_on: Default::default(),
             wr_set: Default::default(),
             wr_addr: Default::default(),
-            wr_mask: Default::default(),
+            wr_bit: Default::default(),
             rsp_valid_r: Default::default(),
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
@@ -162,6 +168,9 @@ impl DirtyBitmap {
             ones: Constant::new(Bits::<WORD_BITS>::mask()),
             swap: Constant::new(HV_SWAP != 0),
             set_busy: Default::default(),
+            swap_fire: Default::default(),
+            set_in: Default::default(),
+            clear_in: Default::default(),
             hv_fire: Default::default(),
             hv_read: Default::default(),
             idx_b: Default::default(),
@@ -185,8 +194,8 @@ impl Logic for DirtyBitmap {
             sb_valid,
             sb_bank,
             sb_idx,
-            sc_valid,
-            sc_bank,
+            sb_ret,
+            sc_ret,
             rsp_valid_r,
             rsp_ok_r,
             rsp_level_r,
@@ -202,21 +211,24 @@ impl Logic for DirtyBitmap {
             self.wr_on[r].clock.next = self.clock.val();
             self.wr_set[r].clock.next = self.clock.val();
             self.wr_addr[r].clock.next = self.clock.val();
-            self.wr_mask[r].clock.next = self.clock.val();
             self.ram[r].write_enable.next = self.wr_on[r].q.val();
             self.ram[r].write_address.next = self.wr_addr[r].q.val();
-            self.ram[r].write_mask.next = self.wr_mask[r].q.val();
+            self.ram[r].write_mask.next = self.ones.val();
             self.ram[r].write_data.next = self.zero.val();
             if self.wr_set[r].q.val() {
+                self.ram[r].write_mask.next = self.wr_bit[r / 2].q.val();
                 self.ram[r].write_data.next = self.ones.val();
             }
         }
 
         // Harvest port: a read waits while stage B or C has a set for the inactive bank.
-        self.sc_valid.d.next = self.sb_valid.q.val();
-        self.sc_bank.d.next = self.sb_bank.q.val();
-        self.set_busy.next = (self.sb_valid.q.val() && self.sb_bank.q.val() != self.epoch.q.val())
-            || (self.sc_valid.q.val() && self.sc_bank.q.val() != self.epoch.q.val());
+        // A set is in the bank active in stage A, which is the retired one after a
+        // swap; stage B's set stays retired into stage C unless a swap comes between.
+        self.swap_fire.next = self.hv_valid.val() && self.hv_op.val() == self.swap.val();
+        self.sb_ret.d.next = self.set_valid.val() && self.swap_fire.val();
+        self.sc_ret.d.next = self.sb_valid.q.val()
+            && ((self.sb_bank.q.val() != self.epoch.q.val()) != self.swap_fire.val());
+        self.set_busy.next = self.sb_ret.q.val() || self.sc_ret.q.val();
         self.hv_ready.next = self.hv_op.val() == self.swap.val() || !self.set_busy.val();
         self.hv_fire.next =
             self.hv_valid.val() && (self.hv_op.val() == self.swap.val() || !self.set_busy.val());
@@ -255,7 +267,11 @@ impl Logic for DirtyBitmap {
             self.clr_r[k].d.next = self.clear[k].val();
             self.clr_addr_r[k].d.next = self.word_hv[k].val();
             self.same_word[k].next = self.word_hv[k].val() == self.clr_addr_r[k].q.val();
-            if self.clear[k].val() && self.clr_r[k].q.val() && self.same_word[k].val() {
+            // Only read by a fired read's answer (`late_on`), so the fire is left out.
+            if self.hv_level.val() == self.level_id[k].val()
+                && self.clr_r[k].q.val()
+                && self.same_word[k].val()
+            {
                 self.collide_r.d.next = true;
             }
 
@@ -265,27 +281,23 @@ impl Logic for DirtyBitmap {
             // set: a read waits while stage B has a set for the retired bank).
             self.ram[k * 2].read_address.next = self.word_hv[k].val();
             self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
+            // The word picks between the set and the clear by the set alone
+            // (registers); only the enable looks at this cycle's harvest port.
+            self.set_in[k * 2].next = self.write_b[k].val() && !self.sb_bank.q.val();
+            self.set_in[k * 2 + 1].next = self.write_b[k].val() && self.sb_bank.q.val();
+            self.clear_in[k * 2].next = self.clear[k].val() && self.epoch.q.val();
+            self.clear_in[k * 2 + 1].next = self.clear[k].val() && !self.epoch.q.val();
+            self.wr_bit[k].clock.next = self.clock.val();
+            self.wr_bit[k].d.next = self.set_mask[k].val();
             for b in 0..2 {
-                self.wr_on[k * 2 + b].d.next = false;
-                self.wr_set[k * 2 + b].d.next = true;
-                self.wr_addr[k * 2 + b].d.next = self.word_b[k].val();
-                self.wr_mask[k * 2 + b].d.next = self.set_mask[k].val();
-            }
-            if self.write_b[k].val() && !self.sb_bank.q.val() {
-                self.wr_on[k * 2].d.next = true;
-            } else if self.clear[k].val() && self.epoch.q.val() {
-                self.wr_on[k * 2].d.next = true;
-                self.wr_set[k * 2].d.next = false;
-                self.wr_addr[k * 2].d.next = self.word_hv[k].val();
-                self.wr_mask[k * 2].d.next = self.ones.val();
-            }
-            if self.write_b[k].val() && self.sb_bank.q.val() {
-                self.wr_on[k * 2 + 1].d.next = true;
-            } else if self.clear[k].val() && !self.epoch.q.val() {
-                self.wr_on[k * 2 + 1].d.next = true;
-                self.wr_set[k * 2 + 1].d.next = false;
-                self.wr_addr[k * 2 + 1].d.next = self.word_hv[k].val();
-                self.wr_mask[k * 2 + 1].d.next = self.ones.val();
+                self.wr_on[k * 2 + b].d.next =
+                    self.set_in[k * 2 + b].val() || self.clear_in[k * 2 + b].val();
+                self.wr_set[k * 2 + b].d.next = self.set_in[k * 2 + b].val();
+                if self.set_in[k * 2 + b].val() {
+                    self.wr_addr[k * 2 + b].d.next = self.word_b[k].val();
+                } else {
+                    self.wr_addr[k * 2 + b].d.next = self.word_hv[k].val();
+                }
             }
         }
 
