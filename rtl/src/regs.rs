@@ -50,6 +50,11 @@ const _: () = assert!(
 );
 /// The command line's four kept words.
 type H = Bits<256>;
+/// Argument checks of the command decode (see `in_p`), and their bits (one a byte).
+const CHECKS: usize = 7;
+const CHECK_BITS: usize = CHECKS * 8;
+/// Opcodes compared per byte: HARVEST_READ, RECALL, PT_REGISTER, PT_RESIDENT.
+const OPS: usize = 4;
 /// A line index in the register page.
 type K = Bits<6>;
 
@@ -270,14 +275,9 @@ pub struct Regs {
     st_no_space: Constant<W>,
     c_nop: Constant<Bits<8>>,
     c_swap: Constant<Bits<8>>,
-    c_read: Constant<Bits<8>>,
-    c_recall: Constant<Bits<8>>,
     c_set_control: Constant<Bits<8>>,
-    c_pt_reg: Constant<Bits<8>>,
-    c_pt_res: Constant<Bits<8>>,
     /// `[device.pt]`: the trigger is built (else the PT commands are unknown).
     pt_on: Constant<bool>,
-    pfn_high: Constant<W>,
     s_zero: Constant<Bits<2>>,
     s_one: Constant<Bits<2>>,
     s_two: Constant<Bits<2>>,
@@ -294,15 +294,7 @@ pub struct Regs {
     /// the bits above them are checked for zero (a mask, not a 64-bit compare's
     /// carry chain).
     levels: Constant<Bits<2>>,
-    above_two: Constant<W>,
-    above_one: Constant<W>,
-    index_high: Constant<W>,
-    addr_high: Constant<W>,
     snp_max: Constant<Bits<2>>,
-    window_high: Constant<W>,
-    window_base: Constant<W>,
-    page_high: Constant<W>,
-    page_base: Constant<W>,
     cnt_zero: Constant<Bits<2>>,
 
     // combinational
@@ -358,8 +350,9 @@ pub struct Regs {
     exec_start: Signal<Local, bool>,
     cmd_next: Signal<Local, H>,
     n_op: Signal<Local, Bits<8>>,
-    n_a0: Signal<Local, W>,
-    n_a1: Signal<Local, W>,
+    /// Argument 0's low two bits (a level or a snoop opcode), argument 1's low bit.
+    n_a0: Signal<Local, Bits<2>>,
+    n_a1: Signal<Local, bool>,
     /// The command line decoded when it is written, so execution decides from flops.
     d_nop: DFFWithInit<bool>,
     d_set: DFF<bool>,
@@ -377,6 +370,22 @@ pub struct Regs {
     x_a1: Signal<Local, Bits<ADDR_BITS>>,
     x_read_ok: Signal<Local, bool>,
     x_recall_ok: Signal<Local, bool>,
+    /// The argument checks, per byte: each is `(word & mask) == value` on argument
+    /// 0 (checks 0-1) or 1 (checks 2-6); `in_p` of the inbox's data, taken with it
+    /// from the link, `cmd_p` of the command register, taken with it. A write's
+    /// check picks each byte's from the inbox or the register by its byte enable,
+    /// so the decode is a few gates of flip-flops, not a 64-bit compare after the
+    /// merge. Likewise the opcode compares (`op_code`).
+    in_p: [DFF<bool>; CHECK_BITS],
+    cmd_p: [DFFWithInit<bool>; CHECK_BITS],
+    m_p: [Signal<Local, bool>; CHECK_BITS],
+    all_p: [Signal<Local, bool>; CHECKS],
+    p_mask: [Constant<W>; CHECKS],
+    p_value: [Constant<W>; CHECKS],
+    in_op: [DFF<bool>; OPS],
+    cmd_op: [DFFWithInit<bool>; OPS],
+    m_op: [Signal<Local, bool>; OPS],
+    op_code: [Constant<Bits<8>>; OPS],
     complete: Signal<Local, bool>,
     c_status: Signal<Local, W>,
     c_result: Signal<Local, W>,
@@ -444,6 +453,22 @@ impl Regs {
         let c8 = |v: u64| Constant::new(Bits::<8>::from(v));
         let c2 = |v: u64| Constant::new(Bits::<2>::from(v));
         let page = page_base(g);
+        // (mask, value) of the argument checks, in `in_p`'s order.
+        let checks: [(u64, u64); CHECKS] = [
+            (!3, 0),                              // a0: a level or a snoop opcode
+            (!((1u64 << PFN_BITS) - 1), 0),       // a0: a frame number
+            (!((1u64 << HV_INDEX_BITS) - 1), 0),  // a1: a harvest word index
+            (!((1u64 << ADDR_BITS) - 1), 0),      // a1: a line address
+            (!g.window_mask, g.window_base_line), // a1: in the window
+            (!(PAGE_LINES - 1), page),            // a1: in the register page
+            (!1, 0),                              // a1: a flag
+        ];
+        let op_codes = [
+            CMD_HARVEST_READ,
+            CMD_RECALL,
+            CMD_PT_REGISTER,
+            CMD_PT_RESIDENT,
+        ];
         Self {
             clock: Default::default(),
             req_valid: Default::default(),
@@ -633,13 +658,8 @@ impl Regs {
             st_no_space: w(ST_NO_SPACE),
             c_nop: c8(CMD_NOP),
             c_swap: c8(CMD_HARVEST_SWAP),
-            c_read: c8(CMD_HARVEST_READ),
-            c_recall: c8(CMD_RECALL),
             c_set_control: c8(CMD_SET_CONTROL),
-            c_pt_reg: c8(CMD_PT_REGISTER),
-            c_pt_res: c8(CMD_PT_RESIDENT),
             pt_on: Constant::new(g.pt.is_some()),
-            pfn_high: w(!((1u64 << PFN_BITS) - 1)),
             s_zero: c2(0),
             s_one: c2(1),
             s_two: c2(2),
@@ -651,15 +671,7 @@ impl Regs {
             x_ack: Constant::new((X_ACK as u64).into()),
             hv_word: Default::default(),
             levels: Constant::new(g.levels.into()),
-            above_two: w(!3),
-            above_one: w(!1),
-            index_high: w(!((1u64 << HV_INDEX_BITS) - 1)),
-            addr_high: w(!((1u64 << ADDR_BITS) - 1)),
             snp_max: Constant::new((SnpOp::BISnpInv as u64).into()),
-            window_high: w(!g.window_mask),
-            window_base: w(g.window_base_line),
-            page_high: w(!(PAGE_LINES - 1)),
-            page_base: w(page),
             cnt_zero: c2(0),
             ndr_free: Default::default(),
             drs_free: Default::default(),
@@ -731,6 +743,18 @@ impl Regs {
             x_a1: Default::default(),
             x_read_ok: Default::default(),
             x_recall_ok: Default::default(),
+            in_p: std::array::from_fn(|_| Default::default()),
+            cmd_p: std::array::from_fn(|i| {
+                DFFWithInit::new((checks[i / 8].1 >> (8 * (i % 8))) & 0xff == 0)
+            }),
+            m_p: std::array::from_fn(|_| Default::default()),
+            all_p: Default::default(),
+            p_mask: checks.map(|(m, _)| w(m)),
+            p_value: checks.map(|(_, v)| w(v)),
+            in_op: Default::default(),
+            cmd_op: std::array::from_fn(|c| DFFWithInit::new(op_codes[c] == 0)),
+            m_op: Default::default(),
+            op_code: op_codes.map(c8),
             complete: Default::default(),
             c_status: Default::default(),
             c_result: Default::default(),
@@ -864,6 +888,18 @@ impl Logic for Regs {
             slot3,
             dropped
         );
+        for i in 0..56 {
+            self.in_p[i].clock.next = self.clock.val();
+            self.in_p[i].d.next = self.in_p[i].q.val();
+            self.cmd_p[i].clock.next = self.clock.val();
+            self.cmd_p[i].d.next = self.cmd_p[i].q.val();
+        }
+        for c in 0..4 {
+            self.in_op[c].clock.next = self.clock.val();
+            self.in_op[c].d.next = self.in_op[c].q.val();
+            self.cmd_op[c].clock.next = self.clock.val();
+            self.cmd_op[c].d.next = self.cmd_op[c].q.val();
+        }
         for i in 0..32 {
             self.records[i].clock.next = self.clock.val();
             self.records[i].d.next = self.records[i].q.val();
@@ -930,6 +966,24 @@ impl Logic for Regs {
                 self.in_be.d.next = self.be_ones.val();
             }
             self.in_data.d.next = self.rwd_data.val();
+            for p in 0..2 {
+                for j in 0..8 {
+                    self.in_p[p * 8 + j].d.next = (self.rwd_data.val().get_bits::<8>(128 + j * 8)
+                        & self.p_mask[p].val().get_bits::<8>(j * 8))
+                        == self.p_value[p].val().get_bits::<8>(j * 8);
+                }
+            }
+            for p in 2..7 {
+                for j in 0..8 {
+                    self.in_p[p * 8 + j].d.next = (self.rwd_data.val().get_bits::<8>(192 + j * 8)
+                        & self.p_mask[p].val().get_bits::<8>(j * 8))
+                        == self.p_value[p].val().get_bits::<8>(j * 8);
+                }
+            }
+            for c in 0..4 {
+                self.in_op[c].d.next =
+                    self.rwd_data.val().get_bits::<8>(0) == self.op_code[c].val();
+            }
             if self.rwd_valid.val() {
                 self.in_opcode.d.next = self.rwd_opcode.val();
                 self.in_meta.d.next = self.rwd_meta.val();
@@ -1002,35 +1056,66 @@ impl Logic for Regs {
         self.cmd_next.next =
             (self.command.q.val() & !self.emask.val()) | (self.in_data.q.val() & self.emask.val());
         self.n_op.next = self.cmd_next.val().get_bits::<8>(0);
-        self.n_a0.next = self.cmd_next.val().get_bits::<64>(128);
-        self.n_a1.next = self.cmd_next.val().get_bits::<64>(192);
-        self.x_read_ok.next = (self.n_a0.val() & self.above_two.val()) == self.w_zero.val()
-            && self.n_a0.val().get_bits::<2>(0) < self.levels.val()
-            && (self.n_a1.val() & self.index_high.val()) == self.w_zero.val();
-        self.x_recall_ok.next = (self.n_a0.val() & self.above_two.val()) == self.w_zero.val()
-            && self.n_a0.val().get_bits::<2>(0) <= self.snp_max.val()
-            && (self.n_a1.val() & self.addr_high.val()) == self.w_zero.val()
-            && (self.n_a1.val() & self.window_high.val()) == self.window_base.val()
-            && (self.n_a1.val() & self.page_high.val()) != self.page_base.val();
-        self.x_pt_op.next = self.pt_on.val()
-            && (self.n_op.val() == self.c_pt_reg.val() || self.n_op.val() == self.c_pt_res.val());
-        self.x_pt_ok.next = (self.n_a1.val() & self.above_one.val()) == self.w_zero.val()
-            && (self.n_a0.val() & self.pfn_high.val()) == self.w_zero.val();
+        self.n_a0.next = self.cmd_next.val().get_bits::<2>(128);
+        self.n_a1.next = self.cmd_next.val().get_bit(192);
+        for p in 0..2 {
+            self.all_p[p].next = true;
+            for j in 0..8 {
+                self.m_p[p * 8 + j].next = self.cmd_p[p * 8 + j].q.val();
+                if self.in_be.q.val().get_bit(16 + j) {
+                    self.m_p[p * 8 + j].next = self.in_p[p * 8 + j].q.val();
+                }
+                if !self.m_p[p * 8 + j].val() {
+                    self.all_p[p].next = false;
+                }
+            }
+        }
+        for p in 2..7 {
+            self.all_p[p].next = true;
+            for j in 0..8 {
+                self.m_p[p * 8 + j].next = self.cmd_p[p * 8 + j].q.val();
+                if self.in_be.q.val().get_bit(24 + j) {
+                    self.m_p[p * 8 + j].next = self.in_p[p * 8 + j].q.val();
+                }
+                if !self.m_p[p * 8 + j].val() {
+                    self.all_p[p].next = false;
+                }
+            }
+        }
+        for c in 0..4 {
+            self.m_op[c].next = self.cmd_op[c].q.val();
+            if self.in_be.q.val().get_bit(0) {
+                self.m_op[c].next = self.in_op[c].q.val();
+            }
+        }
+        self.x_read_ok.next =
+            self.all_p[0].val() && self.n_a0.val() < self.levels.val() && self.all_p[2].val();
+        self.x_recall_ok.next = self.all_p[0].val()
+            && self.n_a0.val() <= self.snp_max.val()
+            && self.all_p[3].val()
+            && self.all_p[4].val()
+            && !self.all_p[5].val();
+        self.x_pt_op.next = self.pt_on.val() && (self.m_op[2].val() || self.m_op[3].val());
+        self.x_pt_ok.next = self.all_p[6].val() && self.all_p[1].val();
         if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
             self.command.d.next = self.cmd_next.val();
             self.d_nop.d.next = self.n_op.val() == self.c_nop.val();
             self.d_set.d.next = self.n_op.val() == self.c_set_control.val();
             self.d_swap.d.next = self.n_op.val() == self.c_swap.val();
-            self.d_read.d.next = self.n_op.val() == self.c_read.val() && self.x_read_ok.val();
-            self.d_recall.d.next = self.n_op.val() == self.c_recall.val() && self.x_recall_ok.val();
-            self.d_bad_arg.d.next = (self.n_op.val() == self.c_read.val() && !self.x_read_ok.val())
-                || (self.n_op.val() == self.c_recall.val() && !self.x_recall_ok.val())
+            self.d_read.d.next = self.m_op[0].val() && self.x_read_ok.val();
+            self.d_recall.d.next = self.m_op[1].val() && self.x_recall_ok.val();
+            self.d_bad_arg.d.next = (self.m_op[0].val() && !self.x_read_ok.val())
+                || (self.m_op[1].val() && !self.x_recall_ok.val())
                 || (self.x_pt_op.val() && !self.x_pt_ok.val());
-            self.d_pt_reg.d.next =
-                self.pt_on.val() && self.n_op.val() == self.c_pt_reg.val() && self.x_pt_ok.val();
-            self.d_pt_res.d.next =
-                self.pt_on.val() && self.n_op.val() == self.c_pt_res.val() && self.x_pt_ok.val();
-            self.d_pt_set.d.next = self.n_a1.val().get_bit(0);
+            self.d_pt_reg.d.next = self.pt_on.val() && self.m_op[2].val() && self.x_pt_ok.val();
+            self.d_pt_res.d.next = self.pt_on.val() && self.m_op[3].val() && self.x_pt_ok.val();
+            for i in 0..56 {
+                self.cmd_p[i].d.next = self.m_p[i].val();
+            }
+            for c in 0..4 {
+                self.cmd_op[c].d.next = self.m_op[c].val();
+            }
+            self.d_pt_set.d.next = self.n_a1.val();
         }
 
         // The consumer index: word 1 of the events line.
