@@ -242,11 +242,12 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 /// keeps the dirty bitmap's set path free of the RAM's clock-to-out.
 ///
 /// The output register is where a DP16KD has one of its own: read with
-/// `LINEWATCH_ECP5` defined (the FPGA flow's ECP5 synthesis) and `ecp5_blocks`
-/// saying so, the memory is written as DP16KD instances with `REGMODE_B = "OUTREG"`,
-/// whose data comes 1 ns after the clock instead of 5.8 ns (Yosys does not infer
-/// that register). Elsewhere, and for depths where distributed RAM or a cascade suits
-/// better, it is an ordinary register after the RAM.
+/// `LINEWATCH_ECP5` defined (the FPGA flow's ECP5 synthesis), at the depths
+/// `Ecp5Blocks::for_depth` gives blocks for, the memory is written as DP16KD
+/// instances with `REGMODE_B = "OUTREG"`, so a reader starts from that register, not
+/// from the RAM array's 5.8 ns clock-to-out (Yosys does not infer the register).
+/// Elsewhere, and for depths where distributed RAM or a cascade suits better, it is
+/// an ordinary register after the RAM.
 #[derive(LogicBlock)]
 pub struct MaskedRam<const W: usize, const A: usize> {
     pub clock: Signal<In, Clock>,
@@ -286,14 +287,6 @@ impl Ecp5Blocks {
             d if d <= 1024 => Self::TwoLanes,
             d if d <= 16384 => Self::OneBit,
             _ => Self::Inferred,
-        }
-    }
-    /// DP16KDs for a word of `used` bits (0 when inferred).
-    pub fn blocks(self, used: usize) -> usize {
-        match self {
-            Self::Inferred => 0,
-            Self::TwoLanes => used.div_ceil(2),
-            Self::OneBit => used,
         }
     }
 }

@@ -55,6 +55,10 @@ const CHECKS: usize = 7;
 const CHECK_BITS: usize = CHECKS * 8;
 /// Opcodes compared per byte: HARVEST_READ, RECALL, PT_REGISTER, PT_RESIDENT.
 const OPS: usize = 4;
+const _: () = assert!(
+    CHECKS == 7 && CHECK_BITS == 56 && OPS == 4,
+    "the decode's loops are written with these bounds (hdl_gen takes literals)"
+);
 /// A line index in the register page.
 type K = Bits<6>;
 

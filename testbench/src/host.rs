@@ -315,6 +315,37 @@ impl PtHost {
     }
 }
 
+/// Harvest reads the device has taken and not yet answered: the harvest port
+/// answers a read two cycles after taking it (protocol.md), and takes one a cycle.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HvInFlight<T>([Option<T>; 2]);
+
+impl<T> Default for HvInFlight<T> {
+    fn default() -> Self {
+        Self([None, None])
+    }
+}
+
+impl<T: Copy> HvInFlight<T> {
+    /// The read taken in the last cycle (its answer comes next cycle).
+    pub(crate) fn last(&self) -> Option<T> {
+        self.0[0]
+    }
+    /// A new cycle: the read whose answer is on the port now, if any.
+    pub(crate) fn step(&mut self) -> Option<T> {
+        let answered = self.0[1].take();
+        self.0[1] = self.0[0].take();
+        answered
+    }
+    /// A read taken this cycle.
+    pub(crate) fn push(&mut self, read: T) {
+        self.0[0] = Some(read);
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
 pub struct HostAgent {
     rng: Rng,
     c: CosimConfig,
@@ -334,9 +365,8 @@ pub struct HostAgent {
     hv: Option<(u64, u64, u64)>,
     /// `hv` reads again the word whose read the device took in the last cycle.
     hv_reread: bool,
-    /// The harvest reads taken in the last cycle and the one before (level, word, a
-    /// re-read): the device answers two cycles after a read.
-    hv_inflight: [Option<(u64, u64, bool)>; 2],
+    /// Harvest reads taken and not yet answered (level, word, a re-read).
+    hv_inflight: HvInFlight<(u64, u64, bool)>,
     hv_queue: VecDeque<(u64, u64)>,
     birsp: VecDeque<(u64, u64)>,
     snoops: Vec<Snoop>,
@@ -421,7 +451,7 @@ impl HostAgent {
             cmd: None,
             hv: None,
             hv_reread: false,
-            hv_inflight: [None; 2],
+            hv_inflight: HvInFlight::default(),
             hv_queue: VecDeque::new(),
             birsp: VecDeque::new(),
             snoops: Vec::new(),
@@ -530,13 +560,8 @@ impl HostAgent {
             && self.drain_swaps >= 2
             && self.quiet()
             && self.hv.is_none()
-            && self.hv_idle()
+            && self.hv_inflight.is_empty()
             && self.hv_queue.is_empty()
-    }
-
-    /// No harvest read waits for its answer.
-    fn hv_idle(&self) -> bool {
-        self.hv_inflight.iter().all(Option::is_none)
     }
 
     fn quiet(&self) -> bool {
@@ -564,7 +589,7 @@ impl HostAgent {
         }
         // Now and then the word just read is read again at once: it was cleared, and
         // this read meets its clear at the RAM (the bitmap answers 0 there itself).
-        if let Some((k, w, false)) = self.hv_inflight[0] {
+        if let Some((k, w, false)) = self.hv_inflight.last() {
             if self.hv.is_none() && k < self.g.levels && self.rng.permille(REREAD_PERMILLE) {
                 self.hv = Some((HV_READ_CLEAR as u64, k, w));
                 self.hv_reread = true;
@@ -643,7 +668,7 @@ impl HostAgent {
             self.cmd = Some((op as u64, a));
         }
         if self.hv.is_none()
-            && self.hv_idle()
+            && self.hv_inflight.is_empty()
             && self.hv_queue.is_empty()
             && self.rng.permille(c.harvest_rate)
         {
@@ -780,7 +805,7 @@ impl HostAgent {
                     return;
                 }
             }
-            3 if self.hv.is_none() && self.hv_idle() && self.hv_queue.is_empty() => {
+            3 if self.hv.is_none() && self.hv_inflight.is_empty() && self.hv_queue.is_empty() => {
                 self.hv = Some((HV_READ_CLEAR as u64, 3, 0));
             }
             _ => return,
@@ -792,7 +817,7 @@ impl HostAgent {
         if self.drain_swaps < 2
             && self.quiet()
             && self.hv.is_none()
-            && self.hv_idle()
+            && self.hv_inflight.is_empty()
             && self.hv_queue.is_empty()
         {
             self.hv = Some((HV_SWAP as u64, 0, 0));
@@ -975,9 +1000,7 @@ impl HostAgent {
             self.count(RspOp::from_bits(op as u8).expect("legal").name());
         }
         // The answer to the read of two cycles ago, then this cycle's harvest operation.
-        let answered = self.hv_inflight[1].take();
-        self.hv_inflight[1] = self.hv_inflight[0].take();
-        if let Some((k, w, reread)) = answered {
+        if let Some((k, w, reread)) = self.hv_inflight.step() {
             if !o.hv_rsp_valid {
                 self.errors.push(format!(
                     "cycle {now}: no harvest response two cycles after the read of level {k} word {w}"
@@ -1024,7 +1047,7 @@ impl HostAgent {
                 if !reread && self.hv_queue.front() == Some(&(k, w)) {
                     self.hv_queue.pop_front();
                 }
-                self.hv_inflight[0] = Some((k, w, reread));
+                self.hv_inflight.push((k, w, reread));
             }
         }
         if o.bisnp_valid && i.bisnp_ready {
@@ -1190,7 +1213,7 @@ impl HostAgent {
                 }
             }
         }
-        if self.hv_queue.is_empty() && self.hv_idle() {
+        if self.hv_queue.is_empty() && self.hv_inflight.is_empty() {
             if let Some(want) = self.scan_expect.take() {
                 if want != self.scan_got {
                     let lost = want.difference(&self.scan_got).count();

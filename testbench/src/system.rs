@@ -10,7 +10,7 @@
 //! next). Device cycles in which the host has nothing outstanding are skipped: the
 //! device is idle then, and both device implementations see the same inputs.
 
-use crate::host::message_index;
+use crate::host::{message_index, HvInFlight};
 use crate::lockstep::Side;
 use anyhow::{anyhow, bail, Result};
 use linewatch_model::config::HostConfig;
@@ -84,9 +84,8 @@ struct Harvest {
     offer: Option<(u64, u64, u64)>,
     /// Words still to read, in order.
     queue: VecDeque<(u64, u64)>,
-    /// The reads taken last cycle and the one before: a read's data comes out two
-    /// cycles after it is taken.
-    inflight: [Option<(u64, u64)>; 2],
+    /// Reads taken and not yet answered (level, word).
+    inflight: HvInFlight<(u64, u64)>,
     /// Level-0 line indices (window-relative) found by the current scan.
     lines: Vec<u64>,
     reads: u64,
@@ -297,7 +296,7 @@ impl<S: Side> Link<S> {
             && self.deferred.is_empty()
             && self.reads.is_empty()
             && self.hv.offer.is_none()
-            && self.hv.inflight.iter().all(Option::is_none)
+            && self.hv.inflight.is_empty()
             && self.hv.queue.is_empty()
             && !self.o.ndr_valid
             && !self.o.drs_valid
@@ -542,9 +541,7 @@ impl<S: Side> Link<S> {
     fn harvest_step(&mut self, taken: bool, rsp: (bool, u64), now: u64) -> Result<()> {
         let g = self.g;
         let hv = &mut self.hv;
-        let answered = hv.inflight[1].take();
-        hv.inflight[1] = hv.inflight[0].take();
-        if let Some((k, w)) = answered {
+        if let Some((k, w)) = hv.inflight.step() {
             if !rsp.0 {
                 bail!("device cycle {now}: no harvest response two cycles after the read of level {k} word {w}");
             }
@@ -566,7 +563,7 @@ impl<S: Side> Link<S> {
                 hv.queue.extend((0..g.level_words(top)).map(|w| (top, w)));
             } else {
                 hv.reads += 1;
-                hv.inflight[0] = Some((k, w));
+                hv.inflight.push((k, w));
             }
         }
         if hv.offer.is_none() {
