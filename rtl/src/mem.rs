@@ -138,8 +138,9 @@ impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
 /// `fast_on_ecp5`: when the RTL is read with `LINEWATCH_ECP5` defined (the FPGA
 /// flow's ECP5 synthesis), the memory asks for distributed RAM plus a register
 /// instead of a DP16KD, whose read data comes 5.8 ns after the clock without its
-/// output register; other readers (Verilator, iCE40) see the same behaviour in
-/// block RAM.
+/// output register, and takes each write into registers first, writing the RAM an
+/// edge later (a read of that word is answered from the registers); other readers
+/// (Verilator, iCE40) see the same behaviour in block RAM.
 #[derive(LogicBlock)]
 pub struct BlockRam<const W: usize, const A: usize> {
     pub clock: Signal<In, Clock>,
@@ -195,20 +196,34 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 
     fn hdl(&self) -> Verilog {
         let depth = self._sim.len();
-        let style = if self._fast_on_ecp5 {
-            "`ifdef LINEWATCH_ECP5\n(* ram_style = \"distributed\" *)\n`endif\n"
-        } else {
-            ""
-        };
-        Verilog::Custom(format!(
-            "{style}reg [{w1}:0] mem [0:{d1}];\n{spare}{init}initial begin\n   read_data = {w}'h0;\nend\n\nalways @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
-            w = W,
-            w1 = W - 1,
-            d1 = depth - 1,
+        let mem = format!("reg [{}:0] mem [0:{}];\n", W - 1, depth - 1);
+        let head = format!(
+            "{spare}{init}initial begin\n   read_data = {W}'h0;\nend\n\n",
             spare = spare_bits(A, depth),
             init = zero_init(W, depth),
+        );
+        let plain = format!(
+            "always @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
             rd = word("read_address", depth),
             wr = word("write_address", depth),
+        );
+        if !self._fast_on_ecp5 {
+            return Verilog::Custom(format!("{mem}{head}{plain}"));
+        }
+        // ECP5: distributed RAM written an edge late from registers (the write
+        // data's fan-out to the LUT RAMs starts at flops); a read of the word
+        // still waiting takes it from those registers.
+        let fast = format!(
+            "reg [{w1}:0] pend_data;\nreg [{a1}:0] pend_address;\nreg pend_enable;\ninitial begin\n   pend_data = {W}'h0;\n   pend_address = {A}'h0;\n   pend_enable = 1'b0;\nend\n\nalways @(posedge clock) begin\n   pend_enable <= write_enable;\n   pend_address <= write_address;\n   pend_data <= write_data;\n   if (pend_enable) begin\n      {pw} <= pend_data;\n   end\n   if (pend_enable && {pi} == {ri}) begin\n      read_data <= pend_data;\n   end else begin\n      read_data <= {rd};\n   end\nend\n",
+            w1 = W - 1,
+            a1 = A - 1,
+            pw = word("pend_address", depth),
+            pi = index("pend_address", depth),
+            ri = index("read_address", depth),
+            rd = word("read_address", depth),
+        );
+        Verilog::Custom(format!(
+            "`ifdef LINEWATCH_ECP5\n(* ram_style = \"distributed\" *)\n{mem}{head}{fast}`else\n{mem}{head}{plain}`endif\n"
         ))
     }
 

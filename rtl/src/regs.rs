@@ -24,7 +24,7 @@
 //!
 //! For timing, decisions come from flops: the inbox keeps the page decode and the
 //! channel pick off every path of the agent, the command line is decoded as it is
-//! written, the ring's fill level and next slots are registered, the core's events
+//! written, the ring's room and next slots are registered, the core's events
 //! arrive through the top's register, and a read's answer is an OR of one-hot terms.
 
 use crate::dirty_bitmap::LINE_BITS;
@@ -142,7 +142,8 @@ pub struct Regs {
     in_opcode: DFF<Op>,
     in_meta: DFF<MetaV>,
     in_tag: DFF<Tag>,
-    in_line: DFF<K>,
+    /// The inbox's line, one-hot (decoded as it loads: no line compare follows it).
+    in_hot: DFF<W>,
     /// Byte enables of bytes 0..31 (all ones for a full write).
     in_be: DFF<Bits<32>>,
     be_ones: Constant<Bits<32>>,
@@ -196,14 +197,12 @@ pub struct Regs {
     pt_res_set_r: DFF<bool>,
     pt_res_frame_r: DFF<Bits<PFN_BITS>>,
     records: [DFF<W>; RING],
-    wr_d: DFF<bool>,
-    wr_r: DFF<bool>,
-    wr_e: DFF<bool>,
-    wr_p: DFF<bool>,
-    wr_d_slot: DFF<Bits<5>>,
-    wr_r_slot: DFF<Bits<5>>,
-    wr_e_slot: DFF<Bits<5>>,
-    wr_p_slot: DFF<Bits<5>>,
+    /// Each source's append as the one-hot slot it lands in (zero for none), so a
+    /// record's enable is a flop, not a slot compare.
+    wr_d_hot: DFF<Bits<RING>>,
+    wr_r_hot: DFF<Bits<RING>>,
+    wr_e_hot: DFF<Bits<RING>>,
+    wr_p_hot: DFF<Bits<RING>>,
     wr_d_rec: DFF<W>,
     wr_r_rec: DFF<W>,
     wr_e_rec: DFF<W>,
@@ -217,6 +216,15 @@ pub struct Regs {
     /// (producer - consumer) mod 64, and the producer's next four slots, registered
     /// from the next state (decided appends included) so the appends decide from flops.
     fill: DFF<Bits<6>>,
+    /// The last consumer write's move of the fill (old minus new index, modulo 64):
+    /// the room goes by the consumer of the cycle before, so its subtraction is
+    /// off the path into `full`.
+    cons_move: DFF<Bits<6>>,
+    fill_zero: Constant<Bits<6>>,
+    /// No room for k + 1 more records at the fill level `fill` holds (set when full,
+    /// so the flops' initial zero is the empty ring).
+    full: [DFF<bool>; 4],
+    ring_room: RingRoom,
     slot0: DFF<Bits<5>>,
     slot1: DFFWithInit<Bits<5>>,
     slot2: DFFWithInit<Bits<5>>,
@@ -224,9 +232,8 @@ pub struct Regs {
     dropped: DFF<W>,
 
     // constants
-    slot_id: [Constant<Bits<5>>; RING],
-    k_ring: [Constant<K>; RING_LINES],
-    k_events: Constant<K>,
+    slot_one: Constant<Bits<RING>>,
+    slot_none: Constant<Bits<RING>>,
     bit_events: Constant<W>,
     bit_ring0: Constant<W>,
     events_line: Constant<Line>,
@@ -240,16 +247,19 @@ pub struct Regs {
     byte_ff: Constant<H>,
     half_zero: Constant<H>,
     line_zero: Constant<Line>,
-    used_max: Constant<Bits<6>>,
     w_zero: Constant<W>,
     w_one: Constant<W>,
-    k_control: Constant<K>,
     k_command: Constant<K>,
-    k_doorbell: Constant<K>,
-    k_completion: Constant<K>,
-    k_status: Constant<K>,
-    k_ident: Constant<K>,
-    k_params: Constant<K>,
+    /// One-hot masks of the lines (`in_hot` bits).
+    h_command: Constant<W>,
+    h_doorbell: Constant<W>,
+    h_events: Constant<W>,
+    h_ident: Constant<W>,
+    h_params: Constant<W>,
+    h_control: Constant<W>,
+    h_completion: Constant<W>,
+    h_status: Constant<W>,
+    h_ring: [Constant<W>; RING_LINES],
     bit_control: Constant<W>,
     bit_command: Constant<W>,
     bit_completion: Constant<W>,
@@ -401,11 +411,10 @@ pub struct Regs {
     rec_r: Signal<Local, W>,
     rec_e: Signal<Local, W>,
     rec_p: Signal<Local, W>,
-    room0: Signal<Local, bool>,
-    room1: Signal<Local, bool>,
-    room2: Signal<Local, bool>,
-    room3: Signal<Local, bool>,
-    /// Records appended ahead of the trigger's this cycle.
+    /// Room for one, two, three or four more records (from `full`).
+    has_room: [Signal<Local, bool>; 4],
+    /// Valid events ahead of the error record and of the trigger's this cycle.
+    n_de: Signal<Local, Bits<2>>,
     n_pre: Signal<Local, Bits<2>>,
     n_rec: Signal<Local, Bits<3>>,
     n_drop: Signal<Local, Bits<3>>,
@@ -413,9 +422,6 @@ pub struct Regs {
     cnt3_zero: Constant<Bits<3>>,
     cons_next: Signal<Local, W>,
     cons_write: Signal<Local, bool>,
-    k31: Constant<Bits<6>>,
-    k30: Constant<Bits<6>>,
-    k29: Constant<Bits<6>>,
     ok_d: Signal<Local, bool>,
     ok_r: Signal<Local, bool>,
     ok_e: Signal<Local, bool>,
@@ -535,7 +541,7 @@ impl Regs {
             in_opcode: Default::default(),
             in_meta: Default::default(),
             in_tag: Default::default(),
-            in_line: Default::default(),
+            in_hot: Default::default(),
             in_be: Default::default(),
             be_ones: Constant::new(Bits::<32>::mask()),
             in_data: Default::default(),
@@ -585,14 +591,10 @@ impl Regs {
             pt_res_set_r: Default::default(),
             pt_res_frame_r: Default::default(),
             records: Default::default(),
-            wr_d: Default::default(),
-            wr_r: Default::default(),
-            wr_e: Default::default(),
-            wr_p: Default::default(),
-            wr_d_slot: Default::default(),
-            wr_r_slot: Default::default(),
-            wr_e_slot: Default::default(),
-            wr_p_slot: Default::default(),
+            wr_d_hot: Default::default(),
+            wr_r_hot: Default::default(),
+            wr_e_hot: Default::default(),
+            wr_p_hot: Default::default(),
             wr_d_rec: Default::default(),
             wr_r_rec: Default::default(),
             wr_e_rec: Default::default(),
@@ -602,14 +604,17 @@ impl Regs {
             n_drop_r: Default::default(),
             cons: Default::default(),
             fill: Default::default(),
+            cons_move: Default::default(),
+            fill_zero: Constant::new(0.into()),
+            full: Default::default(),
+            ring_room: RingRoom::default(),
             slot0: Default::default(),
             slot1: DFFWithInit::new(1u64.into()),
             slot2: DFFWithInit::new(2u64.into()),
             slot3: DFFWithInit::new(3u64.into()),
             dropped: Default::default(),
-            slot_id: std::array::from_fn(|i| Constant::new(Bits::<5>::from(i as u64))),
-            k_ring: std::array::from_fn(|j| kk(RING_FIRST + j as u64)),
-            k_events: kk(LINE_EVENTS),
+            slot_one: Constant::new(1.into()),
+            slot_none: Constant::new(0.into()),
             bit_events: w(1 << LINE_EVENTS),
             bit_ring0: w(1 << RING_FIRST),
             events_line: Constant::new(line_of([0, 0, 0, RING_FIRST, RING_RECORDS, 0, 0, 0])),
@@ -623,16 +628,18 @@ impl Regs {
             byte_ff: Constant::new(0xffu64.into()),
             half_zero: Constant::new(0u64.into()),
             line_zero: Constant::new(line_of([0; 8])),
-            used_max: Constant::new(RING_RECORDS.into()),
             w_zero: w(0),
             w_one: w(1),
-            k_control: kk(LINE_CONTROL),
             k_command: kk(LINE_COMMAND),
-            k_doorbell: kk(LINE_DOORBELL),
-            k_completion: kk(LINE_COMPLETION),
-            k_status: kk(LINE_STATUS),
-            k_ident: kk(LINE_IDENT),
-            k_params: kk(LINE_PARAMS),
+            h_command: w(1 << LINE_COMMAND),
+            h_doorbell: w(1 << LINE_DOORBELL),
+            h_events: w(1 << LINE_EVENTS),
+            h_ident: w(1 << LINE_IDENT),
+            h_params: w(1 << LINE_PARAMS),
+            h_control: w(1 << LINE_CONTROL),
+            h_completion: w(1 << LINE_COMPLETION),
+            h_status: w(1 << LINE_STATUS),
+            h_ring: std::array::from_fn(|j| w(1 << (RING_FIRST + j as u64))),
             bit_control: w(1 << LINE_CONTROL),
             bit_command: w(1 << LINE_COMMAND),
             bit_completion: w(1 << LINE_COMPLETION),
@@ -770,10 +777,8 @@ impl Regs {
             rec_r: Default::default(),
             rec_e: Default::default(),
             rec_p: Default::default(),
-            room0: Default::default(),
-            room1: Default::default(),
-            room2: Default::default(),
-            room3: Default::default(),
+            has_room: Default::default(),
+            n_de: Default::default(),
             n_pre: Default::default(),
             n_rec: Default::default(),
             n_drop: Default::default(),
@@ -781,9 +786,6 @@ impl Regs {
             cnt3_zero: Constant::new(0u64.into()),
             cons_next: Default::default(),
             cons_write: Default::default(),
-            k31: Constant::new((RING_RECORDS - 1).into()),
-            k30: Constant::new((RING_RECORDS - 2).into()),
-            k29: Constant::new((RING_RECORDS - 3).into()),
             ok_d: Default::default(),
             ok_r: Default::default(),
             ok_e: Default::default(),
@@ -811,7 +813,7 @@ impl Logic for Regs {
             in_opcode,
             in_meta,
             in_tag,
-            in_line,
+            in_hot,
             in_be,
             in_data,
             held,
@@ -862,14 +864,10 @@ impl Logic for Regs {
             prod,
             cons,
             hv_word,
-            wr_d,
-            wr_r,
-            wr_e,
-            wr_p,
-            wr_d_slot,
-            wr_r_slot,
-            wr_e_slot,
-            wr_p_slot,
+            wr_d_hot,
+            wr_r_hot,
+            wr_e_hot,
+            wr_p_hot,
             wr_d_rec,
             wr_r_rec,
             wr_e_rec,
@@ -884,6 +882,7 @@ impl Logic for Regs {
             d_pt_res,
             d_pt_set,
             fill,
+            cons_move,
             n_rec_r,
             n_drop_r,
             slot0,
@@ -907,6 +906,9 @@ impl Logic for Regs {
         for i in 0..32 {
             self.records[i].clock.next = self.clock.val();
             self.records[i].d.next = self.records[i].q.val();
+        }
+        for k in 0..4 {
+            self.full[k].clock.next = self.clock.val();
         }
         // Empty at the start of the cycle: acceptance does not wait for the readies.
         self.ndr_free.next = !self.ndr_valid_r.q.val();
@@ -934,7 +936,7 @@ impl Logic for Regs {
         } else {
             self.r_grant.next = self.r_meta.val();
         }
-        self.r_bit.next = self.w_one.val() << self.in_line.q.val();
+        self.r_bit.next = self.in_hot.q.val();
 
         // Request-with-data decode.
         self.w_wr.next = self.in_opcode.q.val() == self.rwd_mem_wr.val();
@@ -942,10 +944,10 @@ impl Logic for Regs {
         self.w_meta_ok.next =
             self.in_meta.q.val() == self.meta_i.val() || self.in_meta.q.val() == self.meta_s.val();
         self.w_keep_s.next = self.in_meta.q.val() == self.meta_s.val();
-        self.w_cmd.next = self.in_line.q.val() == self.k_command.val();
-        self.w_db.next = self.in_line.q.val() == self.k_doorbell.val();
-        self.w_ev.next = self.in_line.q.val() == self.k_events.val();
-        self.w_bit.next = self.w_one.val() << self.in_line.q.val();
+        self.w_cmd.next = (self.in_hot.q.val() & self.h_command.val()) != self.w_zero.val();
+        self.w_db.next = (self.in_hot.q.val() & self.h_doorbell.val()) != self.w_zero.val();
+        self.w_ev.next = (self.in_hot.q.val() & self.h_events.val()) != self.w_zero.val();
+        self.w_bit.next = self.in_hot.q.val();
 
         // The inbox's message goes when its answer register is free; a new one is
         // taken when the inbox is empty or drains now (a write before a request).
@@ -992,12 +994,12 @@ impl Logic for Regs {
                 self.in_opcode.d.next = self.rwd_opcode.val();
                 self.in_meta.d.next = self.rwd_meta.val();
                 self.in_tag.d.next = self.rwd_tag.val();
-                self.in_line.d.next = self.rwd_line.val();
+                self.in_hot.d.next = self.w_one.val() << self.rwd_line.val();
             } else {
                 self.in_opcode.d.next = self.req_opcode.val();
                 self.in_meta.d.next = self.req_meta.val();
                 self.in_tag.d.next = self.req_tag.val();
-                self.in_line.d.next = self.req_line.val();
+                self.in_hot.d.next = self.w_one.val() << self.req_line.val();
             }
         }
 
@@ -1134,23 +1136,23 @@ impl Logic for Regs {
         // The requested line's current value: one term per line, ORed (the lines are
         // exclusive, so no priority chain).
         self.t_ident.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_ident.val() {
+        if (self.in_hot.q.val() & self.h_ident.val()) != self.w_zero.val() {
             self.t_ident.next = self.ident_line.val();
         }
         self.t_params.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_params.val() {
+        if (self.in_hot.q.val() & self.h_params.val()) != self.w_zero.val() {
             self.t_params.next = self.params_line.val();
         }
         self.t_control.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_control.val() {
+        if (self.in_hot.q.val() & self.h_control.val()) != self.w_zero.val() {
             self.t_control.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
         }
         self.t_command.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_command.val() {
+        if (self.in_hot.q.val() & self.h_command.val()) != self.w_zero.val() {
             self.t_command.next = bit_cast::<DATA_BITS, 256>(self.command.q.val());
         }
         self.t_completion.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_completion.val() {
+        if (self.in_hot.q.val() & self.h_completion.val()) != self.w_zero.val() {
             self.t_completion.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
@@ -1158,20 +1160,20 @@ impl Logic for Regs {
                 | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
         }
         self.t_status.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_status.val() {
+        if (self.in_hot.q.val() & self.h_status.val()) != self.w_zero.val() {
             self.t_status.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
         }
         self.t_events.next = self.line_zero.val();
-        if self.in_line.q.val() == self.k_events.val() {
+        if (self.in_hot.q.val() & self.h_events.val()) != self.w_zero.val() {
             self.t_events.next = self.events_line.val()
                 | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
         }
-        if self.in_line.q.val() == self.k_ring[0].val() {
+        if (self.in_hot.q.val() & self.h_ring[0].val()) != self.w_zero.val() {
             self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
@@ -1183,7 +1185,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[0].next = self.line_zero.val();
         }
-        if self.in_line.q.val() == self.k_ring[1].val() {
+        if (self.in_hot.q.val() & self.h_ring[1].val()) != self.w_zero.val() {
             self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
@@ -1195,7 +1197,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[1].next = self.line_zero.val();
         }
-        if self.in_line.q.val() == self.k_ring[2].val() {
+        if (self.in_hot.q.val() & self.h_ring[2].val()) != self.w_zero.val() {
             self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
@@ -1207,7 +1209,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[2].next = self.line_zero.val();
         }
-        if self.in_line.q.val() == self.k_ring[3].val() {
+        if (self.in_hot.q.val() & self.h_ring[3].val()) != self.w_zero.val() {
             self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
@@ -1472,37 +1474,40 @@ impl Logic for Regs {
             | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count.val()) << 16u64)
             | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code.val());
         self.rec_p.next = self.ev_pt_rec.val();
-        // Fill level (producer minus consumer modulo 64) from a flop: room for one,
-        // two, three or four more records is a compare with a constant.
-        self.room0.next = self.fill.q.val() < self.used_max.val();
-        self.room1.next = self.fill.q.val() < self.k31.val();
-        self.room2.next = self.fill.q.val() < self.k30.val();
-        self.room3.next = self.fill.q.val() < self.k29.val();
-        self.ok_d.next = self.ev_dirty_valid.val() && self.room0.val();
+        // Room for one to four more records from flops (decided at the last edge, for
+        // the fill it left). Record k's room is by the count of valid events ahead of
+        // it, not of accepted ones: room for fewer records is implied by room for
+        // more, so the count differs only where both say "full".
+        for k in 0..4 {
+            self.has_room[k].next = !self.full[k].q.val();
+        }
+        self.n_de.next =
+            self.cnt_zero.val() + self.ev_dirty_valid.val() + self.ev_recall_valid.val();
+        self.n_pre.next = self.n_de.val() + self.ev_err_valid.val();
+        self.ok_d.next = self.ev_dirty_valid.val() && self.has_room[0].val();
         self.drop_d.next = self.ev_dirty_valid.val() && !self.ok_d.val();
-        if self.ok_d.val() {
-            self.ok_r.next = self.ev_recall_valid.val() && self.room1.val();
+        if self.ev_dirty_valid.val() {
+            self.ok_r.next = self.ev_recall_valid.val() && self.has_room[1].val();
         } else {
-            self.ok_r.next = self.ev_recall_valid.val() && self.room0.val();
+            self.ok_r.next = self.ev_recall_valid.val() && self.has_room[0].val();
         }
         self.drop_r.next = self.ev_recall_valid.val() && !self.ok_r.val();
-        if self.ok_d.val() && self.ok_r.val() {
-            self.ok_e.next = self.ev_err_valid.val() && self.room2.val();
-        } else if self.ok_d.val() || self.ok_r.val() {
-            self.ok_e.next = self.ev_err_valid.val() && self.room1.val();
+        if self.n_de.val() == self.s_zero.val() {
+            self.ok_e.next = self.ev_err_valid.val() && self.has_room[0].val();
+        } else if self.n_de.val() == self.s_one.val() {
+            self.ok_e.next = self.ev_err_valid.val() && self.has_room[1].val();
         } else {
-            self.ok_e.next = self.ev_err_valid.val() && self.room0.val();
+            self.ok_e.next = self.ev_err_valid.val() && self.has_room[2].val();
         }
         self.drop_e.next = self.ev_err_valid.val() && !self.ok_e.val();
-        self.n_pre.next = self.cnt_zero.val() + self.ok_d.val() + self.ok_r.val() + self.ok_e.val();
         if self.n_pre.val() == self.s_zero.val() {
-            self.ok_p.next = self.ev_pt_valid.val() && self.room0.val();
+            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[0].val();
         } else if self.n_pre.val() == self.s_one.val() {
-            self.ok_p.next = self.ev_pt_valid.val() && self.room1.val();
+            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[1].val();
         } else if self.n_pre.val() == self.s_two.val() {
-            self.ok_p.next = self.ev_pt_valid.val() && self.room2.val();
+            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[2].val();
         } else {
-            self.ok_p.next = self.ev_pt_valid.val() && self.room3.val();
+            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[3].val();
         }
         self.drop_p.next = self.ev_pt_valid.val() && !self.ok_p.val();
         self.n_rec.next = self.cnt3_zero.val()
@@ -1512,16 +1517,22 @@ impl Logic for Regs {
             + self.ok_p.val();
         self.n_rec_r.d.next = self.n_rec.val();
         self.prod.d.next = self.prod.q.val() + bit_cast::<64, 3>(self.n_rec_r.q.val());
-        // The next fill, (producer + n_rec - next consumer) mod 64, as the current
-        // fill plus n_rec plus the consumer's move, which does not wait for the
-        // appends; the next slots likewise from the registered ones (slot k is
-        // always the producer + k), so no 64-bit sum is on these paths.
-        self.fill_base.next = self.fill.q.val();
+        // The next fill, (producer + n_rec - the room's consumer) mod 64, as the
+        // current fill plus n_rec plus the registered move of the last consumer
+        // write; the next slots likewise from the registered ones (slot k is always
+        // the producer + k), so no 64-bit sum is on these paths.
+        self.cons_move.d.next = self.fill_zero.val();
         if self.cons_write.val() {
-            self.fill_base.next = self.fill.q.val() + self.cons.q.val().get_bits::<6>(0)
-                - self.cons_next.val().get_bits::<6>(0);
+            self.cons_move.d.next =
+                self.cons.q.val().get_bits::<6>(0) - self.cons_next.val().get_bits::<6>(0);
         }
+        self.fill_base.next = self.fill.q.val() + self.cons_move.q.val();
         self.fill.d.next = self.fill_base.val() + bit_cast::<6, 3>(self.n_rec.val());
+        self.ring_room.fill_base.next = self.fill_base.val();
+        self.ring_room.n_rec.next = self.n_rec.val();
+        for k in 0..4 {
+            self.full[k].d.next = self.ring_room.full[k].val();
+        }
         self.slot0.d.next = self.slot0.q.val() + bit_cast::<5, 3>(self.n_rec.val());
         self.slot1.d.next = self.slot1.q.val() + bit_cast::<5, 3>(self.n_rec.val());
         self.slot2.d.next = self.slot2.q.val() + bit_cast::<5, 3>(self.n_rec.val());
@@ -1535,18 +1546,20 @@ impl Logic for Regs {
             + self.ev_pt_lost.val();
         self.n_drop_r.d.next = self.n_drop.val();
         self.dropped.d.next = self.dropped.q.val() + bit_cast::<64, 3>(self.n_drop_r.q.val());
+        // Slots likewise by the count of valid events ahead (they matter only when
+        // the record is appended, and then every record ahead was too).
         self.slot_d.next = self.slot0.q.val();
-        if self.ok_d.val() {
+        if self.ev_dirty_valid.val() {
             self.slot_r.next = self.slot1.q.val();
         } else {
             self.slot_r.next = self.slot_d.val();
         }
-        if self.ok_d.val() && self.ok_r.val() {
-            self.slot_e.next = self.slot2.q.val();
-        } else if self.ok_d.val() || self.ok_r.val() {
+        if self.n_de.val() == self.s_zero.val() {
+            self.slot_e.next = self.slot_d.val();
+        } else if self.n_de.val() == self.s_one.val() {
             self.slot_e.next = self.slot1.q.val();
         } else {
-            self.slot_e.next = self.slot_d.val();
+            self.slot_e.next = self.slot2.q.val();
         }
         if self.n_pre.val() == self.s_zero.val() {
             self.slot_p.next = self.slot_d.val();
@@ -1559,29 +1572,37 @@ impl Logic for Regs {
         }
         // The appends land at the next edge, from registers (the ring's 2048 flops
         // are far from the decision).
-        self.wr_d.d.next = self.ok_d.val();
-        self.wr_r.d.next = self.ok_r.val();
-        self.wr_e.d.next = self.ok_e.val();
-        self.wr_p.d.next = self.ok_p.val();
-        self.wr_d_slot.d.next = self.slot_d.val();
-        self.wr_r_slot.d.next = self.slot_r.val();
-        self.wr_e_slot.d.next = self.slot_e.val();
-        self.wr_p_slot.d.next = self.slot_p.val();
+        self.wr_d_hot.d.next = self.slot_none.val();
+        if self.ok_d.val() {
+            self.wr_d_hot.d.next = self.slot_one.val() << self.slot_d.val();
+        }
+        self.wr_r_hot.d.next = self.slot_none.val();
+        if self.ok_r.val() {
+            self.wr_r_hot.d.next = self.slot_one.val() << self.slot_r.val();
+        }
+        self.wr_e_hot.d.next = self.slot_none.val();
+        if self.ok_e.val() {
+            self.wr_e_hot.d.next = self.slot_one.val() << self.slot_e.val();
+        }
+        self.wr_p_hot.d.next = self.slot_none.val();
+        if self.ok_p.val() {
+            self.wr_p_hot.d.next = self.slot_one.val() << self.slot_p.val();
+        }
         self.wr_d_rec.d.next = self.rec_d.val();
         self.wr_r_rec.d.next = self.rec_r.val();
         self.wr_e_rec.d.next = self.rec_e.val();
         self.wr_p_rec.d.next = self.rec_p.val();
         for i in 0..32 {
-            if self.wr_d.q.val() && self.wr_d_slot.q.val() == self.slot_id[i].val() {
+            if self.wr_d_hot.q.val().get_bit(i) {
                 self.records[i].d.next = self.wr_d_rec.q.val();
             }
-            if self.wr_r.q.val() && self.wr_r_slot.q.val() == self.slot_id[i].val() {
+            if self.wr_r_hot.q.val().get_bit(i) {
                 self.records[i].d.next = self.wr_r_rec.q.val();
             }
-            if self.wr_e.q.val() && self.wr_e_slot.q.val() == self.slot_id[i].val() {
+            if self.wr_e_hot.q.val().get_bit(i) {
                 self.records[i].d.next = self.wr_e_rec.q.val();
             }
-            if self.wr_p.q.val() && self.wr_p_slot.q.val() == self.slot_id[i].val() {
+            if self.wr_p_hot.q.val().get_bit(i) {
                 self.records[i].d.next = self.wr_p_rec.q.val();
             }
         }
@@ -1642,10 +1663,87 @@ impl Logic for Regs {
     }
 }
 
+/// The event ring's room at the next edge: `full[k]` says the fill it leaves,
+/// (`fill_base` + `n_rec`) modulo 64, has no room for k + 1 more records (is not
+/// below 32 - k). Per count the answer is two compares of `fill_base` with
+/// constants (below 32 - k - count, or wrapping past 64), so only the count's
+/// select follows the cycle's append decisions.
+#[derive(LogicBlock)]
+pub struct RingRoom {
+    pub fill_base: Signal<In, Bits<6>>,
+    pub n_rec: Signal<In, Bits<3>>,
+    pub full: [Signal<Out, bool>; 4],
+    /// `below[m]`: `fill_base` < 32 - m.
+    below: [Signal<Local, bool>; 8],
+    /// `wraps[c]`: `fill_base` + c + 1 reaches 64 (the sum is then below 4).
+    wraps: [Signal<Local, bool>; 4],
+    k_below: [Constant<Bits<6>>; 8],
+    k_wraps: [Constant<Bits<6>>; 4],
+    k_count: [Constant<Bits<3>>; 5],
+}
+
+impl Default for RingRoom {
+    fn default() -> Self {
+        Self {
+            k_below: std::array::from_fn(|m| Constant::new((RING_RECORDS - m as u64).into())),
+            k_wraps: std::array::from_fn(|c| Constant::new((63 - c as u64).into())),
+            k_count: std::array::from_fn(|c| Constant::new((c as u64).into())),
+            fill_base: Default::default(),
+            n_rec: Default::default(),
+            full: Default::default(),
+            below: Default::default(),
+            wraps: Default::default(),
+        }
+    }
+}
+
+impl Logic for RingRoom {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for m in 0..8 {
+            self.below[m].next = self.fill_base.val() < self.k_below[m].val();
+        }
+        for c in 0..4 {
+            self.wraps[c].next = self.fill_base.val() >= self.k_wraps[c].val();
+        }
+        for k in 0..4 {
+            // Counts above four do not occur.
+            self.full[k].next = true;
+            if self.n_rec.val() == self.k_count[0].val() {
+                self.full[k].next = !self.below[k].val();
+            }
+            for c in 1..5 {
+                if self.n_rec.val() == self.k_count[c].val() {
+                    self.full[k].next = !(self.below[k + c].val() || self.wraps[c - 1].val());
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use linewatch_model::Config;
+
+    /// Every base and count against the fill's definition (the modulo-64 sum).
+    #[test]
+    fn ring_room_matches_the_fill_sum_everywhere() {
+        let mut uut = RingRoom::default();
+        uut.connect_all();
+        for base in 0..64u64 {
+            for n in 0..5u64 {
+                uut.fill_base.next = base.into();
+                uut.n_rec.next = n.into();
+                assert!(simulate(&mut uut, 50), "RingRoom did not settle");
+                let fill = (base + n) % 64;
+                for k in 0..4 {
+                    let full = fill >= RING_RECORDS - k as u64;
+                    assert_eq!(uut.full[k].val(), full, "base {base} count {n} k {k}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn regs_synthesizes() {

@@ -1,12 +1,13 @@
-//! `MaskedRam`'s ECP5 branch (DP16KD instances with their output register, read
-//! with `LINEWATCH_ECP5`) answers as its inferred branch (what Verilator and the
-//! iCE40 flow read), cycle by cycle, under random writes and reads: Icarus Verilog
-//! runs both against a DP16KD model written from the pin use of Yosys' own map
-//! (`brams_map_16kd.v`; Yosys ships DP16KD only as a black box). A wiring slip in
-//! the instances (a lane, an address bit, a register too few) shows as a
-//! difference.
+//! The memories' ECP5 branches (read with `LINEWATCH_ECP5`) answer as their
+//! inferred branches (what Verilator and the iCE40 flow read), cycle by cycle,
+//! under random writes and reads, in Icarus Verilog: `MaskedRam`'s DP16KD
+//! instances with their output register, against a DP16KD model written from the
+//! pin use of Yosys' own map (`brams_map_16kd.v`; Yosys ships DP16KD only as a
+//! black box), and the fast `BlockRam`'s late write from registers. A wiring slip
+//! in the instances (a lane, an address bit, a register too few) or a pending write
+//! a read misses shows as a difference.
 
-use linewatch_rtl::mem::{Ecp5Blocks, MaskedRam};
+use linewatch_rtl::mem::{BlockRam, Ecp5Blocks, MaskedRam};
 use rust_hdl::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,12 +79,18 @@ endmodule
     )
 }
 
-/// Random writes (random masks) and reads for `cycles` cycles, printing the read
-/// data each cycle. Addresses: random low 4 bits, each bit above set one time in
-/// eight, so reads meet earlier writes and every address bit moves. A write to the
-/// word being read is dropped (the RAMs leave that read undefined).
-fn testbench(depth: usize, cycles: usize, seed: u32) -> String {
+/// Random writes (random masks, with `masked`) and reads for `cycles` cycles,
+/// printing the read data each cycle. Addresses: random low 4 bits, each bit above
+/// set one time in eight, so reads meet earlier writes and every address bit moves.
+/// With `masked` a write to the word being read is dropped (`MaskedRam` leaves that
+/// read undefined; `BlockRam` reads the old word).
+fn testbench(depth: usize, cycles: usize, seed: u32, masked: bool) -> String {
     let abits = depth.trailing_zeros();
+    let (mask_port, same_word) = if masked {
+        (" .write_mask(wm),", " && wa != ra")
+    } else {
+        ("", "")
+    };
     format!(
         "module tb;
   reg clock = 0;
@@ -93,7 +100,7 @@ fn testbench(depth: usize, cycles: usize, seed: u32) -> String {
   wire [{w1}:0] q;
   integer c, j, seed;
   top dut(.clock(clock), .read_address(ra), .read_data(q), .write_address(wa),
-          .write_data(wd), .write_mask(wm), .write_enable(we));
+          .write_data(wd),{mask_port} .write_enable(we));
   function [{a1}:0] pick(input integer dummy);
     integer k;
     begin
@@ -106,7 +113,7 @@ fn testbench(depth: usize, cycles: usize, seed: u32) -> String {
     for (c = 0; c < {cycles}; c = c + 1) begin
       ra = pick(0); wa = pick(0);
       wd = $random(seed); wm = $random(seed) & $random(seed);
-      we = ($random(seed) & 1) && wa != ra;
+      we = ($random(seed) & 1){same_word};
       #1 clock = 1; #1 clock = 0;
       $display(\"%h\", q);
     end
@@ -158,7 +165,7 @@ fn same_answers(depth: usize, used: usize, blocks: Ecp5Blocks) {
     assert!(verilog.contains("REGMODE_B(\"OUTREG\")"), "{verilog}");
     let dir = scratch(&format!("ecp5_blocks_{depth}_{used}"));
     std::fs::write(dir.join("top.v"), &verilog).unwrap();
-    std::fs::write(dir.join("tb.v"), testbench(depth, 3000, 7)).unwrap();
+    std::fs::write(dir.join("tb.v"), testbench(depth, 3000, 7, true)).unwrap();
     std::fs::write(dir.join("dp16kd.v"), dp16kd_model()).unwrap();
     let inferred = simulate(&dir, &[]);
     let blocks = simulate(&dir, &["-DLINEWATCH_ECP5"]);
@@ -203,10 +210,60 @@ fn a_register_too_few_is_caught() {
     let verilog = generate_verilog(&uut).replace("REGMODE_B(\"OUTREG\")", "REGMODE_B(\"NOREG\")");
     let dir = scratch("ecp5_blocks_noreg");
     std::fs::write(dir.join("top.v"), &verilog).unwrap();
-    std::fs::write(dir.join("tb.v"), testbench(256, 500, 3)).unwrap();
+    std::fs::write(dir.join("tb.v"), testbench(256, 500, 3, true)).unwrap();
     std::fs::write(dir.join("dp16kd.v"), dp16kd_model()).unwrap();
     let inferred = simulate(&dir, &[]);
     let blocks = simulate(&dir, &["-DLINEWATCH_ECP5"]);
     assert_ne!(inferred, blocks);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The fast `BlockRam` of `depth` words with `verilog` (its generated text, maybe
+/// altered): the inferred branch's and the ECP5 branch's read data over 3000 cycles.
+fn block_ram_answers(depth: usize, alter: impl Fn(String) -> String) -> (String, String) {
+    let mut uut = BlockRam::<W, A>::fast_on_ecp5(depth);
+    uut.connect_all();
+    let verilog = alter(generate_verilog(&uut));
+    assert!(verilog.contains("pend_data"), "{verilog}");
+    let dir = scratch(&format!("ecp5_block_ram_{depth}"));
+    std::fs::write(dir.join("top.v"), &verilog).unwrap();
+    std::fs::write(dir.join("tb.v"), testbench(depth, 3000, 11, false)).unwrap();
+    std::fs::write(dir.join("dp16kd.v"), dp16kd_model()).unwrap();
+    let both = (simulate(&dir, &[]), simulate(&dir, &["-DLINEWATCH_ECP5"]));
+    let _ = std::fs::remove_dir_all(&dir);
+    both
+}
+
+#[test]
+fn late_written_distributed_ram_answers_as_the_block_ram() {
+    for depth in [1, 64, 256] {
+        let (inferred, fast) = block_ram_answers(depth, |v| v);
+        let lines: Vec<&str> = inferred.lines().collect();
+        assert_eq!(lines.len(), 3000, "{inferred}");
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.trim_start_matches('0').is_empty())
+                .count()
+                < 2900,
+            "the stimulus reads back almost nothing written"
+        );
+        for (c, (a, b)) in lines.iter().zip(fast.lines()).enumerate() {
+            assert_eq!(
+                a, &b,
+                "depth {depth} cycle {c}: block RAM {a}, late write {b}"
+            );
+        }
+        assert_eq!(lines.len(), fast.lines().count());
+    }
+}
+
+/// A read that ignores the write still in its registers answers differently.
+#[test]
+fn a_missed_pending_write_is_caught() {
+    let (inferred, fast) = block_ram_answers(64, |v| {
+        assert!(v.contains("if (pend_enable && "));
+        v.replace("if (pend_enable && ", "if (1'b0 && ")
+    });
+    assert_ne!(inferred, fast);
 }

@@ -139,6 +139,9 @@ pub struct Regs {
     rec_pend: [Option<(usize, u64)>; 4],
     prod: u64,
     cons: u64,
+    /// The consumer index at the start of the previous cycle: the ring's room goes
+    /// by it, so a consumer write frees room a cycle after it lands.
+    cons_room: u64,
     dropped: u64,
     /// Drops decided this cycle, counted in `dropped` at the next edge (appends
     /// count in `prod` then too: one per `rec_pend` entry).
@@ -241,6 +244,7 @@ impl Regs {
             prod: 0,
             drop_pend: 0,
             cons: 0,
+            cons_room: 0,
             dropped: 0,
         }
     }
@@ -338,6 +342,7 @@ impl Regs {
     /// (req_ready, rwd_ready) for messages routed here (taken into the inbox).
     #[inline]
     pub fn cycle(&mut self, i: &crate::ports::Inputs, x: &AgentIn) -> (bool, bool) {
+        let cons_room = std::mem::replace(&mut self.cons_room, self.cons);
         if self.events_only(x) {
             if self.nothing_to_log(x) {
                 return (false, false);
@@ -345,7 +350,7 @@ impl Regs {
             // Nothing but the ring and the mirror can change; a changed line the
             // host holds is marked for back-invalidation as in a full cycle.
             let mut changed = 0;
-            self.events(x, &mut changed);
+            self.events(x, cons_room, &mut changed);
             self.inv_pend = changed & self.held;
             self.snp_fresh = false;
             return (false, false);
@@ -680,7 +685,7 @@ impl Regs {
                 changed |= 1 << LINE_COMPLETION;
             }
         }
-        self.events(x, &mut changed);
+        self.events(x, cons_room, &mut changed);
         if let Some(c) = new_cons {
             self.cons = c;
         }
@@ -694,12 +699,12 @@ impl Regs {
     /// The error mirror and the event ring's part of a cycle: the status line
     /// mirrors the core's error counter a cycle late (a change is an error event);
     /// up to four records a cycle (the page-table trigger's last), in order; a
-    /// record that finds the ring full (by the consumer index at the start of the
-    /// cycle; the fill level is producer minus consumer modulo 64) is dropped and
-    /// counted, as is a trigger event the top lost. Records decided last cycle land
-    /// now; this cycle's land at the next edge.
+    /// record that finds the ring full (by `cons`, the consumer index at the start
+    /// of the previous cycle; the fill level is producer minus consumer modulo 64)
+    /// is dropped and counted, as is a trigger event the top lost. Records decided
+    /// last cycle land now; this cycle's land at the next edge.
     #[inline]
-    fn events(&mut self, x: &AgentIn, changed: &mut u64) {
+    fn events(&mut self, x: &AgentIn, cons: u64, changed: &mut u64) {
         let mut ev_error = None;
         let (err_count, err_code) = x.err;
         if (err_count != self.core_err_count) | (err_code != self.core_err_code) {
@@ -728,7 +733,7 @@ impl Regs {
         }
         let mut prod = self.prod;
         for (n, r) in evs.into_iter().flatten().enumerate() {
-            if prod.wrapping_sub(self.cons) & (2 * RING_RECORDS - 1) < RING_RECORDS {
+            if prod.wrapping_sub(cons) & (2 * RING_RECORDS - 1) < RING_RECORDS {
                 let slot = prod % RING_RECORDS;
                 self.rec_pend[n] = Some((slot as usize, r));
                 prod = prod.wrapping_add(1);
