@@ -376,6 +376,9 @@ pub struct Regs {
     d_bad_arg: DFF<bool>,
     d_pt_reg: DFF<bool>,
     d_pt_res: DFF<bool>,
+    /// The command drives a port (swap, read, recall, PT): every other completes
+    /// as it starts (the decodes are exclusive, one opcode each).
+    d_port: DFF<bool>,
     d_pt_set: DFF<bool>,
     x_pt_ok: Signal<Local, bool>,
     x_pt_op: Signal<Local, bool>,
@@ -746,6 +749,7 @@ impl Regs {
             d_bad_arg: Default::default(),
             d_pt_reg: Default::default(),
             d_pt_res: Default::default(),
+            d_port: Default::default(),
             d_pt_set: Default::default(),
             x_pt_ok: Default::default(),
             x_pt_op: Default::default(),
@@ -880,6 +884,7 @@ impl Logic for Regs {
             d_bad_arg,
             d_pt_reg,
             d_pt_res,
+            d_port,
             d_pt_set,
             fill,
             cons_move,
@@ -1115,6 +1120,10 @@ impl Logic for Regs {
                 || (self.x_pt_op.val() && !self.x_pt_ok.val());
             self.d_pt_reg.d.next = self.pt_on.val() && self.m_op[2].val() && self.x_pt_ok.val();
             self.d_pt_res.d.next = self.pt_on.val() && self.m_op[3].val() && self.x_pt_ok.val();
+            self.d_port.d.next = self.n_op.val() == self.c_swap.val()
+                || (self.m_op[0].val() && self.x_read_ok.val())
+                || (self.m_op[1].val() && self.x_recall_ok.val())
+                || (self.x_pt_op.val() && self.x_pt_ok.val());
             for i in 0..56 {
                 self.cmd_p[i].d.next = self.m_p[i].val();
             }
@@ -1320,17 +1329,16 @@ impl Logic for Regs {
         self.exec_start.next =
             self.exec_state.q.val() == self.x_idle.val() && self.exec_pend.q.val();
         self.changed.next = self.w_zero.val();
-        self.complete.next = false;
         self.c_status.next = self.st_ok.val();
         self.c_result.next = self.w_zero.val();
         if self.exec_start.val() {
             self.exec_seq.d.next = self.x_seq.val();
             if self.d_nop.q.val() {
-                self.complete.next = true;
+                // Completes (`complete` below), as do SET_CONTROL, a refused
+                // argument and an unknown opcode.
             } else if self.d_set.q.val() {
                 self.control.d.next = self.x_a0.val();
                 self.changed.next = self.bit_control.val();
-                self.complete.next = true;
             } else if self.d_swap.q.val() {
                 self.hv_valid_r.d.next = true;
                 self.hv_op_r.d.next = false;
@@ -1359,10 +1367,8 @@ impl Logic for Regs {
                 self.pt_res_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
                 self.exec_state.d.next = self.x_port.val();
             } else if self.d_bad_arg.q.val() {
-                self.complete.next = true;
                 self.c_status.next = self.st_bad_arg.val();
             } else {
-                self.complete.next = true;
                 self.c_status.next = self.st_unknown.val();
             }
         } else if self.exec_state.q.val() == self.x_port.val() {
@@ -1370,7 +1376,6 @@ impl Logic for Regs {
             if self.pt_reg_valid_r.q.val() {
                 self.pt_reg_valid_r.d.next = false;
                 self.exec_state.d.next = self.x_idle.val();
-                self.complete.next = true;
                 if self.pt_refused.val() {
                     self.c_status.next = self.st_no_space.val();
                 }
@@ -1378,7 +1383,6 @@ impl Logic for Regs {
             if self.pt_res_valid_r.q.val() {
                 self.pt_res_valid_r.d.next = false;
                 self.exec_state.d.next = self.x_idle.val();
-                self.complete.next = true;
             }
             // A recall or a swap completes the cycle after the core takes it, so
             // the completion registers' enables (and `commands`) do not wait for
@@ -1404,12 +1408,16 @@ impl Logic for Regs {
             self.exec_state.d.next = self.x_done.val();
         } else if self.exec_state.q.val() == self.x_done.val() {
             self.exec_state.d.next = self.x_idle.val();
-            self.complete.next = true;
             self.c_result.next = self.hv_word.q.val();
         } else if self.exec_state.q.val() == self.x_ack.val() {
             self.exec_state.d.next = self.x_idle.val();
-            self.complete.next = true;
         }
+        // Completion from flops in two levels, not through the chain above.
+        self.complete.next = (self.exec_start.val() && !self.d_port.q.val())
+            || (self.exec_state.q.val() == self.x_port.val()
+                && (self.pt_reg_valid_r.q.val() || self.pt_res_valid_r.q.val()))
+            || self.exec_state.q.val() == self.x_done.val()
+            || self.exec_state.q.val() == self.x_ack.val();
         if self.complete.val() {
             if self.exec_start.val() {
                 self.comp_seq.d.next = self.x_seq.val();
