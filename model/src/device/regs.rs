@@ -1114,6 +1114,66 @@ mod tests {
         assert_eq!(b.completion()[3], 0, "no register error");
     }
 
+    /// A consumer write frees room a cycle after it lands: the ring's room goes by
+    /// the consumer index at the start of the previous cycle (registers.md).
+    #[test]
+    fn a_consumer_write_frees_room_a_cycle_after_it_lands() {
+        let g = Bench::new().g;
+        let mut r = Regs::new(&g);
+        let core = Outputs::default();
+        let idle = Bench::idle();
+        let ev = |line: Option<u64>| AgentIn {
+            req: false,
+            rwd: false,
+            birsp: false,
+            core: &core,
+            ev_dirty: line,
+            ev_recall: None,
+            err: (0, 0),
+            ev_pt: None,
+            ev_pt_lost: false,
+            pt_refused: false,
+        };
+        // Consumer 0: 32 records appended, then two dropped; the last decisions land.
+        for k in 0..RING_RECORDS + 2 {
+            r.cycle(&idle, &ev(Some(k)));
+        }
+        r.cycle(&idle, &ev(None));
+        assert_eq!((r.prod, r.dropped), (RING_RECORDS, 2));
+        // EVENTS word 1 := 10, offered until the inbox takes it, then run until it lands.
+        let mut d = [0; DATA_WORDS];
+        d[1] = 10;
+        let w = Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWrPtl as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_tag: 1,
+            rwd_addr: page_base(&g) + LINE_EVENTS,
+            rwd_mask: 0xff00,
+            rwd_data: d,
+            ..Bench::idle()
+        };
+        let offer = AgentIn {
+            rwd: true,
+            ..ev(None)
+        };
+        while !r.cycle(&w, &offer).1 {}
+        for _ in 0..10 {
+            if r.cons == 10 {
+                break;
+            }
+            r.cycle(&idle, &ev(None));
+        }
+        assert_eq!(r.cons, 10);
+        // The cycle after it landed the ring is still full; the next it has room.
+        r.cycle(&idle, &ev(Some(100)));
+        assert_eq!((r.prod, r.drop_pend), (RING_RECORDS, 1));
+        r.cycle(&idle, &ev(Some(101)));
+        r.cycle(&idle, &ev(None));
+        assert_eq!((r.prod, r.dropped), (RING_RECORDS + 1, 3));
+        assert_eq!(r.records[0], EV_DIRTY << 60 | 101);
+    }
+
     #[test]
     fn harvest_and_recall_commands_drive_the_core() {
         let mut b = Bench::new();
