@@ -1091,27 +1091,31 @@ mod tests {
         assert_eq!(&ev[..5], &[RING_RECORDS, 0, 3, RING_FIRST, RING_RECORDS]);
         let r = b.read(b.reg(RING_FIRST + 1), Meta::Invalid);
         assert_eq!(r[0], EV_DIRTY << 60 | 108);
-        // The consumer frees the ring (word 1 of the events line, a partial write).
+        // The consumer frees the ring.
         b.tag += 1;
-        let mut d = [0; DATA_WORDS];
-        d[1] = 10;
-        let i = Inputs {
-            rwd_valid: true,
-            rwd_opcode: RwdOp::MemWrPtl as u64,
-            rwd_meta: Meta::Invalid as u64,
-            rwd_tag: b.tag,
-            rwd_addr: b.reg(LINE_EVENTS),
-            rwd_mask: 0xff00,
-            rwd_data: d,
-            ..Bench::idle()
-        };
-        b.offer(i, |o| o.rwd_ready);
+        b.offer(consumer_write(&b.g, b.tag, 10), |o| o.rwd_ready);
         b.write(base + 500, Meta::Invalid, [0; DATA_WORDS]);
         let ev = b.read(b.reg(LINE_EVENTS), Meta::Invalid);
         assert_eq!(&ev[..3], &[RING_RECORDS + 1, 10, 3]);
         let r = b.read(b.reg(RING_FIRST), Meta::Invalid);
         assert_eq!(r[0], EV_DIRTY << 60 | 500, "slot 0 reused");
         assert_eq!(b.completion()[3], 0, "no register error");
+    }
+
+    /// The driver's consumer-index write: word 1 of the events line, a partial write.
+    fn consumer_write(g: &Geometry, tag: u64, cons: u64) -> Inputs {
+        let mut d = [0; DATA_WORDS];
+        d[1] = cons;
+        Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWrPtl as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_tag: tag,
+            rwd_addr: page_base(g) + LINE_EVENTS,
+            rwd_mask: 0xff00,
+            rwd_data: d,
+            ..Bench::idle()
+        }
     }
 
     /// A consumer write frees room a cycle after it lands: the ring's room goes by
@@ -1140,19 +1144,8 @@ mod tests {
         }
         r.cycle(&idle, &ev(None));
         assert_eq!((r.prod, r.dropped), (RING_RECORDS, 2));
-        // EVENTS word 1 := 10, offered until the inbox takes it, then run until it lands.
-        let mut d = [0; DATA_WORDS];
-        d[1] = 10;
-        let w = Inputs {
-            rwd_valid: true,
-            rwd_opcode: RwdOp::MemWrPtl as u64,
-            rwd_meta: Meta::Invalid as u64,
-            rwd_tag: 1,
-            rwd_addr: page_base(&g) + LINE_EVENTS,
-            rwd_mask: 0xff00,
-            rwd_data: d,
-            ..Bench::idle()
-        };
+        // Consumer 10, offered until the inbox takes it, then run until it lands.
+        let w = consumer_write(&g, 1, 10);
         let offer = AgentIn {
             rwd: true,
             ..ev(None)
