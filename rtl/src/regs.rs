@@ -213,8 +213,8 @@ pub struct Regs {
     n_rec_r: DFF<Bits<3>>,
     n_drop_r: DFF<Bits<3>>,
     cons: DFF<W>,
-    /// (producer - consumer) mod 64, and the producer's next four slots, registered
-    /// from the next state (decided appends included) so the appends decide from flops.
+    /// (producer - the room's consumer) mod 64, and the producer's next four slots,
+    /// registered from the next state (decided appends included).
     fill: DFF<Bits<6>>,
     /// The last consumer write's move of the fill (old minus new index, modulo 64):
     /// the room goes by the consumer of the cycle before, so its subtraction is
@@ -250,16 +250,10 @@ pub struct Regs {
     w_zero: Constant<W>,
     w_one: Constant<W>,
     k_command: Constant<K>,
-    /// One-hot masks of the lines (`in_hot` bits).
-    h_command: Constant<W>,
-    h_doorbell: Constant<W>,
-    h_events: Constant<W>,
-    h_ident: Constant<W>,
-    h_params: Constant<W>,
-    h_control: Constant<W>,
-    h_completion: Constant<W>,
-    h_status: Constant<W>,
-    h_ring: [Constant<W>; RING_LINES],
+    bit_doorbell: Constant<W>,
+    bit_ident: Constant<W>,
+    bit_params: Constant<W>,
+    bit_ring: [Constant<W>; RING_LINES],
     bit_control: Constant<W>,
     bit_command: Constant<W>,
     bit_completion: Constant<W>,
@@ -634,15 +628,10 @@ impl Regs {
             w_zero: w(0),
             w_one: w(1),
             k_command: kk(LINE_COMMAND),
-            h_command: w(1 << LINE_COMMAND),
-            h_doorbell: w(1 << LINE_DOORBELL),
-            h_events: w(1 << LINE_EVENTS),
-            h_ident: w(1 << LINE_IDENT),
-            h_params: w(1 << LINE_PARAMS),
-            h_control: w(1 << LINE_CONTROL),
-            h_completion: w(1 << LINE_COMPLETION),
-            h_status: w(1 << LINE_STATUS),
-            h_ring: std::array::from_fn(|j| w(1 << (RING_FIRST + j as u64))),
+            bit_doorbell: w(1 << LINE_DOORBELL),
+            bit_ident: w(1 << LINE_IDENT),
+            bit_params: w(1 << LINE_PARAMS),
+            bit_ring: std::array::from_fn(|j| w(1 << (RING_FIRST + j as u64))),
             bit_control: w(1 << LINE_CONTROL),
             bit_command: w(1 << LINE_COMMAND),
             bit_completion: w(1 << LINE_COMPLETION),
@@ -949,9 +938,9 @@ impl Logic for Regs {
         self.w_meta_ok.next =
             self.in_meta.q.val() == self.meta_i.val() || self.in_meta.q.val() == self.meta_s.val();
         self.w_keep_s.next = self.in_meta.q.val() == self.meta_s.val();
-        self.w_cmd.next = (self.in_hot.q.val() & self.h_command.val()) != self.w_zero.val();
-        self.w_db.next = (self.in_hot.q.val() & self.h_doorbell.val()) != self.w_zero.val();
-        self.w_ev.next = (self.in_hot.q.val() & self.h_events.val()) != self.w_zero.val();
+        self.w_cmd.next = (self.in_hot.q.val() & self.bit_command.val()) != self.w_zero.val();
+        self.w_db.next = (self.in_hot.q.val() & self.bit_doorbell.val()) != self.w_zero.val();
+        self.w_ev.next = (self.in_hot.q.val() & self.bit_events.val()) != self.w_zero.val();
         self.w_bit.next = self.in_hot.q.val();
 
         // The inbox's message goes when its answer register is free; a new one is
@@ -1145,23 +1134,23 @@ impl Logic for Regs {
         // The requested line's current value: one term per line, ORed (the lines are
         // exclusive, so no priority chain).
         self.t_ident.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_ident.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_ident.val()) != self.w_zero.val() {
             self.t_ident.next = self.ident_line.val();
         }
         self.t_params.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_params.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_params.val()) != self.w_zero.val() {
             self.t_params.next = self.params_line.val();
         }
         self.t_control.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_control.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_control.val()) != self.w_zero.val() {
             self.t_control.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
         }
         self.t_command.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_command.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_command.val()) != self.w_zero.val() {
             self.t_command.next = bit_cast::<DATA_BITS, 256>(self.command.q.val());
         }
         self.t_completion.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_completion.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_completion.val()) != self.w_zero.val() {
             self.t_completion.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
@@ -1169,20 +1158,20 @@ impl Logic for Regs {
                 | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
         }
         self.t_status.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_status.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_status.val()) != self.w_zero.val() {
             self.t_status.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
         }
         self.t_events.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.h_events.val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_events.val()) != self.w_zero.val() {
             self.t_events.next = self.events_line.val()
                 | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
         }
-        if (self.in_hot.q.val() & self.h_ring[0].val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_ring[0].val()) != self.w_zero.val() {
             self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
@@ -1194,7 +1183,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[0].next = self.line_zero.val();
         }
-        if (self.in_hot.q.val() & self.h_ring[1].val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_ring[1].val()) != self.w_zero.val() {
             self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
@@ -1206,7 +1195,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[1].next = self.line_zero.val();
         }
-        if (self.in_hot.q.val() & self.h_ring[2].val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_ring[2].val()) != self.w_zero.val() {
             self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
@@ -1218,7 +1207,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[2].next = self.line_zero.val();
         }
-        if (self.in_hot.q.val() & self.h_ring[3].val()) != self.w_zero.val() {
+        if (self.in_hot.q.val() & self.bit_ring[3].val()) != self.w_zero.val() {
             self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
