@@ -223,7 +223,7 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
             rd = word("read_address", depth),
         );
         Verilog::Custom(format!(
-            "`ifdef LINEWATCH_ECP5\n(* ram_style = \"distributed\" *)\n{mem}{head}{fast}`else\n{mem}{head}{plain}`endif\n"
+            "`ifdef LINEWATCH_ECP5\n(* ram_style = \"distributed\" *)\n`endif\n{mem}{head}`ifdef LINEWATCH_ECP5\n{fast}`else\n{plain}`endif\n"
         ))
     }
 
