@@ -9,7 +9,9 @@
 //! command completes two device cycles later, so the driver polls COMPLETION once
 //! more per command: more polls, L1 hits and cycles, nothing else; and when the
 //! agent's swap came to complete a cycle after the core takes it: one more poll per
-//! harvest and a few cycles, nothing else); the prefetch fields;
+//! harvest and a few cycles, nothing else; and when the harvest port's answer came
+//! to take three cycles: one device cycle more per harvest read, nothing else); the
+//! prefetch fields;
 //! one-line errors.
 //! Regenerate them only for a deliberate change of the sim's results.
 mod common;

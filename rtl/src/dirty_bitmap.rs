@@ -5,20 +5,27 @@
 //! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
 //! summary bits above it in the bank that was active in stage A's cycle. The harvest
 //! port either swaps the active bank or reads-and-clears one word of the inactive
-//! bank; its data comes out two cycles later. A harvest read waits while stage B or C
-//! still has a set for the bank it reads, so a line dirtied before a swap is always
-//! in the bank that swap retires.
+//! bank; its data comes out `HV_LATENCY` (3) cycles later. A harvest read waits while
+//! stage B or C still has a set for the bank it reads, so a line dirtied before a swap
+//! is always in the bank that swap retires.
 //!
-//! The RAMs' write ports come from registers (stage C's, or the clear's, decided in
-//! the cycle of its read), through at most one gate (the mask: the set's bit, or
+//! The RAMs' read and write ports come from registers: the read's word index is
+//! registered per level as the harvest port takes it (the harvest index comes from
+//! the register agent or the pins, through the top's port select, and the level-0
+//! address alone reaches 64 RAMs across the chip), and the RAM is read from that
+//! register a cycle later; stage C's set, or the clear decided in the cycle of its
+//! read, reach the write ports through at most one gate (the mask: the set's bit, or
 //! all bits for a clear): the RAMs spread over the chip, and logic in front of them
 //! would add its routing to the long wires.
 //!
 //! The RAMs have per-bit write masks, so a set writes its one bit and never reads
 //! the word: no read-modify-write, no forwarding, and the RAM's clock-to-out is on
-//! no set path. The clear is written a cycle after its read, from registers, so no
-//! RAM word is read and written in one cycle (`MaskedRam` leaves that undefined); a
-//! read of the word being cleared answers 0, what the clear leaves.
+//! no set path. The clear is written a cycle after its RAM read, from registers, so
+//! no RAM word is read and written in one cycle (`MaskedRam` leaves that undefined);
+//! a read of the word being cleared answers 0, what the clear leaves. The model reads
+//! and clears at the harvest port's edge: no set reaches the read bank before the RAM
+//! read or the clear (the read waited out sets in its bank; a swap after it sends new
+//! sets through stages B and C first).
 //!
 //! The word passes a register at each RAM's output (`MaskedRam`'s second edge; on
 //! ECP5 the DP16KD's own output register): a reader far from the RAMs then starts
@@ -26,7 +33,7 @@
 
 use crate::mem::MaskedRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
-use linewatch_model::protocol::{HV_INDEX_BITS, HV_LEVEL_BITS, HV_SWAP};
+use linewatch_model::protocol::{HV_INDEX_BITS, HV_LATENCY, HV_LEVEL_BITS, HV_SWAP};
 use rust_hdl::prelude::*;
 
 const L: usize = MAX_LEVELS as usize;
@@ -36,6 +43,7 @@ const WORD_BITS: usize = 64;
 const SHIFT_BITS: usize = 5;
 const _: () = assert!(L == 3, "the level loops below are written for three levels");
 const _: () = assert!(HV_INDEX_BITS >= LINE_BITS);
+const _: () = assert!(HV_LATENCY == 3, "address, RAM read and output registers");
 
 #[derive(LogicBlock)]
 pub struct DirtyBitmap {
@@ -50,7 +58,7 @@ pub struct DirtyBitmap {
     pub hv_ready: Signal<Out, bool>,
     /// A harvest read of a level the configuration lacks fires this cycle.
     pub hv_err: Signal<Out, bool>,
-    /// The word of the read fired two cycles ago (0 when none was).
+    /// The word of the read fired `HV_LATENCY` cycles ago (0 when none was).
     pub rsp_valid: Signal<Out, bool>,
     pub rsp_data: Signal<Out, Bits<WORD_BITS>>,
     /// Level k, bank b is `ram[2 * k + b]`; `fanout` bits of each word are stored.
@@ -69,20 +77,31 @@ pub struct DirtyBitmap {
     wr_set: [DFF<bool>; 2 * L],
     wr_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
     wr_bit: [DFF<Bits<WORD_BITS>>; L],
+    /// The read taken at the last edge: level k's word index (the RAMs' read
+    /// address this cycle) and whether it reads and clears level k.
+    rd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
+    rd_clr: [DFF<bool>; L],
+    /// Its selection: taken, level present, level, bank.
     rsp_valid_r: DFF<bool>,
     rsp_ok_r: DFF<bool>,
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     rsp_bank_r: DFF<bool>,
-    /// The read's selection a cycle on, when its word leaves the output registers.
+    /// The selection a cycle on (the RAMs' read registers hold the word), and again
+    /// when the word leaves the output registers.
+    mid_valid: DFF<bool>,
+    mid_ok: DFF<bool>,
+    mid_level: DFF<Bits<HV_LEVEL_BITS>>,
+    mid_bank: DFF<bool>,
     late_valid: DFF<bool>,
     late_on: DFF<bool>,
     late_level: DFF<Bits<HV_LEVEL_BITS>>,
     late_bank: DFF<bool>,
-    /// The read-and-clear of level k taken at the last edge, and its word: its clear
-    /// is written at the next edge (from `wr_*`), so no RAM is read and written at one
-    /// word in the same cycle (the RAMs' collision behaviour is undefined,
-    /// `MaskedRam`) except by a read of the word being cleared, whose answer
-    /// `collide_r` forces to 0 (what the clear leaves: sets go to the other bank).
+    /// The read-and-clear of level k whose RAM read was at the last edge, and its
+    /// word: its clear is written at the next edge (from `wr_*`), so no RAM is read
+    /// and written at one word in the same cycle (the RAMs' collision behaviour is
+    /// undefined, `MaskedRam`) except by the next read of the word being cleared,
+    /// whose answer `collide_r` forces to 0 (what the clear leaves: sets go to the
+    /// other bank).
     clr_r: [DFF<bool>; L],
     clr_addr_r: [DFF<Bits<HV_INDEX_BITS>>; L],
     collide_r: DFF<bool>,
@@ -107,7 +126,6 @@ pub struct DirtyBitmap {
     hv_read: Signal<Local, bool>,
     idx_b: Signal<Local, Bits<HV_INDEX_BITS>>,
     word_b: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
-    word_hv: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
     /// Full width, since all of it feeds the shift.
     bit_b: [Signal<Local, Bits<HV_INDEX_BITS>>; L],
     set_mask: [Signal<Local, Bits<WORD_BITS>>; L],
@@ -144,10 +162,16 @@ impl DirtyBitmap {
             wr_set: Default::default(),
             wr_addr: Default::default(),
             wr_bit: Default::default(),
+            rd_addr: Default::default(),
+            rd_clr: Default::default(),
             rsp_valid_r: Default::default(),
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
             rsp_bank_r: Default::default(),
+            mid_valid: Default::default(),
+            mid_ok: Default::default(),
+            mid_level: Default::default(),
+            mid_bank: Default::default(),
             late_valid: Default::default(),
             late_on: Default::default(),
             late_level: Default::default(),
@@ -175,7 +199,6 @@ impl DirtyBitmap {
             hv_read: Default::default(),
             idx_b: Default::default(),
             word_b: Default::default(),
-            word_hv: Default::default(),
             bit_b: Default::default(),
             set_mask: Default::default(),
             write_b: Default::default(),
@@ -200,6 +223,10 @@ impl Logic for DirtyBitmap {
             rsp_ok_r,
             rsp_level_r,
             rsp_bank_r,
+            mid_valid,
+            mid_ok,
+            mid_level,
+            mid_bank,
             late_valid,
             late_on,
             late_level,
@@ -253,9 +280,11 @@ impl Logic for DirtyBitmap {
         for k in 0..3 {
             self.clr_r[k].clock.next = self.clock.val();
             self.clr_addr_r[k].clock.next = self.clock.val();
+            self.rd_addr[k].clock.next = self.clock.val();
+            self.rd_clr[k].clock.next = self.clock.val();
             self.word_b[k].next =
                 (self.idx_b.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
-            self.word_hv[k].next = self.hv_index.val() & self.word_mask[k].val();
+            self.rd_addr[k].d.next = self.hv_index.val() & self.word_mask[k].val();
             self.bit_b[k].next = (self.idx_b.val() >> self.bit_shift[k].val()) & self.fmask.val();
             self.set_mask[k].next = self.one.val() << self.bit_b[k].val();
             self.write_b[k].next = self.sb_valid.q.val() && self.level_on[k].val();
@@ -264,29 +293,31 @@ impl Logic for DirtyBitmap {
                 && self.hv_level.val() == self.level_id[k].val()
                 && self.level_on[k].val();
 
-            self.clr_r[k].d.next = self.clear[k].val();
-            self.clr_addr_r[k].d.next = self.word_hv[k].val();
-            self.same_word[k].next = self.word_hv[k].val() == self.clr_addr_r[k].q.val();
-            // Only read by a fired read's answer (`late_on`), so the fire is left out.
-            if self.hv_level.val() == self.level_id[k].val()
+            self.rd_clr[k].d.next = self.clear[k].val();
+            self.clr_r[k].d.next = self.rd_clr[k].q.val();
+            self.clr_addr_r[k].d.next = self.rd_addr[k].q.val();
+            self.same_word[k].next = self.rd_addr[k].q.val() == self.clr_addr_r[k].q.val();
+            // Only read by a taken read's answer (`late_on`), so `rsp_valid_r` is left out.
+            if self.rsp_level_r.q.val() == self.level_id[k].val()
                 && self.clr_r[k].q.val()
                 && self.same_word[k].val()
             {
                 self.collide_r.d.next = true;
             }
 
-            // Read port: the harvest word (only the retired bank's read is used).
-            // Write port, for the next cycle: stage B's set in its bank, else the
-            // clear of the word read now in the retired bank (never the bank with a
-            // set: a read waits while stage B has a set for the retired bank).
-            self.ram[k * 2].read_address.next = self.word_hv[k].val();
-            self.ram[k * 2 + 1].read_address.next = self.word_hv[k].val();
+            // Read port: the word of the read taken at the last edge (only the
+            // retired bank's read is used). Write port, for the next cycle: stage B's
+            // set in its bank, else the clear of the word read now in the retired
+            // bank (never the bank with a set: stage B's set entered stage A when the
+            // read was taken, into the active bank, and no swap was taken with it).
+            self.ram[k * 2].read_address.next = self.rd_addr[k].q.val();
+            self.ram[k * 2 + 1].read_address.next = self.rd_addr[k].q.val();
             // The word picks between the set and the clear by the set alone
             // (registers); only the enable looks at this cycle's harvest port.
             self.set_in[k * 2].next = self.write_b[k].val() && !self.sb_bank.q.val();
             self.set_in[k * 2 + 1].next = self.write_b[k].val() && self.sb_bank.q.val();
-            self.clear_in[k * 2].next = self.clear[k].val() && self.epoch.q.val();
-            self.clear_in[k * 2 + 1].next = self.clear[k].val() && !self.epoch.q.val();
+            self.clear_in[k * 2].next = self.rd_clr[k].q.val() && self.epoch.q.val();
+            self.clear_in[k * 2 + 1].next = self.rd_clr[k].q.val() && !self.epoch.q.val();
             self.wr_bit[k].clock.next = self.clock.val();
             self.wr_bit[k].d.next = self.set_mask[k].val();
             for b in 0..2 {
@@ -296,17 +327,22 @@ impl Logic for DirtyBitmap {
                 if self.set_in[k * 2 + b].val() {
                     self.wr_addr[k * 2 + b].d.next = self.word_b[k].val();
                 } else {
-                    self.wr_addr[k * 2 + b].d.next = self.word_hv[k].val();
+                    self.wr_addr[k * 2 + b].d.next = self.rd_addr[k].q.val();
                 }
             }
         }
 
-        // Harvest data: the output registers of the bank and level read two cycles ago.
-        self.late_valid.d.next = self.rsp_valid_r.q.val();
+        // Harvest data: the output registers of the bank and level of the read taken
+        // `HV_LATENCY` cycles ago.
+        self.mid_valid.d.next = self.rsp_valid_r.q.val();
+        self.mid_ok.d.next = self.rsp_ok_r.q.val();
+        self.mid_level.d.next = self.rsp_level_r.q.val();
+        self.mid_bank.d.next = self.rsp_bank_r.q.val();
+        self.late_valid.d.next = self.mid_valid.q.val();
         self.late_on.d.next =
-            self.rsp_valid_r.q.val() && self.rsp_ok_r.q.val() && !self.collide_r.q.val();
-        self.late_level.d.next = self.rsp_level_r.q.val();
-        self.late_bank.d.next = self.rsp_bank_r.q.val();
+            self.mid_valid.q.val() && self.mid_ok.q.val() && !self.collide_r.q.val();
+        self.late_level.d.next = self.mid_level.q.val();
+        self.late_bank.d.next = self.mid_bank.q.val();
         self.rsp_valid.next = self.late_valid.q.val();
         self.rsp_data.next = self.zero.val();
         if self.late_on.q.val() {

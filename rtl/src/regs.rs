@@ -89,7 +89,7 @@ pub struct Regs {
     /// The core's side: command and harvest port readies, harvest word, errors.
     pub core_cmd_ready: Signal<In, bool>,
     pub core_hv_ready: Signal<In, bool>,
-    /// The harvest word, two cycles after the read fired.
+    /// The harvest word, `HV_LATENCY` cycles after the read fired.
     pub core_hv_rsp_data: Signal<In, W>,
     pub core_err_count: Signal<In, Bits<ERR_COUNT_BITS>>,
     pub core_err_code: Signal<In, Bits<ERR_CODE_BITS>>,
@@ -292,6 +292,7 @@ pub struct Regs {
     /// Command execution states (the model's `exec_state`).
     x_idle: Constant<Bits<3>>,
     x_port: Constant<Bits<3>>,
+    x_read: Constant<Bits<3>>,
     x_word: Constant<Bits<3>>,
     x_late: Constant<Bits<3>>,
     x_done: Constant<Bits<3>>,
@@ -668,6 +669,7 @@ impl Regs {
             s_two: c2(2),
             x_idle: Constant::new((X_IDLE as u64).into()),
             x_port: Constant::new((X_PORT as u64).into()),
+            x_read: Constant::new((X_READ as u64).into()),
             x_word: Constant::new((X_WORD as u64).into()),
             x_late: Constant::new((X_LATE as u64).into()),
             x_done: Constant::new((X_DONE as u64).into()),
@@ -1385,9 +1387,12 @@ impl Logic for Regs {
                 if !self.hv_op_r.q.val() {
                     self.exec_state.d.next = self.x_ack.val();
                 } else {
-                    self.exec_state.d.next = self.x_word.val();
+                    self.exec_state.d.next = self.x_read.val();
                 }
             }
+        } else if self.exec_state.q.val() == self.x_read.val() {
+            // The bitmap reads its RAMs from its address registers.
+            self.exec_state.d.next = self.x_word.val();
         } else if self.exec_state.q.val() == self.x_word.val() {
             // The word leaves the bitmap's RAM output registers next cycle, and is
             // registered again here.

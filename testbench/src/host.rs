@@ -316,25 +316,26 @@ impl PtHost {
 }
 
 /// Harvest reads the device has taken and not yet answered: the harvest port
-/// answers a read two cycles after taking it (protocol.md), and takes one a cycle.
+/// answers a read `HV_LATENCY` cycles after taking it (protocol.md), and takes one
+/// a cycle. Newest first.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct HvInFlight<T>([Option<T>; 2]);
+pub(crate) struct HvInFlight<T>([Option<T>; HV_LATENCY]);
 
 impl<T> Default for HvInFlight<T> {
     fn default() -> Self {
-        Self([None, None])
+        Self(std::array::from_fn(|_| None))
     }
 }
 
 impl<T: Copy> HvInFlight<T> {
-    /// The read taken in the last cycle (its answer comes next cycle).
+    /// The read taken in the last cycle.
     pub(crate) fn last(&self) -> Option<T> {
         self.0[0]
     }
     /// A new cycle: the read whose answer is on the port now, if any.
     pub(crate) fn step(&mut self) -> Option<T> {
-        let answered = self.0[1].take();
-        self.0[1] = self.0[0].take();
+        let answered = self.0[HV_LATENCY - 1].take();
+        self.0.rotate_right(1);
         answered
     }
     /// A read taken this cycle.
@@ -999,11 +1000,12 @@ impl HostAgent {
             let (_, op) = self.birsp.pop_front().expect("offered");
             self.count(RspOp::from_bits(op as u8).expect("legal").name());
         }
-        // The answer to the read of two cycles ago, then this cycle's harvest operation.
+        // The answer to the read of `HV_LATENCY` cycles ago, then this cycle's harvest
+        // operation.
         if let Some((k, w, reread)) = self.hv_inflight.step() {
             if !o.hv_rsp_valid {
                 self.errors.push(format!(
-                    "cycle {now}: no harvest response two cycles after the read of level {k} word {w}"
+                    "cycle {now}: no harvest response {HV_LATENCY} cycles after the read of level {k} word {w}"
                 ));
             } else if reread {
                 if o.hv_rsp_data != 0 {

@@ -543,7 +543,7 @@ impl<S: Side> Link<S> {
         let hv = &mut self.hv;
         if let Some((k, w)) = hv.inflight.step() {
             if !rsp.0 {
-                bail!("device cycle {now}: no harvest response two cycles after the read of level {k} word {w}");
+                bail!("device cycle {now}: no harvest response {HV_LATENCY} cycles after the read of level {k} word {w}");
             }
             for b in 0..g.fanout {
                 if rsp.1 >> b & 1 != 0 {

@@ -5,16 +5,19 @@
 //! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
 //! summary bits above it in the bank that was active in stage A's cycle. The harvest
 //! port either swaps the active bank or reads-and-clears one word of the inactive
-//! bank; its data comes out two cycles later (a RAM's read register, then its output
-//! register). A harvest read waits while stage B or C still has a set for the bank it
-//! reads, so a line dirtied before a swap is always in the bank that swap retires.
+//! bank; its data comes out `HV_LATENCY` (3) cycles later (an address register beside
+//! the RAMs, a RAM's read register, then its output register). A harvest read waits
+//! while stage B or C still has a set for the bank it reads, so a line dirtied before
+//! a swap is always in the bank that swap retires.
 //!
-//! The model ORs bits into its vectors and clears a word at its read's edge; the
-//! RTL's masked RAM writes, its clear a cycle later and its 0 answer to a read of
-//! the word being cleared give the same words.
+//! The model ORs bits into its vectors and reads and clears a word at its read's
+//! edge; the RTL reads the RAM an edge later and clears it an edge after that, and
+//! its masked RAM writes and 0 answer to a read of the word being cleared give the
+//! same words (no set reaches the read bank in between: a read waits out sets in
+//! its bank, and a swap after it sends new sets through stages B and C first).
 
 use crate::config::{Geometry, MAX_LEVELS};
-use crate::protocol::{ErrCode, HV_SWAP};
+use crate::protocol::{ErrCode, HV_LATENCY, HV_SWAP};
 
 const L: usize = MAX_LEVELS as usize;
 
@@ -31,10 +34,9 @@ pub struct DirtyBitmap {
     /// Stages B and C: (bank, line index) of a set; C's is written this cycle.
     b: Option<(usize, u64)>,
     c: Option<(usize, u64)>,
-    /// The read taken at the last edge (valid, data), and the one before it, whose
-    /// word is on the port.
-    read: (bool, u64),
-    rsp: (bool, u64),
+    /// The reads taken at the last `HV_LATENCY` edges (valid, data), newest first;
+    /// the oldest's word is on the port.
+    reads: [(bool, u64); HV_LATENCY],
 }
 
 impl DirtyBitmap {
@@ -61,8 +63,7 @@ impl DirtyBitmap {
             bank: [vec![0; total], vec![0; total]],
             b: None,
             c: None,
-            read: (false, 0),
-            rsp: (false, 0),
+            reads: [(false, 0); HV_LATENCY],
         }
     }
 
@@ -74,11 +75,11 @@ impl DirtyBitmap {
         hv_op == HV_SWAP as u64 || !(retired(self.b) || retired(self.c))
     }
 
-    /// Harvest response, two cycles after the read: (valid, data); data is 0 when
-    /// not valid.
+    /// Harvest response, `HV_LATENCY` cycles after the read: (valid, data); data is
+    /// 0 when not valid.
     #[inline]
     pub fn response(&self) -> (bool, u64) {
-        self.rsp
+        self.reads[HV_LATENCY - 1]
     }
 
     /// Clock edge. `set`: line index entering stage A. `hv`: fired harvest op (op, level, index).
@@ -94,17 +95,18 @@ impl DirtyBitmap {
             }
         }
         let mut err = ErrCode::None;
-        self.rsp = std::mem::take(&mut self.read);
+        self.reads.rotate_right(1);
+        self.reads[0] = (false, 0);
         let old_epoch = self.epoch;
         match hv {
             Some((op, _, _)) if op == HV_SWAP as u64 => self.epoch ^= 1,
             Some((_, level, index)) => {
-                self.read.0 = true;
+                self.reads[0].0 = true;
                 let k = level as usize;
                 if k < self.levels {
                     let w = &mut self.bank[old_epoch ^ 1]
                         [self.base[k] + (index & self.words_mask[k]) as usize];
-                    self.read.1 = *w;
+                    self.reads[0].1 = *w;
                     *w = 0;
                 } else {
                     err = ErrCode::BadHarvest;
@@ -150,12 +152,15 @@ mod tests {
     const RD: u64 = HV_READ_CLEAR as u64;
     const SW: u64 = HV_SWAP as u64;
 
-    /// Read-and-clear one word; returns the data the port shows two cycles later.
+    /// Read-and-clear one word; returns the data the port shows `HV_LATENCY` cycles
+    /// later.
     fn read(b: &mut DirtyBitmap, level: u64, index: u64) -> u64 {
         assert!(b.ready(RD));
         b.tick(None, Some((RD, level, index)));
-        assert_eq!(b.response(), (false, 0), "one cycle is too early");
-        b.tick(None, None);
+        for _ in 1..HV_LATENCY {
+            assert_eq!(b.response(), (false, 0), "too early");
+            b.tick(None, None);
+        }
         let (v, d) = b.response();
         assert!(v);
         d
@@ -202,6 +207,7 @@ mod tests {
         let mut b = bitmap(2, 64);
         assert_eq!(b.tick(None, Some((RD, 3, 0))), ErrCode::BadHarvest);
         b.tick(None, None);
+        b.tick(None, None);
         assert_eq!(b.response(), (true, 0));
         b.tick(Some(64 * 3 + 1), None);
         b.tick(None, Some((SW, 0, 0)));
@@ -213,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn back_to_back_reads_answer_in_order_two_cycles_each() {
+    fn back_to_back_reads_answer_in_order_three_cycles_each() {
         let mut b = bitmap(2, 32);
         for line in [1, 33, 65] {
             b.tick(Some(line), None);
@@ -225,12 +231,15 @@ mod tests {
             b.tick(None, Some((RD, 0, w)));
             got.push(b.response());
         }
-        b.tick(None, None);
-        got.push(b.response());
-        // Word w's answer shows two ticks after its read: at got[w + 1].
+        for _ in 0..2 {
+            b.tick(None, None);
+            got.push(b.response());
+        }
+        // Word w's answer shows three ticks after its read: at got[w + 2].
         assert_eq!(
             got,
             vec![
+                (false, 0),
                 (false, 0),
                 (true, 2),
                 (true, 2),

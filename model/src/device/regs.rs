@@ -27,15 +27,21 @@ pub use crate::regmap::*;
 pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
 
 /// Command execution states, the RTL's `exec_state` encoding: idle; waiting for
-/// the core to take the port request; the harvest word in the bitmap's RAM output
-/// registers; the word on the core's port; complete with the word; complete after
-/// the core took a recall or a swap at the last edge.
+/// the core to take the port request; the harvest read in the bitmap's address
+/// registers; the word in its RAM output registers; the word on the core's port;
+/// complete with the word; complete after the core took a recall or a swap at the
+/// last edge.
 pub const X_IDLE: u8 = 0;
 pub const X_PORT: u8 = 1;
+pub const X_READ: u8 = 6;
 pub const X_WORD: u8 = 2;
 pub const X_LATE: u8 = 3;
 pub const X_DONE: u8 = 4;
 pub const X_ACK: u8 = 5;
+const _: () = assert!(
+    crate::protocol::HV_LATENCY == 3,
+    "X_READ, X_WORD, X_LATE wait out the harvest latency"
+);
 
 /// First line of the register page for geometry `g`.
 pub fn page_base(g: &Geometry) -> u64 {
@@ -629,13 +635,15 @@ impl Regs {
                     self.exec_state = if self.ports.hv_op == HV_SWAP as u64 {
                         X_ACK
                     } else {
-                        X_WORD
+                        X_READ
                     };
                 }
             }
-            // The harvest word comes two cycles after the read (the bitmap's RAM
-            // read and output registers) and is registered again before the
-            // completion line: the RAMs are at the other end of the chip.
+            // The harvest word comes `HV_LATENCY` cycles after the read (the
+            // bitmap's address, RAM read and output registers) and is registered
+            // again before the completion line: the RAMs are at the other end of
+            // the chip.
+            X_READ => self.exec_state = X_WORD,
             X_WORD => self.exec_state = X_LATE,
             X_LATE => {
                 self.hv_word = oc.hv_rsp_data;
