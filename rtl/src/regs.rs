@@ -144,6 +144,16 @@ pub struct Regs {
     in_tag: DFF<Tag>,
     /// The inbox's line, one-hot (decoded as it loads: no line compare follows it).
     in_hot: DFF<W>,
+    /// Decoded as the inbox loads, so the enables that act on its message are one
+    /// gate of flops: a read (answered on DRS); a legal write (MemWr / MemWrPtl) of
+    /// the command line, of the doorbell line, of the events line.
+    in_drs: DFF<bool>,
+    in_cmd: DFF<bool>,
+    in_db: DFF<bool>,
+    in_ev: DFF<bool>,
+    /// The inbox's write lands in the command line / the consumer index now.
+    cmd_we: Signal<Local, bool>,
+    rwd_op_ok: Signal<Local, bool>,
     /// Byte enables of bytes 0..31 (all ones for a full write).
     in_be: DFF<Bits<32>>,
     be_ones: Constant<Bits<32>>,
@@ -250,6 +260,8 @@ pub struct Regs {
     w_zero: Constant<W>,
     w_one: Constant<W>,
     k_command: Constant<K>,
+    k_doorbell: Constant<K>,
+    k_events: Constant<K>,
     bit_doorbell: Constant<W>,
     bit_ident: Constant<W>,
     bit_params: Constant<W>,
@@ -540,6 +552,12 @@ impl Regs {
             in_meta: Default::default(),
             in_tag: Default::default(),
             in_hot: Default::default(),
+            in_drs: Default::default(),
+            in_cmd: Default::default(),
+            in_db: Default::default(),
+            in_ev: Default::default(),
+            cmd_we: Default::default(),
+            rwd_op_ok: Default::default(),
             in_be: Default::default(),
             be_ones: Constant::new(Bits::<32>::mask()),
             in_data: Default::default(),
@@ -629,6 +647,8 @@ impl Regs {
             w_zero: w(0),
             w_one: w(1),
             k_command: kk(LINE_COMMAND),
+            k_doorbell: kk(LINE_DOORBELL),
+            k_events: kk(LINE_EVENTS),
             bit_doorbell: w(1 << LINE_DOORBELL),
             bit_ident: w(1 << LINE_IDENT),
             bit_params: w(1 << LINE_PARAMS),
@@ -809,6 +829,10 @@ impl Logic for Regs {
             in_meta,
             in_tag,
             in_hot,
+            in_drs,
+            in_cmd,
+            in_db,
+            in_ev,
             in_be,
             in_data,
             held,
@@ -946,14 +970,16 @@ impl Logic for Regs {
         self.w_bit.next = self.in_hot.q.val();
 
         // The inbox's message goes when its answer register is free; a new one is
-        // taken when the inbox is empty or drains now (a write before a request).
-        // Its payload loads whenever there is room, only `in_valid` waits for a
-        // message (so the enables are one gate of flops).
+        // taken when the inbox is empty at the cycle's start (a write before a
+        // request). Its payload loads whenever it is empty, only `in_valid` waits
+        // for a message: the enable of its 600-odd flip-flops is a flip-flop.
         self.in_go.next = self.in_valid.q.val() && self.ndr_free.val();
-        if !self.in_rwd.q.val() && self.r_read.val() {
+        if self.in_drs.q.val() {
             self.in_go.next = self.in_valid.q.val() && self.drs_free.val();
         }
-        self.room.next = !self.in_valid.q.val() || self.in_go.val();
+        self.room.next = !self.in_valid.q.val();
+        self.rwd_op_ok.next = self.rwd_opcode.val() == self.rwd_mem_wr.val()
+            || self.rwd_opcode.val() == self.rwd_mem_wr_ptl.val();
         self.acc_rwd.next = self.in_go.val() && self.in_rwd.q.val();
         self.acc_req.next = self.in_go.val() && !self.in_rwd.q.val();
         self.rwd_ready.next = self.room.val();
@@ -968,6 +994,18 @@ impl Logic for Regs {
                 self.in_be.d.next = self.be_ones.val();
             }
             self.in_data.d.next = self.rwd_data.val();
+            self.in_drs.d.next = !self.rwd_valid.val()
+                && (self.req_opcode.val() == self.req_mem_rd.val()
+                    || self.req_opcode.val() == self.req_mem_rd_data.val());
+            self.in_cmd.d.next = self.rwd_valid.val()
+                && self.rwd_op_ok.val()
+                && self.rwd_line.val() == self.k_command.val();
+            self.in_db.d.next = self.rwd_valid.val()
+                && self.rwd_op_ok.val()
+                && self.rwd_line.val() == self.k_doorbell.val();
+            self.in_ev.d.next = self.rwd_valid.val()
+                && self.rwd_op_ok.val()
+                && self.rwd_line.val() == self.k_events.val();
             for p in 0..2 {
                 for j in 0..8 {
                     self.in_p[p * 8 + j].d.next = (self.rwd_data.val().get_bits::<8>(128 + j * 8)
@@ -999,13 +1037,11 @@ impl Logic for Regs {
             }
         }
 
-        self.trigger.next = self.acc_rwd.val()
-            && self.w_op_ok.val()
-            && self.w_cmd.val()
-            && !self.w_keep_s.val()
-            && !self.busy.val();
+        // A write is answered on NDR, so it goes when NDR is free.
+        self.cmd_we.next = self.in_valid.q.val() && self.ndr_free.val() && self.in_cmd.q.val();
+        self.trigger.next = self.cmd_we.val() && !self.w_keep_s.val() && !self.busy.val();
         self.ring.next =
-            self.acc_rwd.val() && self.w_op_ok.val() && self.w_db.val() && !self.busy.val();
+            self.in_valid.q.val() && self.ndr_free.val() && self.in_db.q.val() && !self.busy.val();
 
         // The request-with-data's error, or the request's.
         self.e0.next = self.st_ok.val();
@@ -1099,7 +1135,7 @@ impl Logic for Regs {
             && !self.all_p[5].val();
         self.x_pt_op.next = self.pt_on.val() && (self.m_op[2].val() || self.m_op[3].val());
         self.x_pt_ok.next = self.all_p[6].val() && self.all_p[1].val();
-        if self.acc_rwd.val() && self.w_op_ok.val() && self.w_cmd.val() {
+        if self.cmd_we.val() {
             self.command.d.next = self.cmd_next.val();
             self.d_nop.d.next = self.n_op.val() == self.c_nop.val();
             self.d_set.d.next = self.n_op.val() == self.c_set_control.val();
@@ -1128,7 +1164,7 @@ impl Logic for Regs {
         // The written index is merged whether or not the write is accepted this cycle.
         self.cons_next.next = (self.cons.q.val() & !self.emask.val().get_bits::<64>(64))
             | (self.in_data.q.val().get_bits::<64>(64) & self.emask.val().get_bits::<64>(64));
-        self.cons_write.next = self.acc_rwd.val() && self.w_op_ok.val() && self.w_ev.val();
+        self.cons_write.next = self.in_valid.q.val() && self.ndr_free.val() && self.in_ev.q.val();
         if self.cons_write.val() {
             self.cons.d.next = self.cons_next.val();
         }

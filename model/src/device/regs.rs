@@ -2,7 +2,7 @@
 //! a sibling of the core under the top.
 //!
 //! Per cycle: takes one message addressed to the register page (request with data
-//! first, then request) into its inbox when the inbox is empty or drains this cycle,
+//! first, then request) into its inbox when the inbox is empty at the cycle's start,
 //! and handles the inbox's message when its answer register (NDR for writes and MemInv
 //! / MemClnEvct, DRS for reads) is free, answering reads with the line's current value
 //! and keeping one "host holds it" bit per line. A line the device changes while the
@@ -373,8 +373,9 @@ impl Regs {
         let busy = self.exec_pend | (self.exec_state != X_IDLE) | (self.db_state != 0);
 
         // The inbox's message is handled when its answer register is free; a new
-        // one is taken when the inbox is empty or drains now (the request channel
-        // waits while a write is offered here).
+        // one is taken when the inbox is empty at the cycle's start (the request
+        // channel waits while a write is offered here): the RTL's enable of the
+        // inbox's payload is then a flip-flop.
         let m = self.inbox.unwrap_or_default();
         let full = self.inbox.is_some();
         let rop = ReqOp::from_bits(m.opcode as u8);
@@ -383,7 +384,7 @@ impl Regs {
         let go = full & if is_read { drs_free } else { ndr_free };
         let acc_rwd = go & m.rwd;
         let acc_req = go & !m.rwd;
-        let room = !full | go;
+        let room = !full;
         let take_rwd = x.rwd & room;
         let take_req = x.req & !x.rwd & room;
         if go {
@@ -984,8 +985,12 @@ mod tests {
         };
         assert!(b.step(&read(1, false)).req_ready, "an empty inbox takes it");
         assert!(
+            !b.step(&read(2, false)).req_ready,
+            "the first drains into the DRS register, but the inbox was full at the cycle's start"
+        );
+        assert!(
             b.step(&read(2, false)).req_ready,
-            "the first drains into the DRS register"
+            "the emptied inbox takes it"
         );
         for _ in 0..5 {
             let o = b.step(&read(3, false));
