@@ -10,8 +10,10 @@
 //! more per command: more polls, L1 hits and cycles, nothing else; and when the
 //! agent's swap came to complete a cycle after the core takes it: one more poll per
 //! harvest and a few cycles, nothing else; and when the harvest port's answer came
-//! to take three cycles: one device cycle more per harvest read, nothing else); the
-//! prefetch fields;
+//! to take three cycles: one device cycle more per harvest read, nothing else; and
+//! four: one more device cycle per harvest read, and the driver's first poll of a
+//! harvest read's completion now comes too early, so one more poll per harvest
+//! read: more polls, L1 hits and host cycles, nothing else); the prefetch fields;
 //! one-line errors.
 //! Regenerate them only for a deliberate change of the sim's results.
 mod common;

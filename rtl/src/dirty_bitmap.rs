@@ -5,7 +5,7 @@
 //! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
 //! summary bits above it in the bank that was active in stage A's cycle. The harvest
 //! port either swaps the active bank or reads-and-clears one word of the inactive
-//! bank; its data comes out `HV_LATENCY` (3) cycles later. A harvest read waits while
+//! bank; its data comes out `HV_LATENCY` (4) cycles later. A harvest read waits while
 //! stage B or C still has a set for the bank it reads, so a line dirtied before a swap
 //! is always in the bank that swap retires.
 //!
@@ -29,7 +29,11 @@
 //!
 //! The word passes a register at each RAM's output (`MaskedRam`'s second edge; on
 //! ECP5 the DP16KD's own output register): a reader far from the RAMs then starts
-//! from flip-flops, not from the block RAM's clock-to-out (5.8 ns on a DP16KD).
+//! from flip-flops, not from the block RAM's clock-to-out (5.8 ns on a DP16KD). Then
+//! one register per level takes its two banks' words through one gate (bank, and
+//! "this level answers", both flip-flops), between those RAMs, and the answer is the
+//! OR of the three: the RAMs of one word bit lie far apart, so no path gathers all
+//! six RAMs through the level and bank select in one cycle.
 
 use crate::mem::MaskedRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
@@ -43,7 +47,10 @@ const WORD_BITS: usize = 64;
 const SHIFT_BITS: usize = 5;
 const _: () = assert!(L == 3, "the level loops below are written for three levels");
 const _: () = assert!(HV_INDEX_BITS >= LINE_BITS);
-const _: () = assert!(HV_LATENCY == 3, "address, RAM read and output registers");
+const _: () = assert!(
+    HV_LATENCY == 4,
+    "address, RAM read and output registers, per-level bank pick"
+);
 
 #[derive(LogicBlock)]
 pub struct DirtyBitmap {
@@ -87,15 +94,18 @@ pub struct DirtyBitmap {
     rsp_level_r: DFF<Bits<HV_LEVEL_BITS>>,
     rsp_bank_r: DFF<bool>,
     /// The selection a cycle on (the RAMs' read registers hold the word), and again
-    /// when the word leaves the output registers.
+    /// when the word leaves the output registers (`late_sel[k]`: level k answers).
     mid_valid: DFF<bool>,
     mid_ok: DFF<bool>,
     mid_level: DFF<Bits<HV_LEVEL_BITS>>,
     mid_bank: DFF<bool>,
     late_valid: DFF<bool>,
-    late_on: DFF<bool>,
-    late_level: DFF<Bits<HV_LEVEL_BITS>>,
+    late_sel: [DFF<bool>; L],
     late_bank: DFF<bool>,
+    /// Level k's word of the read, the bank picked (0 unless level k answers), and
+    /// whether a read answers: the port's answer the cycle after.
+    lvl_word: [DFF<Bits<WORD_BITS>>; L],
+    fin_valid: DFF<bool>,
     /// The read-and-clear of level k whose RAM read was at the last edge, and its
     /// word: its clear is written at the next edge (from `wr_*`), so no RAM is read
     /// and written at one word in the same cycle (the RAMs' collision behaviour is
@@ -173,9 +183,10 @@ impl DirtyBitmap {
             mid_level: Default::default(),
             mid_bank: Default::default(),
             late_valid: Default::default(),
-            late_on: Default::default(),
-            late_level: Default::default(),
+            late_sel: Default::default(),
             late_bank: Default::default(),
+            lvl_word: Default::default(),
+            fin_valid: Default::default(),
             clr_r: Default::default(),
             clr_addr_r: Default::default(),
             collide_r: Default::default(),
@@ -228,9 +239,8 @@ impl Logic for DirtyBitmap {
             mid_level,
             mid_bank,
             late_valid,
-            late_on,
-            late_level,
             late_bank,
+            fin_valid,
             collide_r
         );
         for r in 0..6 {
@@ -297,7 +307,7 @@ impl Logic for DirtyBitmap {
             self.clr_r[k].d.next = self.rd_clr[k].q.val();
             self.clr_addr_r[k].d.next = self.rd_addr[k].q.val();
             self.same_word[k].next = self.rd_addr[k].q.val() == self.clr_addr_r[k].q.val();
-            // Only read by a taken read's answer (`late_on`), so `rsp_valid_r` is left out.
+            // Only read by a taken read's answer (`late_sel`), so `rsp_valid_r` is left out.
             if self.rsp_level_r.q.val() == self.level_id[k].val()
                 && self.clr_r[k].q.val()
                 && self.same_word[k].val()
@@ -332,30 +342,35 @@ impl Logic for DirtyBitmap {
             }
         }
 
-        // Harvest data: the output registers of the bank and level of the read taken
-        // `HV_LATENCY` cycles ago.
+        // Harvest data: the read's selection follows its word down the RAMs' read and
+        // output registers; the per-level registers pick the bank, and the port
+        // answers with their OR, `HV_LATENCY` cycles after the read.
         self.mid_valid.d.next = self.rsp_valid_r.q.val();
         self.mid_ok.d.next = self.rsp_ok_r.q.val();
         self.mid_level.d.next = self.rsp_level_r.q.val();
         self.mid_bank.d.next = self.rsp_bank_r.q.val();
         self.late_valid.d.next = self.mid_valid.q.val();
-        self.late_on.d.next =
-            self.mid_valid.q.val() && self.mid_ok.q.val() && !self.collide_r.q.val();
-        self.late_level.d.next = self.mid_level.q.val();
         self.late_bank.d.next = self.mid_bank.q.val();
-        self.rsp_valid.next = self.late_valid.q.val();
-        self.rsp_data.next = self.zero.val();
-        if self.late_on.q.val() {
-            for k in 0..3 {
-                if self.late_level.q.val() == self.level_id[k].val() {
-                    if self.late_bank.q.val() {
-                        self.rsp_data.next = self.ram[k * 2 + 1].read_data.val();
-                    } else {
-                        self.rsp_data.next = self.ram[k * 2].read_data.val();
-                    }
+        self.fin_valid.d.next = self.late_valid.q.val();
+        self.rsp_valid.next = self.fin_valid.q.val();
+        for k in 0..3 {
+            self.late_sel[k].clock.next = self.clock.val();
+            self.late_sel[k].d.next = self.mid_valid.q.val()
+                && self.mid_ok.q.val()
+                && !self.collide_r.q.val()
+                && self.mid_level.q.val() == self.level_id[k].val();
+            self.lvl_word[k].clock.next = self.clock.val();
+            self.lvl_word[k].d.next = self.zero.val();
+            if self.late_sel[k].q.val() {
+                if self.late_bank.q.val() {
+                    self.lvl_word[k].d.next = self.ram[k * 2 + 1].read_data.val();
+                } else {
+                    self.lvl_word[k].d.next = self.ram[k * 2].read_data.val();
                 }
             }
         }
+        self.rsp_data.next =
+            self.lvl_word[0].q.val() | self.lvl_word[1].q.val() | self.lvl_word[2].q.val();
     }
 }
 

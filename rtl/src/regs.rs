@@ -11,7 +11,7 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
-//! complete the cycle after the core takes them (a harvest read three cycles after,
+//! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1 cycles after,
 //! with the word). Completion codes land in the completion line at the edge, error
 //! codes at the edge after (from registers); a BIRsp for the agent is checked the
 //! cycle after it arrives.
@@ -305,6 +305,7 @@ pub struct Regs {
     x_idle: Constant<Bits<3>>,
     x_port: Constant<Bits<3>>,
     x_read: Constant<Bits<3>>,
+    x_ram: Constant<Bits<3>>,
     x_word: Constant<Bits<3>>,
     x_late: Constant<Bits<3>>,
     x_done: Constant<Bits<3>>,
@@ -690,6 +691,7 @@ impl Regs {
             x_idle: Constant::new((X_IDLE as u64).into()),
             x_port: Constant::new((X_PORT as u64).into()),
             x_read: Constant::new((X_READ as u64).into()),
+            x_ram: Constant::new((X_RAM as u64).into()),
             x_word: Constant::new((X_WORD as u64).into()),
             x_late: Constant::new((X_LATE as u64).into()),
             x_done: Constant::new((X_DONE as u64).into()),
@@ -1428,9 +1430,11 @@ impl Logic for Regs {
             }
         } else if self.exec_state.q.val() == self.x_read.val() {
             // The bitmap reads its RAMs from its address registers.
+            self.exec_state.d.next = self.x_ram.val();
+        } else if self.exec_state.q.val() == self.x_ram.val() {
             self.exec_state.d.next = self.x_word.val();
         } else if self.exec_state.q.val() == self.x_word.val() {
-            // The word leaves the bitmap's RAM output registers next cycle, and is
+            // The word leaves the bitmap's per-level registers next cycle, and is
             // registered again here.
             self.exec_state.d.next = self.x_late.val();
         } else if self.exec_state.q.val() == self.x_late.val() {

@@ -5,8 +5,9 @@
 //! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
 //! summary bits above it in the bank that was active in stage A's cycle. The harvest
 //! port either swaps the active bank or reads-and-clears one word of the inactive
-//! bank; its data comes out `HV_LATENCY` (3) cycles later (an address register beside
-//! the RAMs, a RAM's read register, then its output register). A harvest read waits
+//! bank; its data comes out `HV_LATENCY` (4) cycles later (an address register beside
+//! the RAMs, a RAM's read register, its output register, then a register per level
+//! that picks the bank). A harvest read waits
 //! while stage B or C still has a set for the bank it reads, so a line dirtied before
 //! a swap is always in the bank that swap retires.
 //!
@@ -206,8 +207,9 @@ mod tests {
     fn missing_level_answers_zero_with_an_error_and_indices_wrap_to_depth() {
         let mut b = bitmap(2, 64);
         assert_eq!(b.tick(None, Some((RD, 3, 0))), ErrCode::BadHarvest);
-        b.tick(None, None);
-        b.tick(None, None);
+        for _ in 1..HV_LATENCY {
+            b.tick(None, None);
+        }
         assert_eq!(b.response(), (true, 0));
         b.tick(Some(64 * 3 + 1), None);
         b.tick(None, Some((SW, 0, 0)));
@@ -219,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn back_to_back_reads_answer_in_order_three_cycles_each() {
+    fn back_to_back_reads_answer_in_order_hv_latency_cycles_each() {
         let mut b = bitmap(2, 32);
         for line in [1, 33, 65] {
             b.tick(Some(line), None);
@@ -231,22 +233,13 @@ mod tests {
             b.tick(None, Some((RD, 0, w)));
             got.push(b.response());
         }
-        for _ in 0..2 {
+        for _ in 1..HV_LATENCY {
             b.tick(None, None);
             got.push(b.response());
         }
-        // Word w's answer shows three ticks after its read: at got[w + 2].
-        assert_eq!(
-            got,
-            vec![
-                (false, 0),
-                (false, 0),
-                (true, 2),
-                (true, 2),
-                (true, 2),
-                (true, 0),
-                (true, 0)
-            ]
-        );
+        // Word w's answer shows HV_LATENCY ticks after its read: at got[w + HV_LATENCY - 1].
+        let mut want = vec![(false, 0); HV_LATENCY - 1];
+        want.extend([(true, 2), (true, 2), (true, 2), (true, 0), (true, 0)]);
+        assert_eq!(got, want);
     }
 }

@@ -11,7 +11,7 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
-//! complete the cycle after the core takes them (a harvest read three cycles after,
+//! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1 cycles after,
 //! with the word). Completion codes land in the completion line at the edge, error
 //! codes at the edge after (from registers); a BIRsp for the agent is checked the
 //! cycle after it arrives.
@@ -28,19 +28,20 @@ pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
 
 /// Command execution states, the RTL's `exec_state` encoding: idle; waiting for
 /// the core to take the port request; the harvest read in the bitmap's address
-/// registers; the word in its RAM output registers; the word on the core's port;
-/// complete with the word; complete after the core took a recall or a swap at the
-/// last edge.
+/// registers; in its RAMs' read registers; in their output registers; the word on
+/// the core's port; complete with the word; complete after the core took a recall
+/// or a swap at the last edge.
 pub const X_IDLE: u8 = 0;
 pub const X_PORT: u8 = 1;
 pub const X_READ: u8 = 6;
+pub const X_RAM: u8 = 7;
 pub const X_WORD: u8 = 2;
 pub const X_LATE: u8 = 3;
 pub const X_DONE: u8 = 4;
 pub const X_ACK: u8 = 5;
 const _: () = assert!(
-    crate::protocol::HV_LATENCY == 3,
-    "X_READ, X_WORD, X_LATE wait out the harvest latency"
+    crate::protocol::HV_LATENCY == 4,
+    "X_READ, X_RAM, X_WORD, X_LATE wait out the harvest latency"
 );
 
 /// First line of the register page for geometry `g`.
@@ -644,7 +645,8 @@ impl Regs {
             // bitmap's address, RAM read and output registers) and is registered
             // again before the completion line: the RAMs are at the other end of
             // the chip.
-            X_READ => self.exec_state = X_WORD,
+            X_READ => self.exec_state = X_RAM,
+            X_RAM => self.exec_state = X_WORD,
             X_WORD => self.exec_state = X_LATE,
             X_LATE => {
                 self.hv_word = oc.hv_rsp_data;
