@@ -2,7 +2,7 @@
 //! a sibling of the core under the top.
 //!
 //! Per cycle: takes one message addressed to the register page (request with data
-//! first, then request) into its inbox when the inbox is empty or drains this cycle,
+//! first, then request) into its inbox when the inbox is empty at the cycle's start,
 //! and handles the inbox's message when its answer register (NDR for writes and MemInv
 //! / MemClnEvct, DRS for reads) is free, answering reads with the line's current value
 //! and keeping one "host holds it" bit per line. A line the device changes while the
