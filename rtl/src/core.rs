@@ -906,7 +906,6 @@ impl Logic for Core {
         self.s2_inw.d.next = self.a_inw.val();
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
-        self.sf.pre_set.next = self.s2_line.d.val().get_bits::<SET_BITS>(0);
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
         // opcode straight from this flip-flop.

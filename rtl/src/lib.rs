@@ -9,7 +9,6 @@ pub mod mem;
 pub mod pt_trigger;
 pub mod read_queue;
 pub mod regs;
-pub mod replica;
 pub mod snoop_filter;
 pub mod snoop_tracker;
 pub mod top;

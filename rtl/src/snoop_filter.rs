@@ -2,10 +2,7 @@
 //!
 //! Per cycle: one lookup of the message's set, and at the clock edge at most one
 //! update of that set. The sets live in block RAM with a registered read, followed
-//! by a register, one RAM per way, each read from its own copy of the set index (on
-//! ECP5 a way's RAM is 16x4 LUT-RAM cells, and one index register driving all of
-//! them spanned the filter): a set is read two edges before its lookup (from
-//! `pre_set`, registered), and
+//! by a register: a set is read two edges before its lookup (from `next_addr`), and
 //! the two updates the read does not see (the one at its own edge and the next) are
 //! forwarded from a register, each with a select decided in the cycle before. A miss in a full set replaces the way under
 //! the global round-robin victim pointer; the evicted line goes to the snoop tracker
@@ -13,7 +10,6 @@
 
 use crate::dirty_bitmap::LINE_BITS;
 use crate::mem::BlockRam;
-use crate::replica::KeepDFF;
 use linewatch_model::config::{Geometry, MAX_SF_SETS, MAX_SF_WAYS};
 use linewatch_model::device::snoop_filter::{ENTRY_BITS, ENTRY_OWNED, ENTRY_TAG, ENTRY_VALID};
 use linewatch_model::protocol::ADDR_BITS;
@@ -43,9 +39,6 @@ pub struct SnoopFilter {
     /// Low line bits of the message to look up two cycles from now: its set is read
     /// at this edge.
     pub next_addr: Signal<In, Bits<SET_BITS>>,
-    /// `next_addr` of the next cycle (what the core registers as it): each way's RAM
-    /// reads from its own register of it.
-    pub pre_set: Signal<In, Bits<SET_BITS>>,
     /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
     pub op: Signal<In, Bits<2>>,
     pub owned: Signal<In, bool>,
@@ -54,10 +47,7 @@ pub struct SnoopFilter {
     /// Window-relative line under the victim pointer: the one a `SET` that neither
     /// hits nor finds a free way evicts.
     pub victim_line: Signal<Out, Bits<LINE_BITS>>,
-    ram: [BlockRam<ENTRY_BITS, SET_BITS>; WAYS],
-    rd_set: [KeepDFF<Bits<SET_BITS>>; WAYS],
-    /// The ways' RAM words side by side, as the set word.
-    rd_all: Signal<Local, Bits<WORD_BITS>>,
+    ram: BlockRam<WORD_BITS, SET_BITS>,
     victim: DFF<Bits<2>>,
     /// The set word written at the previous edge.
     fwd_word: DFF<Bits<WORD_BITS>>,
@@ -96,8 +86,6 @@ pub struct SnoopFilter {
     next_set: Signal<Local, Bits<SET_BITS>>,
     mid_set: Signal<Local, Bits<SET_BITS>>,
     word: Signal<Local, Bits<WORD_BITS>>,
-    /// The set word written at this edge (every way's `next`).
-    write_word: Signal<Local, Bits<WORD_BITS>>,
     entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     matches: [Signal<Local, bool>; WAYS],
     empty: [Signal<Local, bool>; WAYS],
@@ -132,16 +120,13 @@ impl SnoopFilter {
             clock: Default::default(),
             addr: Default::default(),
             next_addr: Default::default(),
-            pre_set: Default::default(),
             mid_line: Default::default(),
             op: Default::default(),
             owned: Default::default(),
             hit: Default::default(),
             free: Default::default(),
             victim_line: Default::default(),
-            ram: std::array::from_fn(|_| BlockRam::fast_on_ecp5(g.sf_sets as usize)),
-            rd_set: std::array::from_fn(|w| KeepDFF::new((w as u64) < g.sf_ways)),
-            rd_all: Default::default(),
+            ram: BlockRam::fast_on_ecp5(g.sf_sets as usize),
             victim: Default::default(),
             fwd_word: Default::default(),
             fwd_sel_rd: Default::default(),
@@ -171,7 +156,6 @@ impl SnoopFilter {
             next_set: Default::default(),
             mid_set: Default::default(),
             word: Default::default(),
-            write_word: Default::default(),
             entry: Default::default(),
             matches: Default::default(),
             empty: Default::default(),
@@ -205,28 +189,18 @@ impl Logic for SnoopFilter {
             self.match_rd[w].clock.next = self.clock.val();
             self.match_fwd[w].clock.next = self.clock.val();
         }
+        self.ram.clock.next = self.clock.val();
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.next_set.next = self.next_addr.val() & self.set_mask.val();
         self.mid_set.next = self.mid_line.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.line.next = self.addr.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
         self.same_line.next = self.line.val() == self.mid_line.val();
-        for w in 0..4 {
-            self.ram[w].clock.next = self.clock.val();
-            self.rd_set[w].clock.next = self.clock.val();
-            self.rd_set[w].d.next = self.pre_set.val() & self.set_mask.val();
-            self.ram[w].read_address.next = self.rd_set[w].q.val();
-            self.ram[w].write_address.next = self.set_index.val();
-            self.ram[w].write_data.next = self.next[w].val();
-            self.ram[w].write_enable.next = self.op.val() != self.op_none.val();
-        }
-        self.rd_all.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[0].read_data.val())
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[1].read_data.val()) << 48u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[2].read_data.val()) << 96u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[3].read_data.val()) << 144u64);
+        self.ram.read_address.next = self.next_set.val();
+        self.ram.write_address.next = self.set_index.val();
         if self.fwd_sel_rd.q.val() {
             self.rd_word.d.next = self.fwd_word.q.val();
         } else {
-            self.rd_word.d.next = self.rd_all.val();
+            self.rd_word.d.next = self.ram.read_data.val();
         }
         if self.fwd_sel.q.val() {
             self.word.next = self.fwd_word.q.val();
@@ -305,15 +279,16 @@ impl Logic for SnoopFilter {
                 self.next[w].next = self.entry[w].val();
             }
         }
-        self.write_word.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[0].val())
+        self.ram.write_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[0].val())
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[1].val()) << 48u64)
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
+        self.ram.write_enable.next = self.op.val() != self.op_none.val();
         self.fwd_sel_rd.d.next =
             self.op.val() != self.op_none.val() && self.set_index.val() == self.next_set.val();
         self.fwd_sel.d.next =
             self.op.val() != self.op_none.val() && self.set_index.val() == self.mid_set.val();
-        self.fwd_word.d.next = self.write_word.val();
+        self.fwd_word.d.next = self.ram.write_data.val();
 
         // Tag matches of the message in the read stage (`mid_line`), one cycle ahead
         // of its lookup: against the word `rd_word` takes at this edge, and against
@@ -322,10 +297,10 @@ impl Logic for SnoopFilter {
         // cycle's line and that is `mid_line`, or was kept (or downgraded) and held it.
         for w in 0..4 {
             self.rd_tag[w].next =
-                self.ram[w].read_data.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
+                self.ram.read_data.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
             self.fw_tag[w].next =
                 self.fwd_word.q.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
-            self.rd_mid[w].next = self.ram[w].read_data.val().get_bit(47)
+            self.rd_mid[w].next = self.ram.read_data.val().get_bit(w * 48 + 47)
                 && self.rd_tag[w].val() == self.mid_line.val();
             self.fw_mid[w].next = self.fwd_word.q.val().get_bit(w * 48 + 47)
                 && self.fw_tag[w].val() == self.mid_line.val();
