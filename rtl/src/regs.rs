@@ -11,10 +11,10 @@
 //! line before any back-invalidation. A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
-//! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1 cycles after,
-//! with the word). Completion codes land in the completion line at the edge, error
-//! codes at the edge after (from registers); a BIRsp for the agent is checked the
-//! cycle after it arrives.
+//! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1
+//! cycles after, with the word). Completion codes land in the completion line at the
+//! edge, error codes at the edge after (from registers); a BIRsp for the agent is
+//! checked the cycle after it arrives.
 //!
 //! With the page-table trigger (`[device.pt]`): PT_REGISTER / PT_RESIDENT drive the
 //! trigger's registry and residency ports from registers and complete the next cycle

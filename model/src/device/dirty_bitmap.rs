@@ -7,9 +7,9 @@
 //! port either swaps the active bank or reads-and-clears one word of the inactive
 //! bank; its data comes out `HV_LATENCY` (4) cycles later (an address register beside
 //! the RAMs, a RAM's read register, its output register, then a register per level
-//! that picks the bank). A harvest read waits
-//! while stage B or C still has a set for the bank it reads, so a line dirtied before
-//! a swap is always in the bank that swap retires.
+//! that picks the bank). A harvest read waits while stage B or C still has a set for
+//! the bank it reads, so a line dirtied before a swap is always in the bank that swap
+//! retires.
 //!
 //! The model ORs bits into its vectors and reads and clears a word at its read's
 //! edge; the RTL reads the RAM an edge later and clears it an edge after that, and
