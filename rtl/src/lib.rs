@@ -4,6 +4,7 @@
 //! types (`linewatch_model::config::MAX_*`).
 
 pub mod core;
+pub mod counter;
 pub mod dirty_bitmap;
 pub mod mem;
 pub mod pt_trigger;

@@ -139,7 +139,8 @@ impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
 /// flow's ECP5 synthesis), the memory asks for distributed RAM plus a register
 /// instead of a DP16KD, whose read data comes 5.8 ns after the clock without its
 /// output register, and takes each write into registers first, writing the RAM an
-/// edge later (a read of that word is answered from the registers); other readers
+/// edge later (a read of that word is answered from a copy of those registers,
+/// picked after the read register by a flag set beside it); other readers
 /// (Verilator, iCE40) see the same behaviour in block RAM.
 #[derive(LogicBlock)]
 pub struct BlockRam<const W: usize, const A: usize> {
@@ -198,12 +199,12 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
         let depth = self._sim.len();
         let mem = format!("reg [{}:0] mem [0:{}];\n", W - 1, depth - 1);
         let head = format!(
-            "{spare}{init}initial begin\n   read_data = {W}'h0;\nend\n\n",
+            "{spare}{init}",
             spare = spare_bits(A, depth),
             init = zero_init(W, depth),
         );
         let plain = format!(
-            "always @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
+            "initial begin\n   read_data = {W}'h0;\nend\n\nalways @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
             rd = word("read_address", depth),
             wr = word("write_address", depth),
         );
@@ -211,10 +212,12 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
             return Verilog::Custom(format!("{mem}{head}{plain}"));
         }
         // ECP5: distributed RAM written an edge late from registers (the write
-        // data's fan-out to the LUT RAMs starts at flops); a read of the word
-        // still waiting takes it from those registers.
+        // data's fan-out to the LUT RAMs starts at flops). A read of the word still
+        // waiting is answered from a copy of it, picked after the read register by
+        // a flag decided beside it, so the read register takes the LUT RAMs' word
+        // alone (no address compare and multiplexer before it).
         let fast = format!(
-            "reg [{w1}:0] pend_data;\nreg [{a1}:0] pend_address;\nreg pend_enable;\ninitial begin\n   pend_data = {W}'h0;\n   pend_address = {A}'h0;\n   pend_enable = 1'b0;\nend\n\nalways @(posedge clock) begin\n   pend_enable <= write_enable;\n   pend_address <= write_address;\n   pend_data <= write_data;\n   if (pend_enable) begin\n      {pw} <= pend_data;\n   end\n   if (pend_enable && {pi} == {ri}) begin\n      read_data <= pend_data;\n   end else begin\n      read_data <= {rd};\n   end\nend\n",
+            "reg [{w1}:0] pend_data;\nreg [{a1}:0] pend_address;\nreg pend_enable;\nreg [{w1}:0] word_q;\nreg [{w1}:0] late_data;\nreg late_hit;\ninitial begin\n   pend_data = {W}'h0;\n   pend_address = {A}'h0;\n   pend_enable = 1'b0;\n   word_q = {W}'h0;\n   late_data = {W}'h0;\n   late_hit = 1'b0;\nend\n\nalways @(posedge clock) begin\n   pend_enable <= write_enable;\n   pend_address <= write_address;\n   pend_data <= write_data;\n   if (pend_enable) begin\n      {pw} <= pend_data;\n   end\n   word_q <= {rd};\n   late_data <= pend_data;\n   late_hit <= pend_enable && {pi} == {ri};\nend\n\nalways @(*) begin\n   read_data = late_hit ? late_data : word_q;\nend\n",
             w1 = W - 1,
             a1 = A - 1,
             pw = word("pend_address", depth),

@@ -27,6 +27,7 @@
 //! written, the ring's room and next slots are registered, the core's events
 //! arrive through the top's register, and a read's answer is an OR of one-hot terms.
 
+use crate::counter::Count64;
 use crate::dirty_bitmap::LINE_BITS;
 use linewatch_model::config::Geometry;
 use linewatch_model::device::pt_trigger::PFN_BITS;
@@ -180,7 +181,7 @@ pub struct Regs {
     comp_seq: DFF<W>,
     comp_status: DFF<W>,
     comp_result: DFF<W>,
-    err_count: DFF<W>,
+    err_count: Count64,
     err_code: DFF<W>,
     /// This cycle's message and BIRsp errors, counted at the next edge.
     e0_r: DFF<W>,
@@ -219,7 +220,7 @@ pub struct Regs {
     wr_p_rec: DFF<W>,
     /// The producer and drop counts add the appends and drops decided at the last
     /// edge (they land with the records), so no 64-bit carry follows a decision.
-    prod: DFF<W>,
+    prod: Count64,
     n_rec_r: DFF<Bits<3>>,
     n_drop_r: DFF<Bits<3>>,
     cons: DFF<W>,
@@ -239,7 +240,7 @@ pub struct Regs {
     slot1: DFFWithInit<Bits<5>>,
     slot2: DFFWithInit<Bits<5>>,
     slot3: DFFWithInit<Bits<5>>,
-    dropped: DFF<W>,
+    dropped: Count64,
 
     // constants
     slot_one: Constant<Bits<RING>>,
@@ -857,12 +858,11 @@ impl Logic for Regs {
             comp_seq,
             comp_status,
             comp_result,
-            err_count,
             err_code,
             e0_r,
-            e1_r,
             commands,
             doorbells,
+            e1_r,
             core_err_count_r,
             core_err_code_r,
             exec_pend,
@@ -882,7 +882,6 @@ impl Logic for Regs {
             pt_res_valid_r,
             pt_res_set_r,
             pt_res_frame_r,
-            prod,
             cons,
             hv_word,
             wr_d_hot,
@@ -910,9 +909,16 @@ impl Logic for Regs {
             slot0,
             slot1,
             slot2,
-            slot3,
-            dropped
+            slot3
         );
+        // 64-bit counters: clocked here, stepping by 0 unless a rule below says.
+        self.err_count.clock.next = self.clock.val();
+        self.err_count.step.next = self.cnt3_zero.val();
+        self.prod.clock.next = self.clock.val();
+        self.prod.step.next = self.cnt3_zero.val();
+        self.dropped.clock.next = self.clock.val();
+        self.dropped.step.next = self.cnt3_zero.val();
+
         for i in 0..56 {
             self.in_p[i].clock.next = self.clock.val();
             self.in_p[i].d.next = self.in_p[i].q.val();
@@ -1194,7 +1200,7 @@ impl Logic for Regs {
             self.t_completion.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
-                | (bit_cast::<DATA_BITS, 64>(self.err_count.q.val()) << 192u64)
+                | (bit_cast::<DATA_BITS, 64>(self.err_count.value.val()) << 192u64)
                 | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
         }
         self.t_status.next = self.line_zero.val();
@@ -1207,9 +1213,9 @@ impl Logic for Regs {
         self.t_events.next = self.line_zero.val();
         if (self.in_hot.q.val() & self.bit_events.val()) != self.w_zero.val() {
             self.t_events.next = self.events_line.val()
-                | bit_cast::<DATA_BITS, 64>(self.prod.q.val())
+                | bit_cast::<DATA_BITS, 64>(self.prod.value.val())
                 | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
-                | (bit_cast::<DATA_BITS, 64>(self.dropped.q.val()) << 128u64);
+                | (bit_cast::<DATA_BITS, 64>(self.dropped.value.val()) << 128u64);
         }
         if (self.in_hot.q.val() & self.bit_ring[0].val()) != self.w_zero.val() {
             self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64)
@@ -1271,12 +1277,16 @@ impl Logic for Regs {
             | self.t_ring[2].val()
             | self.t_ring[3].val();
 
-        // Answer registers.
-        if self.acc_req.val() && self.r_read.val() {
-            self.drs_valid_r.d.next = true;
+        // Answer registers. The DRS payload loads whenever its register is free,
+        // whatever the inbox holds, so its 400-odd flip-flops' enable is a flip-flop;
+        // the top shows it only while `drs_valid_r` is set.
+        if self.drs_free.val() {
             self.drs_meta_r.d.next = self.r_grant.val();
             self.drs_tag_r.d.next = self.in_tag.q.val();
             self.drs_data_r.d.next = self.content.val();
+        }
+        if self.acc_req.val() && self.r_read.val() {
+            self.drs_valid_r.d.next = true;
         } else if self.drs_take.val() {
             self.drs_valid_r.d.next = false;
         }
@@ -1486,7 +1496,7 @@ impl Logic for Regs {
         self.n_err.next = self.cnt_zero.val()
             + (self.e0_r.q.val() != self.st_ok.val())
             + (self.e1_r.q.val() != self.st_ok.val());
-        self.err_count.d.next = self.err_count.q.val() + bit_cast::<64, 2>(self.n_err.val());
+        self.err_count.step.next = bit_cast::<3, 2>(self.n_err.val());
         if self.e0_r.q.val() != self.st_ok.val() {
             self.err_code.d.next = self.e0_r.q.val();
         }
@@ -1558,7 +1568,7 @@ impl Logic for Regs {
             + self.ok_e.val()
             + self.ok_p.val();
         self.n_rec_r.d.next = self.n_rec.val();
-        self.prod.d.next = self.prod.q.val() + bit_cast::<64, 3>(self.n_rec_r.q.val());
+        self.prod.step.next = self.n_rec_r.q.val();
         // The next fill, (producer + n_rec - the room's consumer) mod 64, as the
         // current fill plus n_rec plus the registered move of the last consumer
         // write; the next slots likewise from the registered ones (slot k is always
@@ -1587,7 +1597,7 @@ impl Logic for Regs {
             + self.drop_p.val()
             + self.ev_pt_lost.val();
         self.n_drop_r.d.next = self.n_drop.val();
-        self.dropped.d.next = self.dropped.q.val() + bit_cast::<64, 3>(self.n_drop_r.q.val());
+        self.dropped.step.next = self.n_drop_r.q.val();
         // Slots likewise by the count of valid events ahead (they matter only when
         // the record is appended, and then every record ahead was too).
         self.slot_d.next = self.slot0.q.val();
@@ -1709,7 +1719,9 @@ impl Logic for Regs {
 /// (`fill_base` + `n_rec`) modulo 64, has no room for k + 1 more records (is not
 /// below 32 - k). Per count the answer is two compares of `fill_base` with
 /// constants (below 32 - k - count, or wrapping past 64), so only the count's
-/// select follows the cycle's append decisions.
+/// select follows the cycle's append decisions. Each compare is a bit of a 64-entry
+/// table picked by `fill_base`: Yosys maps a compare with a constant to a carry
+/// chain, which after the sum making `fill_base` put two chains in a row.
 #[derive(LogicBlock)]
 pub struct RingRoom {
     pub fill_base: Signal<In, Bits<6>>,
@@ -1719,16 +1731,27 @@ pub struct RingRoom {
     below: [Signal<Local, bool>; 8],
     /// `wraps[c]`: `fill_base` + c + 1 reaches 64 (the sum is then below 4).
     wraps: [Signal<Local, bool>; 4],
-    k_below: [Constant<Bits<6>>; 8],
-    k_wraps: [Constant<Bits<6>>; 4],
+    /// Bit `x` of `t_below[m]`: `x` < 32 - m; of `t_wraps[c]`: `x` >= 63 - c.
+    t_below: [Constant<Bits<64>>; 8],
+    t_wraps: [Constant<Bits<64>>; 4],
     k_count: [Constant<Bits<3>>; 5],
+}
+
+/// The 64-entry table of `f` over 6-bit values.
+fn table(f: impl Fn(u64) -> bool) -> Constant<Bits<64>> {
+    Constant::new(
+        (0..64u64)
+            .filter(|&x| f(x))
+            .fold(0u64, |t, x| t | 1 << x)
+            .into(),
+    )
 }
 
 impl Default for RingRoom {
     fn default() -> Self {
         Self {
-            k_below: std::array::from_fn(|m| Constant::new((RING_RECORDS - m as u64).into())),
-            k_wraps: std::array::from_fn(|c| Constant::new((63 - c as u64).into())),
+            t_below: std::array::from_fn(|m| table(|x| x < RING_RECORDS - m as u64)),
+            t_wraps: std::array::from_fn(|c| table(|x| x >= 63 - c as u64)),
             k_count: std::array::from_fn(|c| Constant::new((c as u64).into())),
             fill_base: Default::default(),
             n_rec: Default::default(),
@@ -1743,10 +1766,10 @@ impl Logic for RingRoom {
     #[hdl_gen]
     fn update(&mut self) {
         for m in 0..8 {
-            self.below[m].next = self.fill_base.val() < self.k_below[m].val();
+            self.below[m].next = self.t_below[m].val().get_bit(self.fill_base.val().index());
         }
         for c in 0..4 {
-            self.wraps[c].next = self.fill_base.val() >= self.k_wraps[c].val();
+            self.wraps[c].next = self.t_wraps[c].val().get_bit(self.fill_base.val().index());
         }
         for k in 0..4 {
             // Counts above four do not occur.
