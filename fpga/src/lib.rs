@@ -433,6 +433,9 @@ fn last_error(log: &Path) -> String {
         .unwrap_or_else(|| "no ERROR line in the log".into())
 }
 
+/// The modules of the RTL's `keep_*` flip-flops, as a Yosys selection.
+pub const KEEP_MODULES: &str = "top$*$keep_*";
+
 /// Write the RTL and harness into `dir` and synthesize them for `family`; leaves
 /// `lw_ooc.json` (flattened netlist) and `stat.json` (per-module cell counts).
 /// Returns the Yosys wall time in seconds.
@@ -445,17 +448,24 @@ pub fn synthesize(g: &Geometry, target: &Target, dir: &Path) -> Result<f64> {
     std::fs::write(dir.join("top.v"), linewatch_rtl::generate_verilog(g))?;
     std::fs::write(dir.join("lw_ooc.v"), harness::verilog())?;
     // `top` keeps its own hierarchy through synthesis, so nothing is optimised
-    // across the harness boundary; flattened only once mapped.
+    // across the harness boundary; flattened only once mapped. So does every
+    // flip-flop instance named `keep_*` (its module `top$..$keep_*`): a copy made to
+    // split a net, which Yosys would otherwise merge with its twins (same input);
+    // a `keep` attribute does not stop that in `synth_ecp5`.
     let script = format!(
         "read_verilog -D{define} top.v lw_ooc.v\n\
          hierarchy -top {top}\n\
          setattr -mod -set keep_hierarchy 1 top\n\
+         setattr -mod -set keep_hierarchy 1 {keep}\n\
          {synth} -top {top}{args}\n\
+         setattr -mod -unset keep_hierarchy {keep}\n\
+         flatten top\n\
          setattr -mod -unset keep_hierarchy top\n\
          tee -q -o stat.json stat -json\n\
          flatten\n\
          write_json lw_ooc.json\n",
         top = harness::TOP,
+        keep = KEEP_MODULES,
         synth = family.synth_pass(),
         args = if target.synth_args.is_empty() {
             String::new()

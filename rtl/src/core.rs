@@ -159,6 +159,11 @@ pub struct Core {
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
+    /// `s2_line`'s set bits again, for the filter's read address alone. A `keep_*`
+    /// flip-flop: the FPGA flows synthesize it as its own module, so Yosys cannot
+    /// merge it with its twins (the plain register is one flip-flop with the agent's
+    /// dirty-record register, far from the filter's LUT RAMs).
+    keep_sf_set: DFF<Bits<SET_BITS>>,
     // read stage: the message accepted two cycles ago, whose set leaves the filter's
     // RAM and meets its line's tag compares
     s3_valid: DFF<bool>,
@@ -414,6 +419,7 @@ impl Core {
             s2_inw: Default::default(),
             s2_snoop_op: Default::default(),
             s2_line: Default::default(),
+            keep_sf_set: Default::default(),
             s3_valid: Default::default(),
             s3_op: Default::default(),
             s3_owned: Default::default(),
@@ -838,7 +844,7 @@ impl Logic for Core {
             bit_cast::<ADDR_BITS, LINE_BITS>(self.s4_line.q.val()) | self.window_base_line.val();
         self.sf.addr.next = self.s4_addr.val();
         self.sf.mid_line.next = self.s3_line.q.val();
-        self.sf.next_addr.next = self.s2_line.q.val().get_bits::<SET_BITS>(0);
+        self.sf.next_addr.next = self.keep_sf_set.q.val();
         self.needs_victim.next =
             self.s4_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
         self.sf.op.next = self.s4_op.q.val();
@@ -906,6 +912,8 @@ impl Logic for Core {
         self.s2_inw.d.next = self.a_inw.val();
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.keep_sf_set.clock.next = self.clock.val();
+        self.keep_sf_set.d.next = self.s2_line.d.val().get_bits::<SET_BITS>(0);
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
         // opcode straight from this flip-flop.
