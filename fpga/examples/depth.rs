@@ -1,10 +1,12 @@
 //! LUT levels into the device's registers and RAMs of run directories' netlists:
 //! `cargo run --release -p linewatch-fpga --example depth -- DIR [DIR...]`
 //! (each DIR a `linewatch synth --out` directory holding `lw_ooc.json`);
-//! `--levels K` lists the registers at the top K depths (default 2).
+//! `--levels K` lists the registers at the top K depths (default 2); `--into NAME`
+//! prints the deepest path into the endpoints whose cell name contains NAME.
 
 fn main() -> anyhow::Result<()> {
     let mut levels = 2u32;
+    let mut into = String::new();
     let mut dirs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -13,16 +15,22 @@ fn main() -> anyhow::Result<()> {
             levels = v
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--levels: expected a count, got `{v}`"))?;
+        } else if a == "--into" {
+            into = args.next().unwrap_or_default();
         } else {
             dirs.push(a);
         }
     }
-    anyhow::ensure!(!dirs.is_empty(), "usage: depth [--levels K] DIR [DIR...]");
+    anyhow::ensure!(
+        !dirs.is_empty(),
+        "usage: depth [--levels K] [--into NAME] DIR [DIR...]"
+    );
     for dir in dirs {
         let path = std::path::Path::new(&dir).join("lw_ooc.json");
         let net = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let d = linewatch_fpga::depth::analyse(&net, linewatch_fpga::harness::TOP, "dut.")?;
+        let d =
+            linewatch_fpga::depth::analyse_into(&net, linewatch_fpga::harness::TOP, "dut.", &into)?;
         println!("{dir}: {}", d.describe());
         let top = d.max() as u32;
         for floor in (top.saturating_sub(levels.saturating_sub(1))..=top).rev() {

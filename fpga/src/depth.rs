@@ -21,7 +21,8 @@ pub struct Depth {
     /// Every endpoint, deepest first (then by name): depth and cell name.
     pub endpoints: Vec<(u32, String)>,
     /// The cells on the deepest endpoint's deepest input path, from where it
-    /// starts (a register, RAM or input) to the endpoint.
+    /// starts (a register, RAM or input) to the endpoint (with [`analyse_into`],
+    /// the deepest endpoint of those it picks).
     pub path: Vec<String>,
 }
 
@@ -116,6 +117,12 @@ struct Cell<'a> {
 /// the cells whose name starts with `prefix` (the harness instantiates the device as
 /// `dut`).
 pub fn analyse(netlist: &str, module: &str, prefix: &str) -> Result<Depth> {
+    analyse_into(netlist, module, prefix, "")
+}
+
+/// As [`analyse`], with `path` the deepest path into the deepest endpoint whose
+/// cell name contains `into` (empty: any endpoint).
+pub fn analyse_into(netlist: &str, module: &str, prefix: &str, into: &str) -> Result<Depth> {
     let v = json::parse(netlist).map_err(|e| anyhow!("netlist: {e}"))?;
     let m = v
         .get("modules")
@@ -226,7 +233,7 @@ pub fn analyse(netlist: &str, module: &str, prefix: &str) -> Result<Depth> {
     ends.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     // Walk back from the deepest endpoint along the deepest input at each cell.
     let mut path = Vec::new();
-    if let Some((_, name)) = ends.first() {
+    if let Some((_, name)) = ends.iter().find(|(_, n)| n.contains(into)) {
         let deepest_input = |c: &Cell, skip_rad: bool, only_rad: bool| {
             c.inputs
                 .iter()

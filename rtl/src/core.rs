@@ -173,6 +173,9 @@ pub struct Core {
     s3_snoop: DFF<bool>,
     s3_snoop_op: DFF<Op>,
     s3_line: DFF<Bits<LINE_BITS>>,
+    /// `s3_line` again, for the filter's tag compares alone: a `keep_*` copy, like
+    /// `keep_sf_set` (the plain register is shared with the agent's event path).
+    keep_sf_line: DFF<Bits<LINE_BITS>>,
     // filter stage: the message accepted three cycles ago, looked up and applied
     s4_valid: DFF<bool>,
     /// The filter operation, NONE when the stage is empty.
@@ -228,7 +231,6 @@ pub struct Core {
     op_zero: Constant<Op>,
     mask_zero: Constant<Mask>,
     mask_full: Constant<Mask>,
-    line_zero: Constant<Line>,
 
     // request decode
     rq_inv: Signal<Local, bool>,
@@ -426,6 +428,7 @@ impl Core {
             s3_snoop: Default::default(),
             s3_snoop_op: Default::default(),
             s3_line: Default::default(),
+            keep_sf_line: Default::default(),
             s4_valid: Default::default(),
             s4_op: Default::default(),
             s4_owned: Default::default(),
@@ -473,7 +476,6 @@ impl Core {
             op_zero: k(0),
             mask_zero: k(0),
             mask_full: k(u64::MAX),
-            line_zero: k(0),
             rq_inv: Default::default(),
             rq_rd: Default::default(),
             rq_rd_data: Default::default(),
@@ -843,7 +845,9 @@ impl Logic for Core {
         self.s4_addr.next =
             bit_cast::<ADDR_BITS, LINE_BITS>(self.s4_line.q.val()) | self.window_base_line.val();
         self.sf.addr.next = self.s4_addr.val();
-        self.sf.mid_line.next = self.s3_line.q.val();
+        // Masked again after the copy: constants do not cross its module's boundary,
+        // and unmasked its high bits would join every tag compare.
+        self.sf.mid_line.next = self.keep_sf_line.q.val() & self.window_mask.val();
         self.sf.next_addr.next = self.keep_sf_set.q.val();
         self.needs_victim.next =
             self.s4_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
@@ -913,6 +917,8 @@ impl Logic for Core {
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.keep_sf_set.clock.next = self.clock.val();
+        self.keep_sf_line.clock.next = self.clock.val();
+        self.keep_sf_line.d.next = self.s2_line.q.val();
         self.keep_sf_set.d.next = self.s2_line.d.val().get_bits::<SET_BITS>(0);
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
@@ -937,7 +943,7 @@ impl Logic for Core {
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
         self.tracker.rsp_opcode.next = self.birsp_opcode.val();
 
-        // Memory-request register; reads carry zero mask and data. The payload loads
+        // Memory-request register; reads carry mask 0 (their data is undefined). The payload loads
         // from the selected channel whenever the register is free, whatever the
         // message and whether or not it is accepted (valid says whether it holds
         // one): its 600-odd enables are one gate, not the decode.
@@ -945,11 +951,9 @@ impl Logic for Core {
             self.mem_write_r.d.next = self.a_write.val();
             self.mem_addr_r.d.next = self.a_addr.val();
             self.mem_mask_r.d.next = self.a_mask.val();
-            if self.a_write.val() {
-                self.mem_data_r.d.next = self.rwd_data.val();
-            } else {
-                self.mem_data_r.d.next = self.line_zero.val();
-            }
+            // A read's data is undefined (mask 0), so no opcode-decoded reset term
+            // (Yosys made one of "not a write" on all 512 flip-flops).
+            self.mem_data_r.d.next = self.rwd_data.val();
         }
         self.mem_valid_r.d.next = (self.acc_wd.val() && self.wd_op_ok.val())
             || self.acc_rd.val()
@@ -982,6 +986,11 @@ impl Logic for Core {
         self.rq.push_ok.next = self.rq_inw.val();
         self.rq.push_addr.next = self.req_addr.val();
         self.rq.pop.next = self.pop.val();
+        // The data loads whenever the register is free (the model's rule): the enable
+        // of its 512 flip-flops is not the memory response's valid.
+        if self.drs_free.val() {
+            self.drs_data_r.d.next = self.mem_rsp_data.val();
+        }
         if self.pop.val() {
             self.drs_valid_r.d.next = true;
             if self.rq.head_ok.val() {
@@ -991,7 +1000,6 @@ impl Logic for Core {
             }
             self.drs_tag_r.d.next = self.rq.head_tag.val();
             self.drs_addr_r.d.next = self.rq.head_addr.val();
-            self.drs_data_r.d.next = self.mem_rsp_data.val();
         } else if self.drs_ready.val() {
             self.drs_valid_r.d.next = false;
         }

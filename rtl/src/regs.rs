@@ -140,11 +140,19 @@ pub struct Regs {
     /// agent keeps), handled when its answer register is free.
     in_valid: DFF<bool>,
     in_rwd: DFF<bool>,
-    in_opcode: DFF<Op>,
-    in_meta: DFF<MetaV>,
-    in_tag: DFF<Tag>,
-    /// The inbox's line, one-hot (decoded as it loads: no line compare follows it).
-    in_hot: DFF<W>,
+    /// The offered request's and request-with-data's opcode, meta, tag and line
+    /// (one-hot, decoded as it loads: no line compare follows it), each channel's
+    /// in its own registers: they load whenever the inbox is empty, so their
+    /// inputs do not wait for the register-page decode that picks the channel
+    /// (`in_rwd`); reads use the request's, writes the request-with-data's.
+    in_ropc: DFF<Op>,
+    in_rmeta: DFF<MetaV>,
+    in_rtag: DFF<Tag>,
+    in_rhot: DFF<W>,
+    in_wopc: DFF<Op>,
+    in_wmeta: DFF<MetaV>,
+    in_wtag: DFF<Tag>,
+    in_whot: DFF<W>,
     /// Decoded as the inbox loads, so the enables that act on its message are one
     /// gate of flops: a read (answered on DRS); a legal write (MemWr / MemWrPtl) of
     /// the command line, of the doorbell line, of the events line.
@@ -160,7 +168,13 @@ pub struct Regs {
     be_ones: Constant<Bits<32>>,
     in_data: DFF<H>,
     held: DFF<W>,
+    /// Lines whose invalidation is pending are `inv_pend | (inv_new & held)`
+    /// (`inv_now`): `inv_new` is the lines changed at the last edge, which count
+    /// once `held` shows whether the host held them after it. So the mark of a
+    /// changed, held line is not one logic cone with the cycle's ring appends,
+    /// inbox decode and snoop issue; `inv_pend` keeps the rest until cleared.
     inv_pend: DFF<W>,
+    inv_new: DFF<W>,
     ndr_valid_r: DFF<bool>,
     ndr_opcode_r: DFF<Bits<RSP_OPCODE_BITS>>,
     ndr_tag_r: DFF<Tag>,
@@ -352,6 +366,7 @@ pub struct Regs {
     set_held: Signal<Local, W>,
     clr_held: Signal<Local, W>,
     changed: Signal<Local, W>,
+    inv_now: Signal<Local, W>,
     emask: Signal<Local, H>,
     content: Signal<Local, Line>,
     t_ident: Signal<Local, Line>,
@@ -550,10 +565,14 @@ impl Regs {
             pt_res_frame: Default::default(),
             in_valid: Default::default(),
             in_rwd: Default::default(),
-            in_opcode: Default::default(),
-            in_meta: Default::default(),
-            in_tag: Default::default(),
-            in_hot: Default::default(),
+            in_ropc: Default::default(),
+            in_rmeta: Default::default(),
+            in_rtag: Default::default(),
+            in_rhot: Default::default(),
+            in_wopc: Default::default(),
+            in_wmeta: Default::default(),
+            in_wtag: Default::default(),
+            in_whot: Default::default(),
             in_drs: Default::default(),
             in_cmd: Default::default(),
             in_db: Default::default(),
@@ -565,6 +584,7 @@ impl Regs {
             in_data: Default::default(),
             held: Default::default(),
             inv_pend: Default::default(),
+            inv_new: Default::default(),
             ndr_valid_r: Default::default(),
             ndr_opcode_r: Default::default(),
             ndr_tag_r: Default::default(),
@@ -732,6 +752,7 @@ impl Regs {
             set_held: Default::default(),
             clr_held: Default::default(),
             changed: Default::default(),
+            inv_now: Default::default(),
             emask: Default::default(),
             content: Default::default(),
             t_ident: Default::default(),
@@ -828,10 +849,14 @@ impl Logic for Regs {
             clock,
             in_valid,
             in_rwd,
-            in_opcode,
-            in_meta,
-            in_tag,
-            in_hot,
+            in_ropc,
+            in_rmeta,
+            in_rtag,
+            in_rhot,
+            in_wopc,
+            in_wmeta,
+            in_wtag,
+            in_whot,
             in_drs,
             in_cmd,
             in_db,
@@ -840,6 +865,7 @@ impl Logic for Regs {
             in_data,
             held,
             inv_pend,
+            inv_new,
             ndr_valid_r,
             ndr_opcode_r,
             ndr_tag_r,
@@ -946,16 +972,16 @@ impl Logic for Regs {
             || self.db_state.q.val() != self.s_zero.val();
 
         // Request decode.
-        self.r_rd.next = self.in_opcode.q.val() == self.req_mem_rd.val();
-        self.r_rdd.next = self.in_opcode.q.val() == self.req_mem_rd_data.val();
-        self.r_inv.next = self.in_opcode.q.val() == self.req_mem_inv.val();
-        self.r_evct.next = self.in_opcode.q.val() == self.req_mem_cln_evct.val();
+        self.r_rd.next = self.in_ropc.q.val() == self.req_mem_rd.val();
+        self.r_rdd.next = self.in_ropc.q.val() == self.req_mem_rd_data.val();
+        self.r_inv.next = self.in_ropc.q.val() == self.req_mem_inv.val();
+        self.r_evct.next = self.in_ropc.q.val() == self.req_mem_cln_evct.val();
         self.r_read.next = self.r_rd.val() || self.r_rdd.val();
         self.r_op_ok.next =
             self.r_rd.val() || self.r_rdd.val() || self.r_inv.val() || self.r_evct.val();
-        self.r_meta_ok.next = self.in_meta.q.val() != self.meta_bad.val();
+        self.r_meta_ok.next = self.in_rmeta.q.val() != self.meta_bad.val();
         if self.r_meta_ok.val() {
-            self.r_meta.next = self.in_meta.q.val();
+            self.r_meta.next = self.in_rmeta.q.val();
         } else {
             self.r_meta.next = self.meta_i.val();
         }
@@ -964,18 +990,18 @@ impl Logic for Regs {
         } else {
             self.r_grant.next = self.r_meta.val();
         }
-        self.r_bit.next = self.in_hot.q.val();
+        self.r_bit.next = self.in_rhot.q.val();
 
         // Request-with-data decode.
-        self.w_wr.next = self.in_opcode.q.val() == self.rwd_mem_wr.val();
-        self.w_op_ok.next = self.w_wr.val() || self.in_opcode.q.val() == self.rwd_mem_wr_ptl.val();
-        self.w_meta_ok.next =
-            self.in_meta.q.val() == self.meta_i.val() || self.in_meta.q.val() == self.meta_s.val();
-        self.w_keep_s.next = self.in_meta.q.val() == self.meta_s.val();
-        self.w_cmd.next = (self.in_hot.q.val() & self.bit_command.val()) != self.w_zero.val();
-        self.w_db.next = (self.in_hot.q.val() & self.bit_doorbell.val()) != self.w_zero.val();
-        self.w_ev.next = (self.in_hot.q.val() & self.bit_events.val()) != self.w_zero.val();
-        self.w_bit.next = self.in_hot.q.val();
+        self.w_wr.next = self.in_wopc.q.val() == self.rwd_mem_wr.val();
+        self.w_op_ok.next = self.w_wr.val() || self.in_wopc.q.val() == self.rwd_mem_wr_ptl.val();
+        self.w_meta_ok.next = self.in_wmeta.q.val() == self.meta_i.val()
+            || self.in_wmeta.q.val() == self.meta_s.val();
+        self.w_keep_s.next = self.in_wmeta.q.val() == self.meta_s.val();
+        self.w_cmd.next = (self.in_whot.q.val() & self.bit_command.val()) != self.w_zero.val();
+        self.w_db.next = (self.in_whot.q.val() & self.bit_doorbell.val()) != self.w_zero.val();
+        self.w_ev.next = (self.in_whot.q.val() & self.bit_events.val()) != self.w_zero.val();
+        self.w_bit.next = self.in_whot.q.val();
 
         // The inbox's message goes when its answer register is free; a new one is
         // taken when the inbox is empty at the cycle's start (a write before a
@@ -1032,17 +1058,14 @@ impl Logic for Regs {
                 self.in_op[c].d.next =
                     self.rwd_data.val().get_bits::<8>(0) == self.op_code[c].val();
             }
-            if self.rwd_valid.val() {
-                self.in_opcode.d.next = self.rwd_opcode.val();
-                self.in_meta.d.next = self.rwd_meta.val();
-                self.in_tag.d.next = self.rwd_tag.val();
-                self.in_hot.d.next = self.w_one.val() << self.rwd_line.val();
-            } else {
-                self.in_opcode.d.next = self.req_opcode.val();
-                self.in_meta.d.next = self.req_meta.val();
-                self.in_tag.d.next = self.req_tag.val();
-                self.in_hot.d.next = self.w_one.val() << self.req_line.val();
-            }
+            self.in_wopc.d.next = self.rwd_opcode.val();
+            self.in_wmeta.d.next = self.rwd_meta.val();
+            self.in_wtag.d.next = self.rwd_tag.val();
+            self.in_whot.d.next = self.w_one.val() << self.rwd_line.val();
+            self.in_ropc.d.next = self.req_opcode.val();
+            self.in_rmeta.d.next = self.req_meta.val();
+            self.in_rtag.d.next = self.req_tag.val();
+            self.in_rhot.d.next = self.w_one.val() << self.req_line.val();
         }
 
         // A write is answered on NDR, so it goes when NDR is free.
@@ -1180,23 +1203,23 @@ impl Logic for Regs {
         // The requested line's current value: one term per line, ORed (the lines are
         // exclusive, so no priority chain).
         self.t_ident.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_ident.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_ident.val()) != self.w_zero.val() {
             self.t_ident.next = self.ident_line.val();
         }
         self.t_params.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_params.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_params.val()) != self.w_zero.val() {
             self.t_params.next = self.params_line.val();
         }
         self.t_control.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_control.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_control.val()) != self.w_zero.val() {
             self.t_control.next = bit_cast::<DATA_BITS, 64>(self.control.q.val());
         }
         self.t_command.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_command.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_command.val()) != self.w_zero.val() {
             self.t_command.next = bit_cast::<DATA_BITS, 256>(self.command.q.val());
         }
         self.t_completion.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_completion.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_completion.val()) != self.w_zero.val() {
             self.t_completion.next = bit_cast::<DATA_BITS, 64>(self.comp_seq.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.comp_status.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.comp_result.q.val()) << 128u64)
@@ -1204,20 +1227,20 @@ impl Logic for Regs {
                 | (bit_cast::<DATA_BITS, 64>(self.err_code.q.val()) << 256u64);
         }
         self.t_status.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_status.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_status.val()) != self.w_zero.val() {
             self.t_status.next = bit_cast::<DATA_BITS, 64>(self.commands.q.val())
                 | (bit_cast::<DATA_BITS, 64>(self.doorbells.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 128u64)
                 | (bit_cast::<DATA_BITS, ERR_CODE_BITS>(self.core_err_code_r.q.val()) << 192u64);
         }
         self.t_events.next = self.line_zero.val();
-        if (self.in_hot.q.val() & self.bit_events.val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_events.val()) != self.w_zero.val() {
             self.t_events.next = self.events_line.val()
                 | bit_cast::<DATA_BITS, 64>(self.prod.value.val())
                 | (bit_cast::<DATA_BITS, 64>(self.cons.q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.dropped.value.val()) << 128u64);
         }
-        if (self.in_hot.q.val() & self.bit_ring[0].val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_ring[0].val()) != self.w_zero.val() {
             self.t_ring[0].next = (bit_cast::<DATA_BITS, 64>(self.records[0].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[1].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[2].q.val()) << 128u64)
@@ -1229,7 +1252,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[0].next = self.line_zero.val();
         }
-        if (self.in_hot.q.val() & self.bit_ring[1].val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_ring[1].val()) != self.w_zero.val() {
             self.t_ring[1].next = (bit_cast::<DATA_BITS, 64>(self.records[8].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[9].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[10].q.val()) << 128u64)
@@ -1241,7 +1264,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[1].next = self.line_zero.val();
         }
-        if (self.in_hot.q.val() & self.bit_ring[2].val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_ring[2].val()) != self.w_zero.val() {
             self.t_ring[2].next = (bit_cast::<DATA_BITS, 64>(self.records[16].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[17].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[18].q.val()) << 128u64)
@@ -1253,7 +1276,7 @@ impl Logic for Regs {
         } else {
             self.t_ring[2].next = self.line_zero.val();
         }
-        if (self.in_hot.q.val() & self.bit_ring[3].val()) != self.w_zero.val() {
+        if (self.in_rhot.q.val() & self.bit_ring[3].val()) != self.w_zero.val() {
             self.t_ring[3].next = (bit_cast::<DATA_BITS, 64>(self.records[24].q.val()) << 0u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[25].q.val()) << 64u64)
                 | (bit_cast::<DATA_BITS, 64>(self.records[26].q.val()) << 128u64)
@@ -1282,7 +1305,7 @@ impl Logic for Regs {
         // the top shows it only while `drs_valid_r` is set.
         if self.drs_free.val() {
             self.drs_meta_r.d.next = self.r_grant.val();
-            self.drs_tag_r.d.next = self.in_tag.q.val();
+            self.drs_tag_r.d.next = self.in_rtag.q.val();
             self.drs_data_r.d.next = self.content.val();
         }
         if self.acc_req.val() && self.r_read.val() {
@@ -1293,7 +1316,7 @@ impl Logic for Regs {
         if self.acc_rwd.val() {
             self.ndr_valid_r.d.next = true;
             self.ndr_opcode_r.d.next = self.ndr_cmp.val();
-            self.ndr_tag_r.d.next = self.in_tag.q.val();
+            self.ndr_tag_r.d.next = self.in_wtag.q.val();
         } else if self.acc_req.val() && !self.r_read.val() {
             self.ndr_valid_r.d.next = true;
             self.ndr_opcode_r.d.next = self.ndr_cmp.val();
@@ -1303,7 +1326,7 @@ impl Logic for Regs {
             if self.r_inv.val() && self.r_meta.val() == self.meta_a.val() {
                 self.ndr_opcode_r.d.next = self.ndr_cmp_e.val();
             }
-            self.ndr_tag_r.d.next = self.in_tag.q.val();
+            self.ndr_tag_r.d.next = self.in_rtag.q.val();
         } else if self.ndr_take.val() {
             self.ndr_valid_r.d.next = false;
         }
@@ -1327,15 +1350,15 @@ impl Logic for Regs {
         self.inv_k.next = self.line_id[0].val();
         // Only the lines below the ring's end ever change. The lowest marked line
         // as one bit too, so its clear is not decoded from its index.
+        self.inv_now.next = self.inv_pend.q.val() | (self.inv_new.q.val() & self.held.q.val());
         self.inv_below[0].next = false;
         for b in 0..USED_BELOW {
-            self.inv_below[b + 1].next =
-                self.inv_below[b].val() || self.inv_pend.q.val().get_bit(b);
+            self.inv_below[b + 1].next = self.inv_below[b].val() || self.inv_now.val().get_bit(b);
         }
         self.inv_found.next = false;
         self.inv_hot.next = self.w_zero.val();
         for b in 0..USED_LINES {
-            if self.inv_pend.q.val().get_bit(b) && !self.inv_below[b].val() {
+            if self.inv_now.val().get_bit(b) && !self.inv_below[b].val() {
                 self.inv_found.next = true;
                 self.inv_k.next = self.line_id[b].val();
                 self.inv_hot.next = self.inv_hot.val() | self.line_bit[b].val();
@@ -1685,8 +1708,8 @@ impl Logic for Regs {
         self.held_next.next = ((self.held.q.val() & !self.clr_held.val()) | self.set_held.val())
             & !self.inv_clear.val();
         self.held.d.next = self.held_next.val();
-        self.inv_pend.d.next = (self.inv_pend.q.val() & !self.inv_clear.val())
-            | (self.changed.val() & self.held_next.val());
+        self.inv_pend.d.next = self.inv_now.val() & !self.inv_clear.val();
+        self.inv_new.d.next = self.changed.val();
 
         // Outputs.
         self.ndr_valid.next = self.ndr_valid_r.q.val();

@@ -9,6 +9,10 @@ use std::collections::{HashMap, VecDeque};
 
 pub struct DeviceMemory {
     rng: Rng,
+    /// Data driven while no response is offered (a payload is defined only while
+    /// its valid is high), so a device that keeps it shows in lockstep. Its own
+    /// stream: the traffic does not depend on it.
+    idle: Rng,
     ready_pct: u64,
     lat: (u64, u64),
     store: HashMap<u64, Line>,
@@ -25,6 +29,7 @@ pub struct DeviceMemory {
 impl DeviceMemory {
     pub fn new(rng: Rng, c: &CosimConfig) -> Self {
         DeviceMemory {
+            idle: Rng::new(rng.clone().next_u64() ^ 0x1d1e),
             rng,
             ready_pct: c.mem_ready,
             lat: (c.mem_latency_min, c.mem_latency_max),
@@ -61,7 +66,13 @@ impl DeviceMemory {
                 i.mem_rsp_valid = true;
                 i.mem_rsp_data = data;
             }
-            _ => i.mem_rsp_valid = false,
+            _ => {
+                i.mem_rsp_valid = false;
+                let x = self.idle.next_u64();
+                for (k, w) in i.mem_rsp_data.iter_mut().enumerate() {
+                    *w = x.rotate_left(8 * k as u32) ^ k as u64;
+                }
+            }
         }
     }
 

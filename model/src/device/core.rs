@@ -481,7 +481,9 @@ impl Core {
             } else {
                 0
             };
-            self.mem_data = if a.write { i.rwd_data } else { [0; DATA_WORDS] };
+            // A read's data is undefined (its mask is 0): the data does not wait
+            // for the opcode decode, so its 512 flip-flops take no reset term.
+            self.mem_data = i.rwd_data;
         }
         if ndr_free {
             self.ndr_opcode = a.ndr.unwrap_or(NdrOp::Cmp) as u64;
@@ -504,13 +506,18 @@ impl Core {
             self.ndr_valid = false;
         }
         let pop = i.mem_rsp_valid && o.mem_rsp_ready;
+        // The data loads whenever the DRS register is free, response or not (a
+        // payload is defined only while valid is high): the enable of its 512
+        // flip-flops is not the memory response's valid.
+        if drs_free {
+            self.drs_data = i.mem_rsp_data;
+        }
         if pop {
             let (tag, meta) = self.rq.head();
             self.drs_addr = self.rq.head_addr();
             self.drs_valid = true;
             self.drs_meta = meta;
             self.drs_tag = tag;
-            self.drs_data = i.mem_rsp_data;
         } else if drs_ready {
             self.drs_valid = false;
         }
