@@ -42,7 +42,11 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             println!("  >= {floor} levels: {}", list.join(", "));
         }
-        println!("  path: {}", d.path.join(" -> "));
+        if d.path.is_empty() {
+            println!("  path: no endpoint's name contains `{into}`");
+        } else {
+            println!("  path: {}", d.path.join(" -> "));
+        }
     }
     Ok(())
 }

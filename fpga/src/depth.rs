@@ -310,6 +310,18 @@ mod tests {
     }
 
     #[test]
+    fn the_path_into_a_named_endpoint() {
+        let d = analyse_into(NET, "top", "dut.", "ff1").unwrap();
+        assert_eq!(d.path, ["ff0", "dut.a", "dut.b", "dut.ff1"]);
+        // The counts do not depend on the name.
+        assert_eq!(d.histogram, vec![0, 1, 1, 1]);
+        assert!(analyse_into(NET, "top", "dut.", "nothing")
+            .unwrap()
+            .path
+            .is_empty());
+    }
+
+    #[test]
     fn a_missing_module_is_an_error() {
         let e = analyse(NET, "nope", "dut.").unwrap_err().to_string();
         assert!(e.contains("no module nope"), "{e}");
