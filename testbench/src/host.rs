@@ -391,6 +391,19 @@ pub struct HostAgent {
     ev_seen: u64,
     /// The page-table side, with `[device.pt]`.
     pt: Option<PtHost>,
+    /// Payloads driven on the host's channels while they offer nothing (a payload
+    /// is defined only while valid is high), so the model and the RTL must agree on
+    /// what they do with idle inputs. A stream of its own: the traffic is as without.
+    idle: Rng,
+}
+
+/// `bits` low ones.
+fn ones(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
 }
 
 impl HostAgent {
@@ -469,6 +482,7 @@ impl HostAgent {
             stats: HostStats::default(),
             ev_seen: 0,
             pt,
+            idle: Rng::new(seed ^ 0x6964_6c65_2d72_6571),
         }
     }
 
@@ -617,7 +631,13 @@ impl HostAgent {
                 i.req_tag = m.tag;
                 i.req_addr = m.addr;
             }
-            None => i.req_valid = false,
+            None => {
+                i.req_valid = false;
+                i.req_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
+                i.req_meta = self.idle.next_u64() & ones(META_BITS as u32);
+                i.req_tag = self.idle.next_u64() & ones(TAG_BITS as u32);
+                i.req_addr = self.idle.next_u64() & ones(ADDR_BITS as u32);
+            }
         }
         match &self.rwd {
             Some(m) => {
@@ -629,7 +649,17 @@ impl HostAgent {
                 i.rwd_mask = m.mask;
                 i.rwd_data = m.data;
             }
-            None => i.rwd_valid = false,
+            None => {
+                i.rwd_valid = false;
+                i.rwd_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
+                i.rwd_meta = self.idle.next_u64() & ones(META_BITS as u32);
+                i.rwd_tag = self.idle.next_u64() & ones(TAG_BITS as u32);
+                i.rwd_addr = self.idle.next_u64() & ones(ADDR_BITS as u32);
+                i.rwd_mask = self.idle.next_u64();
+                for w in i.rwd_data.iter_mut() {
+                    *w = self.idle.next_u64();
+                }
+            }
         }
         match self.cmd {
             Some((op, addr)) => {
@@ -637,7 +667,11 @@ impl HostAgent {
                 i.cmd_opcode = op;
                 i.cmd_addr = addr;
             }
-            None => i.cmd_valid = false,
+            None => {
+                i.cmd_valid = false;
+                i.cmd_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
+                i.cmd_addr = self.idle.next_u64() & ones(ADDR_BITS as u32);
+            }
         }
         match self.hv {
             Some((op, level, index)) => {
@@ -646,7 +680,12 @@ impl HostAgent {
                 i.hv_level = level;
                 i.hv_index = index;
             }
-            None => i.hv_valid = false,
+            None => {
+                i.hv_valid = false;
+                i.hv_op = self.idle.next_u64() & 1;
+                i.hv_level = self.idle.next_u64() & ones(HV_LEVEL_BITS as u32);
+                i.hv_index = self.idle.next_u64() & ones(HV_INDEX_BITS as u32);
+            }
         }
         match self.birsp.front() {
             Some(&(bitag, op)) => {
@@ -654,7 +693,11 @@ impl HostAgent {
                 i.birsp_bitag = bitag;
                 i.birsp_opcode = op;
             }
-            None => i.birsp_valid = false,
+            None => {
+                i.birsp_valid = false;
+                i.birsp_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
+                i.birsp_bitag = self.idle.next_u64() & ones(BITAG_BITS as u32);
+            }
         }
     }
 
