@@ -590,6 +590,13 @@ impl HostAgent {
             && self.mem.idle()
     }
 
+    /// An idle channel's opcode, meta, tag and address: random, within their widths.
+    fn idle_header(&mut self) -> (u64, u64, u64, u64) {
+        let idle = &mut self.idle;
+        let mut r = |bits: usize| idle.next_u64() & ones(bits as u32);
+        (r(OPCODE_BITS), r(META_BITS), r(TAG_BITS), r(ADDR_BITS))
+    }
+
     /// Set this cycle's inputs. Nothing here looks at this cycle's outputs.
     pub fn drive(&mut self, now: u64, i: &mut Inputs) {
         self.mem.drive(now, i);
@@ -633,10 +640,7 @@ impl HostAgent {
             }
             None => {
                 i.req_valid = false;
-                i.req_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
-                i.req_meta = self.idle.next_u64() & ones(META_BITS as u32);
-                i.req_tag = self.idle.next_u64() & ones(TAG_BITS as u32);
-                i.req_addr = self.idle.next_u64() & ones(ADDR_BITS as u32);
+                (i.req_opcode, i.req_meta, i.req_tag, i.req_addr) = self.idle_header();
             }
         }
         match &self.rwd {
@@ -651,10 +655,7 @@ impl HostAgent {
             }
             None => {
                 i.rwd_valid = false;
-                i.rwd_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
-                i.rwd_meta = self.idle.next_u64() & ones(META_BITS as u32);
-                i.rwd_tag = self.idle.next_u64() & ones(TAG_BITS as u32);
-                i.rwd_addr = self.idle.next_u64() & ones(ADDR_BITS as u32);
+                (i.rwd_opcode, i.rwd_meta, i.rwd_tag, i.rwd_addr) = self.idle_header();
                 i.rwd_mask = self.idle.next_u64();
                 for w in i.rwd_data.iter_mut() {
                     *w = self.idle.next_u64();
