@@ -23,9 +23,12 @@
 //! commands are unknown commands and synthesis removes their logic.
 //!
 //! For timing, decisions come from flops: the inbox keeps the page decode and the
-//! channel pick off every path of the agent, the command line is decoded as it is
-//! written, the ring's room and next slots are registered, the core's events
-//! arrive through the top's register, and a read's answer is an OR of one-hot terms.
+//! channel pick off every path of the agent (its fields load per channel, so only its
+//! few flags wait for the decode), the command line is decoded as it is written, the
+//! ring's room and next slots are registered, the core's events arrive through the
+//! top's register, a changed line's invalidation mark is completed a cycle later from
+//! `held` (the same marks, see `inv_new`), and a read's answer is an OR of one-hot
+//! terms.
 
 use crate::counter::Count64;
 use crate::dirty_bitmap::LINE_BITS;
