@@ -21,6 +21,16 @@ impl Port {
     }
 }
 
+/// The low `bits` bits set: a port's value range.
+#[inline]
+pub fn low_mask(bits: usize) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
+}
+
 trait PackField {
     /// Pack, keeping only the port's `width` bits (a port cannot carry more).
     fn pack(&self, out: &mut [u64], width: usize);
@@ -36,11 +46,7 @@ impl PackField for bool {
 }
 impl PackField for u64 {
     fn pack(&self, out: &mut [u64], width: usize) {
-        out[0] = if width >= 64 {
-            *self
-        } else {
-            *self & ((1 << width) - 1)
-        };
+        out[0] = *self & low_mask(width);
     }
     fn unpack(inp: &[u64]) -> Self {
         inp[0]

@@ -23,6 +23,7 @@ use crate::rng::Rng;
 use linewatch_model::config::CosimConfig;
 use linewatch_model::device::pt_trigger::{pte_frame, pte_present_leaf, PtParams, PFN_BITS};
 use linewatch_model::device::regs;
+use linewatch_model::ports::low_mask;
 use linewatch_model::protocol::*;
 use linewatch_model::{Geometry, Inputs, Outputs};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -397,15 +398,6 @@ pub struct HostAgent {
     idle: Rng,
 }
 
-/// `bits` low ones.
-fn ones(bits: u32) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1 << bits) - 1
-    }
-}
-
 impl HostAgent {
     pub fn new(g: &Geometry, c: &CosimConfig, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
@@ -593,7 +585,7 @@ impl HostAgent {
     /// An idle channel's opcode, meta, tag and address: random, within their widths.
     fn idle_header(&mut self) -> (u64, u64, u64, u64) {
         let idle = &mut self.idle;
-        let mut r = |bits: usize| idle.next_u64() & ones(bits as u32);
+        let mut r = |bits: usize| idle.next_u64() & low_mask(bits);
         (r(OPCODE_BITS), r(META_BITS), r(TAG_BITS), r(ADDR_BITS))
     }
 
@@ -670,8 +662,8 @@ impl HostAgent {
             }
             None => {
                 i.cmd_valid = false;
-                i.cmd_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
-                i.cmd_addr = self.idle.next_u64() & ones(ADDR_BITS as u32);
+                i.cmd_opcode = self.idle.next_u64() & low_mask(OPCODE_BITS);
+                i.cmd_addr = self.idle.next_u64() & low_mask(ADDR_BITS);
             }
         }
         match self.hv {
@@ -684,8 +676,8 @@ impl HostAgent {
             None => {
                 i.hv_valid = false;
                 i.hv_op = self.idle.next_u64() & 1;
-                i.hv_level = self.idle.next_u64() & ones(HV_LEVEL_BITS as u32);
-                i.hv_index = self.idle.next_u64() & ones(HV_INDEX_BITS as u32);
+                i.hv_level = self.idle.next_u64() & low_mask(HV_LEVEL_BITS);
+                i.hv_index = self.idle.next_u64() & low_mask(HV_INDEX_BITS);
             }
         }
         match self.birsp.front() {
@@ -696,8 +688,8 @@ impl HostAgent {
             }
             None => {
                 i.birsp_valid = false;
-                i.birsp_opcode = self.idle.next_u64() & ones(OPCODE_BITS as u32);
-                i.birsp_bitag = self.idle.next_u64() & ones(BITAG_BITS as u32);
+                i.birsp_opcode = self.idle.next_u64() & low_mask(OPCODE_BITS);
+                i.birsp_bitag = self.idle.next_u64() & low_mask(BITAG_BITS);
             }
         }
     }

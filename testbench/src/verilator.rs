@@ -287,14 +287,7 @@ impl Fnv64 {
 }
 
 fn mask_literal(bits: usize) -> String {
-    format!(
-        "0x{:x}ULL",
-        if bits >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << bits) - 1
-        }
-    )
+    format!("0x{:x}ULL", linewatch_model::ports::low_mask(bits))
 }
 
 fn scalar_type(width: usize) -> &'static str {
