@@ -193,6 +193,48 @@ impl PnrReport {
         c.late.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         c
     }
+
+    /// The device's endpoints arriving after `period_ns`, by register (`register_of`):
+    /// (register, late endpoints, latest arrival ns), latest arrival first. The census
+    /// says which block to look at; this says which of its registers.
+    pub fn late_registers(&self, period_ns: f64) -> Vec<(String, usize, f64)> {
+        let mut late: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+        for a in self.arrivals.iter().filter(|a| a.ns > period_ns) {
+            if let Some(r) = register_of(&a.cell) {
+                let e = late.entry(r).or_default();
+                e.0 += 1;
+                e.1 = e.1.max(a.ns);
+            }
+        }
+        let mut v: Vec<(String, usize, f64)> =
+            late.into_iter().map(|(r, (n, w))| (r, n, w)).collect();
+        v.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        v
+    }
+}
+
+/// The device register (or RAM) a placed cell implements, from its hierarchical
+/// name: the cell name cut where Yosys' and nextpnr's suffixes begin (one flip-flop
+/// of a bus, an array element, a memory's slice), `dut.` dropped
+/// (`dut.regs.records$19$q_TRELLIS_FF_Q_6` -> `regs.records`); None for the harness.
+pub fn register_of(cell: &str) -> Option<String> {
+    let rest = cell.strip_prefix("dut.")?;
+    const CUTS: [&str; 7] = [".q_", ".d_", "$", "_TRELLIS", "_LUT4", "_PFUMX", "_L6MUX"];
+    let mut end = rest.strip_suffix(".q").unwrap_or(rest).len();
+    for c in CUTS {
+        if let Some(i) = rest.find(c) {
+            end = end.min(i);
+        }
+    }
+    // A memory's slices are `mem.0.160`: its bit and word numbers go too.
+    let mut reg = &rest[..end];
+    while let Some((head, last)) = reg.rsplit_once('.') {
+        if last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit()) {
+            break;
+        }
+        reg = head;
+    }
+    Some(reg.to_string())
 }
 
 /// The device block a netlist cell belongs to, from its hierarchical name: the

@@ -1,6 +1,6 @@
 //! The report parser on captured nextpnr reports, and the real flows.
 
-use linewatch_fpga::report::{block_of, blocks_of_verilog, census_block, PnrReport};
+use linewatch_fpga::report::{block_of, blocks_of_verilog, census_block, register_of, PnrReport};
 use linewatch_model::Config;
 use std::path::{Path, PathBuf};
 
@@ -106,11 +106,47 @@ fn late_endpoints_are_counted_by_block() {
         .describe(2)
         .starts_with("6 of 8 after 6.67 ns: regs 3 (to 10.4 ns), core 1"));
     assert_eq!(c.brief(2), "6 of 8 endpoints late (regs 3, core 1, ...)");
+    // The same endpoints by register: a bus's flip-flops and a RAM's slices are one.
+    let by_reg = r.late_registers(1000.0 / 150.0);
+    let regs: Vec<(&str, usize)> = by_reg.iter().map(|l| (l.0.as_str(), l.1)).collect();
+    assert_eq!(
+        regs,
+        [
+            ("regs.comp_seq", 2),
+            ("core.sf.ram.mem", 1),
+            ("core.s2_valid", 1),
+            ("regs.slot1.dff", 1),
+            ("err_count", 1)
+        ]
+    );
     let bad = r#"{"utilization": {}, "detailed_net_timings": [{"net": "a", "endpoints": [{"cell": "x"}]}]}"#;
     assert!(
         PnrReport::parse(bad).is_err(),
         "an endpoint without a delay is an error"
     );
+}
+
+#[test]
+fn cells_map_to_device_registers() {
+    for (cell, reg) in [
+        ("dut.regs.records$19$q_TRELLIS_FF_Q_6", Some("regs.records")),
+        ("dut.regs.in_data$q_TRELLIS_FF_Q_252", Some("regs.in_data")),
+        ("dut.core.drs_data_TRELLIS_FF_Q_383", Some("core.drs_data")),
+        ("dut.core.s2_snoop.q_TRELLIS_FF_Q", Some("core.s2_snoop")),
+        (
+            "dut.core.bitmap.ram$5.mem.0.28$DPRAM_COMB2",
+            Some("core.bitmap.ram"),
+        ),
+        ("dut.core.sf.match_fwd.q", Some("core.sf.match_fwd")),
+        (
+            "dut.core.sf.ram.mem.0.160$DPRAM_COMB3",
+            Some("core.sf.ram.mem"),
+        ),
+        ("dut.err_count_r.d_LUT4_Z", Some("err_count_r")),
+        ("sr_TRELLIS_FF_Q_2", None),
+    ] {
+        assert_eq!(register_of(cell).as_deref(), reg, "{cell}");
+    }
 }
 
 #[test]

@@ -1,0 +1,97 @@
+//! Late endpoints by register in ECP5 run directories' nextpnr reports:
+//! `cargo run --release -p linewatch-fpga --example late -- DIR [DIR...]`
+//! (each DIR a `linewatch synth --out` directory; every `report.seedN.json` in it,
+//! or `report.json`). An endpoint is late when its data arrives after the clock's
+//! constraint period (`--period NS` to choose another); `--top K` lists the K
+//! registers with the latest arrivals (default 20). `linewatch synth` prints the
+//! same endpoints by block; this names the registers inside the blocks.
+
+use anyhow::{anyhow, ensure, Context, Result};
+use linewatch_fpga::report::{register_of, PnrReport};
+use std::path::{Path, PathBuf};
+
+fn reports(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut seeds: Vec<(u64, PathBuf)> = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))? {
+        let p = e?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some(n) = name
+            .strip_prefix("report.seed")
+            .and_then(|r| r.strip_suffix(".json"))
+            .and_then(|n| n.parse().ok())
+        {
+            seeds.push((n, p));
+        }
+    }
+    seeds.sort();
+    let mut v: Vec<PathBuf> = seeds.into_iter().map(|s| s.1).collect();
+    if v.is_empty() && dir.join("report.json").is_file() {
+        v.push(dir.join("report.json"));
+    }
+    ensure!(!v.is_empty(), "{}: no nextpnr report", dir.display());
+    Ok(v)
+}
+
+fn main() -> Result<()> {
+    let mut period: Option<f64> = None;
+    let mut top = 20usize;
+    let mut dirs = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |what: &str| -> Result<f64> {
+            let v = args.next().unwrap_or_default();
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| *x > 0.0)
+                .ok_or_else(|| anyhow!("{what}: expected a positive number, got `{v}`"))
+        };
+        match a.as_str() {
+            "--period" => period = Some(value("--period")?),
+            "--top" => top = value("--top")? as usize,
+            _ => dirs.push(a),
+        }
+    }
+    ensure!(
+        !dirs.is_empty(),
+        "usage: late [--period NS] [--top K] DIR [DIR...]"
+    );
+    for dir in dirs {
+        for path in reports(Path::new(&dir))? {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let rep = PnrReport::parse(&text).with_context(|| format!("{}", path.display()))?;
+            let (_, f) = rep
+                .worst_clock()
+                .ok_or_else(|| anyhow!("{}: no clock was timed", path.display()))?;
+            ensure!(
+                !rep.arrivals.is_empty(),
+                "{}: no endpoint timings (only ECP5 runs have them)",
+                path.display()
+            );
+            let p = period.unwrap_or(1000.0 / f.constraint);
+            let late = rep.late_registers(p);
+            let n: usize = late.iter().map(|l| l.1).sum();
+            println!(
+                "{}: {:.1} MHz of {}; {n} of {} endpoints after {p:.2} ns, in {} registers",
+                path.display(),
+                f.achieved,
+                f.constraint,
+                rep.arrivals
+                    .iter()
+                    .filter(|a| register_of(&a.cell).is_some())
+                    .count(),
+                late.len()
+            );
+            for (r, n, w) in late.iter().take(top) {
+                println!("  {n:5} {w:6.2} ns  {r}");
+            }
+            if let Some(c) = rep.worst_path() {
+                println!(
+                    "  critical path {:.2} ns ({:.2} routing, {} levels): {} -> {}",
+                    c.total_ns, c.routing_ns, c.logic_levels, c.from_cell, c.to_cell
+                );
+            }
+        }
+    }
+    Ok(())
+}
