@@ -78,12 +78,13 @@ pub struct DirtyBitmap {
     /// decided at the edge before from the swap.
     sb_ret: DFF<bool>,
     sc_ret: DFF<bool>,
-    /// Each RAM's write port, decided a cycle ahead: enable, a set (else a clear of
-    /// the whole word), word; and per level the set's bit (a set goes to one bank).
-    wr_on: [DFF<bool>; 2 * L],
+    /// Each RAM's write port, decided a cycle ahead: the bits written (the set's
+    /// one bit, all for a clear, none; the RAM's only write enable), a set (else a
+    /// clear), word. A mask register per RAM, not per level with a shared enable:
+    /// each mask bit drives one block's write enable on ECP5 with no gate between.
+    wr_mask: [DFF<Bits<WORD_BITS>>; 2 * L],
     wr_set: [DFF<bool>; 2 * L],
     wr_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
-    wr_bit: [DFF<Bits<WORD_BITS>>; L],
     /// The read taken at the last edge: level k's word index (the RAMs' read
     /// address this cycle) and whether it reads and clears level k.
     rd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
@@ -168,10 +169,9 @@ impl DirtyBitmap {
             sb_idx: Default::default(),
             sb_ret: Default::default(),
             sc_ret: Default::default(),
-            wr_on: Default::default(),
+            wr_mask: Default::default(),
             wr_set: Default::default(),
             wr_addr: Default::default(),
-            wr_bit: Default::default(),
             rd_addr: Default::default(),
             rd_clr: Default::default(),
             rsp_valid_r: Default::default(),
@@ -245,15 +245,13 @@ impl Logic for DirtyBitmap {
         );
         for r in 0..6 {
             self.ram[r].clock.next = self.clock.val();
-            self.wr_on[r].clock.next = self.clock.val();
+            self.wr_mask[r].clock.next = self.clock.val();
             self.wr_set[r].clock.next = self.clock.val();
             self.wr_addr[r].clock.next = self.clock.val();
-            self.ram[r].write_enable.next = self.wr_on[r].q.val();
             self.ram[r].write_address.next = self.wr_addr[r].q.val();
-            self.ram[r].write_mask.next = self.ones.val();
+            self.ram[r].write_mask.next = self.wr_mask[r].q.val();
             self.ram[r].write_data.next = self.zero.val();
             if self.wr_set[r].q.val() {
-                self.ram[r].write_mask.next = self.wr_bit[r / 2].q.val();
                 self.ram[r].write_data.next = self.ones.val();
             }
         }
@@ -328,11 +326,14 @@ impl Logic for DirtyBitmap {
             self.set_in[k * 2 + 1].next = self.write_b[k].val() && self.sb_bank.q.val();
             self.clear_in[k * 2].next = self.rd_clr[k].q.val() && self.epoch.q.val();
             self.clear_in[k * 2 + 1].next = self.rd_clr[k].q.val() && !self.epoch.q.val();
-            self.wr_bit[k].clock.next = self.clock.val();
-            self.wr_bit[k].d.next = self.set_mask[k].val();
             for b in 0..2 {
-                self.wr_on[k * 2 + b].d.next =
-                    self.set_in[k * 2 + b].val() || self.clear_in[k * 2 + b].val();
+                if self.set_in[k * 2 + b].val() {
+                    self.wr_mask[k * 2 + b].d.next = self.set_mask[k].val();
+                } else if self.clear_in[k * 2 + b].val() {
+                    self.wr_mask[k * 2 + b].d.next = self.ones.val();
+                } else {
+                    self.wr_mask[k * 2 + b].d.next = self.zero.val();
+                }
                 self.wr_set[k * 2 + b].d.next = self.set_in[k * 2 + b].val();
                 if self.set_in[k * 2 + b].val() {
                     self.wr_addr[k * 2 + b].d.next = self.word_b[k].val();

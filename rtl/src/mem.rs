@@ -247,11 +247,14 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 
 /// Block RAM with a per-bit write mask: a read's word comes out two edges after its
 /// address (the RAM's read register, then an output register), one synchronous
-/// write port that writes only the bits whose mask bit is set. Only the low `used`
+/// write port that writes only the bits whose mask bit is set. The mask is the
+/// write's only enable: on ECP5 a one-bit block's write enable is its mask bit, so
+/// the register driving that bit can sit beside the block (a shared enable ANDed
+/// in front of each block took a long wire to every one, step 33). Only the low `used`
 /// bits of a word are stored (the rest read as 0), so a word narrower than the
 /// structural width costs no RAM. Starts all zero.
 ///
-/// A read of the word written at the same edge is undefined (`no_rw_check`: the
+/// A read of the word written (any mask bit set) at the same edge is undefined (`no_rw_check`: the
 /// RAM's own behaviour, with no emulation logic, docs/fpga.md step 15 (f));
 /// simulation returns that word inverted, so a reader that uses such a read diverges
 /// from the model in co-simulation.
@@ -274,7 +277,6 @@ pub struct MaskedRam<const W: usize, const A: usize> {
     pub write_address: Signal<In, Bits<A>>,
     pub write_data: Signal<In, Bits<W>>,
     pub write_mask: Signal<In, Bits<W>>,
-    pub write_enable: Signal<In, bool>,
     _used: usize,
     _sim: Vec<Bits<W>>,
     /// The RAM's read register (the output register is `read_data`).
@@ -320,7 +322,6 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
             write_address: Default::default(),
             write_data: Default::default(),
             write_mask: Default::default(),
-            write_enable: Default::default(),
             _used: used,
             _sim: vec![Bits::default(); depth],
             _rd: Bits::default(),
@@ -368,7 +369,7 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
                 u,
                 u,
                 addr14("write_address", ""),
-                "write_enable & wm[k]",
+                "wm[k]",
                 ".DIA0(wd[k]), .DOB0(q[k])",
             ),
             Ecp5Blocks::TwoLanes => (
@@ -376,7 +377,7 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
                 u.div_ceil(2),
                 2 * u.div_ceil(2),
                 addr14("write_address", "2'h0, wm[2 * k + 1], wm[2 * k]"),
-                "write_enable",
+                "wm[2 * k] | wm[2 * k + 1]",
                 ".DIA0(wd[2 * k]), .DIA9(wd[2 * k + 1]), .DOB0(q[2 * k]), .DOB9(q[2 * k + 1])",
             ),
             Ecp5Blocks::Inferred => unreachable!("an inferred memory has no instances"),
@@ -440,13 +441,13 @@ impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
             }
             self.read_data.next = self._rd;
             self._rd = self._sim[r];
-            if self.write_enable.val() {
+            let m = self.write_mask.val() & used;
+            if m.any() {
                 let s = self.slot(self.write_address.val());
                 if s == r {
                     // Undefined in the hardware; inverted, as the Verilog's simulation.
                     self._rd = !self._sim[r] & used;
                 }
-                let m = self.write_mask.val() & used;
                 self._sim[s] = (self._sim[s] & !m) | (self.write_data.val() & m);
             }
         }
@@ -488,11 +489,11 @@ always @(posedge clock) begin
 `ifdef SYNTHESIS
    rd <= {rd};
 `else
-   rd <= (write_enable && {ri} == {wi}) ? ~{rd} : {rd};
+   rd <= ((|write_mask[{u1}:0]) && {ri} == {wi}) ? ~{rd} : {rd};
 `endif
    rq <= rd;
    for (b = 0; b < {u}; b = b + 1) begin
-      if (write_enable && write_mask[b]) begin
+      if (write_mask[b]) begin
          {wr}[b] <= write_data[b];
       end
    end
@@ -528,7 +529,6 @@ end
                 "write_address".into(),
                 "write_data".into(),
                 "write_mask".into(),
-                "write_enable".into(),
             ],
             outputs: vec!["read_data".into()],
         }]

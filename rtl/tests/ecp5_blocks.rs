@@ -82,14 +82,15 @@ endmodule
 /// Random writes (random masks, with `masked`) and reads for `cycles` cycles,
 /// printing the read data each cycle. Addresses: random low 4 bits, each bit above
 /// set one time in eight, so reads meet earlier writes and every address bit moves.
-/// With `masked` a write to the word being read is dropped (`MaskedRam` leaves that
+/// With `masked` a write to the word being read is dropped (a zero mask) (`MaskedRam` leaves that
 /// read undefined; `BlockRam` reads the old word).
 fn testbench(depth: usize, cycles: usize, seed: u32, masked: bool) -> String {
     let abits = depth.trailing_zeros();
-    let (mask_port, same_word) = if masked {
-        (" .write_mask(wm),", " && wa != ra")
+    // A masked RAM's write is its mask (no enable): no write is a zero mask.
+    let (ports, same_word) = if masked {
+        (" .write_mask(wm));", " && wa != ra; if (!we) wm = 0")
     } else {
-        ("", "")
+        (" .write_enable(we));", "")
     };
     format!(
         "module tb;
@@ -100,7 +101,7 @@ fn testbench(depth: usize, cycles: usize, seed: u32, masked: bool) -> String {
   wire [{w1}:0] q;
   integer c, j, seed;
   top dut(.clock(clock), .read_address(ra), .read_data(q), .write_address(wa),
-          .write_data(wd),{mask_port} .write_enable(we));
+          .write_data(wd),{ports}
   function [{a1}:0] pick(input integer dummy);
     integer k;
     begin
