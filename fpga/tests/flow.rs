@@ -225,13 +225,16 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
         fmax >= CONSERVATIVE_MHZ,
         "ice40-small on the UP5K: {fmax:.1} MHz, below the conservative {CONSERVATIVE_MHZ} MHz"
     );
-    // The filter's `keep_*` copy of its read address came through synthesis as its
-    // own module (12 flip-flops, the structural set index), so Yosys could not
-    // merge it with its twins.
+    // The filter's `keep_*` copies of its read address (one per way) came through
+    // synthesis as modules of their own (12 flip-flops each, the structural set
+    // index), so Yosys could not merge them with their twins.
     let stat = std::fs::read_to_string(dir.join("stat.json")).unwrap();
-    let kept = linewatch_fpga::report::yosys_cells(&stat, Some("\\top$core$keep_sf_set"))
-        .expect("the keep_* flip-flops' own module");
-    assert_eq!(kept.get("SB_DFF"), Some(&12), "{kept:?}");
+    for way in 0..2 {
+        let module = format!("\\top$core$sf$keep_set${way}");
+        let kept = linewatch_fpga::report::yosys_cells(&stat, Some(module.as_str()))
+            .expect("the keep_* flip-flops' own module");
+        assert_eq!(kept.get("SB_DFF"), Some(&12), "{module}: {kept:?}");
+    }
     // Every device register and block RAM is an endpoint of the depth count.
     let d = s.depth.as_ref().expect("the netlist's depth");
     assert_eq!(d.histogram.iter().sum::<u64>(), s.ffs + s.brams, "{d:?}");

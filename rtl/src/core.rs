@@ -159,11 +159,6 @@ pub struct Core {
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
-    /// `s2_line`'s set bits again, for the filter's read address alone. A `keep_*`
-    /// flip-flop: the FPGA flows synthesize it as its own module, so Yosys cannot
-    /// merge it with its twins (the plain register is one flip-flop with the agent's
-    /// dirty-record register, far from the filter's LUT RAMs).
-    keep_sf_set: DFF<Bits<SET_BITS>>,
     // read stage: the message accepted two cycles ago, whose set leaves the filter's
     // RAM and meets its line's tag compares
     s3_valid: DFF<bool>,
@@ -174,7 +169,8 @@ pub struct Core {
     s3_snoop_op: DFF<Op>,
     s3_line: DFF<Bits<LINE_BITS>>,
     /// `s3_line` again, for the filter's tag compares alone: a `keep_*` copy, like
-    /// `keep_sf_set` (the plain register is shared with the agent's event path).
+    /// the filter's `keep_set` (the plain register is shared with the agent's event
+    /// path).
     keep_sf_line: DFF<Bits<LINE_BITS>>,
     // filter stage: the message accepted three cycles ago, looked up and applied
     s4_valid: DFF<bool>,
@@ -421,7 +417,6 @@ impl Core {
             s2_inw: Default::default(),
             s2_snoop_op: Default::default(),
             s2_line: Default::default(),
-            keep_sf_set: Default::default(),
             s3_valid: Default::default(),
             s3_op: Default::default(),
             s3_owned: Default::default(),
@@ -848,7 +843,6 @@ impl Logic for Core {
         // Masked again after the copy: constants do not cross its module's boundary,
         // and unmasked its high bits would join every tag compare.
         self.sf.mid_line.next = self.keep_sf_line.q.val() & self.window_mask.val();
-        self.sf.next_addr.next = self.keep_sf_set.q.val();
         self.needs_victim.next =
             self.s4_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
         self.sf.op.next = self.s4_op.q.val();
@@ -916,10 +910,13 @@ impl Logic for Core {
         self.s2_inw.d.next = self.a_inw.val();
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
-        self.keep_sf_set.clock.next = self.clock.val();
         self.keep_sf_line.clock.next = self.clock.val();
         self.keep_sf_line.d.next = self.s2_line.q.val();
-        self.keep_sf_set.d.next = self.s2_line.d.val().get_bits::<SET_BITS>(0);
+        // The set the filter reads at the next edge, into its `keep_set` copies (the
+        // plain register is one flip-flop with the agent's dirty-record register, far
+        // from the filter's LUT RAMs). After `s2_line.d`: a Verilog block reads a
+        // signal it assigns only after the assignment.
+        self.sf.next_addr.next = self.s2_line.d.val().get_bits::<SET_BITS>(0);
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
         // opcode straight from this flip-flop.

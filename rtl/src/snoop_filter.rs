@@ -2,7 +2,8 @@
 //!
 //! Per cycle: one lookup of the message's set, and at the clock edge at most one
 //! update of that set. The sets live in block RAM with a registered read, followed
-//! by a register: a set is read two edges before its lookup (from `next_addr`), and
+//! by a register: a set is read two edges before its lookup (from `keep_set`, which
+//! takes `next_addr` the edge before; one RAM and one copy per way), and
 //! the two updates the read does not see (the one at its own edge and the next) are
 //! forwarded from a register, each with a select decided in the cycle before. A miss in a full set replaces the way under
 //! the global round-robin victim pointer; the evicted line goes to the snoop tracker
@@ -36,8 +37,8 @@ pub struct SnoopFilter {
     /// Window-relative line of the message to look up in the next cycle (its set
     /// is leaving the RAM now): its tag matches are decided in this cycle.
     pub mid_line: Signal<In, Bits<LINE_BITS>>,
-    /// Low line bits of the message to look up two cycles from now: its set is read
-    /// at this edge.
+    /// Low line bits of the message to look up three cycles from now: its set is
+    /// read at the next edge, from `keep_set`.
     pub next_addr: Signal<In, Bits<SET_BITS>>,
     /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
     pub op: Signal<In, Bits<2>>,
@@ -47,7 +48,15 @@ pub struct SnoopFilter {
     /// Window-relative line under the victim pointer: the one a `SET` that neither
     /// hits nor finds a free way evicts.
     pub victim_line: Signal<Out, Bits<LINE_BITS>>,
-    ram: BlockRam<WORD_BITS, SET_BITS>,
+    /// One RAM per way, each read from its own copy of the set (`keep_set[w]`): the
+    /// read address reaches a quarter of the LUT RAMs from each flip-flop, which
+    /// the placer can put beside them (one register reached all 320, step 33).
+    ram: [BlockRam<ENTRY_BITS, SET_BITS>; WAYS],
+    /// The set read at this edge, once per way: `keep_*` flip-flops, synthesized as
+    /// modules of their own so Yosys does not merge the copies.
+    keep_set: [DFF<Bits<SET_BITS>>; WAYS],
+    /// The RAMs' words side by side, way 0 in the low bits.
+    rd_data: Signal<Local, Bits<WORD_BITS>>,
     victim: DFF<Bits<2>>,
     /// The set word written at the previous edge.
     fwd_word: DFF<Bits<WORD_BITS>>,
@@ -126,7 +135,9 @@ impl SnoopFilter {
             hit: Default::default(),
             free: Default::default(),
             victim_line: Default::default(),
-            ram: BlockRam::fast_on_ecp5(g.sf_sets as usize),
+            ram: std::array::from_fn(|_| BlockRam::fast_on_ecp5(g.sf_sets as usize)),
+            keep_set: Default::default(),
+            rd_data: Default::default(),
             victim: Default::default(),
             fwd_word: Default::default(),
             fwd_sel_rd: Default::default(),
@@ -188,19 +199,26 @@ impl Logic for SnoopFilter {
         for w in 0..4 {
             self.match_rd[w].clock.next = self.clock.val();
             self.match_fwd[w].clock.next = self.clock.val();
+            self.ram[w].clock.next = self.clock.val();
+            self.keep_set[w].clock.next = self.clock.val();
+            self.keep_set[w].d.next = self.next_addr.val();
         }
-        self.ram.clock.next = self.clock.val();
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
-        self.next_set.next = self.next_addr.val() & self.set_mask.val();
+        self.next_set.next = self.keep_set[0].q.val() & self.set_mask.val();
         self.mid_set.next = self.mid_line.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.line.next = self.addr.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
         self.same_line.next = self.line.val() == self.mid_line.val();
-        self.ram.read_address.next = self.next_set.val();
-        self.ram.write_address.next = self.set_index.val();
+        self.rd_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[0].read_data.val())
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[1].read_data.val()) << 48u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[2].read_data.val()) << 96u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[3].read_data.val()) << 144u64);
+        for w in 0..4 {
+            self.ram[w].read_address.next = self.keep_set[w].q.val() & self.set_mask.val();
+        }
         if self.fwd_sel_rd.q.val() {
             self.rd_word.d.next = self.fwd_word.q.val();
         } else {
-            self.rd_word.d.next = self.ram.read_data.val();
+            self.rd_word.d.next = self.rd_data.val();
         }
         if self.fwd_sel.q.val() {
             self.word.next = self.fwd_word.q.val();
@@ -279,16 +297,20 @@ impl Logic for SnoopFilter {
                 self.next[w].next = self.entry[w].val();
             }
         }
-        self.ram.write_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[0].val())
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[1].val()) << 48u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
-        self.ram.write_enable.next = self.op.val() != self.op_none.val();
+
         self.fwd_sel_rd.d.next =
             self.op.val() != self.op_none.val() && self.set_index.val() == self.next_set.val();
         self.fwd_sel.d.next =
             self.op.val() != self.op_none.val() && self.set_index.val() == self.mid_set.val();
-        self.fwd_word.d.next = self.ram.write_data.val();
+        for w in 0..4 {
+            self.ram[w].write_address.next = self.set_index.val();
+            self.ram[w].write_data.next = self.next[w].val();
+            self.ram[w].write_enable.next = self.op.val() != self.op_none.val();
+        }
+        self.fwd_word.d.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[0].val())
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[1].val()) << 48u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
 
         // Tag matches of the message in the read stage (`mid_line`), one cycle ahead
         // of its lookup: against the word `rd_word` takes at this edge, and against
@@ -297,10 +319,10 @@ impl Logic for SnoopFilter {
         // cycle's line and that is `mid_line`, or was kept (or downgraded) and held it.
         for w in 0..4 {
             self.rd_tag[w].next =
-                self.ram.read_data.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
+                self.ram[w].read_data.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
             self.fw_tag[w].next =
                 self.fwd_word.q.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
-            self.rd_mid[w].next = self.ram.read_data.val().get_bit(w * 48 + 47)
+            self.rd_mid[w].next = self.ram[w].read_data.val().get_bit(47)
                 && self.rd_tag[w].val() == self.mid_line.val();
             self.fw_mid[w].next = self.fwd_word.q.val().get_bit(w * 48 + 47)
                 && self.fw_tag[w].val() == self.mid_line.val();
