@@ -136,7 +136,12 @@ pub struct Core {
     ndr_tag_r: DFF<Tag>,
     // DRS register
     drs_valid_r: DFF<bool>,
+    /// The head entry's grant before the window check, and the check (`drs_ok_r`),
+    /// applied at the output: a line out of the window is granted I. Both load at
+    /// the pop, so the register's inputs are the queue's head alone (with the
+    /// check before it, Yosys made the check a reset term behind the pop).
     drs_meta_r: DFF<MetaV>,
+    drs_ok_r: DFF<bool>,
     drs_tag_r: DFF<Tag>,
     drs_data_r: DFF<Line>,
     drs_addr_r: DFF<Addr>,
@@ -402,6 +407,7 @@ impl Core {
             ndr_tag_r: Default::default(),
             drs_valid_r: Default::default(),
             drs_meta_r: Default::default(),
+            drs_ok_r: Default::default(),
             drs_tag_r: Default::default(),
             drs_data_r: Default::default(),
             drs_addr_r: Default::default(),
@@ -565,6 +571,7 @@ impl Logic for Core {
             ndr_tag_r,
             drs_valid_r,
             drs_meta_r,
+            drs_ok_r,
             drs_tag_r,
             drs_data_r,
             drs_addr_r,
@@ -976,8 +983,9 @@ impl Logic for Core {
         self.rq.push.next = self.acc_rd.val();
         // Only the request channel pushes (reads), so the tail entry takes its tag and
         // grant straight from the request decode, not through the channel select; the
-        // window check is queued beside the grant and applied at the pop (a read out
-        // of the window is granted I), keeping it off the tail entry's inputs.
+        // window check is queued beside the grant and applied at the DRS output (a
+        // read out of the window is granted I), keeping it off the tail entry's
+        // inputs and the DRS register's.
         self.rq.push_tag.next = self.req_tag.val();
         self.rq.push_meta.next = self.rq_pre_grant.val();
         self.rq.push_ok.next = self.rq_inw.val();
@@ -990,11 +998,8 @@ impl Logic for Core {
         }
         if self.pop.val() {
             self.drs_valid_r.d.next = true;
-            if self.rq.head_ok.val() {
-                self.drs_meta_r.d.next = self.rq.head_meta.val();
-            } else {
-                self.drs_meta_r.d.next = self.meta_i.val();
-            }
+            self.drs_meta_r.d.next = self.rq.head_meta.val();
+            self.drs_ok_r.d.next = self.rq.head_ok.val();
             self.drs_tag_r.d.next = self.rq.head_tag.val();
             self.drs_addr_r.d.next = self.rq.head_addr.val();
         } else if self.drs_ready.val() {
@@ -1058,7 +1063,11 @@ impl Logic for Core {
         self.ndr_tag.next = self.ndr_tag_r.q.val();
         self.drs_valid.next = self.drs_valid_r.q.val();
         self.drs_opcode.next = self.drs_memdata.val();
-        self.drs_meta.next = self.drs_meta_r.q.val();
+        if self.drs_ok_r.q.val() {
+            self.drs_meta.next = self.drs_meta_r.q.val();
+        } else {
+            self.drs_meta.next = self.meta_i.val();
+        }
         self.drs_tag.next = self.drs_tag_r.q.val();
         self.drs_data.next = self.drs_data_r.q.val();
         self.drs_addr.next = self.drs_addr_r.q.val();
