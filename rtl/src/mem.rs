@@ -142,11 +142,18 @@ impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
 /// edge later (a read of that word is answered from a copy of those registers,
 /// picked after the read register by a flag set beside it); other readers
 /// (Verilator, iCE40) see the same behaviour in block RAM.
+///
+/// The word read is `late_sel ? late_word : ram_data`, all three from registers:
+/// a reader that decides something from the word decides it from `ram_data` and
+/// from `late_word` apart and picks last, so the flag's fan-out is not in front of
+/// the decision (step 33). In block RAM (no late write) `late_sel` stays low.
 #[derive(LogicBlock)]
 pub struct BlockRam<const W: usize, const A: usize> {
     pub clock: Signal<In, Clock>,
     pub read_address: Signal<In, Bits<A>>,
-    pub read_data: Signal<Out, Bits<W>>,
+    pub ram_data: Signal<Out, Bits<W>>,
+    pub late_word: Signal<Out, Bits<W>>,
+    pub late_sel: Signal<Out, bool>,
     pub write_address: Signal<In, Bits<A>>,
     pub write_data: Signal<In, Bits<W>>,
     pub write_enable: Signal<In, bool>,
@@ -167,7 +174,9 @@ impl<const W: usize, const A: usize> BlockRam<W, A> {
         Self {
             clock: Default::default(),
             read_address: Default::default(),
-            read_data: Default::default(),
+            ram_data: Default::default(),
+            late_word: Default::default(),
+            late_sel: Default::default(),
             write_address: Default::default(),
             write_data: Default::default(),
             write_enable: Default::default(),
@@ -183,16 +192,20 @@ impl<const W: usize, const A: usize> BlockRam<W, A> {
 impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            self.read_data.next = self._sim[self.slot(self.read_address.val())];
+            self.ram_data.next = self._sim[self.slot(self.read_address.val())];
             if self.write_enable.val() {
                 let s = self.slot(self.write_address.val());
                 self._sim[s] = self.write_data.val();
             }
         }
+        self.late_word.next = Bits::default();
+        self.late_sel.next = false;
     }
 
     fn connect(&mut self) {
-        self.read_data.connect();
+        self.ram_data.connect();
+        self.late_word.connect();
+        self.late_sel.connect();
     }
 
     fn hdl(&self) -> Verilog {
@@ -204,7 +217,7 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
             init = zero_init(W, depth),
         );
         let plain = format!(
-            "initial begin\n   read_data = {W}'h0;\nend\n\nalways @(posedge clock) begin\n   read_data <= {rd};\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
+            "initial begin\n   ram_data = {W}'h0;\n   late_word = {W}'h0;\n   late_sel = 1'b0;\nend\n\nalways @(posedge clock) begin\n   ram_data <= {rd};\n   late_word <= {W}'h0;\n   late_sel <= 1'b0;\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
             rd = word("read_address", depth),
             wr = word("write_address", depth),
         );
@@ -217,7 +230,7 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
         // a flag decided beside it, so the read register takes the LUT RAMs' word
         // alone (no address compare and multiplexer before it).
         let fast = format!(
-            "reg [{w1}:0] pend_data;\nreg [{a1}:0] pend_address;\nreg pend_enable;\nreg [{w1}:0] word_q;\nreg [{w1}:0] late_data;\nreg late_hit;\ninitial begin\n   pend_data = {W}'h0;\n   pend_address = {A}'h0;\n   pend_enable = 1'b0;\n   word_q = {W}'h0;\n   late_data = {W}'h0;\n   late_hit = 1'b0;\nend\n\nalways @(posedge clock) begin\n   pend_enable <= write_enable;\n   pend_address <= write_address;\n   pend_data <= write_data;\n   if (pend_enable) begin\n      {pw} <= pend_data;\n   end\n   word_q <= {rd};\n   late_data <= pend_data;\n   late_hit <= pend_enable && {pi} == {ri};\nend\n\nalways @(*) begin\n   read_data = late_hit ? late_data : word_q;\nend\n",
+            "reg [{w1}:0] pend_data;\nreg [{a1}:0] pend_address;\nreg pend_enable;\nreg [{w1}:0] word_q;\nreg [{w1}:0] late_data;\nreg late_hit;\ninitial begin\n   pend_data = {W}'h0;\n   pend_address = {A}'h0;\n   pend_enable = 1'b0;\n   word_q = {W}'h0;\n   late_data = {W}'h0;\n   late_hit = 1'b0;\nend\n\nalways @(posedge clock) begin\n   pend_enable <= write_enable;\n   pend_address <= write_address;\n   pend_data <= write_data;\n   if (pend_enable) begin\n      {pw} <= pend_data;\n   end\n   word_q <= {rd};\n   late_data <= pend_data;\n   late_hit <= pend_enable && {pi} == {ri};\nend\n\nalways @(*) begin\n   ram_data = word_q;\n   late_word = late_data;\n   late_sel = late_hit;\nend\n",
             w1 = W - 1,
             a1 = A - 1,
             pw = word("pend_address", depth),
@@ -240,7 +253,7 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
                 "write_data".into(),
                 "write_enable".into(),
             ],
-            outputs: vec!["read_data".into()],
+            outputs: vec!["ram_data".into(), "late_word".into(), "late_sel".into()],
         }]
     }
 }
@@ -572,7 +585,10 @@ mod tests {
             self.bram.write_enable.next = self.we.val();
             self.one.write_enable.next = self.we.val();
             self.q_lut.next = self.lut.read_data.val() ^ self.one.read_data.val();
-            self.q_bram.next = self.bram.read_data.val();
+            self.q_bram.next = self.bram.ram_data.val();
+            if self.bram.late_sel.val() {
+                self.q_bram.next = self.bram.late_word.val();
+            }
         }
     }
 

@@ -599,7 +599,10 @@ impl Logic for PtTrigger {
         // The PTE under scan (decoded into `pte_*` last cycle).
         // Its residency: read from the RAM last cycle, plus last cycle's write.
         self.res_fwd.next = self.wr_v.q.val() && self.wr_a.q.val() == self.pte_lo.q.val();
-        self.res_now.next = self.ram.read_data.val() == self.b_one.val();
+        self.res_now.next = self.ram.ram_data.val() == self.b_one.val();
+        if self.ram.late_sel.val() {
+            self.res_now.next = self.ram.late_word.val() == self.b_one.val();
+        }
         if self.res_fwd.val() {
             self.res_now.next = self.wr_d.q.val();
         }

@@ -55,8 +55,10 @@ pub struct SnoopFilter {
     /// The set read at this edge, once per way: `keep_*` flip-flops, synthesized as
     /// modules of their own so Yosys does not merge the copies.
     keep_set: [DFF<Bits<SET_BITS>>; WAYS],
-    /// The RAMs' words side by side, way 0 in the low bits.
+    /// The RAMs' words side by side, way 0 in the low bits, and each way's word
+    /// (the late write's if the RAM says so).
     rd_data: Signal<Local, Bits<WORD_BITS>>,
+    rd_entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     victim: DFF<Bits<2>>,
     /// The set word written at the previous edge.
     fwd_word: DFF<Bits<WORD_BITS>>,
@@ -115,8 +117,12 @@ pub struct SnoopFilter {
     /// Window-relative tags of the RAM's word and of `fwd_word`.
     rd_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
     fw_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
-    /// Does the way of the RAM's word / of `fwd_word` / of this cycle's entry hold `mid_line`?
+    /// Does the way of the RAM's word / of `fwd_word` / of this cycle's entry hold
+    /// `mid_line`? The RAM's word is decided twice, from its two registers
+    /// (`ram_data`, and `late_word`: the late write on ECP5), and picked last.
     rd_mid: [Signal<Local, bool>; WAYS],
+    lt_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
+    lt_mid: [Signal<Local, bool>; WAYS],
     fw_mid: [Signal<Local, bool>; WAYS],
     entry_mid: [Signal<Local, bool>; WAYS],
 }
@@ -138,6 +144,7 @@ impl SnoopFilter {
             ram: std::array::from_fn(|_| BlockRam::fast_on_ecp5(g.sf_sets as usize)),
             keep_set: Default::default(),
             rd_data: Default::default(),
+            rd_entry: Default::default(),
             victim: Default::default(),
             fwd_word: Default::default(),
             fwd_sel_rd: Default::default(),
@@ -186,6 +193,8 @@ impl SnoopFilter {
             rd_tag: Default::default(),
             fw_tag: Default::default(),
             rd_mid: Default::default(),
+            lt_tag: Default::default(),
+            lt_mid: Default::default(),
             fw_mid: Default::default(),
             entry_mid: Default::default(),
         }
@@ -208,10 +217,16 @@ impl Logic for SnoopFilter {
         self.mid_set.next = self.mid_line.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.line.next = self.addr.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
         self.same_line.next = self.line.val() == self.mid_line.val();
-        self.rd_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[0].read_data.val())
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[1].read_data.val()) << 48u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[2].read_data.val()) << 96u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[3].read_data.val()) << 144u64);
+        for w in 0..4 {
+            self.rd_entry[w].next = self.ram[w].ram_data.val();
+            if self.ram[w].late_sel.val() {
+                self.rd_entry[w].next = self.ram[w].late_word.val();
+            }
+        }
+        self.rd_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[0].val())
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[1].val()) << 48u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[2].val()) << 96u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[3].val()) << 144u64);
         for w in 0..4 {
             self.ram[w].read_address.next = self.keep_set[w].q.val() & self.set_mask.val();
         }
@@ -319,10 +334,14 @@ impl Logic for SnoopFilter {
         // cycle's line and that is `mid_line`, or was kept (or downgraded) and held it.
         for w in 0..4 {
             self.rd_tag[w].next =
-                self.ram[w].read_data.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
+                self.ram[w].ram_data.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
+            self.lt_tag[w].next =
+                self.ram[w].late_word.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
             self.fw_tag[w].next =
                 self.fwd_word.q.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
-            self.rd_mid[w].next = self.ram[w].read_data.val().get_bit(47)
+            self.lt_mid[w].next = self.ram[w].late_word.val().get_bit(47)
+                && self.lt_tag[w].val() == self.mid_line.val();
+            self.rd_mid[w].next = self.ram[w].ram_data.val().get_bit(47)
                 && self.rd_tag[w].val() == self.mid_line.val();
             self.fw_mid[w].next = self.fwd_word.q.val().get_bit(w * 48 + 47)
                 && self.fw_tag[w].val() == self.mid_line.val();
@@ -330,6 +349,8 @@ impl Logic for SnoopFilter {
                 && self.entry[w].val().get_bits::<LINE_BITS>(0) == self.mid_line.val();
             if self.fwd_sel_rd.q.val() {
                 self.match_rd[w].d.next = self.fw_mid[w].val();
+            } else if self.ram[w].late_sel.val() {
+                self.match_rd[w].d.next = self.lt_mid[w].val();
             } else {
                 self.match_rd[w].d.next = self.rd_mid[w].val();
             }

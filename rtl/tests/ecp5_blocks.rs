@@ -3,11 +3,14 @@
 //! under random writes and reads, in Icarus Verilog: `MaskedRam`'s DP16KD
 //! instances with their output register, against a DP16KD model written from the
 //! pin use of Yosys' own map (`brams_map_16kd.v`; Yosys ships DP16KD only as a
-//! black box), and the fast `BlockRam`'s late write from registers. A wiring slip
-//! in the instances (a lane, an address bit, a register too few) or a pending write
-//! a read misses shows as a difference.
+//! black box), the fast `BlockRam`'s late write from registers, and the snoop
+//! filter, whose ECP5 branch decides its tag matches from the RAM's word and the
+//! late write's apart (the co-simulation runs the other branch). A wiring slip in
+//! the instances (a lane, an address bit, a register too few) or a pending write a
+//! read misses shows as a difference.
 
 use linewatch_rtl::mem::{BlockRam, Ecp5Blocks, MaskedRam};
+use linewatch_rtl::snoop_filter::SnoopFilter;
 use rust_hdl::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,11 +89,21 @@ endmodule
 /// read undefined; `BlockRam` reads the old word).
 fn testbench(depth: usize, cycles: usize, seed: u32, masked: bool) -> String {
     let abits = depth.trailing_zeros();
-    // A masked RAM's write is its mask (no enable): no write is a zero mask.
-    let (ports, same_word) = if masked {
-        (" .write_mask(wm));", " && wa != ra; if (!we) wm = 0")
+    // A masked RAM's write is its mask (no enable): no write is a zero mask. A
+    // `BlockRam` gives the RAM's word and the late write's apart; the word read is
+    // the late one when `late_sel` says so.
+    let (ports, same_word, read) = if masked {
+        (
+            " .write_mask(wm));",
+            " && wa != ra; if (!we) wm = 0",
+            ".read_data(q)",
+        )
     } else {
-        (" .write_enable(we));", "")
+        (
+            " .write_enable(we));",
+            "",
+            ".ram_data(rq), .late_word(lw), .late_sel(ls)",
+        )
     };
     format!(
         "module tb;
@@ -98,9 +111,11 @@ fn testbench(depth: usize, cycles: usize, seed: u32, masked: bool) -> String {
   reg [{a1}:0] ra = 0, wa = 0;
   reg [{w1}:0] wd = 0, wm = 0;
   reg we = 0;
-  wire [{w1}:0] q;
+  wire [{w1}:0] q, rq, lw;
+  wire ls;
+{pick}
   integer c, j, seed;
-  top dut(.clock(clock), .read_address(ra), .read_data(q), .write_address(wa),
+  top dut(.clock(clock), .read_address(ra), {read}, .write_address(wa),
           .write_data(wd),{ports}
   function [{a1}:0] pick(input integer dummy);
     integer k;
@@ -124,6 +139,11 @@ endmodule
 ",
         a1 = A - 1,
         w1 = W - 1,
+        pick = if masked {
+            ""
+        } else {
+            "  assign q = ls ? lw : rq;\n"
+        },
     )
 }
 
@@ -274,5 +294,109 @@ fn a_missed_pending_write_is_caught() {
             v.replace(from, to)
         });
         assert_ne!(inferred, fast, "{from} -> {to}");
+    }
+}
+
+/// The snoop filter's Verilog, and a testbench driving it as the core does: a
+/// message a cycle, its set at `next_addr`, its line at `mid_line` two cycles
+/// later and at `addr` (with its operation) three cycles later; lines from eight
+/// sets and six tags, so ways fill, hit, evict and meet the writes still
+/// pending. Prints hit, free and the victim line each cycle.
+fn filter_bench(cycles: usize) -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.toml");
+    let g = linewatch_model::Config::load(&path).unwrap().geometry();
+    let mut uut = SnoopFilter::new(&g);
+    uut.connect_all();
+    let tb = format!(
+        "module tb;
+  reg clock = 0;
+  reg [{a1}:0] addr = 0;
+  reg [{l1}:0] mid_line = 0, l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+  reg [{s1}:0] next_addr = 0;
+  reg [1:0] op = 0, o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+  reg owned = 0, w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+  wire hit, free;
+  wire [{l1}:0] victim_line;
+  integer c, r, seed;
+  top dut(.clock(clock), .addr(addr), .mid_line(mid_line), .next_addr(next_addr),
+          .op(op), .owned(owned), .hit(hit), .free(free), .victim_line(victim_line));
+  initial begin
+    seed = 5;
+    for (c = 0; c < {cycles}; c = c + 1) begin
+      // this cycle's message enters; the older ones move on
+      l3 = l2; l2 = l1; l1 = l0; o3 = o2; o2 = o1; o1 = o0; w3 = w2; w2 = w1; w1 = w0;
+      r = $random(seed) & 7;
+      l0 = ((r > 5 ? r - 3 : r) << {set_bits}) | ($random(seed) & 7);
+      r = $random(seed) & 15;
+      o0 = r < 9 ? 2 : (r < 12 ? 1 : (r < 14 ? 3 : 0));
+      w0 = $random(seed) & 1;
+      next_addr = l0;
+      mid_line = l2;
+      addr = l3;
+      op = o3;
+      owned = w3;
+      #1 clock = 1; #1 clock = 0;
+      $display(\"%b %b %h\", hit, free, victim_line);
+    end
+    $finish;
+  end
+endmodule
+",
+        a1 = linewatch_model::protocol::ADDR_BITS - 1,
+        l1 = linewatch_rtl::dirty_bitmap::LINE_BITS - 1,
+        s1 = linewatch_rtl::snoop_filter::SET_BITS - 1,
+        set_bits = g.sf_sets.trailing_zeros(),
+    );
+    (generate_verilog(&uut), tb)
+}
+
+/// The filter with its Verilog altered by `alter`: the block-RAM branch's and the
+/// ECP5 branch's answers.
+fn filter_answers(name: &str, alter: impl Fn(String) -> String) -> (String, String) {
+    let (verilog, tb) = filter_bench(3000);
+    let dir = scratch(&format!("ecp5_filter_{name}"));
+    std::fs::write(dir.join("top.v"), alter(verilog)).unwrap();
+    std::fs::write(dir.join("tb.v"), tb).unwrap();
+    std::fs::write(dir.join("dp16kd.v"), dp16kd_model()).unwrap();
+    let both = (simulate(&dir, &[]), simulate(&dir, &["-DLINEWATCH_ECP5"]));
+    let _ = std::fs::remove_dir_all(&dir);
+    both
+}
+
+/// The co-simulation runs the block-RAM branch; this runs the filter's ECP5 branch
+/// (LUT RAMs written an edge late, tag matches decided from the RAM's word and the
+/// late write's apart) against it, cycle by cycle.
+#[test]
+fn snoop_filter_ecp5_branch_answers_as_its_block_ram_branch() {
+    let (inferred, ecp5) = filter_answers("as_is", |v| v);
+    let lines: Vec<&str> = inferred.lines().collect();
+    assert_eq!(lines.len(), 3000, "{inferred}");
+    let hits = lines.iter().filter(|l| l.starts_with('1')).count();
+    let evictions = lines.iter().filter(|l| l.starts_with("0 0")).count();
+    assert!(
+        hits > 500 && evictions > 300,
+        "hits {hits}, full misses {evictions}"
+    );
+    for (c, (a, b)) in lines.iter().zip(ecp5.lines()).enumerate() {
+        assert_eq!(a, &b, "cycle {c}: block RAM {a}, ECP5 branch {b}");
+    }
+}
+
+/// A filter that ignores the late write, or takes the RAM's word's match where the
+/// late write's is due, answers differently in the ECP5 branch.
+#[test]
+fn a_filter_missing_the_late_write_is_caught() {
+    for (k, (from, to)) in [
+        ("late_sel = late_hit;", "late_sel = 1'b0;"),
+        ("match_rd$1$d = lt_mid$1;", "match_rd$1$d = rd_mid$1;"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (inferred, ecp5) = filter_answers(&format!("plant{k}"), |v| {
+            assert!(v.contains(from), "{from}");
+            v.replace(from, to)
+        });
+        assert_ne!(inferred, ecp5, "{from} -> {to}");
     }
 }
