@@ -4,7 +4,10 @@
 //! `--levels K` lists the registers at the top K depths (default 2); `--into NAME`
 //! prints the deepest path into the endpoints whose cell name contains NAME.
 
-fn main() -> anyhow::Result<()> {
+use std::io::Write as _;
+
+fn run() -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let mut levels = 2u32;
     let mut into = String::new();
     let mut dirs = Vec::new();
@@ -31,7 +34,7 @@ fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let d =
             linewatch_fpga::depth::analyse_into(&net, linewatch_fpga::harness::TOP, "dut.", &into)?;
-        println!("{dir}: {}", d.describe());
+        writeln!(out, "{dir}: {}", d.describe())?;
         let top = d.max() as u32;
         for floor in (top.saturating_sub(levels.saturating_sub(1))..=top).rev() {
             let regs = d.by_register(floor);
@@ -40,13 +43,26 @@ fn main() -> anyhow::Result<()> {
                 .take(16)
                 .map(|(r, n)| format!("{r} {n}"))
                 .collect();
-            println!("  >= {floor} levels: {}", list.join(", "));
+            writeln!(out, "  >= {floor} levels: {}", list.join(", "))?;
         }
         if d.path.is_empty() {
-            println!("  path: no endpoint's name contains `{into}`");
+            writeln!(out, "  path: no endpoint's name contains `{into}`")?;
         } else {
-            println!("  path: {}", d.path.join(" -> "));
+            writeln!(out, "  path: {}", d.path.join(" -> "))?;
         }
     }
     Ok(())
+}
+
+/// One readable line on error; a closed pipe (`| head`) ends the listing quietly.
+fn main() {
+    if let Err(e) = run() {
+        let pipe = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        if !pipe {
+            eprintln!("depth: {e:#}");
+            std::process::exit(1);
+        }
+    }
 }

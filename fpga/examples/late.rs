@@ -8,6 +8,7 @@
 
 use anyhow::{anyhow, ensure, Context, Result};
 use linewatch_fpga::report::{register_of, PnrReport};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 fn reports(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -32,22 +33,27 @@ fn reports(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-fn main() -> Result<()> {
+fn run() -> Result<()> {
+    let mut out = std::io::stdout().lock();
     let mut period: Option<f64> = None;
     let mut top = 20usize;
     let mut dirs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = |what: &str| -> Result<f64> {
-            let v = args.next().unwrap_or_default();
-            v.parse::<f64>()
-                .ok()
-                .filter(|x| *x > 0.0)
-                .ok_or_else(|| anyhow!("{what}: expected a positive number, got `{v}`"))
-        };
         match a.as_str() {
-            "--period" => period = Some(value("--period")?),
-            "--top" => top = value("--top")? as usize,
+            "--period" => {
+                let v = args.next().unwrap_or_default();
+                let ns = v.parse::<f64>().ok().filter(|x| *x > 0.0);
+                period = Some(ns.ok_or_else(|| {
+                    anyhow!("--period: expected a positive number of ns, got `{v}`")
+                })?);
+            }
+            "--top" => {
+                let v = args.next().unwrap_or_default();
+                top = v
+                    .parse()
+                    .map_err(|_| anyhow!("--top: expected a count, got `{v}`"))?;
+            }
             _ => dirs.push(a),
         }
     }
@@ -71,7 +77,8 @@ fn main() -> Result<()> {
             let p = period.unwrap_or(1000.0 / f.constraint);
             let late = rep.late_registers(p);
             let n: usize = late.iter().map(|l| l.1).sum();
-            println!(
+            writeln!(
+                out,
                 "{}: {:.1} MHz of {}; {n} of {} endpoints after {p:.2} ns, in {} registers",
                 path.display(),
                 f.achieved,
@@ -81,17 +88,31 @@ fn main() -> Result<()> {
                     .filter(|a| register_of(&a.cell).is_some())
                     .count(),
                 late.len()
-            );
+            )?;
             for (r, n, w) in late.iter().take(top) {
-                println!("  {n:5} {w:6.2} ns  {r}");
+                writeln!(out, "  {n:5} {w:6.2} ns  {r}")?;
             }
             if let Some(c) = rep.worst_path() {
-                println!(
+                writeln!(
+                    out,
                     "  critical path {:.2} ns ({:.2} routing, {} levels): {} -> {}",
                     c.total_ns, c.routing_ns, c.logic_levels, c.from_cell, c.to_cell
-                );
+                )?;
             }
         }
     }
     Ok(())
+}
+
+/// One readable line on error; a closed pipe (`| head`) ends the listing quietly.
+fn main() {
+    if let Err(e) = run() {
+        let pipe = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        if !pipe {
+            eprintln!("late: {e:#}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -14,9 +14,9 @@
 //! the register agent or the pins, through the top's port select, and the level-0
 //! address alone reaches 64 RAMs across the chip), and the RAM is read from that
 //! register a cycle later; stage C's set, or the clear decided in the cycle of its
-//! read, reach the write ports through at most one gate (the mask: the set's bit, or
-//! all bits for a clear): the RAMs spread over the chip, and logic in front of them
-//! would add its routing to the long wires.
+//! read, reach the write ports straight from registers (each RAM's mask, its only
+//! write enable: the set's bit, all bits for a clear): the RAMs spread over the
+//! chip, and logic in front of them would add its routing to the long wires.
 //!
 //! The RAMs have per-bit write masks, so a set writes its one bit and never reads
 //! the word: no read-modify-write, no forwarding, and the RAM's clock-to-out is on

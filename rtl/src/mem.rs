@@ -140,13 +140,14 @@ impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
 /// instead of a DP16KD, whose read data comes 5.8 ns after the clock without its
 /// output register, and takes each write into registers first, writing the RAM an
 /// edge later (a read of that word is answered from a copy of those registers,
-/// picked after the read register by a flag set beside it); other readers
-/// (Verilator, iCE40) see the same behaviour in block RAM.
+/// `late_word`, when a flag set beside the read register says so, `late_sel`);
+/// other readers (Verilator, iCE40) see the same behaviour in block RAM.
 ///
-/// The word read is `late_sel ? late_word : ram_data`, all three from registers:
-/// a reader that decides something from the word decides it from `ram_data` and
-/// from `late_word` apart and picks last, so the flag's fan-out is not in front of
-/// the decision (step 33). In block RAM (no late write) `late_sel` stays low.
+/// The word read is `late_sel ? late_word : ram_data`, all three from registers,
+/// and the reader picks: one that decides something from the word decides it from
+/// `ram_data` and from `late_word` apart and picks last, so the flag's fan-out is
+/// not in front of the decision (docs/fpga.md, step 33). In block RAM (no late
+/// write) `late_sel` stays low.
 #[derive(LogicBlock)]
 pub struct BlockRam<const W: usize, const A: usize> {
     pub clock: Signal<In, Clock>,
