@@ -104,15 +104,6 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// One readable line on error; a closed pipe (`| head`) ends the listing quietly.
 fn main() {
-    if let Err(e) = run() {
-        let pipe = e
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
-        if !pipe {
-            eprintln!("late: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    linewatch_fpga::run_cli("late", run);
 }

@@ -433,6 +433,21 @@ fn last_error(log: &Path) -> String {
         .unwrap_or_else(|| "no ERROR line in the log".into())
 }
 
+/// Run a command-line tool's body (the crate's examples): an error is one readable
+/// line prefixed with `name` and exit status 1; a closed pipe (`| head`) ends the
+/// listing quietly.
+pub fn run_cli(name: &str, body: impl FnOnce() -> Result<()>) {
+    if let Err(e) = body() {
+        let pipe = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        if !pipe {
+            eprintln!("{name}: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// The modules of the RTL's `keep_*` flip-flops, as a Yosys selection.
 pub const KEEP_MODULES: &str = "top$*$keep_*";
 
