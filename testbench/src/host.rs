@@ -790,7 +790,7 @@ impl HostAgent {
     /// Break one protocol rule the device must detect, count and survive.
     fn inject(&mut self) {
         let outside = (self.g.window_base_line + self.g.window_lines) & ADDR_MASK;
-        match self.rng.below(6) {
+        match self.rng.below(8) {
             0 if self.req.is_none() => {
                 self.send_req(
                     None,
@@ -844,6 +844,35 @@ impl HostAgent {
             }
             3 if self.hv.is_none() && self.hv_inflight.is_empty() && self.hv_queue.is_empty() => {
                 self.hv = Some((HV_READ_CLEAR as u64, 3, 0));
+            }
+            // A partial write past the window: counted, answered Cmp, and its data
+            // still goes to memory (the core's rule); no line of the window is dirty.
+            6 if self.rwd.is_none() => {
+                let tag = self.alloc_tag();
+                self.pending.insert(
+                    tag,
+                    Pending {
+                        line: None,
+                        addr: outside,
+                        kind: Kind::InjectedCmp,
+                        accepted: false,
+                    },
+                );
+                let mut data = [0; DATA_WORDS];
+                data.iter_mut().for_each(|w| *w = self.rng.next_u64());
+                self.rwd = Some(RwdMsg {
+                    op: RwdOp::MemWrPtl as u64,
+                    meta: Meta::Invalid as u64,
+                    tag,
+                    addr: outside,
+                    mask: self.rng.next_u64(),
+                    data,
+                });
+            }
+            // A recall of a line past the window: counted, snoops nothing.
+            7 if self.cmd.is_none() => {
+                let op = SnpOp::ALL[self.rng.below(3) as usize];
+                self.cmd = Some((op as u64, outside));
             }
             _ => return,
         }
