@@ -160,7 +160,14 @@ pub struct Core {
     s2_op: DFF<SfOpV>,
     s2_owned: DFF<bool>,
     s2_snoop: DFF<bool>,
-    s2_inw: DFF<bool>,
+    /// The window check of each channel's message and which channel was picked:
+    /// `s2_inw` is picked here, so no compare waits for the channel select (step 34).
+    s2_inw_w: DFF<bool>,
+    s2_inw_c: DFF<bool>,
+    s2_inw_r: DFF<bool>,
+    s2_is_w: DFF<bool>,
+    s2_is_c: DFF<bool>,
+    s2_inw: Signal<Local, bool>,
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
@@ -267,7 +274,6 @@ pub struct Core {
     // the selected message's action
     a_addr: Signal<Local, Addr>,
     a_err: Signal<Local, Err>,
-    a_inw: Signal<Local, bool>,
     a_sf: Signal<Local, SfOpV>,
     a_owned: Signal<Local, bool>,
     a_write: Signal<Local, bool>,
@@ -420,6 +426,11 @@ impl Core {
             s2_op: Default::default(),
             s2_owned: Default::default(),
             s2_snoop: Default::default(),
+            s2_inw_w: Default::default(),
+            s2_inw_c: Default::default(),
+            s2_inw_r: Default::default(),
+            s2_is_w: Default::default(),
+            s2_is_c: Default::default(),
             s2_inw: Default::default(),
             s2_snoop_op: Default::default(),
             s2_line: Default::default(),
@@ -507,7 +518,6 @@ impl Core {
             cm_sf: Default::default(),
             a_addr: Default::default(),
             a_err: Default::default(),
-            a_inw: Default::default(),
             a_sf: Default::default(),
             a_owned: Default::default(),
             a_write: Default::default(),
@@ -587,7 +597,11 @@ impl Logic for Core {
             s2_op,
             s2_owned,
             s2_snoop,
-            s2_inw,
+            s2_inw_w,
+            s2_inw_c,
+            s2_inw_r,
+            s2_is_w,
+            s2_is_c,
             s2_snoop_op,
             s2_line,
             s3_valid,
@@ -747,7 +761,6 @@ impl Logic for Core {
         if self.rwd_valid.val() {
             self.a_addr.next = self.rwd_addr.val();
             self.a_err.next = self.wd_err.val();
-            self.a_inw.next = self.wd_inw.val();
             self.a_sf.next = self.wd_sf.val();
             self.a_owned.next = false;
             self.a_write.next = self.wd_op_ok.val();
@@ -759,7 +772,6 @@ impl Logic for Core {
         } else if self.cmd_valid.val() {
             self.a_addr.next = self.cmd_addr.val();
             self.a_err.next = self.cm_err.val();
-            self.a_inw.next = self.cm_inw.val();
             self.a_sf.next = self.cm_sf.val();
             self.a_owned.next = false;
             self.a_write.next = false;
@@ -771,7 +783,6 @@ impl Logic for Core {
         } else {
             self.a_addr.next = self.req_addr.val();
             self.a_err.next = self.rq_err.val();
-            self.a_inw.next = self.rq_inw.val();
             self.a_sf.next = self.rq_sf.val();
             self.a_owned.next = self.rq_owned.val();
             self.a_write.next = false;
@@ -914,7 +925,18 @@ impl Logic for Core {
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
-        self.s2_inw.d.next = self.a_inw.val();
+        self.s2_inw_w.d.next = self.wd_inw.val();
+        self.s2_inw_c.d.next = self.cm_inw.val();
+        self.s2_inw_r.d.next = self.rq_inw.val();
+        self.s2_is_w.d.next = self.rwd_valid.val();
+        self.s2_is_c.d.next = self.cmd_valid.val();
+        if self.s2_is_w.q.val() {
+            self.s2_inw.next = self.s2_inw_w.q.val();
+        } else if self.s2_is_c.q.val() {
+            self.s2_inw.next = self.s2_inw_c.q.val();
+        } else {
+            self.s2_inw.next = self.s2_inw_r.q.val();
+        }
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.keep_sf_line.clock.next = self.clock.val();
@@ -927,13 +949,13 @@ impl Logic for Core {
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
         // opcode straight from this flip-flop.
-        if self.s2_valid.q.val() && self.s2_inw.q.val() {
+        if self.s2_valid.q.val() && self.s2_inw.val() {
             self.s3_op.d.next = self.s2_op.q.val();
         } else {
             self.s3_op.d.next = self.sf_none.val();
         }
         self.s3_owned.d.next = self.s2_owned.q.val();
-        self.s3_snoop.d.next = self.s2_snoop.q.val() && self.s2_inw.q.val();
+        self.s3_snoop.d.next = self.s2_snoop.q.val() && self.s2_inw.val();
         self.s3_snoop_op.d.next = self.s2_snoop_op.q.val();
         self.s3_line.d.next = self.s2_line.q.val();
         self.s4_valid.d.next = self.s3_valid.q.val();
@@ -1030,13 +1052,13 @@ impl Logic for Core {
         self.e_rsp_r.d.next = self.e_rsp.val();
         self.e_hv_r.d.next = self.e_hv.val();
         // The message's code, with the window check applied last (its precedence).
-        if self.e_msg_r.q.val() == self.err_none.val() && !self.s2_inw.q.val() {
+        if self.e_msg_r.q.val() == self.err_none.val() && !self.s2_inw.val() {
             self.e_msg_code.next = self.err_out_of_window.val();
         } else {
             self.e_msg_code.next = self.e_msg_r.q.val();
         }
         self.e_msg_any.next = self.s2_valid.q.val()
-            && (self.e_msg_r.q.val() != self.err_none.val() || !self.s2_inw.q.val());
+            && (self.e_msg_r.q.val() != self.err_none.val() || !self.s2_inw.val());
         self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
         self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
         self.err_count_r.d.next = self.err_count_r.q.val()

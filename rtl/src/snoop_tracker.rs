@@ -1,7 +1,7 @@
 //! Snoop tracker: the back-invalidate snoops in flight, one slot per BITag.
 //!
 //! Per cycle: presents the lowest allocated, unsent slot on the BISnp channel (from
-//! registers); at the edge marks it sent if the host took it, frees the slot the
+//! registers; its valid is a flip-flop of its own, decided at the edge before); at the edge marks it sent if the host took it, frees the slot the
 //! BIRsp of the last cycle names (checked now, from registers; a slot the host took
 //! at the last edge counts as unsent for it), and allocates the lowest slot that was
 //! free at the start of the cycle.
@@ -75,7 +75,7 @@ pub struct SnoopTracker {
     tag_zero: Constant<Bits<BITAG_BITS>>,
     addr_zero: Constant<Bits<ADDR_BITS>>,
     free_below: [Signal<Local, bool>; N],
-    head_below: [Signal<Local, bool>; 9],
+    head_below: [Signal<Local, bool>; N],
     first_free: [Signal<Local, bool>; N],
     first_head: [Signal<Local, bool>; N],
     named: [Signal<Local, bool>; N],
@@ -88,6 +88,12 @@ pub struct SnoopTracker {
     all_busy: DFF<bool>,
     next_valid: [Signal<Local, bool>; N],
     busy_below: [Signal<Local, bool>; 9],
+    /// Some slot is allocated and unsent at the start of the cycle: decided at the
+    /// edge from the next valid and sent bits, so `head_valid` is a flip-flop (the
+    /// agent's snoop waits on it, step 34).
+    head_any: DFF<bool>,
+    next_sent: [Signal<Local, bool>; N],
+    unsent_below: [Signal<Local, bool>; 9],
 }
 
 impl SnoopTracker {
@@ -147,6 +153,9 @@ impl SnoopTracker {
             all_busy: Default::default(),
             next_valid: Default::default(),
             busy_below: Default::default(),
+            head_any: Default::default(),
+            next_sent: Default::default(),
+            unsent_below: Default::default(),
         }
     }
 }
@@ -165,7 +174,6 @@ impl Logic for SnoopTracker {
                 self.slot_on[s].val() && self.rsp_bitag.val() == self.slot_id[s].val();
             self.op[s].clock.next = self.clock.val();
             self.addr[s].clock.next = self.clock.val();
-            self.sent[s].d.next = self.sent[s].q.val();
             self.op[s].d.next = self.op[s].q.val();
             self.addr[s].d.next = self.addr[s].q.val();
         }
@@ -182,12 +190,15 @@ impl Logic for SnoopTracker {
                 self.slot_on[s].val() && !self.valid[s].q.val() && !self.free_below[s].val();
             self.first_head[s].next =
                 self.valid[s].q.val() && !self.sent[s].q.val() && !self.head_below[s].val();
+        }
+        for s in 0..7 {
             self.head_below[s + 1].next =
                 self.head_below[s].val() || (self.valid[s].q.val() && !self.sent[s].q.val());
         }
         self.all_busy.clock.next = self.clock.val();
         self.free_valid.next = !self.all_busy.q.val();
-        self.head_valid.next = self.head_below[8].val();
+        self.head_any.clock.next = self.clock.val();
+        self.head_valid.next = self.head_any.q.val();
         self.head_op.next = self.op_zero.val();
         self.head_tag.next = self.tag_zero.val();
         self.head_addr.next = self.addr_zero.val();
@@ -236,11 +247,13 @@ impl Logic for SnoopTracker {
         // Edge: the allocated slot was free and the freed one was sent, so these
         // touch different slots; the head slot is neither.
         self.busy_below[0].next = true;
+        self.unsent_below[0].next = false;
         for s in 0..8 {
             self.next_valid[s].next = self.valid[s].q.val();
+            self.next_sent[s].next = self.sent[s].q.val();
             if self.alloc.val() && self.first_free[s].val() {
                 self.next_valid[s].next = true;
-                self.sent[s].d.next = false;
+                self.next_sent[s].next = false;
                 self.op[s].d.next = self.alloc_op.val();
                 self.addr[s].d.next = self.alloc_addr.val();
             }
@@ -248,9 +261,12 @@ impl Logic for SnoopTracker {
                 self.next_valid[s].next = false;
             }
             if self.head_taken.val() && self.first_head[s].val() {
-                self.sent[s].d.next = true;
+                self.next_sent[s].next = true;
             }
             self.valid[s].d.next = self.next_valid[s].val();
+            self.sent[s].d.next = self.next_sent[s].val();
+            self.unsent_below[s + 1].next = self.unsent_below[s].val()
+                || (self.next_valid[s].val() && !self.next_sent[s].val());
             // Allowed next cycle: allocated and sent before this edge (a slot taken
             // now is sent, not allowed; one allocated now is unsent).
             self.allow_next[s].next = self.next_valid[s].val()
@@ -265,6 +281,7 @@ impl Logic for SnoopTracker {
                 self.busy_below[s].val() && (!self.slot_on[s].val() || self.next_valid[s].val());
         }
         self.all_busy.d.next = self.busy_below[8].val();
+        self.head_any.d.next = self.unsent_below[8].val();
     }
 }
 
