@@ -160,14 +160,21 @@ pub struct Core {
     s2_op: DFF<SfOpV>,
     s2_owned: DFF<bool>,
     s2_snoop: DFF<bool>,
-    /// The window check of each channel's message and which channel was picked:
-    /// `s2_inw` is picked here, so no compare waits for the channel select (step 34).
+    /// With the register agent (`inw_apart`), the window check of each channel's
+    /// message and which channel was picked, so no compare waits for the channel
+    /// select (the agent's commands reach the command channel through the top's
+    /// multiplexer, so its compare comes late); without it, the picked message's
+    /// check in one flop (`s2_inw_one`), which keeps the iCE40 accept paths at five
+    /// LUT levels (step 34).
+    inw_apart: Constant<bool>,
+    s2_inw_one: DFF<bool>,
     s2_inw_w: DFF<bool>,
     s2_inw_c: DFF<bool>,
     s2_inw_r: DFF<bool>,
     s2_is_w: DFF<bool>,
     s2_is_c: DFF<bool>,
     s2_inw: Signal<Local, bool>,
+    a_inw: Signal<Local, bool>,
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
@@ -426,12 +433,15 @@ impl Core {
             s2_op: Default::default(),
             s2_owned: Default::default(),
             s2_snoop: Default::default(),
+            inw_apart: Constant::new(g.registers),
+            s2_inw_one: Default::default(),
             s2_inw_w: Default::default(),
             s2_inw_c: Default::default(),
             s2_inw_r: Default::default(),
             s2_is_w: Default::default(),
             s2_is_c: Default::default(),
             s2_inw: Default::default(),
+            a_inw: Default::default(),
             s2_snoop_op: Default::default(),
             s2_line: Default::default(),
             s3_valid: Default::default(),
@@ -597,6 +607,7 @@ impl Logic for Core {
             s2_op,
             s2_owned,
             s2_snoop,
+            s2_inw_one,
             s2_inw_w,
             s2_inw_c,
             s2_inw_r,
@@ -761,6 +772,7 @@ impl Logic for Core {
         if self.rwd_valid.val() {
             self.a_addr.next = self.rwd_addr.val();
             self.a_err.next = self.wd_err.val();
+            self.a_inw.next = self.wd_inw.val();
             self.a_sf.next = self.wd_sf.val();
             self.a_owned.next = false;
             self.a_write.next = self.wd_op_ok.val();
@@ -772,6 +784,7 @@ impl Logic for Core {
         } else if self.cmd_valid.val() {
             self.a_addr.next = self.cmd_addr.val();
             self.a_err.next = self.cm_err.val();
+            self.a_inw.next = self.cm_inw.val();
             self.a_sf.next = self.cm_sf.val();
             self.a_owned.next = false;
             self.a_write.next = false;
@@ -783,6 +796,7 @@ impl Logic for Core {
         } else {
             self.a_addr.next = self.req_addr.val();
             self.a_err.next = self.rq_err.val();
+            self.a_inw.next = self.rq_inw.val();
             self.a_sf.next = self.rq_sf.val();
             self.a_owned.next = self.rq_owned.val();
             self.a_write.next = false;
@@ -930,12 +944,16 @@ impl Logic for Core {
         self.s2_inw_r.d.next = self.rq_inw.val();
         self.s2_is_w.d.next = self.rwd_valid.val();
         self.s2_is_c.d.next = self.cmd_valid.val();
-        if self.s2_is_w.q.val() {
-            self.s2_inw.next = self.s2_inw_w.q.val();
-        } else if self.s2_is_c.q.val() {
-            self.s2_inw.next = self.s2_inw_c.q.val();
-        } else {
-            self.s2_inw.next = self.s2_inw_r.q.val();
+        self.s2_inw_one.d.next = self.a_inw.val();
+        self.s2_inw.next = self.s2_inw_one.q.val();
+        if self.inw_apart.val() {
+            if self.s2_is_w.q.val() {
+                self.s2_inw.next = self.s2_inw_w.q.val();
+            } else if self.s2_is_c.q.val() {
+                self.s2_inw.next = self.s2_inw_c.q.val();
+            } else {
+                self.s2_inw.next = self.s2_inw_r.q.val();
+            }
         }
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
