@@ -1,14 +1,15 @@
 //! Snoop tracker: the back-invalidate snoops in flight, one slot per BITag.
 //!
 //! Per cycle: presents the lowest allocated, unsent slot on the BISnp channel (from
-//! registers; its valid is a flip-flop of its own, decided at the edge before); at the edge marks it sent if the host took it, frees the slot the
+//! registers); at the edge marks it sent if the host took it, frees the slot the
 //! BIRsp of the last cycle names (checked now, from registers; a slot the host took
 //! at the last edge counts as unsent for it), and allocates the lowest slot that was
 //! free at the start of the cycle.
 //!
 //! For timing the check reads only flip-flops: the response's BITag registered as
 //! one bit per slot and its opcode as one bit per response, and per slot the
-//! responses it allows, decided at the edge before.
+//! responses it allows, decided at the edge before. The BISnp valid is a flip-flop
+//! too: the count of unsent slots kept as a thermometer (step 34).
 
 use linewatch_model::config::{Geometry, MAX_SNOOP_SLOTS};
 use linewatch_model::protocol::{
@@ -88,12 +89,13 @@ pub struct SnoopTracker {
     all_busy: DFF<bool>,
     next_valid: [Signal<Local, bool>; N],
     busy_below: [Signal<Local, bool>; 9],
-    /// Some slot is allocated and unsent at the start of the cycle: decided at the
-    /// edge from the next valid and sent bits, so `head_valid` is a flip-flop (the
-    /// agent's snoop waits on it, step 34).
-    head_any: DFF<bool>,
+    /// The count of allocated, unsent slots as a thermometer (`unsent[k]`: more
+    /// than k), stepped by the allocation and the host's take, so `head_valid` is a
+    /// flip-flop one LUT behind them (the agent's snoop waits on it, step 34).
+    unsent: [DFF<bool>; N],
+    /// The host takes the head snoop at this edge.
+    taken_now: Signal<Local, bool>,
     next_sent: [Signal<Local, bool>; N],
-    unsent_below: [Signal<Local, bool>; 9],
 }
 
 impl SnoopTracker {
@@ -153,9 +155,9 @@ impl SnoopTracker {
             all_busy: Default::default(),
             next_valid: Default::default(),
             busy_below: Default::default(),
-            head_any: Default::default(),
+            unsent: Default::default(),
+            taken_now: Default::default(),
             next_sent: Default::default(),
-            unsent_below: Default::default(),
         }
     }
 }
@@ -197,8 +199,7 @@ impl Logic for SnoopTracker {
         }
         self.all_busy.clock.next = self.clock.val();
         self.free_valid.next = !self.all_busy.q.val();
-        self.head_any.clock.next = self.clock.val();
-        self.head_valid.next = self.head_any.q.val();
+        self.head_valid.next = self.unsent[0].q.val();
         self.head_op.next = self.op_zero.val();
         self.head_tag.next = self.tag_zero.val();
         self.head_addr.next = self.addr_zero.val();
@@ -247,7 +248,6 @@ impl Logic for SnoopTracker {
         // Edge: the allocated slot was free and the freed one was sent, so these
         // touch different slots; the head slot is neither.
         self.busy_below[0].next = true;
-        self.unsent_below[0].next = false;
         for s in 0..8 {
             self.next_valid[s].next = self.valid[s].q.val();
             self.next_sent[s].next = self.sent[s].q.val();
@@ -265,8 +265,6 @@ impl Logic for SnoopTracker {
             }
             self.valid[s].d.next = self.next_valid[s].val();
             self.sent[s].d.next = self.next_sent[s].val();
-            self.unsent_below[s + 1].next = self.unsent_below[s].val()
-                || (self.next_valid[s].val() && !self.next_sent[s].val());
             // Allowed next cycle: allocated and sent before this edge (a slot taken
             // now is sent, not allowed; one allocated now is unsent).
             self.allow_next[s].next = self.next_valid[s].val()
@@ -281,7 +279,25 @@ impl Logic for SnoopTracker {
                 self.busy_below[s].val() && (!self.slot_on[s].val() || self.next_valid[s].val());
         }
         self.all_busy.d.next = self.busy_below[8].val();
-        self.head_any.d.next = self.unsent_below[8].val();
+        // Unsent count: up one with an allocation, down one when the host takes the
+        // head (there is a head exactly when the count is not zero).
+        self.taken_now.next = self.head_taken.val() && self.unsent[0].q.val();
+        for k in 0..8 {
+            self.unsent[k].clock.next = self.clock.val();
+            self.unsent[k].d.next = self.unsent[k].q.val();
+        }
+        if self.alloc.val() && !self.taken_now.val() {
+            self.unsent[0].d.next = true;
+            for k in 1..8 {
+                self.unsent[k].d.next = self.unsent[k - 1].q.val();
+            }
+        }
+        if self.taken_now.val() && !self.alloc.val() {
+            for k in 0..7 {
+                self.unsent[k].d.next = self.unsent[k + 1].q.val();
+            }
+            self.unsent[7].d.next = false;
+        }
     }
 }
 
