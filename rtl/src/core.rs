@@ -338,6 +338,10 @@ pub struct Core {
     e_msg_code: Signal<Local, Err>,
     e_rsp_any: Signal<Local, bool>,
     e_hv_any: Signal<Local, bool>,
+    /// The error count plus one, two and three, from its flip-flops: the errors of
+    /// the cycle pick one (carry select), so no carry chain follows them (step 34).
+    err_plus: [Signal<Local, Bits<ERR_COUNT_BITS>>; 3],
+    err_step: [Constant<Bits<ERR_COUNT_BITS>>; 3],
 }
 
 fn k<const N: usize>(v: u64) -> Constant<Bits<N>> {
@@ -574,6 +578,8 @@ impl Core {
             e_msg_code: Default::default(),
             e_rsp_any: Default::default(),
             e_hv_any: Default::default(),
+            err_plus: Default::default(),
+            err_step: std::array::from_fn(|k| Constant::new((k as u64 + 1).into())),
         }
     }
 }
@@ -1079,10 +1085,20 @@ impl Logic for Core {
             && (self.e_msg_r.q.val() != self.err_none.val() || !self.s2_inw.val());
         self.e_rsp_any.next = self.e_rsp_r.q.val() != self.err_none.val();
         self.e_hv_any.next = self.e_hv_r.q.val() != self.err_none.val();
-        self.err_count_r.d.next = self.err_count_r.q.val()
-            + self.e_msg_any.val()
-            + self.e_rsp_any.val()
-            + self.e_hv_any.val();
+        for k in 0..3 {
+            self.err_plus[k].next = self.err_count_r.q.val() + self.err_step[k].val();
+        }
+        self.err_count_r.d.next = self.err_count_r.q.val();
+        if self.e_msg_any.val() && self.e_rsp_any.val() && self.e_hv_any.val() {
+            self.err_count_r.d.next = self.err_plus[2].val();
+        } else if (self.e_msg_any.val() && self.e_rsp_any.val())
+            || (self.e_msg_any.val() && self.e_hv_any.val())
+            || (self.e_rsp_any.val() && self.e_hv_any.val())
+        {
+            self.err_count_r.d.next = self.err_plus[1].val();
+        } else if self.e_msg_any.val() || self.e_rsp_any.val() || self.e_hv_any.val() {
+            self.err_count_r.d.next = self.err_plus[0].val();
+        }
         if self.e_msg_any.val() {
             self.err_code_r.d.next = self.e_msg_code.val();
         }

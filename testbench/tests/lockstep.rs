@@ -84,6 +84,20 @@ fn small_config_agrees_with_violations() {
     lockstep("ice40-small.toml", 150_000, 21, 3);
 }
 
+/// A violation in three cycles of ten: the core's error count often takes two or
+/// three errors in one cycle (a message's, a snoop response's, a harvest read's),
+/// which its carry-select step picks apart from one (step 34): the two-error pick
+/// planted as one is caught at cycle 70 of the ice40-small run.
+#[test]
+fn violation_storm_agrees() {
+    for (name, seed) in [("ice40-small.toml", 41), ("default.toml", 42)] {
+        let mut c = config(name);
+        c.cosim.violation_rate = 300;
+        let (rep, _) = agree(&c, &format!("{name}, violation storm"), 20_000, seed);
+        assert!(rep.violations_injected > 2000, "{name}: {rep:?}");
+    }
+}
+
 /// `dirty_on_ownership` (every config in configs/ leaves it off): a line granted A
 /// is marked dirty at acceptance, in the model and the RTL alike.
 #[test]
