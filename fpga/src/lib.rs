@@ -192,6 +192,15 @@ impl Synth {
         Some((f[0], median, f[n - 1]))
     }
 
+    /// Mean Fmax over the seeds tried, under the same conditions as `fmax_spread`:
+    /// seeds spread wider than most RTL steps move the best one, so two netlists
+    /// are compared by their means over several seeds (docs/fpga.md, step 34).
+    pub fn fmax_mean(&self) -> Option<f64> {
+        self.fmax_spread()?;
+        let f: Vec<f64> = self.tries.iter().map(|t| t.1).collect::<Option<_>>()?;
+        Some(f.iter().sum::<f64>() / f.len() as f64)
+    }
+
     pub fn logic(&self) -> Usage {
         self.usage(self.target.logic_bel)
     }
@@ -275,7 +284,7 @@ impl Synth {
             .unwrap(),
             None => writeln!(s, "  Fmax: not timed (the design was not placed)").unwrap(),
         }
-        if let Some((lo, med, hi)) = self.fmax_spread() {
+        if let (Some((lo, med, hi)), Some(mean)) = (self.fmax_spread(), self.fmax_mean()) {
             let each: Vec<String> = self
                 .tries
                 .iter()
@@ -283,7 +292,7 @@ impl Synth {
                 .collect();
             writeln!(
                 s,
-                "  seeds (MHz) {}; min / median / max {lo:.1} / {med:.1} / {hi:.1}; kept seed {}",
+                "  seeds (MHz) {}; min / median / mean / max {lo:.1} / {med:.1} / {mean:.1} / {hi:.1}; kept seed {}",
                 each.join(", "),
                 self.seed.unwrap_or(0)
             )

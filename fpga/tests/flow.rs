@@ -285,6 +285,9 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     assert_eq!(m.bitstream.is_some(), m.fits);
     let (lo, med, hi) = m.fmax_spread().unwrap();
     assert!(lo <= med && med <= hi && hi == best);
+    let mean = m.fmax_mean().unwrap();
+    let sum: f64 = m.tries.iter().map(|t| t.1.unwrap()).sum();
+    assert!(lo <= mean && mean <= hi && (mean * m.tries.len() as f64 - sum).abs() < 1e-9);
     assert!(m.json("x").contains("\"seeds_fmax_mhz\":["));
     let _ = std::fs::remove_dir_all(&dir);
 }
