@@ -579,7 +579,7 @@ impl Core {
             e_rsp_any: Default::default(),
             e_hv_any: Default::default(),
             err_plus: Default::default(),
-            err_step: std::array::from_fn(|k| Constant::new((k as u64 + 1).into())),
+            err_step: std::array::from_fn(|i| k(i as u64 + 1)),
         }
     }
 }

@@ -510,13 +510,13 @@ impl HostAgent {
         }
     }
 
-    fn send_rwd(&mut self, l: usize, op: RwdOp, meta: Meta, kind: Kind) {
+    fn send_rwd(&mut self, line: Option<usize>, addr: u64, op: RwdOp, meta: Meta, kind: Kind) {
         let tag = self.alloc_tag();
         self.pending.insert(
             tag,
             Pending {
-                line: Some(l),
-                addr: self.addrs[l],
+                line,
+                addr,
                 kind,
                 accepted: false,
             },
@@ -526,16 +526,16 @@ impl HostAgent {
         if let Some(pt) = self
             .pt
             .as_mut()
-            .filter(|h| h.page_set.contains(&(self.addrs[l] >> 6)))
+            .filter(|h| h.page_set.contains(&(addr >> 6)))
         {
             // A page-table line stays one.
             data = pt.pte_line();
         }
-        if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_COMMAND {
+        if addr == regs::page_base(&self.g) + regs::LINE_COMMAND {
             data = self.command();
             self.stats.reg_commands += 1;
         }
-        if self.addrs[l] == regs::page_base(&self.g) + regs::LINE_EVENTS {
+        if addr == regs::page_base(&self.g) + regs::LINE_EVENTS {
             // The consumer index: up to the producer index last read, sometimes less.
             data[1] = self.ev_seen.saturating_sub(self.rng.below(4));
             self.stats.events_consumed = self.stats.events_consumed.max(data[1]);
@@ -549,11 +549,13 @@ impl HostAgent {
             op: op as u64,
             meta: meta as u64,
             tag,
-            addr: self.addrs[l],
+            addr,
             mask,
             data,
         });
-        self.busy[l] = true;
+        if let Some(l) = line {
+            self.busy[l] = true;
+        }
     }
 
     /// Start draining: no new requests, recalls or violations; then two full harvests.
@@ -740,9 +742,13 @@ impl HostAgent {
             St::I if req_free && r < 80 => {
                 self.send_req(Some(l), ReqOp::MemRd, Meta::Invalid, a, Kind::ReadUncached)
             }
-            St::I if rwd_free && r >= 90 => {
-                self.send_rwd(l, RwdOp::MemWrPtl, Meta::Invalid, Kind::PartialUncached)
-            }
+            St::I if rwd_free && r >= 90 => self.send_rwd(
+                Some(l),
+                self.addrs[l],
+                RwdOp::MemWrPtl,
+                Meta::Invalid,
+                Kind::PartialUncached,
+            ),
             St::S if req_free && r < 30 => {
                 self.send_req(Some(l), ReqOp::MemInv, Meta::Any, a, Kind::Upgrade)
             }
@@ -777,11 +783,23 @@ impl HostAgent {
             }
             St::M if rwd_free && r < 40 => {
                 self.st[l] = St::I;
-                self.send_rwd(l, RwdOp::MemWr, Meta::Invalid, Kind::Writeback)
+                self.send_rwd(
+                    Some(l),
+                    self.addrs[l],
+                    RwdOp::MemWr,
+                    Meta::Invalid,
+                    Kind::Writeback,
+                )
             }
             St::M if rwd_free && r < 60 => {
                 self.st[l] = St::S;
-                self.send_rwd(l, RwdOp::MemWr, Meta::Shared, Kind::WritebackKeepS)
+                self.send_rwd(
+                    Some(l),
+                    self.addrs[l],
+                    RwdOp::MemWr,
+                    Meta::Shared,
+                    Kind::WritebackKeepS,
+                )
             }
             _ => {}
         }
@@ -847,28 +865,13 @@ impl HostAgent {
             }
             // A partial write past the window: counted, answered Cmp, and its data
             // still goes to memory (the core's rule); no line of the window is dirty.
-            6 if self.rwd.is_none() => {
-                let tag = self.alloc_tag();
-                self.pending.insert(
-                    tag,
-                    Pending {
-                        line: None,
-                        addr: outside,
-                        kind: Kind::InjectedCmp,
-                        accepted: false,
-                    },
-                );
-                let mut data = [0; DATA_WORDS];
-                data.iter_mut().for_each(|w| *w = self.rng.next_u64());
-                self.rwd = Some(RwdMsg {
-                    op: RwdOp::MemWrPtl as u64,
-                    meta: Meta::Invalid as u64,
-                    tag,
-                    addr: outside,
-                    mask: self.rng.next_u64(),
-                    data,
-                });
-            }
+            6 if self.rwd.is_none() => self.send_rwd(
+                None,
+                outside,
+                RwdOp::MemWrPtl,
+                Meta::Invalid,
+                Kind::InjectedCmp,
+            ),
             // A recall of a line past the window: counted, snoops nothing.
             7 if self.cmd.is_none() => {
                 let op = SnpOp::ALL[self.rng.below(3) as usize];
@@ -934,7 +937,13 @@ impl HostAgent {
                     _ => (Meta::Shared, St::S, RspOp::BIRspS),
                 };
                 self.st[l] = next;
-                self.send_rwd(l, RwdOp::MemWr, meta, Kind::SnoopWriteback(s.bitag, rsp));
+                self.send_rwd(
+                    Some(l),
+                    self.addrs[l],
+                    RwdOp::MemWr,
+                    meta,
+                    Kind::SnoopWriteback(s.bitag, rsp),
+                );
                 return true;
             }
             (SnpOp::BISnpInv, _) => (St::I, RspOp::BIRspI),
