@@ -848,7 +848,16 @@ impl HostAgent {
                     return;
                 }
             }
-            2 => self.birsp.push_back((MAX_BITAG, RspOp::BIRspI as u64)),
+            // A BIRsp naming no slot in flight: a second copy right behind a queued
+            // answer to one of the core's slots (freed by the first, so the copy
+            // comes the cycle after the slot is freed: it must not count as
+            // allowed), or a BITag past every slot.
+            2 => match self.birsp.front() {
+                Some(&(bitag, op)) if bitag < self.g.snoop_slots => {
+                    self.birsp.insert(1, (bitag, op))
+                }
+                _ => self.birsp.push_back((MAX_BITAG, RspOp::BIRspI as u64)),
+            },
             // A stray answer on the register agent's BITag: the agent records it in
             // its completion line, not in the core's error counter.
             // Without the agent it is a stray answer to the core like any other.
