@@ -85,6 +85,10 @@ pub struct Target {
     /// timing-driven LUT mapper, with the part's delays (the ECP5 pass uses it by
     /// default); see docs/fpga.md, step 11 (e).
     pub synth_args: &'static str,
+    /// nextpnr options beyond the device's. ECP5: the HeAP placer's timing weight
+    /// at 30 (default 10), better over nine seeds of step 34's netlist
+    /// (docs/fpga.md, step 35 (e)); iCE40: none (step 8).
+    pub pnr_args: &'static [&'static str],
     /// The bel type that counts as "logic" in utilization.
     pub logic_bel: &'static str,
     pub bram_bel: &'static str,
@@ -97,6 +101,7 @@ pub const TARGETS: [Target; 4] = [
         part: "iCE40UP5K-SG48",
         device_args: &["--up5k", "--package", "sg48"],
         synth_args: "-abc9 -device u",
+        pnr_args: &[],
         logic_bel: "ICESTORM_LC",
         bram_bel: "ICESTORM_RAM",
     },
@@ -106,6 +111,7 @@ pub const TARGETS: [Target; 4] = [
         part: "iCE40HX8K-CT256",
         device_args: &["--hx8k", "--package", "ct256"],
         synth_args: "-abc9 -device hx",
+        pnr_args: &[],
         logic_bel: "ICESTORM_LC",
         bram_bel: "ICESTORM_RAM",
     },
@@ -115,6 +121,7 @@ pub const TARGETS: [Target; 4] = [
         part: "LFE5U-25F-6BG381C",
         device_args: &["--25k", "--package", "CABGA381", "--speed", "6"],
         synth_args: "",
+        pnr_args: &["--placer-heap-timingweight", "30"],
         logic_bel: "TRELLIS_COMB",
         bram_bel: "DP16KD",
     },
@@ -124,6 +131,7 @@ pub const TARGETS: [Target; 4] = [
         part: "LFE5U-85F-6BG381C",
         device_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
         synth_args: "",
+        pnr_args: &["--placer-heap-timingweight", "30"],
         logic_bel: "TRELLIS_COMB",
         bram_bel: "DP16KD",
     },
@@ -575,6 +583,7 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
     s.seed = seed;
     let freq = format!("{clock_mhz}");
     let mut args: Vec<&str> = target.device_args.to_vec();
+    args.extend(target.pnr_args);
     args.extend([
         "--json",
         "lw_ooc.json",
@@ -589,10 +598,11 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
     if fam == Family::Ecp5 {
         args.push("--detailed-timing-report");
     }
-    // nextpnr's defaults (HeAP placer, router1) on purpose: on the UP5K no placer
-    // or router option beat them over seeds 1-6 (`--freq` above the constraint
-    // changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA never
-    // finishes placing); numbers in docs/fpga.md, steps 8 and 11.
+    // Otherwise nextpnr's defaults (HeAP placer, router1) on purpose: on the UP5K
+    // no placer or router option beat them over seeds 1-6 (`--freq` above the
+    // constraint changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA
+    // never finishes placing); on the ECP5 router2, `--tmg-ripup` and the static
+    // placer did not either; numbers in docs/fpga.md, steps 8, 11, 30 and 35.
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
     args.extend(["--timing-allow-fail", "-q", "-l", "nextpnr.log"]);
     let seed_arg = seed.map(|n| n.to_string());
