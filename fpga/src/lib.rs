@@ -413,8 +413,8 @@ impl CriticalPath {
     }
 }
 
-/// Run `tool` in `dir` (YoWASP tools see only that directory), its console output
-/// kept in `dir/<log>.out`; returns whether it succeeded and how long it took.
+/// Run `tool` in `dir` (YoWASP tools see only that directory), its command line and
+/// console output kept in `dir/<log>.out`; returns whether it succeeded and how long it took.
 fn run_tool(tool: Tool, args: &[&str], dir: &Path, log: &str) -> Result<(bool, f64)> {
     let exe = tools::find(tool)?;
     let exe = exe.canonicalize().unwrap_or(exe);
@@ -430,7 +430,9 @@ fn run_tool(tool: Tool, args: &[&str], dir: &Path, log: &str) -> Result<(bool, f
         .output()
         .with_context(|| format!("cannot run {}", exe.display()))?;
     let secs = t0.elapsed().as_secs_f64();
-    let mut text = out.stdout;
+    // The command line first, so a run directory says how each tool was run.
+    let mut text = format!("$ {} {}\n", exe.display(), args.join(" ")).into_bytes();
+    text.extend_from_slice(&out.stdout);
     text.extend_from_slice(&out.stderr);
     std::fs::write(dir.join(format!("{log}.out")), &text)
         .with_context(|| format!("cannot write into {}", dir.display()))?;

@@ -201,6 +201,13 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     ] {
         assert!(dir.join(f).is_file(), "{f} kept");
     }
+    // Each tool's console file starts with the command that ran it.
+    let np = std::fs::read_to_string(dir.join("nextpnr.out")).unwrap();
+    let first = np.lines().next().unwrap();
+    assert!(first.starts_with("$ "), "{first}");
+    for arg in ["--up5k", "--freq 50", "--json lw_ooc.json"] {
+        assert!(first.contains(arg), "{arg} in {first}");
+    }
     assert_eq!(s.constraint_mhz, 50.0);
     assert!((500..20_000).contains(&s.luts), "luts {}", s.luts);
     assert!((500..20_000).contains(&s.ffs), "ffs {}", s.ffs);
