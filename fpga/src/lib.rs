@@ -731,8 +731,10 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
 }
 
 /// Files one place-and-route run writes, kept per seed by `place_and_route_seeds`.
-const PNR_FILES: [&str; 6] = [
+const PNR_FILES: [&str; 8] = [
     "nextpnr.log",
+    "nextpnr.out",
+    "pack.out",
     "report.json",
     "lw_ooc.asc",
     "lw_ooc.config",
@@ -748,8 +750,8 @@ fn seed_file(f: &str, n: u64) -> String {
 }
 
 /// Place and route once per seed (nextpnr `--seed`), the common way to close timing:
-/// Fmax moves by several MHz between seeds of one netlist. Each seed's log, report
-/// and bitstream are kept as `*.seedN.*`; the best seed's (highest Fmax, the first
+/// Fmax moves by several MHz between seeds of one netlist. Each seed's log, console
+/// output, report and bitstream are kept as `*.seedN.*`; the best seed's (highest Fmax, the first
 /// on a tie) are also under the plain names, and the result is that seed's, with
 /// every seed's Fmax in `tries`. A design that does not fit stops after one seed.
 /// No seeds: one run with nextpnr's default seed; one seed: one run with it.

@@ -288,7 +288,19 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     for (n, f) in &m.tries {
         assert_eq!(Some(report(&format!("report.seed{n}.json"))), *f);
         assert!(dir.join(format!("nextpnr.seed{n}.log")).is_file());
+        let out = std::fs::read_to_string(dir.join(format!("nextpnr.seed{n}.out"))).unwrap();
+        let first = out.lines().next().unwrap();
+        assert!(first.starts_with("$ ") && first.contains(&format!("--seed {n}")));
     }
+    // Seeds 1 and 2 only, so "--seed 1" cannot match another seed's line.
+    let out = std::fs::read_to_string(dir.join("nextpnr.out")).unwrap();
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .contains(&format!("--seed {kept}")),
+        "the plain console file is the kept seed's"
+    );
     assert_eq!(m.bitstream.is_some(), m.fits);
     let (lo, med, hi) = m.fmax_spread().unwrap();
     assert!(lo <= med && med <= hi && hi == best);
