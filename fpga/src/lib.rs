@@ -85,14 +85,16 @@ pub struct Target {
     /// timing-driven LUT mapper, with the part's delays (the ECP5 pass uses it by
     /// default); see docs/fpga.md, step 11 (e).
     pub synth_args: &'static str,
-    /// nextpnr options beyond the device's. ECP5: the HeAP placer's timing weight
-    /// at 30 (default 10), better over nine seeds of step 34's netlist
-    /// (docs/fpga.md, step 35 (e)); iCE40: none (step 8).
+    /// nextpnr options beyond the device's: `ECP5_PNR_ARGS`, none on iCE40 (step 8).
     pub pnr_args: &'static [&'static str],
     /// The bel type that counts as "logic" in utilization.
     pub logic_bel: &'static str,
     pub bram_bel: &'static str,
 }
+
+/// The HeAP placer's timing weight at 30 (default 10): better over nine seeds of
+/// step 34's netlist (docs/fpga.md, step 35 (e)).
+const ECP5_PNR_ARGS: &[&str] = &["--placer-heap-timingweight", "30"];
 
 pub const TARGETS: [Target; 4] = [
     Target {
@@ -121,7 +123,7 @@ pub const TARGETS: [Target; 4] = [
         part: "LFE5U-25F-6BG381C",
         device_args: &["--25k", "--package", "CABGA381", "--speed", "6"],
         synth_args: "",
-        pnr_args: &["--placer-heap-timingweight", "30"],
+        pnr_args: ECP5_PNR_ARGS,
         logic_bel: "TRELLIS_COMB",
         bram_bel: "DP16KD",
     },
@@ -131,7 +133,7 @@ pub const TARGETS: [Target; 4] = [
         part: "LFE5U-85F-6BG381C",
         device_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
         synth_args: "",
-        pnr_args: &["--placer-heap-timingweight", "30"],
+        pnr_args: ECP5_PNR_ARGS,
         logic_bel: "TRELLIS_COMB",
         bram_bel: "DP16KD",
     },
