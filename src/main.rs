@@ -20,8 +20,8 @@ const USAGE: &str = "usage:
                   [--prefetch none|pt|readahead|trend] [--prefetch-depth N]
   linewatch memhost --listen unix:PATH|tcp:HOST:PORT --file FILE [--pages N]
   linewatch synth --config FILE --target T [--out DIR] [--pcf FILE] [--seed N | --seeds N]
-                  [--json]
-  linewatch synth-sweep [--configs A,B] [--targets T,U] [--seeds N] [--out FILE]
+                  [--jobs N] [--yosys-args OPTS] [--nextpnr-args OPTS] [--json]
+  linewatch synth-sweep [--configs A,B] [--targets T,U] [--seeds N] [--jobs N] [--out FILE]
   linewatch trace record --out FILE [--keep-text] [--json] -- CMD ARGS...
   linewatch trace convert --in FILE --out FILE [--format lackey|bin] [--skip-bad] [--json]
   linewatch trace gen --kind sequential|uniform|zipf|strided --count N [--seed S] [--footprint B]
@@ -46,7 +46,10 @@ const USAGE: &str = "usage:
          config's [fpga] clock_mhz, out of context; logs in DIR (default
          out/synth/<config>-<T>); exit 1 if it does not fit or misses timing;
          --seeds N places with nextpnr seeds 1..N and keeps the best (every
-         seed's Fmax is reported, its files kept as *.seedK.*)
+         seed's Fmax is reported, its files kept as *.seedK.*), --jobs of them at
+         once (default: one per core; each nextpnr is one thread); --yosys-args and
+         --nextpnr-args replace the target's own options of the synthesis pass and
+         of nextpnr (ECP5: --placer-heap-timingweight 30), for experiments
   synth-sweep  configs x targets into a markdown table in FILE (default docs/fpga.md)
   trace  memory-access traces (docs/traces.md): record CMD under valgrind lackey into
          the binary format; convert lackey text <-> binary; generate synthetic
@@ -722,13 +725,22 @@ fn cmd_synth(a: &Args) -> Result<()> {
         PathBuf::from,
     );
     let seeds = placement_seeds(a)?;
+    let tool_args = linewatch_fpga::ToolArgs::parse(
+        a.vals.get("yosys-args").map(String::as_str),
+        a.vals.get("nextpnr-args").map(String::as_str),
+    )?;
+    let how = linewatch_fpga::Placement {
+        pcf: a.vals.get("pcf").map(Path::new),
+        seeds,
+        jobs: placement_jobs(a)?,
+        args: tool_args,
+    };
     let s = linewatch_fpga::run(
         &cfg.geometry(),
         target,
         cfg.fpga.clock_mhz as f64,
         &out,
-        a.vals.get("pcf").map(Path::new),
-        &seeds,
+        &how,
     )?;
     if a.has("json") {
         println!("{}", s.json(cfg_path));
@@ -752,6 +764,14 @@ fn placement_seeds(a: &Args) -> Result<Vec<u64>> {
             n => bail!("--seeds {n}: from 1 to 64"),
         },
         (false, false) => Ok(Vec::new()),
+    }
+}
+
+/// Placements to run at once: `--jobs N` (1 to 64), else one per core.
+fn placement_jobs(a: &Args) -> Result<usize> {
+    match a.num("jobs", linewatch_fpga::default_jobs() as u64)? {
+        n @ 1..=64 => Ok(n as usize),
+        n => bail!("--jobs {n}: from 1 to 64"),
     }
 }
 
@@ -784,6 +804,7 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
         &targets,
         Path::new("out/synth"),
         &seeds,
+        placement_jobs(a)?,
         &mut |r| {
             let what = match &r.result {
                 Ok(s) => s
@@ -855,11 +876,21 @@ fn main() {
         .and_then(|a| cmd_sim(&a)),
         "synth" => Args::parse(
             &argv,
-            &["config", "target", "out", "pcf", "seed", "seeds"],
+            &[
+                "config",
+                "target",
+                "out",
+                "pcf",
+                "seed",
+                "seeds",
+                "jobs",
+                "yosys-args",
+                "nextpnr-args",
+            ],
             &["json"],
         )
         .and_then(|a| cmd_synth(&a)),
-        "synth-sweep" => Args::parse(&argv, &["configs", "targets", "seeds", "out"], &[])
+        "synth-sweep" => Args::parse(&argv, &["configs", "targets", "seeds", "jobs", "out"], &[])
             .and_then(|a| cmd_synth_sweep(&a)),
         "trace" => cmd_trace(&argv),
         "memhost" => {

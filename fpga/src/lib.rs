@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 use tools::Tool;
 
@@ -139,6 +141,93 @@ pub const TARGETS: [Target; 4] = [
     },
 ];
 
+/// Options a run gives the tools in place of its target's own (`linewatch synth
+/// --yosys-args / --nextpnr-args`): experiments with the flow, such as docs/fpga.md's
+/// steps 8 and 35, then run as one command that keeps them in its `.out` files and
+/// its report. Each replaces the target's list whole (nextpnr refuses an option given twice).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolArgs {
+    /// Options of the family's synthesis pass (`synth_ice40` / `synth_ecp5`).
+    pub yosys: Option<String>,
+    pub nextpnr: Option<Vec<String>>,
+}
+
+/// nextpnr options the flow sets itself: the part, the files, the clock, the seed
+/// and the console.
+const FLOW_PNR_OPTIONS: &[&str] = &[
+    "--up5k",
+    "--hx8k",
+    "--25k",
+    "--85k",
+    "--package",
+    "--speed",
+    "--json",
+    "--freq",
+    "--report",
+    "--detailed-timing-report",
+    "--timing-allow-fail",
+    "-q",
+    "--quiet",
+    "-l",
+    "--log",
+    "--seed",
+    "--asc",
+    "--textcfg",
+    "--pcf",
+    "--lpf",
+    "--pcf-allow-unconstrained",
+    "--lpf-allow-unconstrained",
+    "--no-place",
+    "--no-route",
+];
+
+impl ToolArgs {
+    /// From the command line's values; an option the flow sets itself, or a Yosys
+    /// option that would end the script's line, is refused with one line naming it.
+    pub fn parse(yosys: Option<&str>, nextpnr: Option<&str>) -> Result<ToolArgs> {
+        if let Some(y) = yosys {
+            if let Some(c) = y.chars().find(|c| matches!(c, ';' | '#' | '\n' | '\r')) {
+                bail!(
+                    "--yosys-args {y:?}: {c:?} would end the synthesis command's line in synth.ys"
+                );
+            }
+            if y.split_whitespace().any(|w| w == "-top") {
+                bail!("--yosys-args {y:?}: -top is the flow's own (the harness)");
+            }
+        }
+        let nextpnr = nextpnr.map(|n| n.split_whitespace().map(str::to_string).collect::<Vec<_>>());
+        for w in nextpnr.iter().flatten() {
+            let opt = w.split('=').next().unwrap_or(w);
+            if FLOW_PNR_OPTIONS.contains(&opt) {
+                bail!(
+                    "--nextpnr-args: {opt} is the flow's own (the target names the part, \
+                     --seed / --seeds the seed, the config's clock_mhz --freq)"
+                );
+            }
+        }
+        Ok(ToolArgs {
+            yosys: yosys.map(|y| y.trim().to_string()),
+            nextpnr,
+        })
+    }
+
+    /// Whether these options are not `t`'s own (the same list given again is not).
+    pub fn differ_from(&self, t: &Target) -> bool {
+        self.yosys_for(t) != t.synth_args || self.nextpnr_for(t) != t.pnr_args
+    }
+
+    fn yosys_for<'a>(&'a self, t: &'a Target) -> &'a str {
+        self.yosys.as_deref().unwrap_or(t.synth_args)
+    }
+
+    fn nextpnr_for(&self, t: &Target) -> Vec<String> {
+        match &self.nextpnr {
+            Some(v) => v.clone(),
+            None => t.pnr_args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+}
+
 /// The target called `name`; the error lists the choices.
 pub fn target(name: &str) -> Result<&'static Target> {
     TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
@@ -173,6 +262,12 @@ pub struct Synth {
     /// nextpnr's placement seed (`--seed`); None: nextpnr's default. Fmax moves by a
     /// few MHz between seeds.
     pub seed: Option<u64>,
+    /// The synthesis pass's options (the target's, or `ToolArgs::yosys`).
+    pub yosys_args: String,
+    /// nextpnr's options beyond the flow's own (the target's, or `ToolArgs::nextpnr`).
+    pub nextpnr_args: Vec<String>,
+    /// Whether either is not the target's: an experiment, not the flow.
+    pub overridden: bool,
     /// With several seeds (`place_and_route_seeds`): each seed and its Fmax, in the
     /// order run; the fields above are the best one's. Empty for a single run.
     pub tries: Vec<(u64, Option<f64>)>,
@@ -308,6 +403,17 @@ impl Synth {
             )
             .unwrap();
         }
+        if self.overridden {
+            writeln!(
+                s,
+                "  tool options (an experiment, not {}'s): {} {}, nextpnr {}",
+                t.name,
+                t.family.synth_pass(),
+                shown(&self.yosys_args),
+                shown(&self.nextpnr_args.join(" "))
+            )
+            .unwrap();
+        }
         if let Some(p) = &self.critical_path {
             writeln!(s, "  critical path: {}", p.describe()).unwrap();
         }
@@ -348,7 +454,7 @@ impl Synth {
     /// One JSON object (the `--json` line).
     pub fn json(&self, config: &str) -> String {
         format!(
-            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"depth_histogram\":{},\"late_endpoints\":{},\"out\":{}}}",
+            "{{\"config\":{},\"target\":{},\"luts\":{},\"ffs\":{},\"brams\":{},\"logic_cells\":{},\"logic_available\":{},\"utilization\":{:.1},\"fmax_mhz\":{},\"constraint_mhz\":{},\"fits\":{},\"meets_timing\":{},\"problem\":{},\"seed\":{},\"seeds_fmax_mhz\":{},\"depth_histogram\":{},\"late_endpoints\":{},\"yosys_args\":{},\"nextpnr_args\":{},\"tool_args_overridden\":{},\"out\":{}}}",
             json_str(config),
             json_str(self.target.name),
             self.luts,
@@ -374,8 +480,20 @@ impl Synth {
             self.census
                 .as_ref()
                 .map_or("null".into(), |c| c.late_total().to_string()),
+            json_str(&self.yosys_args),
+            json_list(self.nextpnr_args.iter().map(|a| json_str(a))),
+            self.overridden,
             json_str(&self.dir.display().to_string()),
         )
+    }
+}
+
+/// Tool options in backquotes, or "(none)".
+fn shown(args: &str) -> String {
+    if args.is_empty() {
+        "(none)".into()
+    } else {
+        format!("`{args}`")
     }
 }
 
@@ -442,13 +560,25 @@ fn run_tool(tool: Tool, args: &[&str], dir: &Path, log: &str) -> Result<(bool, f
 }
 
 /// The last `ERROR:` line of a log, for one-line failure messages.
-fn last_error(log: &Path) -> String {
-    std::fs::read_to_string(log)
-        .ok()
-        .and_then(|t| {
+fn error_line(log: &Path) -> Option<String> {
+    std::fs::read_to_string(log).ok().and_then(|t| {
+        t.lines()
+            .rev()
+            .find(|l| l.contains("ERROR:"))
+            .map(|l| l.trim().to_string())
+    })
+}
+
+/// Why a tool run failed: the last `ERROR:` line of its log, else (a tool that
+/// stopped before opening its log, as nextpnr on an unknown option) the last line of
+/// its console file.
+fn tool_error(dir: &Path, log: &str, console: &str) -> String {
+    error_line(&dir.join(log))
+        .or_else(|| {
+            let t = std::fs::read_to_string(dir.join(console)).ok()?;
             t.lines()
                 .rev()
-                .find(|l| l.contains("ERROR:"))
+                .find(|l| !l.trim().is_empty() && !l.starts_with("$ "))
                 .map(|l| l.trim().to_string())
         })
         .unwrap_or_else(|| "no ERROR line in the log".into())
@@ -475,7 +605,7 @@ pub const KEEP_MODULES: &str = "top$*$keep_*";
 /// Write the RTL and harness into `dir` and synthesize them for `family`; leaves
 /// `lw_ooc.json` (flattened netlist) and `stat.json` (per-module cell counts).
 /// Returns the Yosys wall time in seconds.
-pub fn synthesize(g: &Geometry, target: &Target, dir: &Path) -> Result<f64> {
+pub fn synthesize(g: &Geometry, target: &Target, args: &ToolArgs, dir: &Path) -> Result<f64> {
     let family = target.family;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for stale in ["lw_ooc.json", "stat.json", "report.json"] {
@@ -503,10 +633,9 @@ pub fn synthesize(g: &Geometry, target: &Target, dir: &Path) -> Result<f64> {
         top = harness::TOP,
         keep = KEEP_MODULES,
         synth = family.synth_pass(),
-        args = if target.synth_args.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", target.synth_args)
+        args = match args.yosys_for(target) {
+            "" => String::new(),
+            a => format!(" {a}"),
         },
         define = family.define()
     );
@@ -521,7 +650,7 @@ pub fn synthesize(g: &Geometry, target: &Target, dir: &Path) -> Result<f64> {
         bail!(
             "{} failed: {} (see {})",
             family.yosys().command(),
-            last_error(&dir.join("yosys.log")),
+            tool_error(dir, "yosys.log", "yosys.out"),
             dir.join("yosys.log").display()
         );
     }
@@ -537,14 +666,25 @@ pub fn place_and_route(
     clock_mhz: f64,
     pcf: Option<&Path>,
     seed: Option<u64>,
+    args: &ToolArgs,
 ) -> Result<Synth> {
-    place(netlist_summary(dir, target, clock_mhz)?, pcf, seed)
+    place(
+        netlist_summary(dir, target, clock_mhz, args)?,
+        pcf,
+        seed,
+        None,
+    )
 }
 
 /// What the netlist in `dir` gives whatever the placement: cell counts and LUT
 /// depth (read once per synthesis, not once per seed: the ECP5 default's netlist
 /// is 19 MB of JSON).
-fn netlist_summary(dir: &Path, target: &'static Target, clock_mhz: f64) -> Result<Synth> {
+fn netlist_summary(
+    dir: &Path,
+    target: &'static Target,
+    clock_mhz: f64,
+    args: &ToolArgs,
+) -> Result<Synth> {
     let cells = report::yosys_cells(
         &std::fs::read_to_string(dir.join("stat.json"))
             .with_context(|| format!("no synthesis in {}", dir.display()))?,
@@ -569,6 +709,9 @@ fn netlist_summary(dir: &Path, target: &'static Target, clock_mhz: f64) -> Resul
         times: Vec::new(),
         bitstream: None,
         seed: None,
+        yosys_args: args.yosys_for(target).to_string(),
+        nextpnr_args: args.nextpnr_for(target),
+        overridden: args.differ_from(target),
         tries: Vec::new(),
         depth: None,
         census: None,
@@ -579,22 +722,27 @@ fn netlist_summary(dir: &Path, target: &'static Target, clock_mhz: f64) -> Resul
     Ok(s)
 }
 
-/// One nextpnr run (and pack) on the netlist `s` summarises.
-fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
+/// One nextpnr run (and pack) on the netlist `s` summarises. With `tag`, every file
+/// it writes has that seed's name (`seed_file`), so several runs share the directory.
+fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, tag: Option<u64>) -> Result<Synth> {
     let (dir, target, clock_mhz) = (s.dir.clone(), s.target, s.constraint_mhz);
     let dir = dir.as_path();
     let fam = target.family;
     s.seed = seed;
+    let name = |f: &str| tag.map_or_else(|| f.to_string(), |n| seed_file(f, n));
+    let (report, log, pins_file) = (name("report.json"), name("nextpnr.log"), name("pins.pcf"));
+    let (console, pack_console) = (name("nextpnr"), name("pack"));
     let freq = format!("{clock_mhz}");
+    let extra = s.nextpnr_args.clone();
     let mut args: Vec<&str> = target.device_args.to_vec();
-    args.extend(target.pnr_args);
+    args.extend(extra.iter().map(String::as_str));
     args.extend([
         "--json",
         "lw_ooc.json",
         "--freq",
         &freq,
         "--report",
-        "report.json",
+        &report,
     ]);
     // Every endpoint's arrival, for the census of late endpoints by block. ECP5 only:
     // nextpnr-ice40 0.4 lists every sink of every net there (LUT inputs too), where
@@ -608,67 +756,70 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
     // never finishes placing); on the ECP5 router2, `--tmg-ripup` and the static
     // placer did not either; numbers in docs/fpga.md, steps 8, 11, 30 and 35.
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
-    args.extend(["--timing-allow-fail", "-q", "-l", "nextpnr.log"]);
+    args.extend(["--timing-allow-fail", "-q", "-l", &log]);
     let seed_arg = seed.map(|n| n.to_string());
     if let Some(n) = &seed_arg {
         args.extend(["--seed", n]);
     }
-    let (nextpnr, pack, out_file) = match fam {
-        Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack, "lw_ooc.asc"),
+    let (nextpnr, pack, out_file, bit) = match fam {
+        Family::Ice40 => (
+            Tool::NextpnrIce40,
+            Tool::Icepack,
+            "lw_ooc.asc",
+            "lw_ooc.bin",
+        ),
         Family::Ecp5 => (
             Tool::YowaspNextpnrEcp5,
             Tool::YowaspEcppack,
             "lw_ooc.config",
+            "lw_ooc.bit",
         ),
     };
+    let (out_file, bit) = (name(out_file), name(bit));
     args.extend([
         if fam == Family::Ice40 {
             "--asc"
         } else {
             "--textcfg"
         },
-        out_file,
+        &out_file,
     ]);
     let pins: &[&str] = match (pcf, fam) {
         (Some(p), Family::Ice40) => {
-            std::fs::copy(p, dir.join("pins.pcf"))
+            std::fs::copy(p, dir.join(&pins_file))
                 .with_context(|| format!("cannot read {}", p.display()))?;
-            &["--pcf", "pins.pcf"]
+            &["--pcf", &pins_file]
         }
         (Some(_), Family::Ecp5) => bail!("--pcf is for iCE40 targets"),
         (None, Family::Ice40) => &["--pcf-allow-unconstrained"],
         (None, Family::Ecp5) => &["--lpf-allow-unconstrained"],
     };
     args.extend(pins);
-    for stale in [
-        "report.json",
-        "lw_ooc.asc",
-        "lw_ooc.config",
-        "lw_ooc.bin",
-        "lw_ooc.bit",
-    ] {
+    for stale in [&report, &out_file, &bit] {
         let _ = std::fs::remove_file(dir.join(stale));
     }
-    let (ok, secs) = run_tool(nextpnr, &args, dir, "nextpnr")?;
+    let (ok, secs) = run_tool(nextpnr, &args, dir, &console)?;
     s.times.push(("nextpnr", secs));
-    let placed = ok && dir.join("report.json").is_file();
-    if !dir.join("report.json").is_file() {
+    let rep_path = dir.join(&report);
+    let placed = ok && rep_path.is_file();
+    if !rep_path.is_file() {
         // Placement gave up (usually: more cells than bels) before the report was
         // written; pack only, to learn how far over the design is.
         let mut pargs: Vec<&str> = target.device_args.to_vec();
         pargs.extend(["--json", "lw_ooc.json", "--no-place", "--no-route"]);
-        pargs.extend(["--report", "report.json", "-q", "-l", "nextpnr-pack.log"]);
+        let pack_log = name("nextpnr-pack.log");
+        pargs.extend(["--report", &report, "-q", "-l", &pack_log]);
         // Same pin constraints as the full run, so a bad pin still shows up.
         pargs.extend(pins);
-        let (_, secs) = run_tool(nextpnr, &pargs, dir, "nextpnr-pack")?;
+        let (_, secs) = run_tool(nextpnr, &pargs, dir, &name("nextpnr-pack"))?;
         s.times.push(("nextpnr pack", secs));
     }
-    let rep_path = dir.join("report.json");
+    let console_file = format!("{console}.out");
     let rep = PnrReport::parse(&std::fs::read_to_string(&rep_path).with_context(|| {
         format!(
             "nextpnr wrote no report: {} (see {})",
-            last_error(&dir.join("nextpnr.log")),
-            dir.join("nextpnr.log").display()
+            tool_error(dir, &log, &console_file),
+            dir.join(&log).display()
         )
     })?)?;
     s.utilization = rep
@@ -702,7 +853,7 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
     } else if !placed {
         Some(format!(
             "place and route failed: {}",
-            last_error(&dir.join("nextpnr.log"))
+            tool_error(dir, &log, &console_file)
         ))
     } else if !s.meets_timing {
         Some(match s.fmax_mhz {
@@ -713,27 +864,22 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>) -> Result<Synth> {
         None
     };
     if s.fits {
-        let bit = if fam == Family::Ice40 {
-            "lw_ooc.bin"
-        } else {
-            "lw_ooc.bit"
-        };
-        let (ok, secs) = run_tool(pack, &[out_file, bit], dir, "pack")?;
+        let (ok, secs) = run_tool(pack, &[&out_file, &bit], dir, &pack_console)?;
         s.times.push((pack.command(), secs));
         if !ok {
             bail!(
                 "{} failed (see {})",
                 pack.command(),
-                dir.join("pack.out").display()
+                dir.join(format!("{pack_console}.out")).display()
             );
         }
-        s.bitstream = Some(dir.join(bit));
+        s.bitstream = Some(dir.join(&bit));
     }
     Ok(s)
 }
 
 /// Files one place-and-route run writes, kept per seed by `place_and_route_seeds`.
-const PNR_FILES: [&str; 8] = [
+const PNR_FILES: [&str; 9] = [
     "nextpnr.log",
     "nextpnr.out",
     "pack.out",
@@ -742,6 +888,7 @@ const PNR_FILES: [&str; 8] = [
     "lw_ooc.config",
     "lw_ooc.bin",
     "lw_ooc.bit",
+    "pins.pcf",
 ];
 
 fn seed_file(f: &str, n: u64) -> String {
@@ -751,59 +898,91 @@ fn seed_file(f: &str, n: u64) -> String {
     }
 }
 
+/// How many placements to run at once: one per core (nextpnr places on one thread).
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How a netlist is placed: the pins, nextpnr's seeds and how many run at once, the
+/// tool options. `Placement::default()`: unpinned, nextpnr's default seed, the
+/// target's options.
+#[derive(Clone, Debug, Default)]
+pub struct Placement<'a> {
+    /// iCE40 pin constraints for the harness's ports (`--pcf`).
+    pub pcf: Option<&'a Path>,
+    /// One run per seed, the best kept; none: one run with nextpnr's default seed.
+    pub seeds: Vec<u64>,
+    /// Seeds placed at once (0 counts as 1).
+    pub jobs: usize,
+    pub args: ToolArgs,
+}
+
 /// Place and route once per seed (nextpnr `--seed`), the common way to close timing:
-/// Fmax moves by several MHz between seeds of one netlist. Each seed's log, console
-/// output, report and bitstream are kept as `*.seedN.*`; the best seed's (highest Fmax, the first
-/// on a tie) are also under the plain names, and the result is that seed's, with
-/// every seed's Fmax in `tries`. A design that does not fit stops after one seed.
-/// No seeds: one run with nextpnr's default seed; one seed: one run with it.
+/// Fmax moves by several MHz between seeds of one netlist. Up to `jobs` seeds run at
+/// once, each writing its log, console output, report and bitstream as `*.seedN.*`
+/// (kept); the best seed's (highest Fmax, the lowest seed on a tie) are also copied
+/// under the plain names, and the result is that seed's, with every seed's Fmax in
+/// `tries`. A design that does not fit starts no more seeds. No seeds: one run with
+/// nextpnr's default seed; one seed: one run with it (plain names only).
 pub fn place_and_route_seeds(
     dir: &Path,
     target: &'static Target,
     clock_mhz: f64,
-    pcf: Option<&Path>,
-    seeds: &[u64],
+    how: &Placement,
 ) -> Result<Synth> {
+    let (pcf, seeds, args, jobs) = (how.pcf, how.seeds.as_slice(), &how.args, how.jobs);
     if let [] | [_] = seeds {
-        return place_and_route(dir, target, clock_mhz, pcf, seeds.first().copied());
+        return place_and_route(dir, target, clock_mhz, pcf, seeds.first().copied(), args);
     }
-    // An earlier run's seeds must not pass for this one's.
+    // An earlier run's files must not pass for this one's.
     for e in std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .flatten()
     {
         let name = e.file_name().to_string_lossy().into_owned();
+        let ours = |f: &str| name.starts_with(f.split('.').next().unwrap_or(f));
         if PNR_FILES
             .iter()
-            .any(|f| name.starts_with(f.split('.').next().unwrap_or(f)) && name.contains(".seed"))
+            .any(|f| name == *f || (ours(f) && name.contains(".seed")))
         {
             let _ = std::fs::remove_file(e.path());
         }
     }
-    let base = netlist_summary(dir, target, clock_mhz)?;
+    let base = netlist_summary(dir, target, clock_mhz, args)?;
+    let next = AtomicUsize::new(0);
+    let misfit = AtomicBool::new(false);
+    let done: Mutex<Vec<(usize, Result<Synth>)>> = Mutex::new(Vec::new());
+    let t0 = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, seeds.len()) {
+            scope.spawn(|| {
+                while !misfit.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&n) = seeds.get(i) else { break };
+                    let r = place(base.clone(), pcf, Some(n), Some(n));
+                    if r.as_ref().map_or(true, |s| !s.fits) {
+                        misfit.store(true, Ordering::Relaxed);
+                    }
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+                }
+            });
+        }
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|d| d.0);
     let mut best: Option<Synth> = None;
     let mut tries = Vec::new();
     let mut secs = 0.0;
-    for &n in seeds {
-        let s = place(base.clone(), pcf, Some(n))?;
+    for (_, r) in done {
+        let s = r?;
         secs += s.times.iter().map(|t| t.1).sum::<f64>();
-        for f in PNR_FILES {
-            let from = dir.join(f);
-            if from.is_file() {
-                std::fs::rename(&from, dir.join(seed_file(f, n)))
-                    .with_context(|| format!("cannot rename {}", from.display()))?;
-            }
-        }
-        tries.push((n, s.fmax_mhz));
-        let fits = s.fits;
+        tries.push((s.seed.expect("every run has its seed"), s.fmax_mhz));
         if best
             .as_ref()
             .is_none_or(|b| s.fmax_mhz.unwrap_or(0.0) > b.fmax_mhz.unwrap_or(0.0))
         {
             best = Some(s);
-        }
-        if !fits {
-            break;
         }
     }
     let mut b = best.expect("at least one seed ran");
@@ -815,20 +994,28 @@ pub fn place_and_route_seeds(
                 .with_context(|| format!("cannot copy {}", from.display()))?;
         }
     }
-    b.times = vec![("nextpnr and pack, all seeds", secs)];
+    b.bitstream = b.bitstream.map(|_| {
+        dir.join(match target.family {
+            Family::Ice40 => "lw_ooc.bin",
+            Family::Ecp5 => "lw_ooc.bit",
+        })
+    });
+    b.times = vec![
+        ("nextpnr and pack, all seeds", wall),
+        ("summed over seeds", secs),
+    ];
     b.tries = tries;
     Ok(b)
 }
 
-/// The whole flow: RTL, synthesis, place and route (once per seed in `seeds`, or
-/// once with nextpnr's default seed when it is empty), bitstream.
+/// The whole flow: RTL, synthesis, place and route as `how` says (`Placement`),
+/// bitstream.
 pub fn run(
     g: &Geometry,
     target: &'static Target,
     clock_mhz: f64,
     dir: &Path,
-    pcf: Option<&Path>,
-    seeds: &[u64],
+    how: &Placement,
 ) -> Result<Synth> {
     // Fail on a missing tool before a minute of synthesis.
     tools::find(target.family.yosys())?;
@@ -836,8 +1023,8 @@ pub fn run(
         Family::Ice40 => Tool::NextpnrIce40,
         Family::Ecp5 => Tool::YowaspNextpnrEcp5,
     })?;
-    let y = synthesize(g, target, dir)?;
-    let mut s = place_and_route_seeds(dir, target, clock_mhz, pcf, seeds)?;
+    let y = synthesize(g, target, &how.args, dir)?;
+    let mut s = place_and_route_seeds(dir, target, clock_mhz, how)?;
     s.times.insert(0, ("yosys", y));
     Ok(s)
 }

@@ -2,7 +2,10 @@
 //! as a markdown table between two markers of a document (the prose around it is
 //! kept).
 
-use crate::{copy_synthesis, place_and_route_seeds, synthesize, tools, Family, Synth, Target};
+use crate::{
+    copy_synthesis, place_and_route_seeds, synthesize, tools, Family, Placement, Synth, Target,
+    ToolArgs,
+};
 use anyhow::{Context, Result};
 use linewatch_model::Config;
 use std::fmt::Write as _;
@@ -27,12 +30,14 @@ pub fn run_dir(root: &Path, config: &Path, target: &Target) -> PathBuf {
 }
 
 /// Run every configuration on every target, placing once per seed in `seeds` (once
-/// with nextpnr's default seed when empty); `say` hears each finished row.
+/// with nextpnr's default seed when empty; `jobs` seeds at once); `say` hears each
+/// finished row.
 pub fn run(
     configs: &[PathBuf],
     targets: &[&'static Target],
     root: &Path,
     seeds: &[u64],
+    jobs: usize,
     say: &mut dyn FnMut(&Row),
 ) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
@@ -40,7 +45,12 @@ pub fn run(
         let cfg = Config::load(path)?;
         let g = cfg.geometry();
         let clock = cfg.fpga.clock_mhz as f64;
-        let pnr = |d: &Path, t: &'static Target| place_and_route_seeds(d, t, clock, None, seeds);
+        let how = Placement {
+            seeds: seeds.to_vec(),
+            jobs,
+            ..Placement::default()
+        };
+        let pnr = |d: &Path, t: &'static Target| place_and_route_seeds(d, t, clock, &how);
         let name = path.display().to_string();
         for fam in [Family::Ice40, Family::Ecp5] {
             // Targets of a family with the same synthesis options share one run.
@@ -54,7 +64,7 @@ pub fn run(
                 let res = match earlier {
                     None => {
                         let r = tools::find(fam.yosys())
-                            .and_then(|_| synthesize(&g, t, &dir))
+                            .and_then(|_| synthesize(&g, t, &ToolArgs::default(), &dir))
                             .map(|secs| (dir.clone(), secs))
                             .map_err(|e| format!("{e:#}"));
                         synthesized.push((

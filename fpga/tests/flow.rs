@@ -1,6 +1,7 @@
 //! The report parser on captured nextpnr reports, and the real flows.
 
 use linewatch_fpga::report::{block_of, blocks_of_verilog, census_block, register_of, PnrReport};
+use linewatch_fpga::{Placement, ToolArgs};
 use linewatch_model::Config;
 use std::path::{Path, PathBuf};
 
@@ -176,7 +177,14 @@ fn flow(config_name: &str, target: &str, dir: &str) -> (PathBuf, linewatch_fpga:
     let t = linewatch_fpga::target(target).unwrap();
     let dir = scratch(dir);
     let g = cfg.geometry();
-    let s = linewatch_fpga::run(&g, t, cfg.fpga.clock_mhz as f64, &dir, None, &[]).unwrap();
+    let s = linewatch_fpga::run(
+        &g,
+        t,
+        cfg.fpga.clock_mhz as f64,
+        &dir,
+        &Placement::default(),
+    )
+    .unwrap();
     (dir, s)
 }
 
@@ -261,11 +269,35 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
         assert!(j.contains(key), "{key} in {j}");
     }
 
-    // The same netlist placed with two seeds: each seed's files are kept, and the
-    // plain names and the result are the faster seed's.
-    std::fs::write(dir.join("report.seed9.json"), "stale").unwrap();
+    assert!(!s.overridden && s.nextpnr_args.is_empty() && s.yosys_args == "-abc9 -device u");
+    assert!(j.contains("\"tool_args_overridden\":false") && !s.table("x").contains("experiment"));
+
+    // The same netlist placed with two seeds, one after the other and then both at
+    // once (the same placements): each seed's files are kept, and the plain names
+    // and the result are the faster seed's. With a placer option of the command
+    // line's `--nextpnr-args`, which reaches nextpnr and the report.
     let t = linewatch_fpga::target("ice40-up5k").unwrap();
-    let m = linewatch_fpga::place_and_route_seeds(&dir, t, 50.0, None, &[1, 2]).unwrap();
+    let weight = ToolArgs::parse(None, Some("--placer-heap-timingweight 20")).unwrap();
+    let place2 = |jobs| {
+        let how = Placement {
+            seeds: vec![1, 2],
+            jobs,
+            args: weight.clone(),
+            ..Placement::default()
+        };
+        linewatch_fpga::place_and_route_seeds(&dir, t, 50.0, &how).unwrap()
+    };
+    let serial = place2(1);
+    std::fs::write(dir.join("report.seed9.json"), "stale").unwrap();
+    let m = place2(2);
+    assert_eq!(m.tries, serial.tries, "two at once place as one at a time");
+    assert!(m.overridden && m.nextpnr_args == ["--placer-heap-timingweight", "20"]);
+    assert!(m
+        .table("x")
+        .contains("nextpnr `--placer-heap-timingweight 20`"));
+    assert!(m
+        .json("x")
+        .contains("\"nextpnr_args\":[\"--placer-heap-timingweight\",\"20\"]"));
     assert!(
         !dir.join("report.seed9.json").exists(),
         "stale seed files removed"
@@ -291,6 +323,7 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
         let out = std::fs::read_to_string(dir.join(format!("nextpnr.seed{n}.out"))).unwrap();
         let first = out.lines().next().unwrap();
         assert!(first.starts_with("$ ") && first.contains(&format!("--seed {n}")));
+        assert!(first.contains("--placer-heap-timingweight 20"), "{first}");
     }
     // Seeds 1 and 2 only, so "--seed 1" cannot match another seed's line.
     let out = std::fs::read_to_string(dir.join("nextpnr.out")).unwrap();
@@ -308,6 +341,16 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
     let sum: f64 = m.tries.iter().map(|t| t.1.unwrap()).sum();
     assert!(lo <= mean && mean <= hi && (mean * m.tries.len() as f64 - sum).abs() < 1e-9);
     assert!(m.json("x").contains("\"seeds_fmax_mhz\":["));
+
+    // An option nextpnr does not know: reported in one line, with nextpnr's words.
+    let bad = ToolArgs::parse(None, Some("--no-such-option")).unwrap();
+    let b = linewatch_fpga::place_and_route(&dir, t, 50.0, None, Some(1), &bad).unwrap();
+    let p = b.problem.unwrap();
+    assert!(!b.fits && b.bitstream.is_none());
+    assert!(
+        p.starts_with("place and route failed") && p.contains("--no-such-option"),
+        "{p}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -329,6 +372,45 @@ fn default_on_ecp5_85k_runs_and_its_flags_match_its_numbers() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--yosys-args` / `--nextpnr-args`: options the flow sets itself, and Yosys text
+/// that would end the script's line, are refused naming them.
+#[test]
+fn tool_args_refuse_the_flows_own_options() {
+    let err =
+        |y: Option<&str>, n: Option<&str>| format!("{:#}", ToolArgs::parse(y, n).unwrap_err());
+    for (opt, given) in [
+        ("--seed", "--seed 3"),
+        ("--freq", "--placer-heap-timingweight 20 --freq=200"),
+        ("--85k", "--85k"),
+        ("--json", "--json x.json"),
+    ] {
+        let e = err(None, Some(given));
+        assert!(e.contains(opt) && e.contains("the flow's own"), "{e}");
+    }
+    assert!(err(Some("-top x"), None).contains("-top"));
+    for y in ["-abc9; write_json x", "-abc9\nflatten", "-abc9 # c"] {
+        assert!(err(Some(y), None).contains("synth.ys"), "{y}");
+    }
+    let ok = ToolArgs::parse(Some(" -abc2 "), Some("")).unwrap();
+    assert_eq!(ok.yosys.as_deref(), Some("-abc2"));
+    assert_eq!(
+        ok.nextpnr,
+        Some(Vec::new()),
+        "an empty list: nextpnr's defaults"
+    );
+    assert_eq!(ToolArgs::parse(None, None).unwrap(), ToolArgs::default());
+    let (up5k, ecp5) = (
+        linewatch_fpga::target("ice40-up5k").unwrap(),
+        linewatch_fpga::target("ecp5-85k").unwrap(),
+    );
+    assert!(!ToolArgs::default().differ_from(ecp5));
+    let same = ToolArgs::parse(Some("-abc9 -device u"), Some("")).unwrap();
+    assert!(!same.differ_from(up5k) && same.differ_from(ecp5));
+    let tw = ToolArgs::parse(None, Some(" --placer-heap-timingweight  30 ")).unwrap();
+    assert!(!tw.differ_from(ecp5) && tw.differ_from(up5k));
+    assert!(ok.differ_from(up5k) && ok.differ_from(ecp5));
+}
+
 /// The real ECP5 flow (YoWASP, installed by `ci/bootstrap.sh`) for ice40-small on
 /// an ECP5-25k, constrained at 250 MHz so that it misses: the census of late
 /// endpoints must account for the critical path (its latest arrival is the path's
@@ -339,7 +421,7 @@ fn ecp5_census_of_late_endpoints_matches_the_critical_path() {
     let (_, cfg) = config("ice40-small.toml");
     let t = linewatch_fpga::target("ecp5-25k").unwrap();
     let dir = scratch("ecp5_census");
-    let s = linewatch_fpga::run(&cfg.geometry(), t, 250.0, &dir, None, &[]).unwrap();
+    let s = linewatch_fpga::run(&cfg.geometry(), t, 250.0, &dir, &Placement::default()).unwrap();
     assert!(s.fits && !s.meets_timing, "{:?}", s.problem);
     let f = s.fmax_mhz.unwrap();
     assert!(f > 50.0 && f < 250.0, "{f}");
