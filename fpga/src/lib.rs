@@ -95,7 +95,7 @@ pub struct Target {
 }
 
 /// The HeAP placer's timing weight at 30 (default 10): better over nine seeds of
-/// step 34's netlist (docs/fpga.md, step 35 (e)).
+/// step 34's netlist (docs/fpga.md, step 35 (e)); 40 the same, 60 worse (step 36).
 const ECP5_PNR_ARGS: &[&str] = &["--placer-heap-timingweight", "30"];
 
 pub const TARGETS: [Target; 4] = [
@@ -754,7 +754,8 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, tag: Option<u64>) 
     // no placer or router option beat them over seeds 1-6 (`--freq` above the
     // constraint changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA
     // never finishes placing); on the ECP5 router2, `--tmg-ripup` and the static
-    // placer did not either; numbers in docs/fpga.md, steps 8, 11, 30 and 35.
+    // placer did not either, nor other weights or the criticality exponent;
+    // numbers in docs/fpga.md, steps 8, 11, 30, 35 and 36.
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
     args.extend(["--timing-allow-fail", "-q", "-l", &log]);
     let seed_arg = seed.map(|n| n.to_string());
