@@ -767,9 +767,15 @@ fn placement_seeds(a: &Args) -> Result<Vec<u64>> {
     }
 }
 
-/// Placements to run at once: `--jobs N` (1 to 64), else one per core.
+/// Placements to run at once: `--jobs N` (1 to 64, with `--seeds`), else one per core.
 fn placement_jobs(a: &Args) -> Result<usize> {
-    match a.num("jobs", linewatch_fpga::default_jobs() as u64)? {
+    if !a.vals.contains_key("jobs") {
+        return Ok(linewatch_fpga::default_jobs().clamp(1, 64));
+    }
+    if !a.vals.contains_key("seeds") {
+        bail!("--jobs places several seeds at once: give --seeds N too");
+    }
+    match a.num("jobs", 1)? {
         n @ 1..=64 => Ok(n as usize),
         n => bail!("--jobs {n}: from 1 to 64"),
     }

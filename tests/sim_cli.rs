@@ -157,7 +157,7 @@ fn bad_input_is_one_line_naming_file_and_line() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-/// `synth`'s seed options are checked before any tool runs.
+/// `synth`'s seed, job and tool options are checked before any tool runs.
 #[test]
 fn synth_seed_options_are_one_line_errors() {
     let synth = |extra: &[&str]| {
@@ -179,4 +179,12 @@ fn synth_seed_options_are_one_line_errors() {
     assert!(e.contains("--seed and --seeds"), "{e}");
     let e = synth(&["--seed", "x"]);
     assert!(e.contains("--seed x: not a whole number"), "{e}");
+    let e = synth(&["--seeds", "2", "--jobs", "0"]);
+    assert!(e.contains("--jobs 0: from 1 to 64"), "{e}");
+    let e = synth(&["--jobs", "2"]);
+    assert!(e.contains("--jobs") && e.contains("--seeds"), "{e}");
+    let e = synth(&["--nextpnr-args", "--seed 3"]);
+    assert!(e.contains("--seed is the flow's own"), "{e}");
+    let e = synth(&["--yosys-args", "-abc9; stat"]);
+    assert!(e.contains("synth.ys"), "{e}");
 }
