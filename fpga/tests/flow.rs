@@ -269,7 +269,7 @@ fn ice40_small_on_up5k_runs_and_its_flags_match_its_numbers() {
         assert!(j.contains(key), "{key} in {j}");
     }
 
-    assert!(!s.overridden && s.nextpnr_args.is_empty() && s.yosys_args == "-abc9 -device u");
+    assert!(!s.overridden && s.nextpnr_args.is_empty() && s.yosys_args == "-abc9 -device u -dff");
     assert!(j.contains("\"tool_args_overridden\":false") && !s.table("x").contains("experiment"));
 
     // The same netlist placed with two seeds, one after the other and then both at
@@ -404,7 +404,7 @@ fn tool_args_refuse_the_flows_own_options() {
         linewatch_fpga::target("ecp5-85k").unwrap(),
     );
     assert!(!ToolArgs::default().differ_from(ecp5));
-    let same = ToolArgs::parse(Some("-abc9 -device u"), Some("")).unwrap();
+    let same = ToolArgs::parse(Some("-abc9 -device u -dff"), Some("")).unwrap();
     assert!(!same.differ_from(up5k) && same.differ_from(ecp5));
     let tw = ToolArgs::parse(None, Some(" --placer-heap-timingweight  30 ")).unwrap();
     assert!(!tw.differ_from(ecp5) && tw.differ_from(up5k));
