@@ -52,6 +52,13 @@ impl Family {
             Family::Ecp5 => "LINEWATCH_ECP5",
         }
     }
+    /// nextpnr's placed-and-routed output and the packed bitstream.
+    fn pnr_files(self) -> (&'static str, &'static str) {
+        match self {
+            Family::Ice40 => ("lw_ooc.asc", "lw_ooc.bin"),
+            Family::Ecp5 => ("lw_ooc.config", "lw_ooc.bit"),
+        }
+    }
     fn is_lut(self, cell: &str) -> bool {
         match self {
             Family::Ice40 => cell == "SB_LUT4",
@@ -674,7 +681,7 @@ pub fn place_and_route(
         netlist_summary(dir, target, clock_mhz, args)?,
         pcf,
         seed,
-        None,
+        false,
     )
 }
 
@@ -724,14 +731,17 @@ fn netlist_summary(
     Ok(s)
 }
 
-/// One nextpnr run (and pack) on the netlist `s` summarises. With `tag`, every file
-/// it writes has that seed's name (`seed_file`), so several runs share the directory.
-fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, tag: Option<u64>) -> Result<Synth> {
+/// One nextpnr run (and pack) on the netlist `s` summarises. With `seed_names`, every
+/// file it writes has its seed's name (`seed_file`), so several runs share the directory.
+fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, seed_names: bool) -> Result<Synth> {
     let (dir, target, clock_mhz) = (s.dir.clone(), s.target, s.constraint_mhz);
     let dir = dir.as_path();
     let fam = target.family;
     s.seed = seed;
-    let name = |f: &str| tag.map_or_else(|| f.to_string(), |n| seed_file(f, n));
+    let name = |f: &str| match seed.filter(|_| seed_names) {
+        Some(n) => seed_file(f, n),
+        None => f.to_string(),
+    };
     let (report, log, pins_file) = (name("report.json"), name("nextpnr.log"), name("pins.pcf"));
     let (console, pack_console) = (name("nextpnr"), name("pack"));
     let freq = format!("{clock_mhz}");
@@ -764,20 +774,11 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, tag: Option<u64>) 
     if let Some(n) = &seed_arg {
         args.extend(["--seed", n]);
     }
-    let (nextpnr, pack, out_file, bit) = match fam {
-        Family::Ice40 => (
-            Tool::NextpnrIce40,
-            Tool::Icepack,
-            "lw_ooc.asc",
-            "lw_ooc.bin",
-        ),
-        Family::Ecp5 => (
-            Tool::YowaspNextpnrEcp5,
-            Tool::YowaspEcppack,
-            "lw_ooc.config",
-            "lw_ooc.bit",
-        ),
+    let (nextpnr, pack) = match fam {
+        Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack),
+        Family::Ecp5 => (Tool::YowaspNextpnrEcp5, Tool::YowaspEcppack),
     };
+    let (out_file, bit) = fam.pnr_files();
     let (out_file, bit) = (name(out_file), name(bit));
     args.extend([
         if fam == Family::Ice40 {
@@ -962,7 +963,7 @@ pub fn place_and_route_seeds(
                 while !misfit.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&n) = seeds.get(i) else { break };
-                    let r = place(base.clone(), pcf, Some(n), Some(n));
+                    let r = place(base.clone(), pcf, Some(n), true);
                     if r.as_ref().map_or(true, |s| !s.fits) {
                         misfit.store(true, Ordering::Relaxed);
                     }
@@ -997,12 +998,7 @@ pub fn place_and_route_seeds(
                 .with_context(|| format!("cannot copy {}", from.display()))?;
         }
     }
-    b.bitstream = b.bitstream.map(|_| {
-        dir.join(match target.family {
-            Family::Ice40 => "lw_ooc.bin",
-            Family::Ecp5 => "lw_ooc.bit",
-        })
-    });
+    b.bitstream = b.bitstream.map(|_| dir.join(target.family.pnr_files().1));
     b.times = vec![
         ("nextpnr and pack, all seeds", wall),
         ("summed over seeds", secs),
