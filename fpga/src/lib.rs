@@ -92,7 +92,7 @@ pub struct Target {
     device_args: &'static [&'static str],
     /// Options of the family's synthesis pass for this part. iCE40: ABC9, Yosys'
     /// timing-driven LUT mapper, with the part's delays (the ECP5 pass uses it by
-    /// default); see docs/fpga.md, step 11 (e). The UP5K's adds `-dff` (ABC9 sees
+    /// default); see docs/fpga-steps.md, step 11 (e). The UP5K's adds `-dff` (ABC9 sees
     /// the flip-flops and merges equivalent ones, no retiming): better over 24
     /// seeds, step 36.
     pub synth_args: &'static str,
@@ -104,7 +104,7 @@ pub struct Target {
 }
 
 /// The HeAP placer's timing weight at 30 (default 10): better over nine seeds of
-/// step 34's netlist (docs/fpga.md, step 35 (e)); 40 the same, 60 worse (step 36).
+/// step 34's netlist (docs/fpga-steps.md, step 35 (e)); 40 the same, 60 worse (step 36).
 const ECP5_PNR_ARGS: &[&str] = &["--placer-heap-timingweight", "30"];
 
 pub const TARGETS: [Target; 4] = [
@@ -151,7 +151,7 @@ pub const TARGETS: [Target; 4] = [
 ];
 
 /// Options a run gives the tools in place of its target's own (`linewatch synth
-/// --yosys-args / --nextpnr-args`): experiments with the flow, such as docs/fpga.md's
+/// --yosys-args / --nextpnr-args`): experiments with the flow, such as docs/fpga-steps.md's
 /// steps 8 and 35, then run as one command that keeps them in its `.out` files and
 /// its report. Each replaces the target's list whole (nextpnr refuses an option given twice).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -308,7 +308,7 @@ impl Synth {
 
     /// Mean Fmax over the seeds tried, under the same conditions as `fmax_spread`:
     /// seeds spread wider than most RTL steps move the best one, so two netlists
-    /// are compared by their means over several seeds (docs/fpga.md, step 34).
+    /// are compared by their means over several seeds (docs/fpga-steps.md, step 34).
     pub fn fmax_mean(&self) -> Option<f64> {
         self.fmax_spread()?;
         let f: Vec<f64> = self.tries.iter().map(|t| t.1).collect::<Option<_>>()?;
@@ -767,7 +767,7 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, seed_names: bool) 
     // constraint changes nothing, `--opt-timing` costs 3 MHz, router2 crashes, SA
     // never finishes placing); on the ECP5 router2, `--tmg-ripup` and the static
     // placer did not either, nor other weights or the criticality exponent;
-    // numbers in docs/fpga.md, steps 8, 11, 30, 35 and 36.
+    // numbers in docs/fpga-steps.md, steps 8, 11, 30, 35 and 36.
     // Timing is judged here, from the report; nextpnr would otherwise stop early.
     args.extend(["--timing-allow-fail", "-q", "-l", &log]);
     let seed_arg = seed.map(|n| n.to_string());

@@ -1,7 +1,8 @@
 //! Linewatch RTL: the device described with rust-hdl and emitted as Verilog.
 //! Each block mirrors its twin in `linewatch_model::device` cycle for cycle; the
 //! runtime configuration enters as constants and memory depths, on fixed maximal
-//! types (`linewatch_model::config::MAX_*`).
+//! types (`linewatch_model::config::MAX_*`). A "step N" in a comment is a step of
+//! the timing log, `docs/fpga-steps.md`, which measured why the logic is shaped so.
 
 pub mod core;
 pub mod counter;

@@ -146,7 +146,7 @@ impl<const W: usize, const A: usize> Logic for LutRam<W, A> {
 /// The word read is `late_sel ? late_word : ram_data`, all three from registers,
 /// and the reader picks: one that decides something from the word decides it from
 /// `ram_data` and from `late_word` apart and picks last, so the flag's fan-out is
-/// not in front of the decision (docs/fpga.md, step 33). In block RAM (no late
+/// not in front of the decision (docs/fpga-steps.md, step 33). In block RAM (no late
 /// write) `late_sel` stays low.
 #[derive(LogicBlock)]
 pub struct BlockRam<const W: usize, const A: usize> {
@@ -269,7 +269,7 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
 /// structural width costs no RAM. Starts all zero.
 ///
 /// A read of the word written (any mask bit set) at the same edge is undefined (`no_rw_check`: the
-/// RAM's own behaviour, with no emulation logic, docs/fpga.md step 15 (f));
+/// RAM's own behaviour, with no emulation logic, docs/fpga-steps.md step 15 (f));
 /// simulation returns that word inverted, so a reader that uses such a read diverges
 /// from the model in co-simulation.
 ///
