@@ -805,6 +805,7 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
         }
     }
     let seeds = placement_seeds(a)?;
+    let start = std::time::Instant::now();
     let rows = sweep::run(
         &configs,
         &targets,
@@ -822,8 +823,13 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
             println!("{} on {}: {what}", r.config, r.target.name);
         },
     )?;
-    sweep::update_doc(&doc, &sweep::markdown(&rows), &command)?;
-    println!("wrote {}", doc.display());
+    let wall = start.elapsed().as_secs_f64();
+    let cores = linewatch_fpga::default_jobs();
+    sweep::update_doc(&doc, &sweep::markdown(&rows), &command, wall, cores)?;
+    println!(
+        "wrote {} ({wall:.0} s of wall time, {cores} cores)",
+        doc.display()
+    );
     Ok(())
 }
 

@@ -174,9 +174,18 @@ pub fn markdown(rows: &[Row]) -> String {
     s
 }
 
-/// Put `table` between the markers of `doc` (or make a minimal document).
-pub fn update_doc(doc: &Path, table: &str, command: &str) -> Result<()> {
-    let body = format!("{BEGIN}\n\nRegenerate with `{command}`.\n\n{table}\n{END}");
+/// Put `table` between the markers of `doc` (or make a minimal document), after
+/// the command that made it and how long that took (`wall_secs` on `cores` cores).
+pub fn update_doc(
+    doc: &Path,
+    table: &str,
+    command: &str,
+    wall_secs: f64,
+    cores: usize,
+) -> Result<()> {
+    let body = format!(
+        "{BEGIN}\n\nRegenerate with `{command}` ({wall_secs:.0} s of wall time for this table, on {cores} cores).\n\n{table}\n{END}"
+    );
     let text = match std::fs::read_to_string(doc) {
         Ok(old) => match (old.find(BEGIN), old.find(END)) {
             (Some(a), Some(b)) if a < b => format!("{}{body}{}", &old[..a], &old[b + END.len()..]),
@@ -201,8 +210,12 @@ mod tests {
             format!("# T\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n"),
         )
         .unwrap();
-        update_doc(&p, "| new |\n", "cmd").unwrap();
+        update_doc(&p, "| new |\n", "cmd", 12.4, 2).unwrap();
         let t = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            t.contains("Regenerate with `cmd` (12 s of wall time for this table, on 2 cores)."),
+            "{t}"
+        );
         assert!(t.starts_with("# T\n\nbefore\n\n"), "{t}");
         assert!(t.contains("| new |") && !t.contains("old"), "{t}");
         assert!(t.ends_with(&format!("{END}\n\nafter\n")), "{t}");
