@@ -805,13 +805,14 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
         }
     }
     let seeds = placement_seeds(a)?;
+    let jobs = placement_jobs(a)?;
     let start = std::time::Instant::now();
     let rows = sweep::run(
         &configs,
         &targets,
         Path::new("out/synth"),
         &seeds,
-        placement_jobs(a)?,
+        jobs,
         &mut |r| {
             let what = match &r.result {
                 Ok(s) => s
@@ -823,12 +824,18 @@ fn cmd_synth_sweep(a: &Args) -> Result<()> {
             println!("{} on {}: {what}", r.config, r.target.name);
         },
     )?;
-    let wall = start.elapsed().as_secs_f64();
-    let cores = linewatch_fpga::default_jobs();
-    sweep::update_doc(&doc, &sweep::markdown(&rows), &command, wall, cores)?;
+    let took = sweep::Took {
+        wall_secs: start.elapsed().as_secs_f64(),
+        jobs,
+        cores: linewatch_fpga::default_jobs(),
+    };
+    sweep::update_doc(&doc, &sweep::markdown(&rows), &command, &took)?;
     println!(
-        "wrote {} ({wall:.0} s of wall time, {cores} cores)",
-        doc.display()
+        "wrote {} ({:.0} s of wall time; nextpnr {} at a time on {} cores)",
+        doc.display(),
+        took.wall_secs,
+        took.jobs,
+        took.cores
     );
     Ok(())
 }

@@ -174,17 +174,19 @@ pub fn markdown(rows: &[Row]) -> String {
     s
 }
 
+/// How long a sweep took: wall time, placements run at once, the machine's cores.
+pub struct Took {
+    pub wall_secs: f64,
+    pub jobs: usize,
+    pub cores: usize,
+}
+
 /// Put `table` between the markers of `doc` (or make a minimal document), after
-/// the command that made it and how long that took (`wall_secs` on `cores` cores).
-pub fn update_doc(
-    doc: &Path,
-    table: &str,
-    command: &str,
-    wall_secs: f64,
-    cores: usize,
-) -> Result<()> {
+/// the command that made it and how long that took.
+pub fn update_doc(doc: &Path, table: &str, command: &str, took: &Took) -> Result<()> {
     let body = format!(
-        "{BEGIN}\n\nRegenerate with `{command}` ({wall_secs:.0} s of wall time for this table, on {cores} cores).\n\n{table}\n{END}"
+        "{BEGIN}\n\nRegenerate with `{command}` ({:.0} s of wall time for this table; nextpnr {} at a time on {} cores).\n\n{table}\n{END}",
+        took.wall_secs, took.jobs, took.cores
     );
     let text = match std::fs::read_to_string(doc) {
         Ok(old) => match (old.find(BEGIN), old.find(END)) {
@@ -210,10 +212,17 @@ mod tests {
             format!("# T\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n"),
         )
         .unwrap();
-        update_doc(&p, "| new |\n", "cmd", 12.4, 2).unwrap();
+        let took = Took {
+            wall_secs: 12.4,
+            jobs: 1,
+            cores: 2,
+        };
+        update_doc(&p, "| new |\n", "cmd", &took).unwrap();
         let t = std::fs::read_to_string(&p).unwrap();
         assert!(
-            t.contains("Regenerate with `cmd` (12 s of wall time for this table, on 2 cores)."),
+            t.contains(
+                "Regenerate with `cmd` (12 s of wall time for this table; nextpnr 1 at a time on 2 cores)."
+            ),
             "{t}"
         );
         assert!(t.starts_with("# T\n\nbefore\n\n"), "{t}");
