@@ -5,9 +5,9 @@
 //! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
 //! may make a snoop), judged from opcodes and registered state. An accepted message
 //! loads the output registers and marks its line dirty in the bitmap at once; its
-//! filter work follows in a pipeline that never stalls: the address and read
-//! stages (the RTL reads the set from a register, then compares its tags) and,
-//! three cycles after acceptance, the filter stage (lookup, update; a victim or
+//! filter work follows in a pipeline that never stalls: the address, pick and
+//! read stages (the RTL reads the set from a register over two edges, then
+//! compares its tags) and, four cycles after acceptance, the filter stage (lookup, update; a victim or
 //! command snoop joins the snoop queue, whose head takes a free tracker slot).
 //! Independently it moves one memory response to the DRS register, one snoop to
 //! the host and takes one snoop response. Errors are counted one cycle after they
@@ -28,8 +28,8 @@ use rust_hdl::prelude::*;
 
 // The model's depth; the queue's entries and its room check are written out for it.
 const _: () = assert!(
-    SNOOP_QUEUE == 4,
-    "the snoop queue is written for four entries"
+    SNOOP_QUEUE == 5,
+    "the snoop queue's room check is written for five entries"
 );
 
 type Addr = Bits<ADDR_BITS>;
@@ -178,20 +178,16 @@ pub struct Core {
     s2_snoop_op: DFF<Op>,
     /// Window-relative line: only in-window messages ever do filter work.
     s2_line: DFF<Bits<LINE_BITS>>,
-    // read stage: the message accepted two cycles ago, whose set leaves the filter's
-    // RAM and meets its line's tag compares
+    // pick stage: the message accepted two cycles ago, whose set the filter's RAM
+    // picks from its banks (the filter's own registers; these carry the work along)
     s3_valid: DFF<bool>,
-    /// The filter operation, NONE when the stage is empty.
     s3_op: DFF<SfOpV>,
     s3_owned: DFF<bool>,
     s3_snoop: DFF<bool>,
     s3_snoop_op: DFF<Op>,
     s3_line: DFF<Bits<LINE_BITS>>,
-    /// `s3_line` again, for the filter's tag compares alone: a `keep_*` copy, like
-    /// the filter's `keep_set` (the plain register is shared with the agent's event
-    /// path).
-    keep_sf_line: DFF<Bits<LINE_BITS>>,
-    // filter stage: the message accepted three cycles ago, looked up and applied
+    // read stage: the message accepted three cycles ago, whose set leaves the
+    // filter's RAM and meets its line's tag compares
     s4_valid: DFF<bool>,
     /// The filter operation, NONE when the stage is empty.
     s4_op: DFF<SfOpV>,
@@ -199,11 +195,23 @@ pub struct Core {
     s4_snoop: DFF<bool>,
     s4_snoop_op: DFF<Op>,
     s4_line: DFF<Bits<LINE_BITS>>,
+    /// `s4_line` again, for the filter's tag compares alone: a `keep_*` copy, like
+    /// the filter's `keep_set` (the plain register is shared with the agent's event
+    /// path).
+    keep_sf_line: DFF<Bits<LINE_BITS>>,
+    // filter stage: the message accepted four cycles ago, looked up and applied
+    s5_valid: DFF<bool>,
+    /// The filter operation, NONE when the stage is empty.
+    s5_op: DFF<SfOpV>,
+    s5_owned: DFF<bool>,
+    s5_snoop: DFF<bool>,
+    s5_snoop_op: DFF<Op>,
+    s5_line: DFF<Bits<LINE_BITS>>,
     // snoop queue (entry 0 is the head): snoops made by the filter stage, each
     // waiting for a tracker slot; lines are window-relative
     snq_count: DFF<Bits<3>>,
-    snq_op: [DFF<Op>; 4],
-    snq_line: [DFF<Bits<LINE_BITS>>; 4],
+    snq_op: [DFF<Op>; SNOOP_QUEUE],
+    snq_line: [DFF<Bits<LINE_BITS>>; SNOOP_QUEUE],
     // error reporting: this cycle's errors, counted at the next edge
     e_msg_r: DFF<Err>,
     e_rsp_r: DFF<Err>,
@@ -304,30 +312,38 @@ pub struct Core {
     acc_rd: Signal<Local, bool>,
     acc_nd: Signal<Local, bool>,
     set_dirty: Signal<Local, bool>,
-    /// The messages in the address, read and filter stages may take a snoop-queue
-    /// entry (registers, so the accept decision reads them directly).
+    /// The messages in the address, pick, read and filter stages may take a
+    /// snoop-queue entry (registers, so the accept decision reads them directly).
     s2_may_slot: DFF<bool>,
     s3_may_slot: DFF<bool>,
     s4_may_slot: DFF<bool>,
-    /// At least one, two, all three of the stages' reservations are held.
-    res_one: Signal<Local, bool>,
-    res_two: Signal<Local, bool>,
-    res_three: Signal<Local, bool>,
-    /// The queue's entries are all counted or reserved (before this cycle's pop).
-    snq_booked: Signal<Local, bool>,
+    s5_may_slot: DFF<bool>,
+    /// `snq_held[j]`: the queue's entries counted plus the pick, read and filter
+    /// stages' reservations are more than `j` (a thermometer code of that sum,
+    /// kept beside the count), so the room check is one LUT of flip-flops.
+    snq_held: [DFF<bool>; SNOOP_QUEUE],
+    /// That sum at the next edge if the filter stage pushes (its reservation then
+    /// counts as an entry): one more, one less; the code then.
+    held_up: Signal<Local, bool>,
+    held_down_one: Signal<Local, bool>,
+    held_push: [Signal<Local, bool>; SNOOP_QUEUE],
+    /// The same if it does not (its reservation, if any, goes): one more, one less,
+    /// two less; the code then.
+    held_gone_up: Signal<Local, bool>,
+    held_gone_one: Signal<Local, bool>,
+    held_gone_two: Signal<Local, bool>,
+    held_gone: [Signal<Local, bool>; SNOOP_QUEUE],
     snq_pop: Signal<Local, bool>,
     snq_push: Signal<Local, bool>,
     snq_land: Signal<Local, Bits<3>>,
     push_op: Signal<Local, Op>,
     push_line: Signal<Local, Bits<LINE_BITS>>,
-    snq_zero: Constant<Bits<3>>,
+    /// `snq_at[q]` = q: the count at which a push lands in entry q.
+    snq_at: [Constant<Bits<3>>; SNOOP_QUEUE],
     snq_one: Constant<Bits<3>>,
-    snq_two: Constant<Bits<3>>,
-    snq_three: Constant<Bits<3>>,
-    snq_depth: Constant<Bits<3>>,
     slot_ok: Signal<Local, bool>,
     /// The filter stage's line.
-    s4_addr: Signal<Local, Addr>,
+    s5_addr: Signal<Local, Addr>,
     take_rsp: Signal<Local, bool>,
     pop: Signal<Local, bool>,
     // this cycle's errors, in the order err_code is overwritten
@@ -454,13 +470,19 @@ impl Core {
             s3_snoop: Default::default(),
             s3_snoop_op: Default::default(),
             s3_line: Default::default(),
-            keep_sf_line: Default::default(),
             s4_valid: Default::default(),
             s4_op: Default::default(),
             s4_owned: Default::default(),
             s4_snoop: Default::default(),
             s4_snoop_op: Default::default(),
             s4_line: Default::default(),
+            keep_sf_line: Default::default(),
+            s5_valid: Default::default(),
+            s5_op: Default::default(),
+            s5_owned: Default::default(),
+            s5_snoop: Default::default(),
+            s5_snoop_op: Default::default(),
+            s5_line: Default::default(),
             snq_count: Default::default(),
             snq_op: Default::default(),
             snq_line: Default::default(),
@@ -553,22 +575,24 @@ impl Core {
             s2_may_slot: Default::default(),
             s3_may_slot: Default::default(),
             s4_may_slot: Default::default(),
-            res_one: Default::default(),
-            res_two: Default::default(),
-            res_three: Default::default(),
-            snq_booked: Default::default(),
+            s5_may_slot: Default::default(),
+            snq_held: Default::default(),
+            held_up: Default::default(),
+            held_down_one: Default::default(),
+            held_push: Default::default(),
+            held_gone_up: Default::default(),
+            held_gone_one: Default::default(),
+            held_gone_two: Default::default(),
+            held_gone: Default::default(),
             snq_pop: Default::default(),
             snq_push: Default::default(),
             snq_land: Default::default(),
             push_op: Default::default(),
             push_line: Default::default(),
-            snq_zero: k(0),
+            snq_at: std::array::from_fn(|q| k(q as u64)),
             snq_one: k(1),
-            snq_two: k(2),
-            snq_three: k(3),
-            snq_depth: k(SNOOP_QUEUE as u64),
             slot_ok: Default::default(),
-            s4_addr: Default::default(),
+            s5_addr: Default::default(),
             take_rsp: Default::default(),
             pop: Default::default(),
             e_msg: Default::default(),
@@ -585,6 +609,9 @@ impl Core {
 }
 
 impl Logic for Core {
+    // The snoop-queue thermometer is written out per bit and per case, some of which
+    // coincide at the top bit.
+    #[allow(clippy::if_same_then_else)]
     #[hdl_gen]
     fn update(&mut self) {
         // Registers hold unless loaded.
@@ -610,6 +637,7 @@ impl Logic for Core {
             s2_may_slot,
             s3_may_slot,
             s4_may_slot,
+            s5_may_slot,
             s2_op,
             s2_owned,
             s2_snoop,
@@ -633,6 +661,12 @@ impl Logic for Core {
             s4_snoop,
             s4_snoop_op,
             s4_line,
+            s5_valid,
+            s5_op,
+            s5_owned,
+            s5_snoop,
+            s5_snoop_op,
+            s5_line,
             snq_count,
             e_msg_r,
             e_rsp_r,
@@ -641,7 +675,9 @@ impl Logic for Core {
             err_code_r
         );
         self.sf.clock.next = self.clock.val();
-        for q in 0..4 {
+        for q in 0..5 {
+            self.snq_held[q].clock.next = self.clock.val();
+            self.snq_held[q].d.next = self.snq_held[q].q.val();
             self.snq_op[q].clock.next = self.clock.val();
             self.snq_line[q].clock.next = self.clock.val();
             self.snq_op[q].d.next = self.snq_op[q].q.val();
@@ -814,32 +850,24 @@ impl Logic for Core {
         }
 
         // Accept only if every resource the message needs is free this cycle, judged
-        // by opcodes and registered state. The filter work happens three cycles later
+        // by opcodes and registered state. The filter work happens four cycles later
         // in the filter stage and never waits there: a message that may take a snoop
-        // slot needs a snoop-queue entry beyond those the messages in the address, read
-        // and filter stages may take (the queue's head leaves this cycle if a tracker
-        // slot is free).
+        // slot needs a snoop-queue entry beyond those the messages in the address,
+        // pick, read and filter stages may take (the queue's head leaves this cycle if
+        // a tracker slot is free).
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
         self.snq_pop.next =
-            self.snq_count.q.val() != self.snq_zero.val() && self.tracker.free_valid.val();
-        // Room when the entries counted plus those reserved are fewer than four, or the
-        // head leaves (entries + reservations never exceed four). A flat function of
-        // flip-flops rather than a sum and a compare, which map to a carry chain; a free
-        // tracker slot stands for the pop, since an empty queue is never booked.
-        self.res_one.next =
-            self.s2_may_slot.q.val() || self.s3_may_slot.q.val() || self.s4_may_slot.q.val();
-        self.res_two.next = (self.s2_may_slot.q.val() && self.s3_may_slot.q.val())
-            || (self.s2_may_slot.q.val() && self.s4_may_slot.q.val())
-            || (self.s3_may_slot.q.val() && self.s4_may_slot.q.val());
-        self.res_three.next =
-            self.s2_may_slot.q.val() && self.s3_may_slot.q.val() && self.s4_may_slot.q.val();
-        self.snq_booked.next = self.snq_count.q.val() == self.snq_depth.val()
-            || (self.snq_count.q.val() == self.snq_three.val() && self.res_one.val())
-            || (self.snq_count.q.val() == self.snq_two.val() && self.res_two.val())
-            || (self.snq_count.q.val() == self.snq_one.val() && self.res_three.val());
-        self.slot_ok.next = !self.snq_booked.val() || self.tracker.free_valid.val();
+            self.snq_count.q.val() != self.snq_at[0].val() && self.tracker.free_valid.val();
+        // Room when the entries counted plus those reserved are fewer than five, or the
+        // head leaves (entries + reservations never exceed five; a free tracker slot
+        // stands for the pop, since an empty queue is never full). The sum less the
+        // address stage's reservation is a thermometer code in flip-flops, so the check
+        // is one LUT rather than a sum and a compare in front of acceptance.
+        self.slot_ok.next = !(self.snq_held[4].q.val()
+            || (self.snq_held[3].q.val() && self.s2_may_slot.q.val()))
+            || self.tracker.free_valid.val();
         // Per channel, with the channel select folded into each term: the same
         // decision as "the selected message's needs are all free".
         self.acc_wd.next = self.rwd_valid.val()
@@ -875,26 +903,26 @@ impl Logic for Core {
         // the snoop queue (acceptance reserved the entry). The filter reads the set of
         // the address stage's line at this edge, from a register, so the read is
         // behind no acceptance logic; the read stage compares its tags.
-        self.s4_addr.next =
-            bit_cast::<ADDR_BITS, LINE_BITS>(self.s4_line.q.val()) | self.window_base_line.val();
-        self.sf.addr.next = self.s4_addr.val();
+        self.s5_addr.next =
+            bit_cast::<ADDR_BITS, LINE_BITS>(self.s5_line.q.val()) | self.window_base_line.val();
+        self.sf.addr.next = self.s5_addr.val();
         // Masked again after the copy: constants do not cross its module's boundary,
         // and unmasked its high bits would join every tag compare.
         self.sf.mid_line.next = self.keep_sf_line.q.val() & self.window_mask.val();
         self.needs_victim.next =
-            self.s4_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
-        self.sf.op.next = self.s4_op.q.val();
-        self.sf.owned.next = self.s4_owned.q.val();
+            self.s5_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        self.sf.op.next = self.s5_op.q.val();
+        self.sf.owned.next = self.s5_owned.q.val();
         self.snq_push.next =
-            self.s4_valid.q.val() && (self.needs_victim.val() || self.s4_snoop.q.val());
+            self.s5_valid.q.val() && (self.needs_victim.val() || self.s5_snoop.q.val());
         // A SET never carries a command snoop, so what a push holds follows the
         // stage's opcode (a flop), not the lookup; only the push itself waits for it.
-        if self.s4_op.q.val() == self.sf_set.val() {
+        if self.s5_op.q.val() == self.sf_set.val() {
             self.push_op.next = self.snp_inv.val();
             self.push_line.next = self.sf.victim_line.val();
         } else {
-            self.push_op.next = self.s4_snoop_op.q.val();
-            self.push_line.next = self.s4_line.q.val();
+            self.push_op.next = self.s5_snoop_op.q.val();
+            self.push_line.next = self.s5_line.q.val();
         }
 
         // Snoop queue: the head takes the lowest free tracker slot; a new snoop joins
@@ -908,33 +936,140 @@ impl Logic for Core {
             self.snq_land.next = self.snq_count.q.val() - self.snq_one.val();
         }
         if self.snq_pop.val() {
-            self.snq_op[0].d.next = self.snq_op[1].q.val();
-            self.snq_line[0].d.next = self.snq_line[1].q.val();
-            self.snq_op[1].d.next = self.snq_op[2].q.val();
-            self.snq_line[1].d.next = self.snq_line[2].q.val();
-            self.snq_op[2].d.next = self.snq_op[3].q.val();
-            self.snq_line[2].d.next = self.snq_line[3].q.val();
+            for q in 0..4 {
+                self.snq_op[q].d.next = self.snq_op[q + 1].q.val();
+                self.snq_line[q].d.next = self.snq_line[q + 1].q.val();
+            }
         }
         // The entry where a push would land takes the push's payload whether or not
         // it pushes (an entry past the count is unused), so the entries' enables do
         // not wait for the lookup; only the count does.
-        if self.snq_land.val() == self.snq_zero.val() {
-            self.snq_op[0].d.next = self.push_op.val();
-            self.snq_line[0].d.next = self.push_line.val();
-        }
-        if self.snq_land.val() == self.snq_one.val() {
-            self.snq_op[1].d.next = self.push_op.val();
-            self.snq_line[1].d.next = self.push_line.val();
-        }
-        if self.snq_land.val() == self.snq_two.val() {
-            self.snq_op[2].d.next = self.push_op.val();
-            self.snq_line[2].d.next = self.push_line.val();
-        }
-        if self.snq_land.val() == self.snq_three.val() {
-            self.snq_op[3].d.next = self.push_op.val();
-            self.snq_line[3].d.next = self.push_line.val();
+        for q in 0..5 {
+            if self.snq_land.val() == self.snq_at[q].val() {
+                self.snq_op[q].d.next = self.push_op.val();
+                self.snq_line[q].d.next = self.push_line.val();
+            }
         }
         self.snq_count.d.next = self.snq_land.val() + self.snq_push.val();
+        // The sum at the next edge: the address stage's reservation moves into the
+        // pick stage, the filter stage's leaves as a push (which then counts) or goes,
+        // and the head may leave (a push always held a reservation). Decided for a
+        // push and for none, from flip-flops, and picked by the push last, so the
+        // lookup is not in front of the arithmetic.
+        self.held_up.next = self.s2_may_slot.q.val() && !self.snq_pop.val();
+        self.held_down_one.next = !self.s2_may_slot.q.val() && self.snq_pop.val();
+        self.held_gone_up.next =
+            self.s2_may_slot.q.val() && !self.s5_may_slot.q.val() && !self.snq_pop.val();
+        self.held_gone_two.next =
+            !self.s2_may_slot.q.val() && self.s5_may_slot.q.val() && self.snq_pop.val();
+        self.held_gone_one.next =
+            (self.s2_may_slot.q.val() && self.s5_may_slot.q.val() && self.snq_pop.val())
+                || (!self.s2_may_slot.q.val() && (self.s5_may_slot.q.val() != self.snq_pop.val()));
+        if self.held_up.val() {
+            self.held_push[0].next = true;
+        } else if self.held_down_one.val() {
+            self.held_push[0].next = self.snq_held[1].q.val();
+        } else {
+            self.held_push[0].next = self.snq_held[0].q.val();
+        }
+        if self.held_gone_up.val() {
+            self.held_gone[0].next = true;
+        } else if self.held_gone_one.val() {
+            self.held_gone[0].next = self.snq_held[1].q.val();
+        } else if self.held_gone_two.val() {
+            self.held_gone[0].next = self.snq_held[2].q.val();
+        } else {
+            self.held_gone[0].next = self.snq_held[0].q.val();
+        }
+        if self.snq_push.val() {
+            self.snq_held[0].d.next = self.held_push[0].val();
+        } else {
+            self.snq_held[0].d.next = self.held_gone[0].val();
+        }
+        if self.held_up.val() {
+            self.held_push[1].next = self.snq_held[0].q.val();
+        } else if self.held_down_one.val() {
+            self.held_push[1].next = self.snq_held[2].q.val();
+        } else {
+            self.held_push[1].next = self.snq_held[1].q.val();
+        }
+        if self.held_gone_up.val() {
+            self.held_gone[1].next = self.snq_held[0].q.val();
+        } else if self.held_gone_one.val() {
+            self.held_gone[1].next = self.snq_held[2].q.val();
+        } else if self.held_gone_two.val() {
+            self.held_gone[1].next = self.snq_held[3].q.val();
+        } else {
+            self.held_gone[1].next = self.snq_held[1].q.val();
+        }
+        if self.snq_push.val() {
+            self.snq_held[1].d.next = self.held_push[1].val();
+        } else {
+            self.snq_held[1].d.next = self.held_gone[1].val();
+        }
+        if self.held_up.val() {
+            self.held_push[2].next = self.snq_held[1].q.val();
+        } else if self.held_down_one.val() {
+            self.held_push[2].next = self.snq_held[3].q.val();
+        } else {
+            self.held_push[2].next = self.snq_held[2].q.val();
+        }
+        if self.held_gone_up.val() {
+            self.held_gone[2].next = self.snq_held[1].q.val();
+        } else if self.held_gone_one.val() {
+            self.held_gone[2].next = self.snq_held[3].q.val();
+        } else if self.held_gone_two.val() {
+            self.held_gone[2].next = self.snq_held[4].q.val();
+        } else {
+            self.held_gone[2].next = self.snq_held[2].q.val();
+        }
+        if self.snq_push.val() {
+            self.snq_held[2].d.next = self.held_push[2].val();
+        } else {
+            self.snq_held[2].d.next = self.held_gone[2].val();
+        }
+        if self.held_up.val() {
+            self.held_push[3].next = self.snq_held[2].q.val();
+        } else if self.held_down_one.val() {
+            self.held_push[3].next = self.snq_held[4].q.val();
+        } else {
+            self.held_push[3].next = self.snq_held[3].q.val();
+        }
+        if self.held_gone_up.val() {
+            self.held_gone[3].next = self.snq_held[2].q.val();
+        } else if self.held_gone_one.val() {
+            self.held_gone[3].next = self.snq_held[4].q.val();
+        } else if self.held_gone_two.val() {
+            self.held_gone[3].next = false;
+        } else {
+            self.held_gone[3].next = self.snq_held[3].q.val();
+        }
+        if self.snq_push.val() {
+            self.snq_held[3].d.next = self.held_push[3].val();
+        } else {
+            self.snq_held[3].d.next = self.held_gone[3].val();
+        }
+        if self.held_up.val() {
+            self.held_push[4].next = self.snq_held[3].q.val();
+        } else if self.held_down_one.val() {
+            self.held_push[4].next = false;
+        } else {
+            self.held_push[4].next = self.snq_held[4].q.val();
+        }
+        if self.held_gone_up.val() {
+            self.held_gone[4].next = self.snq_held[3].q.val();
+        } else if self.held_gone_one.val() {
+            self.held_gone[4].next = false;
+        } else if self.held_gone_two.val() {
+            self.held_gone[4].next = false;
+        } else {
+            self.held_gone[4].next = self.snq_held[4].q.val();
+        }
+        if self.snq_push.val() {
+            self.snq_held[4].d.next = self.held_push[4].val();
+        } else {
+            self.snq_held[4].d.next = self.held_gone[4].val();
+        }
         self.s2_valid.d.next = self.accept.val();
         // The reservation leaves the window check out (an out-of-window message
         // reserves an entry it will not use), so it does not wait for it.
@@ -942,6 +1077,7 @@ impl Logic for Core {
             || ((self.acc_rd.val() || self.acc_nd.val()) && self.rq_sf.val() == self.sf_set.val());
         self.s3_may_slot.d.next = self.s2_may_slot.q.val();
         self.s4_may_slot.d.next = self.s3_may_slot.q.val();
+        self.s5_may_slot.d.next = self.s4_may_slot.q.val();
         self.s2_op.d.next = self.a_sf.val();
         self.s2_owned.d.next = self.a_owned.val();
         self.s2_snoop.d.next = self.a_snoop.val();
@@ -964,15 +1100,15 @@ impl Logic for Core {
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
         self.keep_sf_line.clock.next = self.clock.val();
-        self.keep_sf_line.d.next = self.s2_line.q.val();
-        // The set the filter reads at the next edge, into its `keep_set` copies (the
+        self.keep_sf_line.d.next = self.s3_line.q.val();
+        // The set whose read starts at the next edge, into the filter's `keep_set` copies (the
         // plain register is one flip-flop with the agent's dirty-record register, far
         // from the filter's LUT RAMs). After `s2_line.d`: a Verilog block reads a
         // signal it assigns only after the assignment.
         self.sf.next_addr.next = self.s2_line.d.val().get_bits::<SET_BITS>(0);
         self.s3_valid.d.next = self.s2_valid.q.val();
         // NONE unless the stage holds a message, so the filter's update takes the
-        // opcode straight from this flip-flop.
+        // opcode straight from a flip-flop.
         if self.s2_valid.q.val() && self.s2_inw.val() {
             self.s3_op.d.next = self.s2_op.q.val();
         } else {
@@ -988,6 +1124,12 @@ impl Logic for Core {
         self.s4_snoop.d.next = self.s3_snoop.q.val();
         self.s4_snoop_op.d.next = self.s3_snoop_op.q.val();
         self.s4_line.d.next = self.s3_line.q.val();
+        self.s5_valid.d.next = self.s4_valid.q.val();
+        self.s5_op.d.next = self.s4_op.q.val();
+        self.s5_owned.d.next = self.s4_owned.q.val();
+        self.s5_snoop.d.next = self.s4_snoop.q.val();
+        self.s5_snoop_op.d.next = self.s4_snoop_op.q.val();
+        self.s5_line.d.next = self.s4_line.q.val();
         self.tracker.head_taken.next = self.bisnp_ready.val();
         self.tracker.rsp_valid.next = self.birsp_valid.val();
         self.tracker.rsp_bitag.next = self.birsp_bitag.val();
@@ -1146,7 +1288,7 @@ impl Logic for Core {
         self.ev_dirty_valid.next = self.set_dirty.val();
         self.ev_dirty_line.next =
             self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
-        self.ev_recall_valid.next = self.s4_valid.q.val() && self.needs_victim.val();
+        self.ev_recall_valid.next = self.s5_valid.q.val() && self.needs_victim.val();
         self.ev_recall_line.next = self.sf.victim_line.val();
     }
 }

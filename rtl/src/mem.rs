@@ -55,11 +55,26 @@ fn spare_bits(width: usize, depth: usize) -> String {
 /// quadratic in its length (minutes at 8K words), while Verilator refuses generate
 /// loops past 1024 iterations; 128-word loops under a generate loop suit both.
 fn zero_init(width: usize, depth: usize) -> String {
+    zero_init_of("mem", "", width, depth)
+}
+
+/// `zero_init` for the array `name`, its generate names suffixed with `tag` (one
+/// module may hold several arrays).
+fn zero_init_of(name: &str, tag: &str, width: usize, depth: usize) -> String {
     let chunk = depth.min(128);
     format!(
-        "genvar c;\ngenerate for (c = 0; c < {blocks}; c = c + 1) begin : zero\n   integer i;\n   initial for (i = 0; i < {chunk}; i = i + 1) mem[c * {chunk} + i] = {width}'h0;\nend endgenerate\n",
+        "genvar c{tag};\ngenerate for (c{tag} = 0; c{tag} < {blocks}; c{tag} = c{tag} + 1) begin : zero{tag}\n   integer i;\n   initial for (i = 0; i < {chunk}; i = i + 1) {name}[c{tag} * {chunk} + i] = {width}'h0;\nend endgenerate\n",
         blocks = depth / chunk
     )
+}
+
+/// Bits `[lo + n - 1:lo]` of `sig` (`0` when `n` is 0: a 0-bit select is not Verilog).
+fn field(sig: &str, lo: usize, n: usize) -> String {
+    match n {
+        0 => "0".into(),
+        1 => format!("{sig}[{lo}]"),
+        n => format!("{sig}[{}:{lo}]", lo + n - 1),
+    }
 }
 
 /// LUT RAM: combinational read, one synchronous write port. Starts all zero.
@@ -255,6 +270,194 @@ impl<const W: usize, const A: usize> Logic for BlockRam<W, A> {
                 "write_enable".into(),
             ],
             outputs: vec!["ram_data".into(), "late_word".into(), "late_sel".into()],
+        }]
+    }
+}
+
+/// Block RAM read over two edges: a read's word comes out two edges after its
+/// address (`ram_data`), with every write given up to the cycle of that address
+/// applied; a write given in the next cycle is not (the reader forwards it), one
+/// synchronous write port. Starts all zero.
+///
+/// In block RAM (Verilator, iCE40) the address is registered and the RAM read from
+/// that register: the RAM's read register is `ram_data` and reads the old word
+/// when the same word is written at the same edge. When the RTL is read with
+/// `LINEWATCH_ECP5` defined (the FPGA flow's ECP5 synthesis), the words sit in
+/// distributed RAM in up to four banks, each read into a register at the first edge
+/// (a LUT-RAM read and a 4:1 multiplexer from the address register); at the second
+/// edge the bank is picked into `ram_data`, or one of the two writes the banks did
+/// not see: each write waits an edge in registers before it reaches its bank, so
+/// that the write data's fan-out starts at flops (docs/fpga-steps.md, step 40).
+#[derive(LogicBlock)]
+pub struct PipedRam<const W: usize, const A: usize> {
+    pub clock: Signal<In, Clock>,
+    pub read_address: Signal<In, Bits<A>>,
+    pub ram_data: Signal<Out, Bits<W>>,
+    pub write_address: Signal<In, Bits<A>>,
+    pub write_data: Signal<In, Bits<W>>,
+    pub write_enable: Signal<In, bool>,
+    _sim: Vec<Bits<W>>,
+    /// The read address of the cycle before (the simulation's second edge).
+    _addr: Bits<A>,
+}
+
+/// Banks of the ECP5 form of a `PipedRam` of `depth` words: four once each holds
+/// a 16-word LUT RAM or more (so the first edge sees at most a quarter of the words).
+fn piped_banks(depth: usize) -> usize {
+    if depth >= 64 {
+        4
+    } else {
+        1
+    }
+}
+
+impl<const W: usize, const A: usize> PipedRam<W, A> {
+    pub fn new(depth: usize) -> Self {
+        assert!(index_bits(depth) <= A);
+        Self {
+            clock: Default::default(),
+            read_address: Default::default(),
+            ram_data: Default::default(),
+            write_address: Default::default(),
+            write_data: Default::default(),
+            write_enable: Default::default(),
+            _sim: vec![Bits::default(); depth],
+            _addr: Bits::default(),
+        }
+    }
+    fn slot(&self, a: Bits<A>) -> usize {
+        a.index() & (self._sim.len() - 1)
+    }
+}
+
+impl<const W: usize, const A: usize> Logic for PipedRam<W, A> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.ram_data.next = self._sim[self.slot(self._addr)];
+            self._addr = self.read_address.val();
+            if self.write_enable.val() {
+                let s = self.slot(self.write_address.val());
+                self._sim[s] = self.write_data.val();
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        self.ram_data.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._sim.len();
+        let n = index_bits(depth);
+        let spare = spare_bits(A, depth);
+        // Block RAM: the address register, then the RAM's own read register.
+        let plain = if n == 0 {
+            format!(
+                "reg [{w1}:0] mem [0:0];\n{init}initial ram_data = {W}'h0;\n\nalways @(posedge clock) begin\n   ram_data <= mem[0];\n   if (write_enable) begin\n      mem[0] <= write_data;\n   end\nend\n",
+                w1 = W - 1,
+                init = zero_init(W, depth),
+            )
+        } else {
+            format!(
+                "reg [{w1}:0] mem [0:{d1}];\nreg [{n1}:0] addr_q;\n{init}initial begin\n   addr_q = {n}'h0;\n   ram_data = {W}'h0;\nend\n\nalways @(posedge clock) begin\n   addr_q <= {ri};\n   ram_data <= mem[addr_q];\n   if (write_enable) begin\n      {wr} <= write_data;\n   end\nend\n",
+                w1 = W - 1,
+                d1 = depth - 1,
+                n1 = n - 1,
+                init = zero_init(W, depth),
+                ri = index("read_address", depth),
+                wr = word("write_address", depth),
+            )
+        };
+        // ECP5: banks of LUT RAM, each written an edge late from registers.
+        let banks = piped_banks(depth);
+        let hb = index_bits(banks);
+        let bd = depth / banks;
+        let lo = n - hb;
+        let mut fast = String::new();
+        for b in 0..banks {
+            fast += &format!(
+                "(* ram_style = \"distributed\" *) reg [{w1}:0] bank{b} [0:{bd1}];\nreg [{w1}:0] bank_q{b};\n",
+                w1 = W - 1,
+                bd1 = bd - 1
+            );
+            fast += &zero_init_of(&format!("bank{b}"), &format!("_{b}"), W, bd);
+        }
+        let idx_decl = |name: &str| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!("reg [{}:0] {name};\n", n - 1)
+            }
+        };
+        fast += &format!(
+            "reg [{w1}:0] pend_data;\n{pa}reg pend_enable;\nreg [{w1}:0] late_data;\nreg late_hit;\nreg new_hit;\nreg [{w1}:0] word_q;\n",
+            w1 = W - 1,
+            pa = idx_decl("pend_address"),
+        );
+        if hb > 0 {
+            fast += &format!("reg [{}:0] hi_q;\n", hb - 1);
+        }
+        fast += &format!(
+            "initial begin\n   pend_data = {W}'h0;\n   pend_enable = 1'b0;\n   late_data = {W}'h0;\n   late_hit = 1'b0;\n   new_hit = 1'b0;\n   word_q = {W}'h0;\n"
+        );
+        if n > 0 {
+            fast += &format!("   pend_address = {n}'h0;\n");
+        }
+        if hb > 0 {
+            fast += &format!("   hi_q = {hb}'h0;\n");
+        }
+        for b in 0..banks {
+            fast += &format!("   bank_q{b} = {W}'h0;\n");
+        }
+        fast += "end\n\nalways @(posedge clock) begin\n   pend_enable <= write_enable;\n   pend_data <= write_data;\n";
+        let pend = if n == 0 {
+            "0".to_string()
+        } else {
+            "pend_address".to_string()
+        };
+        if n > 0 {
+            fast += &format!("   pend_address <= {};\n", index("write_address", depth));
+        }
+        for b in 0..banks {
+            let at = if hb == 0 {
+                String::new()
+            } else {
+                format!(" && {} == {hb}'d{b}", field(&pend, lo, hb))
+            };
+            fast += &format!(
+                "   if (pend_enable{at}) begin\n      bank{b}[{pl}] <= pend_data;\n   end\n   bank_q{b} <= bank{b}[{rl}];\n",
+                pl = field(&pend, 0, lo),
+                rl = field("read_address", 0, lo),
+            );
+        }
+        if hb > 0 {
+            fast += &format!("   hi_q <= {};\n", field("read_address", lo, hb));
+        }
+        let ri = index("read_address", depth);
+        let wi = index("write_address", depth);
+        let mut pick = format!("bank_q{}", banks - 1);
+        for b in (0..banks - 1).rev() {
+            pick = format!("hi_q == {hb}'d{b} ? bank_q{b} : {pick}");
+        }
+        fast += &format!(
+            "   late_data <= pend_data;\n   late_hit <= pend_enable && {pend} == {ri};\n   new_hit <= write_enable && {wi} == {ri};\n   word_q <= new_hit ? pend_data : late_hit ? late_data : {pick};\nend\n\nalways @(*) begin\n   ram_data = word_q;\nend\n",
+        );
+        Verilog::Custom(format!(
+            "{spare}`ifdef LINEWATCH_ECP5\n{fast}`else\n{plain}`endif\n"
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "piped_ram".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "read_address".into(),
+                "write_address".into(),
+                "write_data".into(),
+                "write_enable".into(),
+            ],
+            outputs: vec!["ram_data".into()],
         }]
     }
 }

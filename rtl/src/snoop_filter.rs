@@ -1,16 +1,17 @@
 //! Snoop filter: the inclusive set of lines the host may hold, with S or A state.
 //!
 //! Per cycle: one lookup of the message's set, and at the clock edge at most one
-//! update of that set. The sets live in block RAM with a registered read, followed
-//! by a register: a set is read two edges before its lookup (from `keep_set`, which
-//! takes `next_addr` the edge before; one RAM and one copy per way), and
-//! the two updates the read does not see (the one at its own edge and the next) are
-//! forwarded from a register, each with a select decided in the cycle before. A miss in a full set replaces the way under
-//! the global round-robin victim pointer; the evicted line goes to the snoop tracker
-//! for a BISnpInv.
+//! update of that set. The sets live in RAM read over two edges (`PipedRam`),
+//! followed by a register: a set's read starts three edges before its lookup (from
+//! `keep_set`, which takes `next_addr` the edge before; one RAM and one copy per
+//! way), and the two updates the RAM's word does not have (the ones made in the two
+//! cycles before the lookup's) are forwarded from a register, each with a select
+//! decided in the cycle before. A miss in a full set replaces the way under the
+//! global round-robin victim pointer; the evicted line goes to the snoop tracker for
+//! a BISnpInv.
 
 use crate::dirty_bitmap::LINE_BITS;
-use crate::mem::BlockRam;
+use crate::mem::PipedRam;
 use linewatch_model::config::{Geometry, MAX_SF_SETS, MAX_SF_WAYS};
 use linewatch_model::device::snoop_filter::{ENTRY_BITS, ENTRY_OWNED, ENTRY_TAG, ENTRY_VALID};
 use linewatch_model::protocol::ADDR_BITS;
@@ -37,8 +38,8 @@ pub struct SnoopFilter {
     /// Window-relative line of the message to look up in the next cycle (its set
     /// is leaving the RAM now): its tag matches are decided in this cycle.
     pub mid_line: Signal<In, Bits<LINE_BITS>>,
-    /// Low line bits of the message to look up three cycles from now: its set is
-    /// read at the next edge, from `keep_set`.
+    /// Low line bits of the message to look up four cycles from now: its set's read
+    /// starts at the next edge, from `keep_set`.
     pub next_addr: Signal<In, Bits<SET_BITS>>,
     /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
     pub op: Signal<In, Bits<2>>,
@@ -51,20 +52,21 @@ pub struct SnoopFilter {
     /// One RAM per way, each read from its own copy of the set (`keep_set[w]`): the
     /// read address reaches a quarter of the LUT RAMs from each flip-flop, which
     /// the placer can put beside them (one register reached all 320, step 33).
-    ram: [BlockRam<ENTRY_BITS, SET_BITS>; WAYS],
-    /// The set read at this edge, once per way: `keep_*` flip-flops, synthesized as
-    /// modules of their own so Yosys does not merge the copies.
+    ram: [PipedRam<ENTRY_BITS, SET_BITS>; WAYS],
+    /// The set whose read starts at this edge, once per way: `keep_*` flip-flops,
+    /// synthesized as modules of their own so Yosys does not merge the copies.
     keep_set: [DFF<Bits<SET_BITS>>; WAYS],
-    /// The RAMs' words side by side, way 0 in the low bits, and each way's word
-    /// (the late write's if the RAM says so).
+    /// The set the RAMs finish reading at this edge (`keep_set` an edge later).
+    pick_set: DFF<Bits<SET_BITS>>,
+    /// The RAMs' words side by side, way 0 in the low bits.
     rd_data: Signal<Local, Bits<WORD_BITS>>,
-    rd_entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
     victim: DFF<Bits<2>>,
     /// The set word written at the previous edge.
     fwd_word: DFF<Bits<WORD_BITS>>,
     /// That write is to the set now leaving the RAM (which did not see it).
     fwd_sel_rd: DFF<bool>,
-    /// The set read two edges ago, with the write of the previous edge applied.
+    /// The set whose read started three edges ago, with the write of the previous
+    /// edge applied.
     rd_word: DFF<Bits<WORD_BITS>>,
     /// The write of the previous edge is to the set now looked up (`rd_word` lacks it).
     fwd_sel: DFF<bool>,
@@ -118,11 +120,8 @@ pub struct SnoopFilter {
     rd_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
     fw_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
     /// Does the way of the RAM's word / of `fwd_word` / of this cycle's entry hold
-    /// `mid_line`? The RAM's word is decided twice, from its two registers
-    /// (`ram_data`, and `late_word`: the late write on ECP5), and picked last.
+    /// `mid_line`?
     rd_mid: [Signal<Local, bool>; WAYS],
-    lt_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
-    lt_mid: [Signal<Local, bool>; WAYS],
     fw_mid: [Signal<Local, bool>; WAYS],
     entry_mid: [Signal<Local, bool>; WAYS],
 }
@@ -141,10 +140,10 @@ impl SnoopFilter {
             hit: Default::default(),
             free: Default::default(),
             victim_line: Default::default(),
-            ram: std::array::from_fn(|_| BlockRam::fast_on_ecp5(g.sf_sets as usize)),
+            ram: std::array::from_fn(|_| PipedRam::new(g.sf_sets as usize)),
             keep_set: Default::default(),
+            pick_set: Default::default(),
             rd_data: Default::default(),
-            rd_entry: Default::default(),
             victim: Default::default(),
             fwd_word: Default::default(),
             fwd_sel_rd: Default::default(),
@@ -193,8 +192,6 @@ impl SnoopFilter {
             rd_tag: Default::default(),
             fw_tag: Default::default(),
             rd_mid: Default::default(),
-            lt_tag: Default::default(),
-            lt_mid: Default::default(),
             fw_mid: Default::default(),
             entry_mid: Default::default(),
         }
@@ -204,7 +201,7 @@ impl SnoopFilter {
 impl Logic for SnoopFilter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, victim, fwd_word, fwd_sel_rd, rd_word, fwd_sel);
+        dff_setup!(self, clock, victim, pick_set, fwd_word, fwd_sel_rd, rd_word, fwd_sel);
         for w in 0..4 {
             self.match_rd[w].clock.next = self.clock.val();
             self.match_fwd[w].clock.next = self.clock.val();
@@ -213,20 +210,15 @@ impl Logic for SnoopFilter {
             self.keep_set[w].d.next = self.next_addr.val();
         }
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
-        self.next_set.next = self.keep_set[0].q.val() & self.set_mask.val();
+        self.pick_set.d.next = self.keep_set[0].q.val();
+        self.next_set.next = self.pick_set.q.val() & self.set_mask.val();
         self.mid_set.next = self.mid_line.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.line.next = self.addr.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
         self.same_line.next = self.line.val() == self.mid_line.val();
-        for w in 0..4 {
-            self.rd_entry[w].next = self.ram[w].ram_data.val();
-            if self.ram[w].late_sel.val() {
-                self.rd_entry[w].next = self.ram[w].late_word.val();
-            }
-        }
-        self.rd_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[0].val())
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[1].val()) << 48u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[2].val()) << 96u64)
-            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.rd_entry[3].val()) << 144u64);
+        self.rd_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[0].ram_data.val())
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[1].ram_data.val()) << 48u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[2].ram_data.val()) << 96u64)
+            | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[3].ram_data.val()) << 144u64);
         for w in 0..4 {
             self.ram[w].read_address.next = self.keep_set[w].q.val() & self.set_mask.val();
         }
@@ -335,12 +327,8 @@ impl Logic for SnoopFilter {
         for w in 0..4 {
             self.rd_tag[w].next =
                 self.ram[w].ram_data.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
-            self.lt_tag[w].next =
-                self.ram[w].late_word.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
             self.fw_tag[w].next =
                 self.fwd_word.q.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
-            self.lt_mid[w].next = self.ram[w].late_word.val().get_bit(47)
-                && self.lt_tag[w].val() == self.mid_line.val();
             self.rd_mid[w].next = self.ram[w].ram_data.val().get_bit(47)
                 && self.rd_tag[w].val() == self.mid_line.val();
             self.fw_mid[w].next = self.fwd_word.q.val().get_bit(w * 48 + 47)
@@ -349,8 +337,6 @@ impl Logic for SnoopFilter {
                 && self.entry[w].val().get_bits::<LINE_BITS>(0) == self.mid_line.val();
             if self.fwd_sel_rd.q.val() {
                 self.match_rd[w].d.next = self.fw_mid[w].val();
-            } else if self.ram[w].late_sel.val() {
-                self.match_rd[w].d.next = self.lt_mid[w].val();
             } else {
                 self.match_rd[w].d.next = self.rd_mid[w].val();
             }

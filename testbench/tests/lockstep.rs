@@ -196,10 +196,12 @@ fn pt_config_agrees_and_exercises_the_trigger() {
 
 /// A timer shorter than a line's scan: timeouts land among the scan's table-full
 /// events, so trigger events find their event register still full and are counted
-/// as dropped (a cycle late); model and RTL still agree.
+/// as dropped (a cycle late); model and RTL still agree. Whether two events meet
+/// is a matter of timing: seed 2 gives four losses in 50000 cycles (seed 1 gave
+/// some until the filter stage moved a cycle later, step 40, and gives none now).
 #[test]
 fn pt_short_timer_agrees_and_loses_events_to_full_registers() {
-    let (rep, model) = pt_lockstep(Some(4), 50_000, 1);
+    let (rep, model) = pt_lockstep(Some(4), 50_000, 2);
     assert!(model.pt_lost_cycles() > 0, "no trigger event was ever lost");
     assert!(
         rep.pt.as_ref().is_some_and(|p| p.fetches > 50),

@@ -5,9 +5,9 @@
 //! register, NDR register, a read-queue entry, and a snoop-queue entry if the message
 //! may make a snoop), judged from opcodes and registered state. An accepted message
 //! loads the output registers and marks its line dirty in the bitmap at once; its
-//! filter work follows in a pipeline that never stalls: the address and read
-//! stages (the RTL reads the set from a register, then compares its tags) and,
-//! three cycles after acceptance, the filter stage (lookup, update; a victim or
+//! filter work follows in a pipeline that never stalls: the address, pick and
+//! read stages (the RTL reads the set from a register over two edges, then
+//! compares its tags) and, four cycles after acceptance, the filter stage (lookup, update; a victim or
 //! command snoop joins the snoop queue, whose head takes a free tracker slot).
 //! Independently it moves one memory response to the DRS register, one snoop to
 //! the host and takes one snoop response. Errors are counted one cycle after they
@@ -218,9 +218,9 @@ pub struct Core {
     mem_mask: u64,
     mem_data: Line,
     /// Filter work in flight: `sfp[0]` of the message accepted in the previous cycle
-    /// (address stage), `sfp[1]` of the one before (read stage), `sfp[2]` of the one
-    /// before that (filter stage).
-    sfp: [Option<SfEntry>; 3],
+    /// (address stage), `sfp[1]` of the one before (pick stage), `sfp[2]` (read
+    /// stage), `sfp[3]` of the one accepted four cycles ago (filter stage).
+    sfp: [Option<SfEntry>; SF_STAGES],
     /// Snoop queue: snoops the filter stage made (victims, commands), in order,
     /// each waiting for a tracker slot.
     snq: [(SnpOp, u64); SNOOP_QUEUE],
@@ -239,10 +239,16 @@ pub struct Core {
 }
 
 /// Depth of the snoop queue between the filter stage and the snoop tracker.
-pub const SNOOP_QUEUE: usize = 4;
+/// One more than the stages that may hold a reservation, so a stream of reads
+/// (each reserving an entry it does not use) keeps line rate.
+pub const SNOOP_QUEUE: usize = SF_STAGES + 1;
 
-/// One accepted message's work for the snoop filter and tracker, done three cycles
-/// after its acceptance (the RTL reads the set and compares its tags in between).
+/// Stages between acceptance and the filter's update, the filter stage included.
+pub const SF_STAGES: usize = 4;
+
+/// One accepted message's work for the snoop filter and tracker, done four cycles
+/// after its acceptance (the RTL reads the set over two edges and compares its
+/// tags in between).
 #[derive(Clone, Copy, Debug)]
 struct SfEntry {
     addr: u64,
@@ -293,7 +299,7 @@ impl Core {
             mem_addr: 0,
             mem_mask: 0,
             mem_data: [0; DATA_WORDS],
-            sfp: [None; 3],
+            sfp: [None; SF_STAGES],
             snq: [(SnpOp::BISnpInv, 0); SNOOP_QUEUE],
             snq_count: 0,
             birsp_r: None,
@@ -413,11 +419,11 @@ impl Core {
         };
         let a = *a;
         // Acceptance depends on opcodes and registered state only. The filter work
-        // happens three cycles later in the filter stage and never waits there: a
+        // happens four cycles later in the filter stage and never waits there: a
         // message that may make a snoop is accepted only when the snoop queue has an
-        // entry for it beyond those the messages in the address, read and filter
-        // stages may take (the queue's head leaves this cycle if a tracker slot is
-        // free), so four entries keep a stream of reads at line rate.
+        // entry for it beyond those the messages in the address, pick, read and
+        // filter stages may take (the queue's head leaves this cycle if a tracker
+        // slot is free), so five entries keep a stream of reads at line rate.
         let slot = self.tracker.free_slot();
         let snq_pop = (self.snq_count > 0) & slot.is_some();
         let reserved = self.sfp.iter().flatten().filter(|h| h.reserve).count();
@@ -449,7 +455,7 @@ impl Core {
             self.snq_count -= 1;
         }
         self.ev_recall = None;
-        if let Some(h) = self.sfp[2] {
+        if let Some(h) = self.sfp[SF_STAGES - 1] {
             let l = self.sf.lookup(h.addr);
             let victim = self.sf.apply(h.addr, &l, h.sf);
             self.ev_recall = victim.map(|v| v & self.g.window_mask);
@@ -533,8 +539,7 @@ impl Core {
         let hv = (i.hv_valid && o.hv_ready).then_some((i.hv_op, i.hv_level, i.hv_index));
         errs[2] = self.bitmap.tick(set, hv);
         self.ev_dirty = set;
-        self.sfp[2] = self.sfp[1];
-        self.sfp[1] = self.sfp[0];
+        self.sfp.copy_within(..SF_STAGES - 1, 1);
         self.sfp[0] = ok.then_some(SfEntry {
             addr,
             sf: a.sf,
@@ -583,32 +588,32 @@ mod tests {
         let mut o = Outputs::default();
         let inside = g.window_base_line;
         let outside = g.window_base_line + g.window_mask + 1;
-        // Five snoops: two in the tracker's slots, three in the snoop queue, one entry left.
+        // Six snoops: two in the tracker's slots, four in the snoop queue, one entry left.
         let mut accepted = 0;
         for _ in 0..40 {
-            if accepted < 5 {
+            if accepted < 6 {
                 c.cycle(&held_command(inside + accepted), &mut o, [false; 2]);
                 accepted += o.cmd_ready as u64;
             } else {
                 c.cycle(&Inputs::default(), &mut o, [false; 2]);
             }
         }
-        assert_eq!((accepted, c.snq_count), (5, 3));
+        assert_eq!((accepted, c.snq_count), (6, SNOOP_QUEUE - 1));
         // The out-of-window command takes the last entry's reservation through the
-        // address, read and filter stages (three cycles), so the next command waits
-        // for all three.
+        // address, pick, read and filter stages (four cycles), so the next command
+        // waits for all four.
         c.cycle(&held_command(outside), &mut o, [false; 2]);
         assert!(o.cmd_ready, "the out-of-window command is accepted");
         let mut ready = vec![];
-        for _ in 0..4 {
+        for _ in 0..SF_STAGES + 1 {
             c.cycle(&held_command(inside + 8), &mut o, [false; 2]);
             ready.push(o.cmd_ready);
         }
-        assert_eq!(ready, [false, false, false, true]);
-        // It made no snoop: the queue still holds three, plus the command accepted last.
-        for _ in 0..3 {
+        assert_eq!(ready, [false, false, false, false, true]);
+        // It made no snoop: the queue still holds four, plus the command accepted last.
+        for _ in 0..SF_STAGES {
             c.cycle(&Inputs::default(), &mut o, [false; 2]);
         }
-        assert_eq!(c.snq_count, 4);
+        assert_eq!(c.snq_count, SNOOP_QUEUE);
     }
 }
