@@ -7,8 +7,9 @@
 //! loads the output registers and marks its line dirty in the bitmap at once; its
 //! filter work follows in a pipeline that never stalls: the address, pick and
 //! read stages (the RTL reads the set from a register over two edges, then
-//! compares its tags) and, four cycles after acceptance, the filter stage (lookup, update; a victim or
-//! command snoop joins the snoop queue, whose head takes a free tracker slot).
+//! compares its tags) and, four cycles after acceptance, the filter stage
+//! (lookup, update; a victim or command snoop joins the snoop queue, whose head
+//! takes a free tracker slot).
 //! Independently it moves one memory response to the DRS register, one snoop to
 //! the host and takes one snoop response. Errors are counted one cycle after they
 //! are seen.

@@ -576,6 +576,32 @@ mod tests {
         }
     }
 
+    /// The filter stage is `SF_STAGES` cycles after acceptance; its snoop enters the
+    /// queue at that edge, takes a tracker slot at the next and is on the BISnp
+    /// channel in the cycle after (docs/protocol.md: six or more cycles).
+    #[test]
+    fn a_command_snoop_reaches_the_bisnp_channel_six_cycles_after_acceptance() {
+        let g = crate::Config::parse(
+            "[device]\nwindow_base = 0x100000\nwindow_size = 0x100000\nsf_sets = 16\nsf_ways = 2\nsnoop_slots = 2\nread_queue = 4\nbitmap_levels = 2\nbitmap_fanout = 64\ndirty_on_ownership = false\nregisters = false\n",
+            "test",
+        )
+        .unwrap()
+        .geometry();
+        let mut c = Core::new(&g);
+        let mut o = Outputs::default();
+        c.cycle(&held_command(g.window_base_line + 3), &mut o, [false; 2]);
+        assert!(o.cmd_ready, "accepted in cycle 0");
+        let mut first = None;
+        for t in 1..12 {
+            c.cycle(&Inputs::default(), &mut o, [false; 2]);
+            if o.bisnp_valid && first.is_none() {
+                first = Some(t);
+                assert_eq!(o.bisnp_addr, g.window_base_line + 3);
+            }
+        }
+        assert_eq!(first, Some(6), "{SF_STAGES} stages, the queue, the tracker");
+    }
+
     #[test]
     fn an_out_of_window_command_reserves_a_snoop_queue_entry_it_does_not_use() {
         let g = crate::Config::parse(
