@@ -262,8 +262,32 @@ fn a_register_too_few_is_caught() {
     assert_ne!(inferred, blocks);
 }
 
-/// The fast `BlockRam` of `depth` words with `verilog` (its generated text, maybe
-/// altered): the inferred branch's and the ECP5 branch's read data over 3000 cycles.
+/// A `BlockRam` or `PipedRam` of `depth` words as Verilog (its generated text,
+/// maybe altered, which must still hold `mark`) under `testbench`: the inferred
+/// branch's and the ECP5 branch's read data over `cycles` cycles.
+fn write_enable_ram_answers(
+    ram: Ram,
+    verilog: String,
+    mark: &str,
+    depth: usize,
+    cycles: usize,
+    name: &str,
+) -> (String, String) {
+    assert!(verilog.contains(mark), "{verilog}");
+    let (tag, seed) = match ram {
+        Ram::Block => ("block_ram", 11),
+        Ram::Piped => ("piped_ram", 13),
+        Ram::Masked => unreachable!("a masked RAM has no write enable"),
+    };
+    both_branches(
+        &format!("ecp5_{tag}_{name}_{depth}"),
+        &verilog,
+        &testbench(depth, cycles, seed, ram),
+    )
+}
+
+/// The fast `BlockRam` of `depth` words, its Verilog altered by `alter`, over 3000
+/// cycles.
 fn block_ram_answers(
     depth: usize,
     name: &str,
@@ -272,12 +296,7 @@ fn block_ram_answers(
     let mut uut = BlockRam::<W, A>::fast_on_ecp5(depth);
     uut.connect_all();
     let verilog = alter(generate_verilog(&uut));
-    assert!(verilog.contains("pend_data"), "{verilog}");
-    both_branches(
-        &format!("ecp5_block_ram_{name}_{depth}"),
-        &verilog,
-        &testbench(depth, 3000, 11, Ram::Block),
-    )
+    write_enable_ram_answers(Ram::Block, verilog, "pend_data", depth, 3000, name)
 }
 
 #[test]
@@ -311,8 +330,7 @@ fn a_missed_pending_write_is_caught() {
     }
 }
 
-/// `PipedRam` of `depth` words with `verilog` (its generated text, maybe altered):
-/// the inferred branch's and the ECP5 branch's read data over `cycles` cycles.
+/// `PipedRam` of `depth` words, its Verilog altered by `alter`, over `cycles` cycles.
 fn piped_ram_answers(
     depth: usize,
     cycles: usize,
@@ -322,12 +340,7 @@ fn piped_ram_answers(
     let mut uut = PipedRam::<W, A>::new(depth);
     uut.connect_all();
     let verilog = alter(generate_verilog(&uut));
-    assert!(verilog.contains("new_hit"), "{verilog}");
-    both_branches(
-        &format!("ecp5_piped_ram_{name}_{depth}"),
-        &verilog,
-        &testbench(depth, cycles, 13, Ram::Piped),
-    )
+    write_enable_ram_answers(Ram::Piped, verilog, "new_hit", depth, cycles, name)
 }
 
 /// One bank (1 and 16 words) and four (64 and 256 words).

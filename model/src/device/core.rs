@@ -576,17 +576,22 @@ mod tests {
         }
     }
 
+    /// A 1 MiB window with two tracker slots and no register agent.
+    fn two_slot_geometry() -> Geometry {
+        crate::Config::parse(
+            "[device]\nwindow_base = 0x100000\nwindow_size = 0x100000\nsf_sets = 16\nsf_ways = 2\nsnoop_slots = 2\nread_queue = 4\nbitmap_levels = 2\nbitmap_fanout = 64\ndirty_on_ownership = false\nregisters = false\n",
+            "test",
+        )
+        .unwrap()
+        .geometry()
+    }
+
     /// The filter stage is `SF_STAGES` cycles after acceptance; its snoop enters the
     /// queue at that edge, takes a tracker slot at the next and is on the BISnp
     /// channel in the cycle after (docs/protocol.md: six or more cycles).
     #[test]
     fn a_command_snoop_reaches_the_bisnp_channel_six_cycles_after_acceptance() {
-        let g = crate::Config::parse(
-            "[device]\nwindow_base = 0x100000\nwindow_size = 0x100000\nsf_sets = 16\nsf_ways = 2\nsnoop_slots = 2\nread_queue = 4\nbitmap_levels = 2\nbitmap_fanout = 64\ndirty_on_ownership = false\nregisters = false\n",
-            "test",
-        )
-        .unwrap()
-        .geometry();
+        let g = two_slot_geometry();
         let mut c = Core::new(&g);
         let mut o = Outputs::default();
         c.cycle(&held_command(g.window_base_line + 3), &mut o, [false; 2]);
@@ -604,12 +609,7 @@ mod tests {
 
     #[test]
     fn an_out_of_window_command_reserves_a_snoop_queue_entry_it_does_not_use() {
-        let g = crate::Config::parse(
-            "[device]\nwindow_base = 0x100000\nwindow_size = 0x100000\nsf_sets = 16\nsf_ways = 2\nsnoop_slots = 2\nread_queue = 4\nbitmap_levels = 2\nbitmap_fanout = 64\ndirty_on_ownership = false\nregisters = false\n",
-            "test",
-        )
-        .unwrap()
-        .geometry();
+        let g = two_slot_geometry();
         let mut c = Core::new(&g);
         let mut o = Outputs::default();
         let inside = g.window_base_line;
