@@ -238,8 +238,9 @@ pub const HV_SWAP: u8 = 0;
 pub const HV_READ_CLEAR: u8 = 1;
 /// Cycles from a harvest read's acceptance to its word on `hv_rsp_data`: the read
 /// address is registered beside the bitmap's RAMs, then the RAM's read and output
-/// registers, then a register per level that picks the bank.
-pub const HV_LATENCY: usize = 4;
+/// registers, a register on the way back from the RAMs, then a register per level
+/// that picks the bank.
+pub const HV_LATENCY: usize = 5;
 
 /// Protocol violations the device detects, reported in `err_code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

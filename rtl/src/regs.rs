@@ -208,7 +208,7 @@ pub struct Regs {
     core_err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     core_err_code_r: DFF<Bits<ERR_CODE_BITS>>,
     exec_pend: DFF<bool>,
-    exec_state: DFF<Bits<3>>,
+    exec_state: DFF<Bits<4>>,
     exec_seq: DFF<W>,
     db_state: DFF<Bits<2>>,
     cmd_valid_r: DFF<bool>,
@@ -320,15 +320,16 @@ pub struct Regs {
     s_one: Constant<Bits<2>>,
     s_two: Constant<Bits<2>>,
     /// Command execution states (the model's `exec_state`).
-    x_idle: Constant<Bits<3>>,
-    x_port: Constant<Bits<3>>,
-    x_read: Constant<Bits<3>>,
-    x_ram: Constant<Bits<3>>,
-    x_word: Constant<Bits<3>>,
-    x_late: Constant<Bits<3>>,
-    x_done: Constant<Bits<3>>,
+    x_idle: Constant<Bits<4>>,
+    x_port: Constant<Bits<4>>,
+    x_read: Constant<Bits<4>>,
+    x_ram: Constant<Bits<4>>,
+    x_word: Constant<Bits<4>>,
+    x_late: Constant<Bits<4>>,
+    x_done: Constant<Bits<4>>,
     /// The core took a recall or a swap at the last edge: complete now.
-    x_ack: Constant<Bits<3>>,
+    x_ack: Constant<Bits<4>>,
+    x_back: Constant<Bits<4>>,
     hv_word: DFF<W>,
     /// `bitmap_levels` and the highest snoop opcode fit the arguments' two low bits;
     /// the bits above them are checked for zero (a mask, not a 64-bit compare's
@@ -720,6 +721,7 @@ impl Regs {
             x_late: Constant::new((X_LATE as u64).into()),
             x_done: Constant::new((X_DONE as u64).into()),
             x_ack: Constant::new((X_ACK as u64).into()),
+            x_back: Constant::new((X_BACK as u64).into()),
             hv_word: Default::default(),
             levels: Constant::new(g.levels.into()),
             snp_max: Constant::new((SnpOp::BISnpInv as u64).into()),
@@ -1470,6 +1472,8 @@ impl Logic for Regs {
         } else if self.exec_state.q.val() == self.x_ram.val() {
             self.exec_state.d.next = self.x_word.val();
         } else if self.exec_state.q.val() == self.x_word.val() {
+            self.exec_state.d.next = self.x_back.val();
+        } else if self.exec_state.q.val() == self.x_back.val() {
             // The word leaves the bitmap's per-level registers next cycle, and is
             // registered again here.
             self.exec_state.d.next = self.x_late.val();

@@ -28,9 +28,9 @@ pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
 
 /// Command execution states, the RTL's `exec_state` encoding: idle; waiting for
 /// the core to take the port request; the harvest read in the bitmap's address
-/// registers; in its RAMs' read registers; in their output registers; the word on
-/// the core's port; complete with the word; complete after the core took a recall
-/// or a swap at the last edge.
+/// registers; in its RAMs' read registers; in their output registers; in the
+/// registers on the way back from the RAMs; the word on the core's port; complete
+/// with the word; complete after the core took a recall or a swap at the last edge.
 pub const X_IDLE: u8 = 0;
 pub const X_PORT: u8 = 1;
 pub const X_READ: u8 = 6;
@@ -39,9 +39,10 @@ pub const X_WORD: u8 = 2;
 pub const X_LATE: u8 = 3;
 pub const X_DONE: u8 = 4;
 pub const X_ACK: u8 = 5;
+pub const X_BACK: u8 = 8;
 const _: () = assert!(
-    crate::protocol::HV_LATENCY == 4,
-    "X_READ, X_RAM, X_WORD, X_LATE wait out the harvest latency"
+    crate::protocol::HV_LATENCY == 5,
+    "X_READ, X_RAM, X_WORD, X_BACK, X_LATE wait out the harvest latency"
 );
 
 /// First line of the register page for geometry `g`.
@@ -133,7 +134,7 @@ pub struct Regs {
     core_err_code: u64,
     // command execution
     exec_pend: bool,
-    /// `X_IDLE` .. `X_ACK`.
+    /// `X_IDLE` .. `X_BACK`.
     exec_state: u8,
     exec_seq: u64,
     hv_word: u64,
@@ -642,12 +643,13 @@ impl Regs {
                 }
             }
             // The harvest word comes `HV_LATENCY` cycles after the read (the
-            // bitmap's address, RAM read and output registers) and is registered
+            // bitmap's address, RAM read, output and return registers) and is registered
             // again before the completion line: the RAMs are at the other end of
             // the chip.
             X_READ => self.exec_state = X_RAM,
             X_RAM => self.exec_state = X_WORD,
-            X_WORD => self.exec_state = X_LATE,
+            X_WORD => self.exec_state = X_BACK,
+            X_BACK => self.exec_state = X_LATE,
             X_LATE => {
                 self.hv_word = oc.hv_rsp_data;
                 self.exec_state = X_DONE;
