@@ -208,7 +208,20 @@ pub struct Regs {
     core_err_count_r: DFF<Bits<ERR_COUNT_BITS>>,
     core_err_code_r: DFF<Bits<ERR_CODE_BITS>>,
     exec_pend: DFF<bool>,
-    exec_state: DFF<Bits<4>>,
+    /// The command execution state (the model's `exec_state`), one flag per state:
+    /// `xs_busy` is "not idle" (so all start false), the rest one-hot among
+    /// themselves. A state compare in front of every command register's enable was
+    /// a LUT level on the agent's late paths (step 42).
+    xs_busy: DFF<bool>,
+    xs_port: DFF<bool>,
+    xs_read: DFF<bool>,
+    xs_ram: DFF<bool>,
+    xs_word: DFF<bool>,
+    xs_back: DFF<bool>,
+    xs_late: DFF<bool>,
+    xs_done: DFF<bool>,
+    /// The core took a recall or a swap at the last edge: complete now.
+    xs_ack: DFF<bool>,
     exec_seq: DFF<W>,
     db_state: DFF<Bits<2>>,
     cmd_valid_r: DFF<bool>,
@@ -319,17 +332,6 @@ pub struct Regs {
     s_zero: Constant<Bits<2>>,
     s_one: Constant<Bits<2>>,
     s_two: Constant<Bits<2>>,
-    /// Command execution states (the model's `exec_state`).
-    x_idle: Constant<Bits<4>>,
-    x_port: Constant<Bits<4>>,
-    x_read: Constant<Bits<4>>,
-    x_ram: Constant<Bits<4>>,
-    x_word: Constant<Bits<4>>,
-    x_late: Constant<Bits<4>>,
-    x_done: Constant<Bits<4>>,
-    /// The core took a recall or a swap at the last edge: complete now.
-    x_ack: Constant<Bits<4>>,
-    x_back: Constant<Bits<4>>,
     hv_word: DFF<W>,
     /// `bitmap_levels` and the highest snoop opcode fit the arguments' two low bits;
     /// the bits above them are checked for zero (a mask, not a 64-bit compare's
@@ -616,7 +618,15 @@ impl Regs {
             core_err_count_r: Default::default(),
             core_err_code_r: Default::default(),
             exec_pend: Default::default(),
-            exec_state: Default::default(),
+            xs_busy: Default::default(),
+            xs_port: Default::default(),
+            xs_read: Default::default(),
+            xs_ram: Default::default(),
+            xs_word: Default::default(),
+            xs_back: Default::default(),
+            xs_late: Default::default(),
+            xs_done: Default::default(),
+            xs_ack: Default::default(),
             exec_seq: Default::default(),
             db_state: Default::default(),
             cmd_valid_r: Default::default(),
@@ -713,15 +723,6 @@ impl Regs {
             s_zero: c2(0),
             s_one: c2(1),
             s_two: c2(2),
-            x_idle: Constant::new((X_IDLE as u64).into()),
-            x_port: Constant::new((X_PORT as u64).into()),
-            x_read: Constant::new((X_READ as u64).into()),
-            x_ram: Constant::new((X_RAM as u64).into()),
-            x_word: Constant::new((X_WORD as u64).into()),
-            x_late: Constant::new((X_LATE as u64).into()),
-            x_done: Constant::new((X_DONE as u64).into()),
-            x_ack: Constant::new((X_ACK as u64).into()),
-            x_back: Constant::new((X_BACK as u64).into()),
             hv_word: Default::default(),
             levels: Constant::new(g.levels.into()),
             snp_max: Constant::new((SnpOp::BISnpInv as u64).into()),
@@ -897,7 +898,15 @@ impl Logic for Regs {
             core_err_count_r,
             core_err_code_r,
             exec_pend,
-            exec_state,
+            xs_busy,
+            xs_port,
+            xs_read,
+            xs_ram,
+            xs_word,
+            xs_back,
+            xs_late,
+            xs_done,
+            xs_ack,
             exec_seq,
             db_state,
             cmd_valid_r,
@@ -973,7 +982,7 @@ impl Logic for Regs {
         self.ndr_free.next = !self.ndr_valid_r.q.val();
         self.drs_free.next = !self.drs_valid_r.q.val();
         self.busy.next = self.exec_pend.q.val()
-            || self.exec_state.q.val() != self.x_idle.val()
+            || self.xs_busy.q.val()
             || self.db_state.q.val() != self.s_zero.val();
 
         // Request decode.
@@ -1393,8 +1402,7 @@ impl Logic for Regs {
         self.x_seq.next = self.command.q.val().get_bits::<64>(64);
         self.x_a0.next = self.command.q.val().get_bits::<64>(128);
         self.x_a1.next = self.command.q.val().get_bits::<ADDR_BITS>(192);
-        self.exec_start.next =
-            self.exec_state.q.val() == self.x_idle.val() && self.exec_pend.q.val();
+        self.exec_start.next = !self.xs_busy.q.val() && self.exec_pend.q.val();
         self.changed.next = self.w_zero.val();
         self.c_status.next = self.st_ok.val();
         self.c_result.next = self.w_zero.val();
@@ -1411,87 +1419,100 @@ impl Logic for Regs {
                 self.hv_op_r.d.next = false;
                 self.hv_level_r.d.next = 0.into();
                 self.hv_index_r.d.next = 0.into();
-                self.exec_state.d.next = self.x_port.val();
+                self.xs_busy.d.next = true;
+                self.xs_port.d.next = true;
             } else if self.d_read.q.val() {
                 self.hv_valid_r.d.next = true;
                 self.hv_op_r.d.next = true;
                 self.hv_level_r.d.next = self.x_a0.val().get_bits::<HV_LEVEL_BITS>(0);
                 self.hv_index_r.d.next = self.x_a1.val().get_bits::<HV_INDEX_BITS>(0);
-                self.exec_state.d.next = self.x_port.val();
+                self.xs_busy.d.next = true;
+                self.xs_port.d.next = true;
             } else if self.d_recall.q.val() {
                 self.cmd_valid_r.d.next = true;
                 self.cmd_opcode_r.d.next = self.x_a0.val().get_bits::<OPCODE_BITS>(0);
                 self.cmd_addr_r.d.next = self.x_a1.val();
-                self.exec_state.d.next = self.x_port.val();
+                self.xs_busy.d.next = true;
+                self.xs_port.d.next = true;
             } else if self.d_pt_reg.q.val() {
                 self.pt_reg_valid_r.d.next = true;
                 self.pt_reg_set_r.d.next = self.d_pt_set.q.val();
                 self.pt_reg_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
-                self.exec_state.d.next = self.x_port.val();
+                self.xs_busy.d.next = true;
+                self.xs_port.d.next = true;
             } else if self.d_pt_res.q.val() {
                 self.pt_res_valid_r.d.next = true;
                 self.pt_res_set_r.d.next = self.d_pt_set.q.val();
                 self.pt_res_frame_r.d.next = self.x_a0.val().get_bits::<PFN_BITS>(0);
-                self.exec_state.d.next = self.x_port.val();
+                self.xs_busy.d.next = true;
+                self.xs_port.d.next = true;
             } else if self.d_bad_arg.q.val() {
                 self.c_status.next = self.st_bad_arg.val();
             } else {
                 self.c_status.next = self.st_unknown.val();
             }
-        } else if self.exec_state.q.val() == self.x_port.val() {
+        } else if self.xs_port.q.val() {
             // The trigger takes its registry and residency requests at once.
             if self.pt_reg_valid_r.q.val() {
                 self.pt_reg_valid_r.d.next = false;
-                self.exec_state.d.next = self.x_idle.val();
+                self.xs_port.d.next = false;
+                self.xs_busy.d.next = false;
                 if self.pt_refused.val() {
                     self.c_status.next = self.st_no_space.val();
                 }
             }
             if self.pt_res_valid_r.q.val() {
                 self.pt_res_valid_r.d.next = false;
-                self.exec_state.d.next = self.x_idle.val();
+                self.xs_port.d.next = false;
+                self.xs_busy.d.next = false;
             }
             // A recall or a swap completes the cycle after the core takes it, so
             // the completion registers' enables (and `commands`) do not wait for
             // the core's acceptance, a combinational ready.
             if self.cmd_valid_r.q.val() && self.core_cmd_ready.val() {
                 self.cmd_valid_r.d.next = false;
-                self.exec_state.d.next = self.x_ack.val();
+                self.xs_port.d.next = false;
+                self.xs_ack.d.next = true;
             }
             if self.hv_valid_r.q.val() && self.core_hv_ready.val() {
                 self.hv_valid_r.d.next = false;
+                self.xs_port.d.next = false;
                 if !self.hv_op_r.q.val() {
-                    self.exec_state.d.next = self.x_ack.val();
+                    self.xs_ack.d.next = true;
                 } else {
-                    self.exec_state.d.next = self.x_read.val();
+                    self.xs_read.d.next = true;
                 }
             }
-        } else if self.exec_state.q.val() == self.x_read.val() {
-            // The bitmap reads its RAMs from its address registers.
-            self.exec_state.d.next = self.x_ram.val();
-        } else if self.exec_state.q.val() == self.x_ram.val() {
-            self.exec_state.d.next = self.x_word.val();
-        } else if self.exec_state.q.val() == self.x_word.val() {
-            self.exec_state.d.next = self.x_back.val();
-        } else if self.exec_state.q.val() == self.x_back.val() {
-            // The word leaves the bitmap's per-level registers next cycle, and is
-            // registered again here.
-            self.exec_state.d.next = self.x_late.val();
-        } else if self.exec_state.q.val() == self.x_late.val() {
+        }
+        // The harvest read's wait, one state per cycle: the bitmap reads its RAMs
+        // from its address registers, then the word goes through its read, output
+        // and return registers and leaves its per-level registers, and is registered
+        // again here.
+        self.xs_ram.d.next = self.xs_read.q.val();
+        self.xs_word.d.next = self.xs_ram.q.val();
+        self.xs_back.d.next = self.xs_word.q.val();
+        self.xs_late.d.next = self.xs_back.q.val();
+        self.xs_done.d.next = self.xs_late.q.val();
+        if self.xs_read.q.val() {
+            self.xs_read.d.next = false;
+        }
+        if self.xs_late.q.val() {
             self.hv_word.d.next = self.core_hv_rsp_data.val();
-            self.exec_state.d.next = self.x_done.val();
-        } else if self.exec_state.q.val() == self.x_done.val() {
-            self.exec_state.d.next = self.x_idle.val();
+        }
+        if self.xs_done.q.val() {
+            self.xs_busy.d.next = false;
             self.c_result.next = self.hv_word.q.val();
-        } else if self.exec_state.q.val() == self.x_ack.val() {
-            self.exec_state.d.next = self.x_idle.val();
+        }
+        if self.xs_ack.q.val() {
+            self.xs_ack.d.next = false;
+            self.xs_busy.d.next = false;
         }
         // Completion from flops in two levels, not through the chain above.
         self.complete.next = (self.exec_start.val() && !self.d_port.q.val())
-            || (self.exec_state.q.val() == self.x_port.val()
+            || (self.xs_port.q.val()
                 && (self.pt_reg_valid_r.q.val() || self.pt_res_valid_r.q.val()))
-            || self.exec_state.q.val() == self.x_done.val()
-            || self.exec_state.q.val() == self.x_ack.val();
+            || self.xs_done.q.val()
+            || self.xs_ack.q.val();
         if self.complete.val() {
             if self.exec_start.val() {
                 self.comp_seq.d.next = self.x_seq.val();

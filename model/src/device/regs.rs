@@ -26,7 +26,7 @@ pub use crate::regmap::*;
 /// BITag of the agent's snoop (the core's are 0..snoop_slots).
 pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
 
-/// Command execution states, the RTL's `exec_state` encoding: idle; waiting for
+/// Command execution states (the RTL keeps one flag per state, `xs_*`): idle; waiting for
 /// the core to take the port request; the harvest read in the bitmap's address
 /// registers; in its RAMs' read registers; in their output registers; in the
 /// registers on the way back from the RAMs; the word on the core's port; complete
