@@ -2,36 +2,30 @@
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
 //! Per cycle: stage A takes a line index; stage B (next cycle) decides the RAM
-//! writes, stage C carries them toward the RAMs, and stage D (the cycle after) sets
-//! the line's bit (level 0) and the summary bits above it in the bank that was
-//! active in stage A's cycle. The harvest port either swaps the active bank or
-//! reads-and-clears one word of the inactive bank; its data comes out `HV_LATENCY`
-//! (5) cycles later. A harvest read waits while stage B or C still has a set for the
-//! bank it reads, so a line dirtied before a swap is always in the bank that swap
-//! retires (stage D's set is written at the edge that takes the read, before the
-//! RAMs are read).
+//! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
+//! summary bits above it in the bank that was active in stage A's cycle. The harvest
+//! port either swaps the active bank or reads-and-clears one word of the inactive
+//! bank; its data comes out `HV_LATENCY` (5) cycles later. A harvest read waits while
+//! stage B or C still has a set for the bank it reads, so a line dirtied before a swap
+//! is always in the bank that swap retires.
 //!
 //! The RAMs' read and write ports come from registers: the read's word index is
 //! registered per level as the harvest port takes it (the harvest index comes from
 //! the register agent or the pins, through the top's port select, and the level-0
 //! address alone reaches 64 RAMs across the chip), and the RAM is read from that
 //! register a cycle later; stage C's set, or the clear decided in the cycle of its
-//! read, reach the write ports from two levels of registers (each RAM's mask, its
-//! only write enable: the set's bit, all bits for a clear), stages C and D: the RAMs
-//! spread over the chip, logic in front of them would add its routing to the long
-//! wires, and one register level left about 7 ns of wire from the decode to the
-//! farthest block (docs/fpga-steps.md step 42).
+//! read, reach the write ports straight from registers (each RAM's mask, its only
+//! write enable: the set's bit, all bits for a clear): the RAMs spread over the
+//! chip, and logic in front of them would add its routing to the long wires.
 //!
 //! The RAMs have per-bit write masks, so a set writes its one bit and never reads
 //! the word: no read-modify-write, no forwarding, and the RAM's clock-to-out is on
-//! no set path. The clear is written two cycles after its RAM read, from registers,
-//! so no RAM word is read and written in one cycle (`MaskedRam` leaves that
-//! undefined); the next two reads of the word being cleared answer 0, what the
-//! clear leaves (the first reads the RAM before the clear, the second at its edge).
-//! The model reads
+//! no set path. The clear is written a cycle after its RAM read, from registers, so
+//! no RAM word is read and written in one cycle (`MaskedRam` leaves that undefined);
+//! a read of the word being cleared answers 0, what the clear leaves. The model reads
 //! and clears at the harvest port's edge: no set reaches the read bank before the RAM
 //! read or the clear (the read waited out sets in its bank; a swap after it sends new
-//! sets through stages B to D first).
+//! sets through stages B and C first).
 //!
 //! The word passes a register at each RAM's output (`MaskedRam`'s second edge; on
 //! ECP5 the DP16KD's own output register): a reader far from the RAMs then starts
@@ -86,19 +80,13 @@ pub struct DirtyBitmap {
     /// decided at the edge before from the swap.
     sb_ret: DFF<bool>,
     sc_ret: DFF<bool>,
-    /// Each RAM's write port in stage C, decided a cycle ahead: the bits written
-    /// (the set's one bit, all for a clear, none; the RAM's only write enable), a
-    /// set (else a clear), word. A mask register per RAM, not per level with a
-    /// shared enable: each mask bit drives one block's write enable on ECP5 with no
-    /// gate between.
+    /// Each RAM's write port, decided a cycle ahead: the bits written (the set's
+    /// one bit, all for a clear, none; the RAM's only write enable), a set (else a
+    /// clear), word. A mask register per RAM, not per level with a shared enable:
+    /// each mask bit drives one block's write enable on ECP5 with no gate between.
     wr_mask: [DFF<Bits<WORD_BITS>>; 2 * L],
     wr_set: [DFF<bool>; 2 * L],
     wr_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
-    /// The same in stage D, on the RAMs' write ports: copies, so the placer can put
-    /// each level of registers on the way to the block it drives.
-    wd_mask: [DFF<Bits<WORD_BITS>>; 2 * L],
-    wd_set: [DFF<bool>; 2 * L],
-    wd_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
     /// The read taken at the last edge: level k's word index (the RAMs' read
     /// address this cycle) and whether it reads and clears level k.
     rd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
@@ -128,22 +116,15 @@ pub struct DirtyBitmap {
     lvl_word: [DFF<Bits<WORD_BITS>>; L],
     fin_valid: DFF<bool>,
     /// The read-and-clear of level k whose RAM read was at the last edge, and its
-    /// word; `clr2_*` the one before it, and its bank: a clear is written two edges
-    /// after its RAM read (from `wd_*`), so no RAM is read and written at one word
-    /// in the same cycle (the RAMs' collision behaviour is undefined, `MaskedRam`)
-    /// except by the second read after it of the word being cleared, and the first
-    /// reads the word before the clear: `collide_r` forces both answers to 0 (what
-    /// the clear leaves: sets go to the other bank). A swap between the two reads
-    /// (possible only two reads apart) means the second reads the other bank.
+    /// word: its clear is written at the next edge (from `wr_*`), so no RAM is read
+    /// and written at one word in the same cycle (the RAMs' collision behaviour is
+    /// undefined, `MaskedRam`) except by the next read of the word being cleared,
+    /// whose answer `collide_r` forces to 0 (what the clear leaves: sets go to the
+    /// other bank).
     clr_r: [DFF<bool>; L],
     clr_addr_r: [DFF<Bits<HV_INDEX_BITS>>; L],
-    clr2_r: [DFF<bool>; L],
-    clr2_addr_r: [DFF<Bits<HV_INDEX_BITS>>; L],
-    clr_bank_r: DFF<bool>,
-    clr2_bank_r: DFF<bool>,
     collide_r: DFF<bool>,
     same_word: [Signal<Local, bool>; L],
-    same_word2: [Signal<Local, bool>; L],
     level_on: [Constant<bool>; L],
     level_id: [Constant<Bits<HV_LEVEL_BITS>>; L],
     levels: Constant<Bits<HV_LEVEL_BITS>>,
@@ -199,9 +180,6 @@ impl DirtyBitmap {
             wr_mask: Default::default(),
             wr_set: Default::default(),
             wr_addr: Default::default(),
-            wd_mask: Default::default(),
-            wd_set: Default::default(),
-            wd_addr: Default::default(),
             rd_addr: Default::default(),
             rd_clr: Default::default(),
             rsp_valid_r: Default::default(),
@@ -223,13 +201,8 @@ impl DirtyBitmap {
             fin_valid: Default::default(),
             clr_r: Default::default(),
             clr_addr_r: Default::default(),
-            clr2_r: Default::default(),
-            clr2_addr_r: Default::default(),
-            clr_bank_r: Default::default(),
-            clr2_bank_r: Default::default(),
             collide_r: Default::default(),
             same_word: Default::default(),
-            same_word2: Default::default(),
             level_on: std::array::from_fn(|k| Constant::new(on(k))),
             level_id: std::array::from_fn(|k| Constant::new((k as u64).into())),
             levels: Constant::new(g.levels.into()),
@@ -282,8 +255,6 @@ impl Logic for DirtyBitmap {
             back_valid,
             back_bank,
             fin_valid,
-            clr_bank_r,
-            clr2_bank_r,
             collide_r
         );
         for r in 0..6 {
@@ -291,25 +262,17 @@ impl Logic for DirtyBitmap {
             self.wr_mask[r].clock.next = self.clock.val();
             self.wr_set[r].clock.next = self.clock.val();
             self.wr_addr[r].clock.next = self.clock.val();
-            self.wd_mask[r].clock.next = self.clock.val();
-            self.wd_set[r].clock.next = self.clock.val();
-            self.wd_addr[r].clock.next = self.clock.val();
             self.ram_back[r].clock.next = self.clock.val();
-            self.wd_mask[r].d.next = self.wr_mask[r].q.val();
-            self.wd_set[r].d.next = self.wr_set[r].q.val();
-            self.wd_addr[r].d.next = self.wr_addr[r].q.val();
             self.ram_back[r].d.next = self.ram[r].read_data.val();
-            self.ram[r].write_address.next = self.wd_addr[r].q.val();
-            self.ram[r].write_mask.next = self.wd_mask[r].q.val();
+            self.ram[r].write_address.next = self.wr_addr[r].q.val();
+            self.ram[r].write_mask.next = self.wr_mask[r].q.val();
             self.ram[r].write_data.next = self.zero.val();
-            if self.wd_set[r].q.val() {
+            if self.wr_set[r].q.val() {
                 self.ram[r].write_data.next = self.ones.val();
             }
         }
 
-        // Harvest port: a read waits while stage B or C has a set for the inactive bank
-        // (stage D's is written at the edge that takes the read, a cycle before the
-        // RAM read).
+        // Harvest port: a read waits while stage B or C has a set for the inactive bank.
         // A set is in the bank active in stage A, which is the retired one after a
         // swap; stage B's set stays retired into stage C unless a swap comes between.
         self.swap_fire.next = self.hv_valid.val() && self.hv_op.val() == self.swap.val();
@@ -338,13 +301,9 @@ impl Logic for DirtyBitmap {
 
         self.idx_b.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.sb_idx.q.val());
         self.collide_r.d.next = false;
-        self.clr_bank_r.d.next = self.rsp_bank_r.q.val();
-        self.clr2_bank_r.d.next = self.clr_bank_r.q.val();
         for k in 0..3 {
             self.clr_r[k].clock.next = self.clock.val();
             self.clr_addr_r[k].clock.next = self.clock.val();
-            self.clr2_r[k].clock.next = self.clock.val();
-            self.clr2_addr_r[k].clock.next = self.clock.val();
             self.rd_addr[k].clock.next = self.clock.val();
             self.rd_clr[k].clock.next = self.clock.val();
             self.word_b[k].next =
@@ -361,16 +320,11 @@ impl Logic for DirtyBitmap {
             self.rd_clr[k].d.next = self.clear[k].val();
             self.clr_r[k].d.next = self.rd_clr[k].q.val();
             self.clr_addr_r[k].d.next = self.rd_addr[k].q.val();
-            self.clr2_r[k].d.next = self.clr_r[k].q.val();
-            self.clr2_addr_r[k].d.next = self.clr_addr_r[k].q.val();
             self.same_word[k].next = self.rd_addr[k].q.val() == self.clr_addr_r[k].q.val();
-            self.same_word2[k].next = self.rd_addr[k].q.val() == self.clr2_addr_r[k].q.val();
             // Only read by a taken read's answer (`late_sel`), so `rsp_valid_r` is left out.
             if self.rsp_level_r.q.val() == self.level_id[k].val()
-                && ((self.clr_r[k].q.val() && self.same_word[k].val())
-                    || (self.clr2_r[k].q.val()
-                        && self.same_word2[k].val()
-                        && self.clr2_bank_r.q.val() == self.rsp_bank_r.q.val()))
+                && self.clr_r[k].q.val()
+                && self.same_word[k].val()
             {
                 self.collide_r.d.next = true;
             }

@@ -2,22 +2,20 @@
 //! level and bank, with epoch-swap plus read-and-clear harvest.
 //!
 //! Per cycle: stage A takes a line index; stage B (next cycle) decides the RAM
-//! writes, stage C carries them toward the RAMs, and stage D (the cycle after)
-//! sets the line's bit (level 0) and the summary bits above it in the bank that was
-//! active in stage A's cycle. The harvest port either swaps the active bank or
+//! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
+//! summary bits above it in the bank that was active in stage A's cycle. The harvest port either swaps the active bank or
 //! reads-and-clears one word of the inactive bank; its data comes out `HV_LATENCY`
 //! (5) cycles later (an address register beside the RAMs, a RAM's read register,
 //! its output register, a register on the way back from the RAMs, then a register
 //! per level that picks the bank). A harvest read waits while stage B or C still
 //! has a set for the bank it reads, so a line dirtied before a swap is always in
-//! the bank that swap retires (stage D's set is written at the read's edge, before
-//! the RAMs are read).
+//! the bank that swap retires.
 //!
 //! The model ORs bits into its vectors and reads and clears a word at its read's
-//! edge; the RTL reads the RAM an edge later and clears it two edges after that, and
-//! its masked RAM writes and 0 answer to a read of a word being cleared give the
+//! edge; the RTL reads the RAM an edge later and clears it an edge after that, and
+//! its masked RAM writes and 0 answer to a read of the word being cleared give the
 //! same words (no set reaches the read bank in between: a read waits out sets in
-//! its bank, and a swap after it sends new sets through stages B to D first).
+//! its bank, and a swap after it sends new sets through stages B and C first).
 
 use crate::config::{Geometry, MAX_LEVELS};
 use crate::protocol::{ErrCode, HV_LATENCY, HV_SWAP};
@@ -34,10 +32,9 @@ pub struct DirtyBitmap {
     base: [usize; L],
     epoch: usize,
     bank: [Vec<u64>; 2],
-    /// Stages B, C and D: (bank, line index) of a set; D's is written this cycle.
+    /// Stages B and C: (bank, line index) of a set; C's is written this cycle.
     b: Option<(usize, u64)>,
     c: Option<(usize, u64)>,
-    d: Option<(usize, u64)>,
     /// The reads taken at the last `HV_LATENCY` edges (valid, data), newest first;
     /// the oldest's word is on the port.
     reads: [(bool, u64); HV_LATENCY],
@@ -67,13 +64,12 @@ impl DirtyBitmap {
             bank: [vec![0; total], vec![0; total]],
             b: None,
             c: None,
-            d: None,
             reads: [(false, 0); HV_LATENCY],
         }
     }
 
     /// Harvest-port ready: a swap always goes; a read waits out a stage-B or C set
-    /// in its bank (stage D's is written at the read's edge).
+    /// in its bank.
     #[inline]
     pub fn ready(&self, hv_op: u64) -> bool {
         let retired = |s: Option<(usize, u64)>| s.is_some_and(|(b, _)| b != self.epoch);
@@ -90,7 +86,7 @@ impl DirtyBitmap {
     /// Clock edge. `set`: line index entering stage A. `hv`: fired harvest op (op, level, index).
     #[inline]
     pub fn tick(&mut self, set: Option<u64>, hv: Option<(u64, u64, u64)>) -> ErrCode {
-        if let Some((b, idx)) = self.d {
+        if let Some((b, idx)) = self.c {
             let bank = &mut self.bank[b];
             let mut cur = idx;
             for &base in &self.base[..self.levels] {
@@ -119,7 +115,6 @@ impl DirtyBitmap {
             }
             None => {}
         }
-        self.d = self.c;
         self.c = self.b;
         self.b = set.map(|idx| (old_epoch, idx));
         err
@@ -177,10 +172,11 @@ mod tests {
         let mut b = bitmap(3, 16);
         // line 0x1234: level 0 word 0x123 bit 4; level 1 word 0x12 bit 3; level 2 word 1 bit 2
         b.tick(Some(0x1234), None);
-        for stage in ["B decides the write", "C carries it"] {
-            b.tick(None, None);
-            assert!(b.peek_dirty_lines().is_empty(), "stage {stage}");
-        }
+        b.tick(None, None);
+        assert!(
+            b.peek_dirty_lines().is_empty(),
+            "stage B only decides the write"
+        );
         b.tick(None, None);
         assert_eq!(b.peek_dirty_lines(), vec![0x1234]);
         b.tick(None, Some((SW, 0, 0)));
@@ -200,10 +196,7 @@ mod tests {
         b.tick(Some(40), None); // new bank
         assert!(!b.ready(RD), "stage C still writes the retired bank");
         b.tick(None, None);
-        assert!(
-            b.ready(RD),
-            "line 5's set is in stage D (written at the read's edge), line 40's in C for the active bank"
-        );
+        assert!(b.ready(RD), "line 40's set is for the active bank");
         assert_eq!(read(&mut b, 0, 0), 1 << 5);
         assert_eq!(read(&mut b, 0, 1), 0, "line 40 went to the active bank");
         b.tick(None, Some((SW, 0, 0)));
