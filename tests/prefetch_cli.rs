@@ -13,7 +13,8 @@
 //! to take three cycles: one device cycle more per harvest read, nothing else; and
 //! four: one more device cycle per harvest read, and the driver's first poll of a
 //! harvest read's completion now comes too early, so one more poll per harvest
-//! read: more polls, L1 hits and host cycles, nothing else); the prefetch fields;
+//! read: more polls, L1 hits and host cycles, nothing else; and five (step 42):
+//! one more device cycle per harvest read, nothing else); the prefetch fields;
 //! one-line errors.
 //! Regenerate them only for a deliberate change of the sim's results.
 mod common;
