@@ -31,11 +31,12 @@
 //! ECP5 the DP16KD's own output register): a reader far from the RAMs then starts
 //! from flip-flops, not from the block RAM's clock-to-out (5.8 ns on a DP16KD); then
 //! a plain register per RAM on the way back (a block's output register to the word
-//! was one LUT behind about 7 ns of wire with the 16 MiB window's 96 blocks, step
-//! 42). Then one register per level takes its two banks' words through one gate (bank, and
-//! "this level answers", both flip-flops), between those RAMs, and the answer is the
-//! OR of the three: the RAMs of one word bit lie far apart, so no path gathers all
-//! six RAMs through the level and bank select in one cycle.
+//! was one LUT behind about 7 ns of wire with the 16 MiB window's 96 blocks,
+//! docs/fpga-steps.md step 42). Then one register per level takes its two banks'
+//! words through one gate (bank, and "this level answers", both flip-flops), between
+//! those RAMs, and the answer is the OR of the three: the RAMs of one word bit lie
+//! far apart, so no path gathers all six RAMs through the level and bank select in
+//! one cycle.
 
 use crate::mem::MaskedRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};

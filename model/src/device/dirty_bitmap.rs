@@ -3,11 +3,11 @@
 //!
 //! Per cycle: stage A takes a line index; stage B (next cycle) decides the RAM
 //! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
-//! summary bits above it in the bank that was active in stage A's cycle. The harvest port either swaps the active bank or
-//! reads-and-clears one word of the inactive bank; its data comes out `HV_LATENCY`
-//! (5) cycles later (an address register beside the RAMs, a RAM's read register,
-//! its output register, a register on the way back from the RAMs, then a register
-//! per level that picks the bank). A harvest read waits while stage B or C still
+//! summary bits above it in the bank that was active in stage A's cycle. The
+//! harvest port either swaps the active bank or reads-and-clears one word of the
+//! inactive bank; its data comes out `HV_LATENCY` (5) cycles later (an address
+//! register beside the RAMs, a RAM's read register, its output register, a register
+//! on the way back from the RAMs, then a register per level that picks the bank). A harvest read waits while stage B or C still
 //! has a set for the bank it reads, so a line dirtied before a swap is always in
 //! the bank that swap retires.
 //!

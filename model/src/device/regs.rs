@@ -26,11 +26,12 @@ pub use crate::regmap::*;
 /// BITag of the agent's snoop (the core's are 0..snoop_slots).
 pub const AGENT_BITAG: u64 = 1 << (BITAG_BITS - 1);
 
-/// Command execution states (the RTL keeps one flag per state, `xs_*`): idle; waiting for
-/// the core to take the port request; the harvest read in the bitmap's address
-/// registers; in its RAMs' read registers; in their output registers; in the
-/// registers on the way back from the RAMs; the word on the core's port; complete
-/// with the word; complete after the core took a recall or a swap at the last edge.
+/// Command execution states (the RTL keeps one flag per state, `xs_*`): idle;
+/// waiting for the core to take the port request; the harvest read in the bitmap's
+/// address registers; in its RAMs' read registers; in their output registers; in
+/// the registers on the way back from the RAMs; the word on the core's port;
+/// complete with the word; complete after the core took a recall or a swap at the
+/// last edge.
 pub const X_IDLE: u8 = 0;
 pub const X_PORT: u8 = 1;
 pub const X_READ: u8 = 6;
@@ -643,9 +644,9 @@ impl Regs {
                 }
             }
             // The harvest word comes `HV_LATENCY` cycles after the read (the
-            // bitmap's address, RAM read, output and return registers) and is registered
-            // again before the completion line: the RAMs are at the other end of
-            // the chip.
+            // bitmap's address, RAM read, output and return registers) and is
+            // registered again before the completion line: the RAMs are at the other
+            // end of the chip.
             X_READ => self.exec_state = X_RAM,
             X_RAM => self.exec_state = X_WORD,
             X_WORD => self.exec_state = X_BACK,
