@@ -210,8 +210,10 @@ pub struct Regs {
     exec_pend: DFF<bool>,
     /// The command execution state (the model's `exec_state`), one flag per state:
     /// `xs_busy` is "not idle" (so all start false), the rest one-hot among
-    /// themselves. A state compare in front of every command register's enable was
-    /// a LUT level on the agent's late paths (step 42).
+    /// themselves. `xs_busy` equals the OR of the others and is kept as a flag so
+    /// the launch (`!xs_busy && exec_pend`) reads one flip-flop: a state compare in
+    /// front of every command register's enable was a LUT level on the agent's
+    /// late paths (docs/fpga-steps.md step 42).
     xs_busy: DFF<bool>,
     xs_port: DFF<bool>,
     xs_read: DFF<bool>,
