@@ -3,8 +3,11 @@
 //! Kept as two 32-bit halves. The high half's carry is decided from registers (a
 //! flag that the low half's top 29 bits are all ones, kept beside it) and the step
 //! (the low half's low 3 bits plus the step reaching 8), not from the low half's
-//! sum, so no 64-bit carry chain follows the step: the two 32-bit chains run side
-//! by side, each starting from flip-flops and the step.
+//! sum, so no 64-bit carry chain follows the step. The carry itself is registered
+//! (`carry_r`) and lands in the high half an edge later: the high half is kept
+//! beside its successor (`hi_p1`), the value shows `hi_p1` while a carry is pending,
+//! and `carry_r` alone enables the high half's 64 flip-flops, so the step's decision
+//! ends at one flip-flop instead of at 32 enables (docs/fpga-steps.md, step 43).
 
 use rust_hdl::prelude::*;
 
@@ -16,7 +19,12 @@ pub struct Count64 {
     /// The count, from registers.
     pub value: Signal<Out, Bits<64>>,
     lo: DFF<Bits<32>>,
+    /// The high half without the carry pending in `carry_r`.
     hi: DFF<Bits<32>>,
+    /// Always `hi` + 1 (modulo 2^32).
+    hi_p1: DFFWithInit<Bits<32>>,
+    /// The low half carried out at the last edge; not yet in `hi`.
+    carry_r: DFF<bool>,
     /// `lo`'s bits 31-3 are all ones.
     top_ones: DFF<bool>,
     /// `lo`'s bits 31-3 are all ones but bit 3 (one carry into bit 3 from `top_ones`).
@@ -37,6 +45,8 @@ impl Default for Count64 {
             value: Default::default(),
             lo: Default::default(),
             hi: Default::default(),
+            hi_p1: DFFWithInit::new(1u64.into()),
+            carry_r: Default::default(),
             low4: Default::default(),
             c3: Default::default(),
             carry: Default::default(),
@@ -52,7 +62,7 @@ impl Default for Count64 {
 impl Logic for Count64 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, lo, hi, top_ones);
+        dff_setup!(self, clock, lo, hi, hi_p1, carry_r, top_ones);
         self.low4.next =
             bit_cast::<4, 3>(self.lo.q.val().get_bits::<3>(0)) + bit_cast::<4, 3>(self.step.val());
         // The low 3 bits plus the step carry into bit 3 (reach 8).
@@ -62,12 +72,18 @@ impl Logic for Count64 {
         self.top_ones.d.next =
             (self.top_ones.q.val() && !self.c3.val()) || (self.top_next.val() && self.c3.val());
         self.lo.d.next = self.lo.q.val() + bit_cast::<32, 3>(self.step.val());
-        self.hi.d.next = self.hi.q.val();
-        if self.carry.val() {
-            self.hi.d.next = self.hi.q.val() + self.one.val();
+        self.carry_r.d.next = self.carry.val();
+        if self.carry_r.q.val() {
+            self.hi.d.next = self.hi_p1.q.val();
+            self.hi_p1.d.next = self.hi_p1.q.val() + self.one.val();
         }
-        self.value.next =
-            bit_cast::<64, 32>(self.lo.q.val()) | (bit_cast::<64, 32>(self.hi.q.val()) << 32u64);
+        if self.carry_r.q.val() {
+            self.value.next = bit_cast::<64, 32>(self.lo.q.val())
+                | (bit_cast::<64, 32>(self.hi_p1.q.val()) << 32u64);
+        } else {
+            self.value.next = bit_cast::<64, 32>(self.lo.q.val())
+                | (bit_cast::<64, 32>(self.hi.q.val()) << 32u64);
+        }
     }
 }
 
@@ -89,6 +105,9 @@ mod tests {
             for start in [0u64, 0xffff_fff0, 0x1_ffff_fffa, 0xffff_ffff_ffff_fff9] {
                 x.lo.q.next = (start & 0xffff_ffff).into();
                 x.hi.q.next = (start >> 32).into();
+                // `DFFWithInit` keeps its value XOR its initial 1.
+                x.hi_p1.dff.q.next = ((((start >> 32) + 1) & 0xffff_ffff) ^ 1).into();
+                x.carry_r.q.next = false;
                 x.top_ones.q.next = (start & 0xffff_ffff) >> 3 == 0x1fff_ffff;
                 x.step.next = 0.into();
                 x = ep.wait(1, x)?;
