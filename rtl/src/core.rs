@@ -196,6 +196,10 @@ pub struct Core {
     s4_snoop: DFF<bool>,
     s4_snoop_op: DFF<Op>,
     s4_line: DFF<Bits<LINE_BITS>>,
+    /// `s4_line` again, for the filter's tag compares alone: a `keep_*` copy, like
+    /// the filter's `keep_set` (the plain register is shared with the agent's event
+    /// path).
+    keep_sf_line: DFF<Bits<LINE_BITS>>,
     // filter stage: the message accepted four cycles ago, looked up and applied
     s5_valid: DFF<bool>,
     /// The filter operation, NONE when the stage is empty.
@@ -473,6 +477,7 @@ impl Core {
             s4_snoop: Default::default(),
             s4_snoop_op: Default::default(),
             s4_line: Default::default(),
+            keep_sf_line: Default::default(),
             s5_valid: Default::default(),
             s5_op: Default::default(),
             s5_owned: Default::default(),
@@ -904,7 +909,7 @@ impl Logic for Core {
         self.sf.addr.next = self.s5_addr.val();
         // Masked again after the copy: constants do not cross its module's boundary,
         // and unmasked its high bits would join every tag compare.
-        self.sf.mid_next.next = self.s3_line.q.val() & self.window_mask.val();
+        self.sf.mid_line.next = self.keep_sf_line.q.val() & self.window_mask.val();
         self.needs_victim.next =
             self.s5_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
         self.sf.op.next = self.s5_op.q.val();
@@ -1095,6 +1100,8 @@ impl Logic for Core {
         }
         self.s2_snoop_op.d.next = self.a_snoop_op.val();
         self.s2_line.d.next = self.a_addr.val().get_bits::<LINE_BITS>(0) & self.window_mask.val();
+        self.keep_sf_line.clock.next = self.clock.val();
+        self.keep_sf_line.d.next = self.s3_line.q.val();
         // The set whose read starts at the next edge, into the filter's `keep_set` copies (the
         // plain register is one flip-flop with the agent's dirty-record register, far
         // from the filter's LUT RAMs). After `s2_line.d`: a Verilog block reads a

@@ -35,10 +35,9 @@ pub struct SnoopFilter {
     pub clock: Signal<In, Clock>,
     /// Line the message names (its set was read at the previous edge).
     pub addr: Signal<In, Bits<ADDR_BITS>>,
-    /// Window-relative line of the message to look up two cycles from now: it is
-    /// registered here (`keep_mid`) and its tag matches are decided in the next
-    /// cycle, as its set leaves the RAM.
-    pub mid_next: Signal<In, Bits<LINE_BITS>>,
+    /// Window-relative line of the message to look up in the next cycle (its set
+    /// is leaving the RAM now): its tag matches are decided in this cycle.
+    pub mid_line: Signal<In, Bits<LINE_BITS>>,
     /// Low line bits of the message to look up four cycles from now: its set's read
     /// starts at the next edge, from `keep_set`.
     pub next_addr: Signal<In, Bits<SET_BITS>>,
@@ -57,11 +56,6 @@ pub struct SnoopFilter {
     /// The set whose read starts at this edge, once per way: `keep_*` flip-flops,
     /// synthesized as modules of their own so Yosys does not merge the copies.
     keep_set: [DFF<Bits<SET_BITS>>; WAYS],
-    /// The line whose set is leaving the RAM (`mid_next` an edge later), once per
-    /// way's compares and once for the rest: each copy reaches 18-bit compares of
-    /// one way (three with the forwarded and the written word), not twelve, and
-    /// `keep_*` keeps Yosys from merging them (step 43).
-    keep_mid: [DFF<Bits<LINE_BITS>>; WAYS + 1],
     /// The set the RAMs finish reading at this edge (`keep_set` an edge later).
     pick_set: DFF<Bits<SET_BITS>>,
     /// The RAMs' words side by side, way 0 in the low bits.
@@ -126,7 +120,7 @@ pub struct SnoopFilter {
     rd_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
     fw_tag: [Signal<Local, Bits<LINE_BITS>>; WAYS],
     /// Does the way of the RAM's word / of `fwd_word` / of this cycle's entry hold
-    /// the line of `keep_mid`?
+    /// `mid_line`?
     rd_mid: [Signal<Local, bool>; WAYS],
     fw_mid: [Signal<Local, bool>; WAYS],
     entry_mid: [Signal<Local, bool>; WAYS],
@@ -140,8 +134,7 @@ impl SnoopFilter {
             clock: Default::default(),
             addr: Default::default(),
             next_addr: Default::default(),
-            mid_next: Default::default(),
-            keep_mid: Default::default(),
+            mid_line: Default::default(),
             op: Default::default(),
             owned: Default::default(),
             hit: Default::default(),
@@ -216,16 +209,12 @@ impl Logic for SnoopFilter {
             self.keep_set[w].clock.next = self.clock.val();
             self.keep_set[w].d.next = self.next_addr.val();
         }
-        for c in 0..5 {
-            self.keep_mid[c].clock.next = self.clock.val();
-            self.keep_mid[c].d.next = self.mid_next.val();
-        }
         self.set_index.next = self.addr.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.pick_set.d.next = self.keep_set[0].q.val();
         self.next_set.next = self.pick_set.q.val() & self.set_mask.val();
-        self.mid_set.next = self.keep_mid[4].q.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
+        self.mid_set.next = self.mid_line.val().get_bits::<SET_BITS>(0) & self.set_mask.val();
         self.line.next = self.addr.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
-        self.same_line.next = self.line.val() == self.keep_mid[4].q.val();
+        self.same_line.next = self.line.val() == self.mid_line.val();
         self.rd_data.next = bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[0].ram_data.val())
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[1].ram_data.val()) << 48u64)
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.ram[2].ram_data.val()) << 96u64)
@@ -330,22 +319,22 @@ impl Logic for SnoopFilter {
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[2].val()) << 96u64)
             | (bit_cast::<WORD_BITS, ENTRY_BITS>(self.next[3].val()) << 144u64);
 
-        // Tag matches of the message in the read stage (`keep_mid`), one cycle ahead
+        // Tag matches of the message in the read stage (`mid_line`), one cycle ahead
         // of its lookup: against the word `rd_word` takes at this edge, and against
         // the word written at this edge (`next`), which its lookup uses instead when
-        // `fwd_sel` is set. A way of `next` holds the line if it was set to this
-        // cycle's line and that is the line, or was kept (or downgraded) and held it.
+        // `fwd_sel` is set. A way of `next` holds `mid_line` if it was set to this
+        // cycle's line and that is `mid_line`, or was kept (or downgraded) and held it.
         for w in 0..4 {
             self.rd_tag[w].next =
                 self.ram[w].ram_data.val().get_bits::<LINE_BITS>(0) & self.line_mask.val();
             self.fw_tag[w].next =
                 self.fwd_word.q.val().get_bits::<LINE_BITS>(w * 48) & self.line_mask.val();
             self.rd_mid[w].next = self.ram[w].ram_data.val().get_bit(47)
-                && self.rd_tag[w].val() == self.keep_mid[w].q.val();
+                && self.rd_tag[w].val() == self.mid_line.val();
             self.fw_mid[w].next = self.fwd_word.q.val().get_bit(w * 48 + 47)
-                && self.fw_tag[w].val() == self.keep_mid[w].q.val();
+                && self.fw_tag[w].val() == self.mid_line.val();
             self.entry_mid[w].next = self.entry[w].val().get_bit(47)
-                && self.entry[w].val().get_bits::<LINE_BITS>(0) == self.keep_mid[w].q.val();
+                && self.entry[w].val().get_bits::<LINE_BITS>(0) == self.mid_line.val();
             if self.fwd_sel_rd.q.val() {
                 self.match_rd[w].d.next = self.fw_mid[w].val();
             } else {

@@ -379,7 +379,7 @@ fn a_banked_ram_missing_a_write_is_caught() {
 }
 
 /// The snoop filter's Verilog, and a testbench driving it as the core does: a
-/// message a cycle, its set at `next_addr`, its line at `mid_next` two cycles
+/// message a cycle, its set at `next_addr`, its line at `mid_line` three cycles
 /// later and at `addr` (with its operation) four cycles later; lines from eight
 /// sets and six tags, so ways fill, hit, evict and meet the writes still
 /// pending. Prints hit, free and the victim line each cycle.
@@ -392,14 +392,14 @@ fn filter_bench(cycles: usize) -> (String, String) {
         "module tb;
   reg clock = 0;
   reg [{a1}:0] addr = 0;
-  reg [{l1}:0] mid_next = 0, l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0;
+  reg [{l1}:0] mid_line = 0, l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0;
   reg [{s1}:0] next_addr = 0;
   reg [1:0] op = 0, o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0;
   reg owned = 0, w0 = 0, w1 = 0, w2 = 0, w3 = 0, w4 = 0;
   wire hit, free;
   wire [{l1}:0] victim_line;
   integer c, r, seed;
-  top dut(.clock(clock), .addr(addr), .mid_next(mid_next), .next_addr(next_addr),
+  top dut(.clock(clock), .addr(addr), .mid_line(mid_line), .next_addr(next_addr),
           .op(op), .owned(owned), .hit(hit), .free(free), .victim_line(victim_line));
   initial begin
     seed = 5;
@@ -413,7 +413,7 @@ fn filter_bench(cycles: usize) -> (String, String) {
       o0 = r < 9 ? 2 : (r < 12 ? 1 : (r < 14 ? 3 : 0));
       w0 = $random(seed) & 1;
       next_addr = l0;
-      mid_next = l2;
+      mid_line = l3;
       addr = l4;
       op = o4;
       owned = w4;
