@@ -608,8 +608,9 @@ pub fn run_cli(name: &str, body: impl FnOnce() -> Result<()>) {
     }
 }
 
-/// The modules of the RTL's `keep_*` flip-flops, as a Yosys selection.
-pub const KEEP_MODULES: &str = "top$*$keep_*";
+/// The modules of the RTL's `keep_*` flip-flops, as a Yosys selection: in `top`
+/// itself and in its blocks (a selection's `*` does not stand for the `$` between).
+pub const KEEP_MODULES: &str = "top$keep_* top$*$keep_*";
 
 /// Write the RTL and harness into `dir` and synthesize them for `family`; leaves
 /// `lw_ooc.json` (flattened netlist) and `stat.json` (per-module cell counts).
@@ -624,7 +625,7 @@ pub fn synthesize(g: &Geometry, target: &Target, args: &ToolArgs, dir: &Path) ->
     std::fs::write(dir.join("lw_ooc.v"), harness::verilog())?;
     // `top` keeps its own hierarchy through synthesis, so nothing is optimised
     // across the harness boundary; flattened only once mapped. So does every
-    // flip-flop instance named `keep_*` (its module `top$..$keep_*`): a copy made to
+    // flip-flop instance named `keep_*` (its module `top$keep_*` or `top$..$keep_*`): a copy made to
     // split a net, which Yosys would otherwise merge with its twins (same input);
     // a `keep` attribute does not stop that in `synth_ecp5`.
     let script = format!(

@@ -76,7 +76,10 @@ pub struct DirtyBitmap {
     epoch: DFF<bool>,
     sb_valid: DFF<bool>,
     sb_bank: DFF<bool>,
-    sb_idx: DFF<Bits<LINE_BITS>>,
+    /// The set's line. It loads what the core's stage-2 line register loads, so it
+    /// is a `keep_*` copy: merged with that one, the core's stage-2 compares and the
+    /// bitmap's write side shared a register that could sit by only one (step 43).
+    keep_sb_idx: DFF<Bits<LINE_BITS>>,
     /// Stage B's / C's set is for the retired bank (for the harvest port's ready),
     /// decided at the edge before from the swap.
     sb_ret: DFF<bool>,
@@ -175,7 +178,7 @@ impl DirtyBitmap {
             epoch: Default::default(),
             sb_valid: Default::default(),
             sb_bank: Default::default(),
-            sb_idx: Default::default(),
+            keep_sb_idx: Default::default(),
             sb_ret: Default::default(),
             sc_ret: Default::default(),
             wr_mask: Default::default(),
@@ -240,7 +243,7 @@ impl Logic for DirtyBitmap {
             epoch,
             sb_valid,
             sb_bank,
-            sb_idx,
+            keep_sb_idx,
             sb_ret,
             sc_ret,
             rsp_valid_r,
@@ -298,9 +301,9 @@ impl Logic for DirtyBitmap {
         // Stage A enters stage B in the bank active now.
         self.sb_valid.d.next = self.set_valid.val();
         self.sb_bank.d.next = self.epoch.q.val();
-        self.sb_idx.d.next = self.set_idx.val();
+        self.keep_sb_idx.d.next = self.set_idx.val();
 
-        self.idx_b.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.sb_idx.q.val());
+        self.idx_b.next = bit_cast::<HV_INDEX_BITS, LINE_BITS>(self.keep_sb_idx.q.val());
         self.collide_r.d.next = false;
         for k in 0..3 {
             self.clr_r[k].clock.next = self.clock.val();

@@ -145,9 +145,12 @@ pub struct Device {
     regs_ndr: Signal<Local, bool>,
     regs_drs: Signal<Local, bool>,
     regs_snp: Signal<Local, bool>,
-    /// The core's events, a cycle late into the agent.
-    ev_dirty_valid: DFF<bool>,
-    ev_dirty_line: DFF<Bits<LINE_BITS>>,
+    /// The core's events, a cycle late into the agent. The dirty event's registers
+    /// load what the bitmap's set stage loads (`sb_valid`, `keep_sb_idx`), so they are
+    /// `keep_*` copies: merged with those, the agent's ring decisions started at
+    /// the bitmap's registers, across the die (step 43).
+    keep_ev_dirty_valid: DFF<bool>,
+    keep_ev_dirty_line: DFF<Bits<LINE_BITS>>,
     ev_recall_valid: DFF<bool>,
     ev_recall_line: DFF<Bits<LINE_BITS>>,
     /// The core's error counter and code, a cycle late into the agent.
@@ -259,8 +262,8 @@ impl Device {
             regs_ndr: Default::default(),
             regs_drs: Default::default(),
             regs_snp: Default::default(),
-            ev_dirty_valid: Default::default(),
-            ev_dirty_line: Default::default(),
+            keep_ev_dirty_valid: Default::default(),
+            keep_ev_dirty_line: Default::default(),
             ev_recall_valid: Default::default(),
             ev_recall_line: Default::default(),
             err_count_r: Default::default(),
@@ -299,8 +302,8 @@ impl Logic for Device {
         dff_setup!(
             self,
             clock,
-            ev_dirty_valid,
-            ev_dirty_line,
+            keep_ev_dirty_valid,
+            keep_ev_dirty_line,
             ev_recall_valid,
             ev_recall_line,
             err_count_r,
@@ -412,12 +415,12 @@ impl Logic for Device {
         self.regs.core_err_count.next = self.err_count_r.q.val();
         self.regs.core_err_code.next = self.err_code_r.q.val();
         self.regs.core_err_moved.next = self.err_moved.q.val();
-        self.ev_dirty_valid.d.next = self.core.ev_dirty_valid.val();
-        self.ev_dirty_line.d.next = self.core.ev_dirty_line.val();
+        self.keep_ev_dirty_valid.d.next = self.core.ev_dirty_valid.val();
+        self.keep_ev_dirty_line.d.next = self.core.ev_dirty_line.val();
         self.ev_recall_valid.d.next = self.core.ev_recall_valid.val();
         self.ev_recall_line.d.next = self.core.ev_recall_line.val();
-        self.regs.ev_dirty_valid.next = self.ev_dirty_valid.q.val();
-        self.regs.ev_dirty_line.next = self.ev_dirty_line.q.val();
+        self.regs.ev_dirty_valid.next = self.keep_ev_dirty_valid.q.val();
+        self.regs.ev_dirty_line.next = self.keep_ev_dirty_line.q.val();
         self.regs.ev_recall_valid.next = self.ev_recall_valid.q.val();
         self.regs.ev_recall_line.next = self.ev_recall_line.q.val();
 
