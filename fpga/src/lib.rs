@@ -9,6 +9,7 @@
 pub mod depth;
 pub mod harness;
 pub mod json;
+pub mod merges;
 pub mod report;
 pub mod sweep;
 pub mod tools;
