@@ -155,6 +155,9 @@ fn cells_map_to_device_blocks() {
     assert_eq!(block_of("sr_SB_DFF_Q_23_DFFLC"), "harness");
     assert_eq!(block_of("dut.sf.addr_SB_LUT4_O_37_LC"), "sf");
     assert_eq!(block_of("dut.req_valid_SB_LUT4_I3_O_LC"), "core");
+    // A register of the device top's own.
+    assert_eq!(block_of("dut.keep_ev_dirty_valid.q_TRELLIS_FF_Q"), "core");
+    assert_eq!(block_of("dut.regs.slot2.dff.q_TRELLIS_FF_Q"), "regs");
 }
 
 fn config(name: &str) -> (PathBuf, Config) {
