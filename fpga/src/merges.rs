@@ -9,6 +9,7 @@
 //! Debian Yosys on `top.v` as far as `opt_merge`, with the same `keep_*` rule, and
 //! lists the register merges it makes.
 
+use crate::report::census_block;
 use crate::tools::{self, Tool};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -80,26 +81,14 @@ pub fn parse_merges(log: &str) -> Vec<Merge> {
         .collect()
 }
 
-/// The block a register's instance path belongs to: the longest of `blocks`
-/// (`blocks_of_verilog`) it lies in, `top` for the device top's own registers.
-pub fn block_of_path(path: &str, blocks: &BTreeSet<String>) -> String {
-    blocks
-        .iter()
-        .filter(|b| path.starts_with(b.as_str()) && path[b.len()..].starts_with('.'))
-        .max_by_key(|b| b.len())
-        .cloned()
-        .unwrap_or_else(|| "top".into())
-}
-
-/// The merges between registers of different blocks, with the two blocks.
+/// The merges between registers of different blocks (`census_block`'s blocks: the
+/// top's own registers are `top`), with the two blocks.
 pub fn across_blocks(merges: &[Merge], blocks: &BTreeSet<String>) -> Vec<(Merge, String, String)> {
+    let block = |path: &str| census_block(&format!("dut.{path}"), blocks).expect("a device cell");
     merges
         .iter()
         .filter_map(|m| {
-            let (a, b) = (
-                block_of_path(&m.removed, blocks),
-                block_of_path(&m.kept, blocks),
-            );
+            let (a, b) = (block(&m.removed), block(&m.kept));
             (a != b).then(|| (m.clone(), a, b))
         })
         .collect()
