@@ -100,13 +100,27 @@ pub struct SnoopFilter {
     mid_set: Signal<Local, Bits<SET_BITS>>,
     word: Signal<Local, Bits<WORD_BITS>>,
     entry: [Signal<Local, Bits<ENTRY_BITS>>; WAYS],
-    matches: [Signal<Local, bool>; WAYS],
-    empty: [Signal<Local, bool>; WAYS],
-    /// `hit_below[w]`: some way below `w` matches (so the lowest match wins).
-    hit_below: [Signal<Local, bool>; 5],
-    free_below: [Signal<Local, bool>; 5],
+    /// The lookup decided twice, once for each word the lookup may use (`_f`:
+    /// `fwd_word` with `match_fwd`; `_r`: `rd_word` with `match_rd`), and picked by
+    /// `fwd_sel` last, so the select is not in front of the priority chains.
+    /// `hit_below_*[w]`: some way below `w` matches (so the lowest match wins).
+    matches_f: [Signal<Local, bool>; WAYS],
+    matches_r: [Signal<Local, bool>; WAYS],
+    empty_f: [Signal<Local, bool>; WAYS],
+    empty_r: [Signal<Local, bool>; WAYS],
+    hit_below_f: [Signal<Local, bool>; 5],
+    hit_below_r: [Signal<Local, bool>; 5],
+    free_below_f: [Signal<Local, bool>; 5],
+    free_below_r: [Signal<Local, bool>; 5],
+    first_hit_f: [Signal<Local, bool>; WAYS],
+    first_hit_r: [Signal<Local, bool>; WAYS],
+    first_free_f: [Signal<Local, bool>; WAYS],
+    first_free_r: [Signal<Local, bool>; WAYS],
+    target_f: [Signal<Local, bool>; WAYS],
+    target_r: [Signal<Local, bool>; WAYS],
+    any_hit: Signal<Local, bool>,
+    any_free: Signal<Local, bool>,
     first_hit: [Signal<Local, bool>; WAYS],
-    first_free: [Signal<Local, bool>; WAYS],
     target: [Signal<Local, bool>; WAYS],
     take_new: [Signal<Local, bool>; WAYS],
     clear: [Signal<Local, bool>; WAYS],
@@ -174,12 +188,23 @@ impl SnoopFilter {
             mid_set: Default::default(),
             word: Default::default(),
             entry: Default::default(),
-            matches: Default::default(),
-            empty: Default::default(),
-            hit_below: Default::default(),
-            free_below: Default::default(),
+            matches_f: Default::default(),
+            matches_r: Default::default(),
+            empty_f: Default::default(),
+            empty_r: Default::default(),
+            hit_below_f: Default::default(),
+            hit_below_r: Default::default(),
+            free_below_f: Default::default(),
+            free_below_r: Default::default(),
+            first_hit_f: Default::default(),
+            first_hit_r: Default::default(),
+            first_free_f: Default::default(),
+            first_free_r: Default::default(),
+            target_f: Default::default(),
+            target_r: Default::default(),
+            any_hit: Default::default(),
+            any_free: Default::default(),
             first_hit: Default::default(),
-            first_free: Default::default(),
             target: Default::default(),
             take_new: Default::default(),
             clear: Default::default(),
@@ -233,9 +258,13 @@ impl Logic for SnoopFilter {
             self.word.next = self.rd_word.q.val();
         }
 
-        // Lookup: lowest valid way whose tag matches, lowest invalid way.
-        self.hit_below[0].next = false;
-        self.free_below[0].next = false;
+        // Lookup: lowest valid way whose tag matches, lowest invalid way; decided for
+        // both words and picked by `fwd_sel` (the tag compares were made in the read
+        // stage, see the end of `update`).
+        self.hit_below_f[0].next = false;
+        self.hit_below_r[0].next = false;
+        self.free_below_f[0].next = false;
+        self.free_below_r[0].next = false;
         for w in 0..4 {
             // Ways past `sf_ways` stay zero; masking them lets synthesis drop their bits.
             self.entry[w].next = self.entry_none.val();
@@ -243,23 +272,54 @@ impl Logic for SnoopFilter {
                 self.entry[w].next =
                     self.word.val().get_bits::<ENTRY_BITS>(w * 48) & self.entry_keep.val();
             }
-            // The tag compare was made in the read stage (see the end of `update`).
-            if self.fwd_sel.q.val() {
-                self.matches[w].next = self.way_on[w].val() && self.match_fwd[w].q.val();
-            } else {
-                self.matches[w].next = self.way_on[w].val() && self.match_rd[w].q.val();
-            }
-            self.empty[w].next = self.way_on[w].val() && !self.entry[w].val().get_bit(47);
-            self.first_hit[w].next = self.matches[w].val() && !self.hit_below[w].val();
-            self.first_free[w].next = self.empty[w].val() && !self.free_below[w].val();
-            self.hit_below[w + 1].next = self.hit_below[w].val() || self.matches[w].val();
-            self.free_below[w + 1].next = self.free_below[w].val() || self.empty[w].val();
+            self.matches_f[w].next = self.way_on[w].val() && self.match_fwd[w].q.val();
+            self.matches_r[w].next = self.way_on[w].val() && self.match_rd[w].q.val();
+            self.empty_f[w].next = self.way_on[w].val() && !self.fwd_word.q.val().get_bit(w * 48 + 47);
+            self.empty_r[w].next = self.way_on[w].val() && !self.rd_word.q.val().get_bit(w * 48 + 47);
+            self.first_hit_f[w].next = self.matches_f[w].val() && !self.hit_below_f[w].val();
+            self.first_hit_r[w].next = self.matches_r[w].val() && !self.hit_below_r[w].val();
+            self.first_free_f[w].next = self.empty_f[w].val() && !self.free_below_f[w].val();
+            self.first_free_r[w].next = self.empty_r[w].val() && !self.free_below_r[w].val();
+            self.hit_below_f[w + 1].next = self.hit_below_f[w].val() || self.matches_f[w].val();
+            self.hit_below_r[w + 1].next = self.hit_below_r[w].val() || self.matches_r[w].val();
+            self.free_below_f[w + 1].next = self.free_below_f[w].val() || self.empty_f[w].val();
+            self.free_below_r[w + 1].next = self.free_below_r[w].val() || self.empty_r[w].val();
         }
-        self.hit.next = self.hit_below[4].val();
-        self.free.next = self.free_below[4].val();
-        self.evict.next = self.op.val() == self.op_set.val()
-            && !self.hit_below[4].val()
-            && !self.free_below[4].val();
+        for w in 0..4 {
+            if self.hit_below_f[4].val() {
+                self.target_f[w].next = self.first_hit_f[w].val();
+            } else if self.free_below_f[4].val() {
+                self.target_f[w].next = self.first_free_f[w].val();
+            } else {
+                self.target_f[w].next = self.victim.q.val() == self.way_id[w].val();
+            }
+            if self.hit_below_r[4].val() {
+                self.target_r[w].next = self.first_hit_r[w].val();
+            } else if self.free_below_r[4].val() {
+                self.target_r[w].next = self.first_free_r[w].val();
+            } else {
+                self.target_r[w].next = self.victim.q.val() == self.way_id[w].val();
+            }
+        }
+        if self.fwd_sel.q.val() {
+            self.any_hit.next = self.hit_below_f[4].val();
+            self.any_free.next = self.free_below_f[4].val();
+            for w in 0..4 {
+                self.first_hit[w].next = self.first_hit_f[w].val();
+                self.target[w].next = self.target_f[w].val();
+            }
+        } else {
+            self.any_hit.next = self.hit_below_r[4].val();
+            self.any_free.next = self.free_below_r[4].val();
+            for w in 0..4 {
+                self.first_hit[w].next = self.first_hit_r[w].val();
+                self.target[w].next = self.target_r[w].val();
+            }
+        }
+        self.hit.next = self.any_hit.val();
+        self.free.next = self.any_free.val();
+        self.evict.next =
+            self.op.val() == self.op_set.val() && !self.any_hit.val() && !self.any_free.val();
 
         self.victim_line.next = self.line_zero.val();
         for w in 0..4 {
@@ -283,13 +343,6 @@ impl Logic for SnoopFilter {
         // (take the new entry, clear it, clear its owned bit), so a bit's logic is one
         // LUT behind them rather than a chain of per-operation muxes.
         for w in 0..4 {
-            if self.hit_below[4].val() {
-                self.target[w].next = self.first_hit[w].val();
-            } else if self.free_below[4].val() {
-                self.target[w].next = self.first_free[w].val();
-            } else {
-                self.target[w].next = self.victim.q.val() == self.way_id[w].val();
-            }
             self.take_new[w].next = self.op.val() == self.op_set.val() && self.target[w].val();
             self.clear[w].next = self.op.val() == self.op_remove.val() && self.first_hit[w].val();
             self.disown[w].next =
