@@ -200,6 +200,12 @@ pub struct Core {
     /// the filter's `keep_set` (the plain register is shared with the agent's event
     /// path).
     keep_sf_line: DFF<Bits<LINE_BITS>>,
+    /// `drs_valid_r`'s copy for the read queue's pop: the register itself enables
+    /// the DRS register's 512 data flip-flops and sits among them; the copy can sit
+    /// by the queue (a `keep_*` module, so Yosys does not merge the two).
+    keep_drs_valid: DFF<bool>,
+    /// The DRS register is free for the pop (from `keep_drs_valid`).
+    drs_free_pop: Signal<Local, bool>,
     // filter stage: the message accepted four cycles ago, looked up and applied
     s5_valid: DFF<bool>,
     /// The filter operation, NONE when the stage is empty.
@@ -478,6 +484,8 @@ impl Core {
             s4_snoop_op: Default::default(),
             s4_line: Default::default(),
             keep_sf_line: Default::default(),
+            keep_drs_valid: Default::default(),
+            drs_free_pop: Default::default(),
             s5_valid: Default::default(),
             s5_op: Default::default(),
             s5_owned: Default::default(),
@@ -859,6 +867,7 @@ impl Logic for Core {
         self.ndr_free.next = !self.ndr_valid_r.q.val() || self.ndr_ready.val();
         self.mem_free.next = !self.mem_valid_r.q.val() || self.mem_req_ready.val();
         self.drs_free.next = !self.drs_valid_r.q.val() || self.drs_ready.val();
+        self.drs_free_pop.next = !self.keep_drs_valid.q.val() || self.drs_ready.val();
         self.snq_pop.next =
             self.snq_count.q.val() != self.snq_at[0].val() && self.tracker.free_valid.val();
         // Room when the entries counted plus those reserved are fewer than five, or the
@@ -1167,7 +1176,7 @@ impl Logic for Core {
         }
 
         // Read queue and DRS register: one memory response per cycle.
-        self.take_rsp.next = self.drs_free.val() && !self.rq.empty.val();
+        self.take_rsp.next = self.drs_free_pop.val() && !self.rq.empty.val();
         self.pop.next = self.mem_rsp_valid.val() && self.take_rsp.val();
         self.rq.push.next = self.acc_rd.val();
         // Only the request channel pushes (reads), so the tail entry takes its tag and
@@ -1184,6 +1193,13 @@ impl Logic for Core {
         // of its 512 flip-flops is not the memory response's valid.
         if self.drs_free.val() {
             self.drs_data_r.d.next = self.mem_rsp_data.val();
+        }
+        self.keep_drs_valid.clock.next = self.clock.val();
+        self.keep_drs_valid.d.next = self.keep_drs_valid.q.val();
+        if self.pop.val() {
+            self.keep_drs_valid.d.next = true;
+        } else if self.drs_ready.val() {
+            self.keep_drs_valid.d.next = false;
         }
         if self.pop.val() {
             self.drs_valid_r.d.next = true;
