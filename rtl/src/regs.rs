@@ -255,6 +255,18 @@ pub struct Regs {
     prod: Count64,
     n_rec_r: DFF<Bits<3>>,
     n_drop_r: DFF<Bits<3>>,
+    /// The ring's inputs, registered beside it: the ring decides on the events a
+    /// cycle after they arrive, so its decisions start at registers of its own.
+    ring_dirty_valid: DFF<bool>,
+    ring_dirty_line: DFF<Bits<LINE_BITS>>,
+    ring_recall_valid: DFF<bool>,
+    ring_recall_line: DFF<Bits<LINE_BITS>>,
+    ring_err_valid: DFF<bool>,
+    ring_err_count: DFF<Bits<ERR_COUNT_BITS>>,
+    ring_err_code: DFF<Bits<ERR_CODE_BITS>>,
+    ring_pt_valid: DFF<bool>,
+    ring_pt_rec: DFF<W>,
+    ring_pt_lost: DFF<bool>,
     cons: DFF<W>,
     /// (producer - the room's consumer) mod 64, and the producer's next four slots,
     /// registered from the next state (decided appends included).
@@ -656,6 +668,16 @@ impl Regs {
             prod: Default::default(),
             n_rec_r: Default::default(),
             n_drop_r: Default::default(),
+            ring_dirty_valid: Default::default(),
+            ring_dirty_line: Default::default(),
+            ring_recall_valid: Default::default(),
+            ring_recall_line: Default::default(),
+            ring_err_valid: Default::default(),
+            ring_err_count: Default::default(),
+            ring_err_code: Default::default(),
+            ring_pt_valid: Default::default(),
+            ring_pt_rec: Default::default(),
+            ring_pt_lost: Default::default(),
             cons: Default::default(),
             fill: Default::default(),
             cons_move: Default::default(),
@@ -951,7 +973,17 @@ impl Logic for Regs {
             slot0,
             slot1,
             slot2,
-            slot3
+            slot3,
+            ring_dirty_valid,
+            ring_dirty_line,
+            ring_recall_valid,
+            ring_recall_line,
+            ring_err_valid,
+            ring_err_count,
+            ring_err_code,
+            ring_pt_valid,
+            ring_pt_rec,
+            ring_pt_lost
         );
         // 64-bit counters: clocked here, stepping by 0 unless a rule below says.
         self.err_count.clock.next = self.clock.val();
@@ -1569,16 +1601,26 @@ impl Logic for Regs {
             self.changed.next = self.changed.val() | self.bit_status.val();
         }
 
-        // Event ring: dirty, recall, error, page-table records in that order; one that
-        // finds the ring full is dropped and counted.
+        // Event ring: dirty, recall, error, page-table records in that order, a cycle
+        // after they arrive; one that finds the ring full is dropped and counted.
+        self.ring_dirty_valid.d.next = self.ev_dirty_valid.val();
+        self.ring_dirty_line.d.next = self.ev_dirty_line.val();
+        self.ring_recall_valid.d.next = self.ev_recall_valid.val();
+        self.ring_recall_line.d.next = self.ev_recall_line.val();
+        self.ring_err_valid.d.next = self.ev_err_valid.val();
+        self.ring_err_count.d.next = self.core_err_count.val();
+        self.ring_err_code.d.next = self.core_err_code.val();
+        self.ring_pt_valid.d.next = self.ev_pt_valid.val();
+        self.ring_pt_rec.d.next = self.ev_pt_rec.val();
+        self.ring_pt_lost.d.next = self.ev_pt_lost.val();
         self.rec_d.next =
-            self.kind_dirty.val() | bit_cast::<64, LINE_BITS>(self.ev_dirty_line.val());
+            self.kind_dirty.val() | bit_cast::<64, LINE_BITS>(self.ring_dirty_line.q.val());
         self.rec_r.next =
-            self.kind_recall.val() | bit_cast::<64, LINE_BITS>(self.ev_recall_line.val());
+            self.kind_recall.val() | bit_cast::<64, LINE_BITS>(self.ring_recall_line.q.val());
         self.rec_e.next = self.kind_error.val()
-            | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count.val()) << 16u64)
-            | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code.val());
-        self.rec_p.next = self.ev_pt_rec.val();
+            | (bit_cast::<64, ERR_COUNT_BITS>(self.ring_err_count.q.val()) << 16u64)
+            | bit_cast::<64, ERR_CODE_BITS>(self.ring_err_code.q.val());
+        self.rec_p.next = self.ring_pt_rec.q.val();
         // Room for one to four more records from flops (decided at the last edge, for
         // the fill it left). Record k's room is by the count of valid events ahead of
         // it, not of accepted ones: room for fewer records is implied by room for
@@ -1587,34 +1629,34 @@ impl Logic for Regs {
             self.has_room[k].next = !self.full[k].q.val();
         }
         self.n_de.next =
-            self.cnt_zero.val() + self.ev_dirty_valid.val() + self.ev_recall_valid.val();
-        self.n_pre.next = self.n_de.val() + self.ev_err_valid.val();
-        self.ok_d.next = self.ev_dirty_valid.val() && self.has_room[0].val();
-        self.drop_d.next = self.ev_dirty_valid.val() && !self.ok_d.val();
-        if self.ev_dirty_valid.val() {
-            self.ok_r.next = self.ev_recall_valid.val() && self.has_room[1].val();
+            self.cnt_zero.val() + self.ring_dirty_valid.q.val() + self.ring_recall_valid.q.val();
+        self.n_pre.next = self.n_de.val() + self.ring_err_valid.q.val();
+        self.ok_d.next = self.ring_dirty_valid.q.val() && self.has_room[0].val();
+        self.drop_d.next = self.ring_dirty_valid.q.val() && !self.ok_d.val();
+        if self.ring_dirty_valid.q.val() {
+            self.ok_r.next = self.ring_recall_valid.q.val() && self.has_room[1].val();
         } else {
-            self.ok_r.next = self.ev_recall_valid.val() && self.has_room[0].val();
+            self.ok_r.next = self.ring_recall_valid.q.val() && self.has_room[0].val();
         }
-        self.drop_r.next = self.ev_recall_valid.val() && !self.ok_r.val();
+        self.drop_r.next = self.ring_recall_valid.q.val() && !self.ok_r.val();
         if self.n_de.val() == self.s_zero.val() {
-            self.ok_e.next = self.ev_err_valid.val() && self.has_room[0].val();
+            self.ok_e.next = self.ring_err_valid.q.val() && self.has_room[0].val();
         } else if self.n_de.val() == self.s_one.val() {
-            self.ok_e.next = self.ev_err_valid.val() && self.has_room[1].val();
+            self.ok_e.next = self.ring_err_valid.q.val() && self.has_room[1].val();
         } else {
-            self.ok_e.next = self.ev_err_valid.val() && self.has_room[2].val();
+            self.ok_e.next = self.ring_err_valid.q.val() && self.has_room[2].val();
         }
-        self.drop_e.next = self.ev_err_valid.val() && !self.ok_e.val();
+        self.drop_e.next = self.ring_err_valid.q.val() && !self.ok_e.val();
         if self.n_pre.val() == self.s_zero.val() {
-            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[0].val();
+            self.ok_p.next = self.ring_pt_valid.q.val() && self.has_room[0].val();
         } else if self.n_pre.val() == self.s_one.val() {
-            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[1].val();
+            self.ok_p.next = self.ring_pt_valid.q.val() && self.has_room[1].val();
         } else if self.n_pre.val() == self.s_two.val() {
-            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[2].val();
+            self.ok_p.next = self.ring_pt_valid.q.val() && self.has_room[2].val();
         } else {
-            self.ok_p.next = self.ev_pt_valid.val() && self.has_room[3].val();
+            self.ok_p.next = self.ring_pt_valid.q.val() && self.has_room[3].val();
         }
-        self.drop_p.next = self.ev_pt_valid.val() && !self.ok_p.val();
+        self.drop_p.next = self.ring_pt_valid.q.val() && !self.ok_p.val();
         self.n_rec.next = self.cnt3_zero.val()
             + self.ok_d.val()
             + self.ok_r.val()
@@ -1648,13 +1690,13 @@ impl Logic for Regs {
             + self.drop_r.val()
             + self.drop_e.val()
             + self.drop_p.val()
-            + self.ev_pt_lost.val();
+            + self.ring_pt_lost.q.val();
         self.n_drop_r.d.next = self.n_drop.val();
         self.dropped.step.next = self.n_drop_r.q.val();
         // Slots likewise by the count of valid events ahead (they matter only when
         // the record is appended, and then every record ahead was too).
         self.slot_d.next = self.slot0.q.val();
-        if self.ev_dirty_valid.val() {
+        if self.ring_dirty_valid.q.val() {
             self.slot_r.next = self.slot1.q.val();
         } else {
             self.slot_r.next = self.slot_d.val();
@@ -1727,11 +1769,11 @@ impl Logic for Regs {
             self.changed.next =
                 self.changed.val() | (self.bit_ring0.val() << self.slot_p.val().get_bits::<2>(3));
         }
-        if self.ev_dirty_valid.val()
-            || self.ev_recall_valid.val()
-            || self.ev_err_valid.val()
-            || self.ev_pt_valid.val()
-            || self.ev_pt_lost.val()
+        if self.ring_dirty_valid.q.val()
+            || self.ring_recall_valid.q.val()
+            || self.ring_err_valid.q.val()
+            || self.ring_pt_valid.q.val()
+            || self.ring_pt_lost.q.val()
         {
             self.changed.next = self.changed.val() | self.bit_events.val();
         }

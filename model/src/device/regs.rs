@@ -143,6 +143,11 @@ pub struct Regs {
     db_state: u8,
     ports: CorePorts,
     // event ring
+    /// The ring's inputs as they arrived last cycle (dirty, recall, error and
+    /// page-table records, and a lost trigger event): the ring decides on them a
+    /// cycle after they arrive, from registers beside it.
+    ring_in: [Option<u64>; 4],
+    ring_lost: bool,
     records: [u64; RING_RECORDS as usize],
     /// Appends decided this cycle, written into `records` at the next edge.
     rec_pend: [Option<(usize, u64)>; 4],
@@ -248,6 +253,8 @@ impl Regs {
             hv_word: 0,
             db_state: 0,
             ports: CorePorts::default(),
+            ring_in: [None; 4],
+            ring_lost: false,
             records: [0; RING_RECORDS as usize],
             rec_pend: [None; 4],
             prod: 0,
@@ -342,6 +349,8 @@ impl Regs {
             & x.ev_recall.is_none()
             & x.ev_pt.is_none()
             & !x.ev_pt_lost
+            & self.ring_in.iter().all(Option::is_none)
+            & !self.ring_lost
             & (x.err == (self.core_err_count, self.core_err_code))
             & self.rec_pend.iter().all(Option::is_none)
             & (self.drop_pend == 0)
@@ -712,8 +721,9 @@ impl Regs {
 impl Regs {
     /// The error mirror and the event ring's part of a cycle: the status line
     /// mirrors the core's error counter a cycle late (a change is an error event);
-    /// up to four records a cycle (the page-table trigger's last), in order; a
-    /// record that finds the ring full (by `cons`, the consumer index at the start
+    /// the ring takes up to four records a cycle (the page-table trigger's last),
+    /// in order, a cycle after they arrive (`ring_in`); a record that finds the
+    /// ring full (by `cons`, the consumer index at the start
     /// of the previous cycle; the fill level is producer minus consumer modulo 64)
     /// is dropped and counted, as is a trigger event the top lost. Records decided
     /// last cycle land now; this cycle's land at the next edge.
@@ -727,12 +737,17 @@ impl Regs {
             *changed |= 1 << LINE_STATUS;
             ev_error = Some(err_count << 16 | err_code);
         }
-        let evs = [
-            x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
-            x.ev_recall.map(|l| EV_RECALL << 60 | l),
-            ev_error.map(|e| EV_ERROR << 60 | e),
-            x.ev_pt,
-        ];
+        // This cycle's records wait a cycle in the ring's input registers.
+        let evs = std::mem::replace(
+            &mut self.ring_in,
+            [
+                x.ev_dirty.map(|l| EV_DIRTY << 60 | l),
+                x.ev_recall.map(|l| EV_RECALL << 60 | l),
+                ev_error.map(|e| EV_ERROR << 60 | e),
+                x.ev_pt,
+            ],
+        );
+        let lost = std::mem::replace(&mut self.ring_lost, x.ev_pt_lost);
         // Last cycle's decisions land: records, producer, drop count.
         self.dropped = self
             .dropped
@@ -741,7 +756,7 @@ impl Regs {
             self.records[slot] = r;
             self.prod = self.prod.wrapping_add(1);
         }
-        if x.ev_pt_lost {
+        if lost {
             self.drop_pend += 1;
             *changed |= 1 << LINE_EVENTS;
         }
@@ -1156,32 +1171,39 @@ mod tests {
             ev_pt_lost: false,
             pt_refused: false,
         };
-        // Consumer 0: 32 records appended, then two dropped; the last decisions land.
+        // Consumer 0: 32 records appended, then two dropped; the ring decides each a
+        // cycle after it arrives, and the last decisions land at the edge after.
         for k in 0..RING_RECORDS + 2 {
             r.cycle(&idle, &ev(Some(k)));
         }
         r.cycle(&idle, &ev(None));
+        r.cycle(&idle, &ev(None));
         assert_eq!((r.prod, r.dropped), (RING_RECORDS, 2));
-        // Consumer 10, offered until the inbox takes it, then run until it lands.
+        // Consumer 10, offered until the inbox takes it, then run until it lands; an
+        // event arrives every cycle from then on, and each is dropped.
         let w = consumer_write(&g, 1, 10);
         let offer = AgentIn {
             rwd: true,
             ..ev(None)
         };
         while !r.cycle(&w, &offer).1 {}
+        let mut late = 0;
         for _ in 0..10 {
             if r.cons == 10 {
                 break;
             }
-            r.cycle(&idle, &ev(None));
+            r.cycle(&idle, &ev(Some(99)));
+            late += 1;
         }
         assert_eq!(r.cons, 10);
-        // The cycle after it landed the ring is still full; the next it has room.
-        r.cycle(&idle, &ev(Some(100)));
-        assert_eq!((r.prod, r.drop_pend), (RING_RECORDS, 1));
+        assert!(late > 0);
+        // The cycle after it landed the ring is still full (the event of the cycle it
+        // landed in is dropped); the next it has room.
         r.cycle(&idle, &ev(Some(101)));
+        assert_eq!((r.prod, r.drop_pend), (RING_RECORDS, 1));
         r.cycle(&idle, &ev(None));
-        assert_eq!((r.prod, r.dropped), (RING_RECORDS + 1, 3));
+        r.cycle(&idle, &ev(None));
+        assert_eq!((r.prod, r.dropped), (RING_RECORDS + 1, 2 + late));
         assert_eq!(r.records[0], EV_DIRTY << 60 | 101);
     }
 
