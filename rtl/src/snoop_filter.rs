@@ -274,8 +274,10 @@ impl Logic for SnoopFilter {
             }
             self.matches_f[w].next = self.way_on[w].val() && self.match_fwd[w].q.val();
             self.matches_r[w].next = self.way_on[w].val() && self.match_rd[w].q.val();
-            self.empty_f[w].next = self.way_on[w].val() && !self.fwd_word.q.val().get_bit(w * 48 + 47);
-            self.empty_r[w].next = self.way_on[w].val() && !self.rd_word.q.val().get_bit(w * 48 + 47);
+            self.empty_f[w].next =
+                self.way_on[w].val() && !self.fwd_word.q.val().get_bit(w * 48 + 47);
+            self.empty_r[w].next =
+                self.way_on[w].val() && !self.rd_word.q.val().get_bit(w * 48 + 47);
             self.first_hit_f[w].next = self.matches_f[w].val() && !self.hit_below_f[w].val();
             self.first_hit_r[w].next = self.matches_r[w].val() && !self.hit_below_r[w].val();
             self.first_free_f[w].next = self.empty_f[w].val() && !self.free_below_f[w].val();
