@@ -14,7 +14,10 @@
 //! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1
 //! cycles after, with the word). Completion codes land in the completion line at the
 //! edge, error codes at the edge after (from registers); a BIRsp for the agent is
-//! checked the cycle after it arrives.
+//! checked the cycle after it arrives. The event ring takes up to four records a
+//! cycle, deciding on those that reached the agent in the cycle before (registered
+//! beside it): a record is in its slot, or counted as dropped, at the third edge
+//! after it arrives.
 
 use crate::config::Geometry;
 use crate::device::pt_trigger::PFN_BITS;
