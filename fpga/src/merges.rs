@@ -30,7 +30,8 @@ pub struct Merge {
 /// removed first (`opt_dff`): they are no register at all. Works in `dir`.
 pub fn register_merges(verilog: &str, define: &str, dir: &Path) -> Result<Vec<Merge>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::write(dir.join("top.v"), verilog)?;
+    let top = dir.join("top.v");
+    std::fs::write(&top, verilog).with_context(|| format!("cannot write {}", top.display()))?;
     let yosys = tools::find(Tool::Yosys)?;
     let script = format!(
         "read_verilog -D{define} top.v; hierarchy -top top; \
@@ -51,7 +52,9 @@ pub fn register_merges(verilog: &str, define: &str, dir: &Path) -> Result<Vec<Me
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let log = std::fs::read_to_string(dir.join("merges.log"))?;
+    let log_path = dir.join("merges.log");
+    let log = std::fs::read_to_string(&log_path)
+        .with_context(|| format!("cannot read {}", log_path.display()))?;
     Ok(parse_merges(&log))
 }
 
