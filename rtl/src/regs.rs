@@ -8,7 +8,8 @@
 //! and keeping one "host holds it" bit per line. A line the device changes while the
 //! host holds it is marked for back-invalidation; one snoop at a time (BITag
 //! `AGENT_BITAG`) goes out from a register, the doorbell's BISnpData on the command
-//! line before any back-invalidation. A command (a meta-I writeback of the command
+//! line before any back-invalidation, which takes the lowest line marked as the
+//! cycle before began (a mark waits a cycle, so the pick is a register). A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
 //! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1
@@ -30,8 +31,9 @@
 //! few flags wait for the decode), the command line is decoded as it is written, the
 //! ring's room and next slots are registered, the core's events arrive through the
 //! top's register, a changed line's invalidation mark is completed a cycle later from
-//! `held` (the same marks, see `inv_new`), and a read's answer is an OR of one-hot
-//! terms.
+//! `held` (the same marks, see `inv_new`), the lowest marked line is picked into
+//! registers a cycle before its snoop is decided, and a read's answer is an OR of
+//! one-hot terms.
 
 use crate::counter::Count64;
 use crate::dirty_bitmap::LINE_BITS;
@@ -180,6 +182,12 @@ pub struct Regs {
     /// changed, held line is not one logic cone with the cycle's ring appends,
     /// inbox decode and snoop issue; `inv_pend` keeps the rest until cleared.
     inv_pend: DFF<W>,
+    /// The lowest line of `inv_now` at the last edge (found, index, one-hot): the
+    /// snoop issue and the marks' clear take it from these flip-flops, not from
+    /// the priority chain (a mark waits a cycle, see the model's `inv_pick`).
+    pick_found: DFF<bool>,
+    pick_k: DFF<K>,
+    pick_hot: DFF<W>,
     inv_new: DFF<W>,
     ndr_valid_r: DFF<bool>,
     ndr_opcode_r: DFF<Bits<RSP_OPCODE_BITS>>,
@@ -265,8 +273,6 @@ pub struct Regs {
     ring_recall_valid: DFF<bool>,
     ring_recall_line: DFF<Bits<LINE_BITS>>,
     ring_err_valid: DFF<bool>,
-    ring_err_count: DFF<Bits<ERR_COUNT_BITS>>,
-    ring_err_code: DFF<Bits<ERR_CODE_BITS>>,
     ring_pt_valid: DFF<bool>,
     ring_pt_rec: DFF<W>,
     ring_pt_lost: DFF<bool>,
@@ -607,6 +613,9 @@ impl Regs {
             in_data: Default::default(),
             held: Default::default(),
             inv_pend: Default::default(),
+            pick_found: Default::default(),
+            pick_k: Default::default(),
+            pick_hot: Default::default(),
             inv_new: Default::default(),
             ndr_valid_r: Default::default(),
             ndr_opcode_r: Default::default(),
@@ -676,8 +685,6 @@ impl Regs {
             ring_recall_valid: Default::default(),
             ring_recall_line: Default::default(),
             ring_err_valid: Default::default(),
-            ring_err_count: Default::default(),
-            ring_err_code: Default::default(),
             ring_pt_valid: Default::default(),
             ring_pt_rec: Default::default(),
             ring_pt_lost: Default::default(),
@@ -898,6 +905,9 @@ impl Logic for Regs {
             in_data,
             held,
             inv_pend,
+            pick_found,
+            pick_k,
+            pick_hot,
             inv_new,
             ndr_valid_r,
             ndr_opcode_r,
@@ -982,8 +992,6 @@ impl Logic for Regs {
             ring_recall_valid,
             ring_recall_line,
             ring_err_valid,
-            ring_err_count,
-            ring_err_code,
             ring_pt_valid,
             ring_pt_rec,
             ring_pt_lost
@@ -1427,11 +1435,11 @@ impl Logic for Regs {
                 self.snp_op_r.d.next = self.snp_data.val();
                 self.snp_line_r.d.next = self.k_command.val();
                 self.db_state.d.next = self.s_two.val();
-            } else if self.inv_found.val() {
+            } else if self.pick_found.q.val() {
                 self.snp_valid_r.d.next = true;
                 self.snp_op_r.d.next = self.snp_inv.val();
-                self.snp_line_r.d.next = self.inv_k.val();
-                self.inv_clear.next = self.inv_hot.val();
+                self.snp_line_r.d.next = self.pick_k.q.val();
+                self.inv_clear.next = self.pick_hot.q.val();
             }
         }
 
@@ -1611,8 +1619,6 @@ impl Logic for Regs {
         self.ring_recall_valid.d.next = self.ev_recall_valid.val();
         self.ring_recall_line.d.next = self.ev_recall_line.val();
         self.ring_err_valid.d.next = self.ev_err_valid.val();
-        self.ring_err_count.d.next = self.core_err_count.val();
-        self.ring_err_code.d.next = self.core_err_code.val();
         self.ring_pt_valid.d.next = self.ev_pt_valid.val();
         self.ring_pt_rec.d.next = self.ev_pt_rec.val();
         self.ring_pt_lost.d.next = self.ev_pt_lost.val();
@@ -1620,9 +1626,11 @@ impl Logic for Regs {
             self.kind_dirty.val() | bit_cast::<64, LINE_BITS>(self.ring_dirty_line.q.val());
         self.rec_r.next =
             self.kind_recall.val() | bit_cast::<64, LINE_BITS>(self.ring_recall_line.q.val());
+        // The error record is the status mirror: it loads the same values under the
+        // same flag at the same edge as `ring_err_valid`.
         self.rec_e.next = self.kind_error.val()
-            | (bit_cast::<64, ERR_COUNT_BITS>(self.ring_err_count.q.val()) << 16u64)
-            | bit_cast::<64, ERR_CODE_BITS>(self.ring_err_code.q.val());
+            | (bit_cast::<64, ERR_COUNT_BITS>(self.core_err_count_r.q.val()) << 16u64)
+            | bit_cast::<64, ERR_CODE_BITS>(self.core_err_code_r.q.val());
         self.rec_p.next = self.ring_pt_rec.q.val();
         // Room for one to four more records from flops (decided at the last edge, for
         // the fill it left). Record k's room is by the count of valid events ahead of
@@ -1784,6 +1792,9 @@ impl Logic for Regs {
             & !self.inv_clear.val();
         self.held.d.next = self.held_next.val();
         self.inv_pend.d.next = self.inv_now.val() & !self.inv_clear.val();
+        self.pick_found.d.next = self.inv_found.val();
+        self.pick_k.d.next = self.inv_k.val();
+        self.pick_hot.d.next = self.inv_hot.val();
         self.inv_new.d.next = self.changed.val();
 
         // Outputs.

@@ -83,12 +83,18 @@ pub struct SnoopTracker {
     tag_ok: Signal<Local, bool>,
     allow_next: [Signal<Local, bool>; N],
     rsp_ok: Signal<Local, bool>,
-    /// Every slot is taken at the start of the cycle: decided at the edge from the
-    /// next valid bits, so `free_valid` is a flip-flop (held inverted, since the
-    /// power-up value 0 must mean "a slot is free").
+    /// Every slot is taken at the start of the cycle, so `free_valid` is a
+    /// flip-flop (held inverted, since the power-up value 0 must mean "a slot is
+    /// free"). Decided at the edge as "no response frees a slot, and every slot was
+    /// taken or the allocation takes the one free slot": the allocation is one
+    /// term, not the head of a chain through every slot's next valid bit.
     all_busy: DFF<bool>,
     next_valid: [Signal<Local, bool>; N],
-    busy_below: [Signal<Local, bool>; 9],
+    /// At least one / two slots below `s` are free (from flip-flops), and a
+    /// response frees a slot at this edge.
+    free_one: [Signal<Local, bool>; 9],
+    free_two: [Signal<Local, bool>; 9],
+    freed: Signal<Local, bool>,
     /// The count of allocated, unsent slots as a thermometer (`unsent[k]`: more
     /// than k), stepped by the allocation and the host's take, so `head_valid` is a
     /// flip-flop one LUT behind them (the agent's snoop waits on it, step 34).
@@ -154,7 +160,9 @@ impl SnoopTracker {
             rsp_ok: Default::default(),
             all_busy: Default::default(),
             next_valid: Default::default(),
-            busy_below: Default::default(),
+            free_one: Default::default(),
+            free_two: Default::default(),
+            freed: Default::default(),
             unsent: Default::default(),
             taken_now: Default::default(),
             next_sent: Default::default(),
@@ -247,7 +255,9 @@ impl Logic for SnoopTracker {
 
         // Edge: the allocated slot was free and the freed one was sent, so these
         // touch different slots; the head slot is neither.
-        self.busy_below[0].next = true;
+        self.free_one[0].next = false;
+        self.free_two[0].next = false;
+        self.freed.next = false;
         for s in 0..8 {
             self.next_valid[s].next = self.valid[s].q.val();
             self.next_sent[s].next = self.sent[s].q.val();
@@ -275,10 +285,19 @@ impl Logic for SnoopTracker {
                 self.allow_next[s].val() && self.op[s].q.val() != self.snp_inv.val();
             self.allow_e[s].d.next =
                 self.allow_next[s].val() && self.op[s].q.val() == self.snp_cur.val();
-            self.busy_below[s + 1].next =
-                self.busy_below[s].val() && (!self.slot_on[s].val() || self.next_valid[s].val());
+            self.free_one[s + 1].next =
+                self.free_one[s].val() || (self.slot_on[s].val() && !self.valid[s].q.val());
+            self.free_two[s + 1].next = self.free_two[s].val()
+                || (self.free_one[s].val() && self.slot_on[s].val() && !self.valid[s].q.val());
+            if self.rsp_v.q.val() && self.named[s].val() {
+                self.freed.next = true;
+            }
         }
-        self.all_busy.d.next = self.busy_below[8].val();
+        // Equal to "every enabled slot's next valid bit is set": `alloc` comes only
+        // with a free slot, and fills exactly one.
+        self.all_busy.d.next = !self.freed.val()
+            && (self.all_busy.q.val()
+                || (self.alloc.val() && self.free_one[8].val() && !self.free_two[8].val()));
         // Unsent count: up one with an allocation, down one when the host takes the
         // head (there is a head exactly when the count is not zero).
         self.taken_now.next = self.head_taken.val() && self.unsent[0].q.val();

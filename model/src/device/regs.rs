@@ -8,7 +8,8 @@
 //! and keeping one "host holds it" bit per line. A line the device changes while the
 //! host holds it is marked for back-invalidation; one snoop at a time (BITag
 //! [`AGENT_BITAG`]) goes out from a register, the doorbell's BISnpData on the command
-//! line before any back-invalidation. A command (a meta-I writeback of the command
+//! line before any back-invalidation, which takes the lowest line marked as the
+//! cycle before began (a mark waits a cycle, so the pick is a register). A command (a meta-I writeback of the command
 //! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
 //! recall commands drive the core's harvest and command ports from registers and
 //! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1
@@ -104,6 +105,10 @@ pub struct Regs {
     inbox: Option<Inbox>,
     held: u64,
     inv_pend: u64,
+    /// The lowest line of `inv_pend` as the last cycle began (one-hot, 0 for
+    /// none): the snoop issue takes it, so the RTL's pick is a register, not a
+    /// priority chain in front of the snoop register and the marks' clear.
+    inv_pick: u64,
     // answer registers
     ndr_valid: bool,
     ndr_opcode: u64,
@@ -225,6 +230,7 @@ impl Regs {
             inbox: None,
             held: 0,
             inv_pend: 0,
+            inv_pick: 0,
             ndr_valid: false,
             ndr_opcode: 0,
             ndr_tag: 0,
@@ -372,6 +378,8 @@ impl Regs {
             // host holds is marked for back-invalidation as in a full cycle.
             let mut changed = 0;
             self.events(x, cons_room, &mut changed);
+            // `inv_pend` was empty as this cycle began (`events_only`).
+            self.inv_pick = 0;
             self.inv_pend = changed & self.held;
             self.snp_fresh = false;
             return (false, false);
@@ -556,12 +564,14 @@ impl Regs {
                 self.snp_op = SnpOp::BISnpData as u64;
                 self.snp_line = LINE_COMMAND;
                 self.db_state = 2;
-            } else if self.inv_pend != 0 {
-                let k = self.inv_pend.trailing_zeros() as u64;
+            } else if self.inv_pick != 0 {
+                // Still marked: only an issue clears a mark, and the cycle after
+                // one has the snoop register full.
+                debug_assert!(self.inv_pend & self.inv_pick != 0);
                 self.snp_valid = true;
                 self.snp_op = SnpOp::BISnpInv as u64;
-                self.snp_line = k;
-                inv_clear = 1 << k;
+                self.snp_line = self.inv_pick.trailing_zeros() as u64;
+                inv_clear = self.inv_pick;
             }
         }
 
@@ -716,6 +726,7 @@ impl Regs {
             self.cons = c;
         }
         self.held = ((self.held & !clr_held) | set_held) & !inv_clear;
+        self.inv_pick = self.inv_pend & self.inv_pend.wrapping_neg();
         self.inv_pend = (self.inv_pend & !inv_clear) | (changed & self.held);
         (take_req, take_rwd)
     }
