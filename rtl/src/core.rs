@@ -919,8 +919,7 @@ impl Logic for Core {
         // Masked again after the copy: constants do not cross its module's boundary,
         // and unmasked its high bits would join every tag compare.
         self.sf.mid_line.next = self.keep_sf_line.q.val() & self.window_mask.val();
-        self.needs_victim.next =
-            self.s5_op.q.val() == self.sf_set.val() && !self.sf.hit.val() && !self.sf.free.val();
+        self.needs_victim.next = self.s5_op.q.val() == self.sf_set.val() && self.sf.miss_full.val();
         self.sf.op.next = self.s5_op.q.val();
         self.sf.owned.next = self.s5_owned.q.val();
         self.snq_push.next =

@@ -44,8 +44,8 @@ pub struct SnoopFilter {
     /// What to do to that line at the edge (`SF_NONE` unless the message is accepted).
     pub op: Signal<In, Bits<2>>,
     pub owned: Signal<In, bool>,
-    pub hit: Signal<Out, bool>,
-    pub free: Signal<Out, bool>,
+    /// The lookup neither hits nor finds a free way (a `SET` then evicts).
+    pub miss_full: Signal<Out, bool>,
     /// Window-relative line under the victim pointer: the one a `SET` that neither
     /// hits nor finds a free way evicts.
     pub victim_line: Signal<Out, Bits<LINE_BITS>>,
@@ -74,6 +74,11 @@ pub struct SnoopFilter {
     /// `rd_word` (`match_rd`) and against `fwd_word` (`match_fwd`).
     match_rd: [DFF<bool>; WAYS],
     match_fwd: [DFF<bool>; WAYS],
+    /// The same way matches or is free, against each word: the miss-in-a-full-set
+    /// answer (and the snoop queue's push behind it) is then one OR of flip-flops,
+    /// not the end of the match and valid bits' chains.
+    hf_rd: [DFF<bool>; WAYS],
+    hf_fwd: [DFF<bool>; WAYS],
     line_mask: Constant<Bits<LINE_BITS>>,
     set_mask: Constant<Bits<SET_BITS>>,
     last_way: Constant<Bits<2>>,
@@ -118,8 +123,6 @@ pub struct SnoopFilter {
     first_free_r: [Signal<Local, bool>; WAYS],
     target_f: [Signal<Local, bool>; WAYS],
     target_r: [Signal<Local, bool>; WAYS],
-    any_hit: Signal<Local, bool>,
-    any_free: Signal<Local, bool>,
     first_hit: [Signal<Local, bool>; WAYS],
     target: [Signal<Local, bool>; WAYS],
     take_new: [Signal<Local, bool>; WAYS],
@@ -151,8 +154,7 @@ impl SnoopFilter {
             mid_line: Default::default(),
             op: Default::default(),
             owned: Default::default(),
-            hit: Default::default(),
-            free: Default::default(),
+            miss_full: Default::default(),
             victim_line: Default::default(),
             ram: std::array::from_fn(|_| PipedRam::new(g.sf_sets as usize)),
             keep_set: Default::default(),
@@ -165,6 +167,8 @@ impl SnoopFilter {
             fwd_sel: Default::default(),
             match_rd: Default::default(),
             match_fwd: Default::default(),
+            hf_rd: Default::default(),
+            hf_fwd: Default::default(),
             line_mask: Constant::new(g.window_mask.into()),
             set_mask: Constant::new((g.sf_sets - 1).into()),
             last_way: c2(g.sf_ways - 1),
@@ -202,8 +206,6 @@ impl SnoopFilter {
             first_free_r: Default::default(),
             target_f: Default::default(),
             target_r: Default::default(),
-            any_hit: Default::default(),
-            any_free: Default::default(),
             first_hit: Default::default(),
             target: Default::default(),
             take_new: Default::default(),
@@ -230,6 +232,8 @@ impl Logic for SnoopFilter {
         for w in 0..4 {
             self.match_rd[w].clock.next = self.clock.val();
             self.match_fwd[w].clock.next = self.clock.val();
+            self.hf_rd[w].clock.next = self.clock.val();
+            self.hf_fwd[w].clock.next = self.clock.val();
             self.ram[w].clock.next = self.clock.val();
             self.keep_set[w].clock.next = self.clock.val();
             self.keep_set[w].d.next = self.next_addr.val();
@@ -304,24 +308,25 @@ impl Logic for SnoopFilter {
             }
         }
         if self.fwd_sel.q.val() {
-            self.any_hit.next = self.hit_below_f[4].val();
-            self.any_free.next = self.free_below_f[4].val();
+            self.miss_full.next = !(self.hf_fwd[0].q.val()
+                || self.hf_fwd[1].q.val()
+                || self.hf_fwd[2].q.val()
+                || self.hf_fwd[3].q.val());
             for w in 0..4 {
                 self.first_hit[w].next = self.first_hit_f[w].val();
                 self.target[w].next = self.target_f[w].val();
             }
         } else {
-            self.any_hit.next = self.hit_below_r[4].val();
-            self.any_free.next = self.free_below_r[4].val();
+            self.miss_full.next = !(self.hf_rd[0].q.val()
+                || self.hf_rd[1].q.val()
+                || self.hf_rd[2].q.val()
+                || self.hf_rd[3].q.val());
             for w in 0..4 {
                 self.first_hit[w].next = self.first_hit_r[w].val();
                 self.target[w].next = self.target_r[w].val();
             }
         }
-        self.hit.next = self.any_hit.val();
-        self.free.next = self.any_free.val();
-        self.evict.next =
-            self.op.val() == self.op_set.val() && !self.any_hit.val() && !self.any_free.val();
+        self.evict.next = self.op.val() == self.op_set.val() && self.miss_full.val();
 
         self.victim_line.next = self.line_zero.val();
         for w in 0..4 {
@@ -392,15 +397,24 @@ impl Logic for SnoopFilter {
                 && self.entry[w].val().get_bits::<LINE_BITS>(0) == self.mid_line.val();
             if self.fwd_sel_rd.q.val() {
                 self.match_rd[w].d.next = self.fw_mid[w].val();
+                self.hf_rd[w].d.next = self.way_on[w].val()
+                    && (self.fw_mid[w].val() || !self.fwd_word.q.val().get_bit(w * 48 + 47));
             } else {
                 self.match_rd[w].d.next = self.rd_mid[w].val();
+                self.hf_rd[w].d.next = self.way_on[w].val()
+                    && (self.rd_mid[w].val() || !self.ram[w].ram_data.val().get_bit(47));
             }
+            // `next[w]` holds `mid_line` (`match_fwd`) or is invalid (`hf_fwd`).
             self.match_fwd[w].d.next = self.entry_mid[w].val();
+            self.hf_fwd[w].d.next = self.way_on[w].val()
+                && (self.entry_mid[w].val() || !self.entry[w].val().get_bit(47));
             if self.clear[w].val() {
                 self.match_fwd[w].d.next = false;
+                self.hf_fwd[w].d.next = self.way_on[w].val();
             }
             if self.take_new[w].val() {
                 self.match_fwd[w].d.next = self.same_line.val();
+                self.hf_fwd[w].d.next = self.way_on[w].val() && self.same_line.val();
             }
         }
 
