@@ -268,6 +268,7 @@ pub struct Regs {
     n_drop_r: DFF<Bits<3>>,
     /// The ring's inputs, registered beside it: the ring decides on the events a
     /// cycle after they arrive, so its decisions start at registers of its own.
+    /// (The error record's count and code are the status mirror's.)
     ring_dirty_valid: DFF<bool>,
     ring_dirty_line: DFF<Bits<LINE_BITS>>,
     ring_recall_valid: DFF<bool>,
