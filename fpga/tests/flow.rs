@@ -196,7 +196,7 @@ const CONSERVATIVE_MHZ: f64 = 45.0;
 
 /// The real iCE40 flow for ice40-small on a UP5K (~50 s: Yosys, nextpnr, icepack).
 /// The design must fit and reach a conservative clock, `CONSERVATIVE_MHZ`: its goal
-/// is 50 MHz, which 12 of nextpnr's seeds 1-24 meet today (docs/fpga-steps.md, step 44), but
+/// is 50 MHz, which 19 of nextpnr's seeds 1-24 meet today (docs/fpga-steps.md, step 45), but
 /// the same netlist's Fmax moves by a few MHz between seeds and between netlists
 /// that differ only incidentally. The test also checks that the fits /
 /// meets-timing flags, the problem line and the bitstream agree with the numbers.

@@ -9,16 +9,16 @@
 //! host holds it is marked for back-invalidation; one snoop at a time (BITag
 //! `AGENT_BITAG`) goes out from a register, the doorbell's BISnpData on the command
 //! line before any back-invalidation, which takes the lowest line marked as the
-//! cycle before began (a mark waits a cycle, so the pick is a register). A command (a meta-I writeback of the command
-//! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
-//! recall commands drive the core's harvest and command ports from registers and
-//! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1
-//! cycles after, with the word). Completion codes land in the completion line at the
-//! edge, error codes at the edge after (from registers); a BIRsp for the agent is
-//! checked the cycle after it arrives. The event ring takes up to four records a
-//! cycle, deciding on those that reached the agent in the cycle before (registered
-//! beside it): a record is in its slot, or counted as dropped, at the third edge
-//! after it arrives.
+//! cycle before began (a mark waits a cycle, so the pick is a register). A command
+//! (a meta-I writeback of the command line, or the doorbell's pull) starts the
+//! cycle after it is handled; harvest and recall commands drive the core's harvest
+//! and command ports from registers and complete the cycle after the core takes
+//! them (a harvest read `HV_LATENCY` + 1 cycles after, with the word). Completion
+//! codes land in the completion line at the edge, error codes at the edge after
+//! (from registers); a BIRsp for the agent is checked the cycle after it arrives.
+//! The event ring takes up to four records a cycle, deciding on those that reached
+//! the agent in the cycle before (registered beside it): a record is in its slot,
+//! or counted as dropped, at the third edge after it arrives.
 //!
 //! With the page-table trigger (`[device.pt]`): PT_REGISTER / PT_RESIDENT drive the
 //! trigger's registry and residency ports from registers and complete the next cycle

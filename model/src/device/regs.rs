@@ -9,16 +9,16 @@
 //! host holds it is marked for back-invalidation; one snoop at a time (BITag
 //! [`AGENT_BITAG`]) goes out from a register, the doorbell's BISnpData on the command
 //! line before any back-invalidation, which takes the lowest line marked as the
-//! cycle before began (a mark waits a cycle, so the pick is a register). A command (a meta-I writeback of the command
-//! line, or the doorbell's pull) starts the cycle after it is handled; harvest and
-//! recall commands drive the core's harvest and command ports from registers and
-//! complete the cycle after the core takes them (a harvest read `HV_LATENCY` + 1
-//! cycles after, with the word). Completion codes land in the completion line at the
-//! edge, error codes at the edge after (from registers); a BIRsp for the agent is
-//! checked the cycle after it arrives. The event ring takes up to four records a
-//! cycle, deciding on those that reached the agent in the cycle before (registered
-//! beside it): a record is in its slot, or counted as dropped, at the third edge
-//! after it arrives.
+//! cycle before began (a mark waits a cycle, so the pick is a register). A command
+//! (a meta-I writeback of the command line, or the doorbell's pull) starts the
+//! cycle after it is handled; harvest and recall commands drive the core's harvest
+//! and command ports from registers and complete the cycle after the core takes
+//! them (a harvest read `HV_LATENCY` + 1 cycles after, with the word). Completion
+//! codes land in the completion line at the edge, error codes at the edge after
+//! (from registers); a BIRsp for the agent is checked the cycle after it arrives.
+//! The event ring takes up to four records a cycle, deciding on those that reached
+//! the agent in the cycle before (registered beside it): a record is in its slot,
+//! or counted as dropped, at the third edge after it arrives.
 
 use crate::config::Geometry;
 use crate::device::pt_trigger::PFN_BITS;
@@ -1001,6 +1001,55 @@ mod tests {
         b.snoops.clear();
         b.command(CMD_NOP, 6, 0, 0);
         assert!(b.snoops.is_empty());
+    }
+
+    #[test]
+    fn a_snoop_takes_the_lowest_line_marked_as_the_cycle_before_began() {
+        let mut b = Bench::new();
+        b.read(b.reg(LINE_CONTROL), Meta::Shared);
+        b.read(b.reg(LINE_COMPLETION), Meta::Shared);
+        b.snoops.clear();
+        // SET_CONTROL changes CONTROL and COMPLETION at one edge: both are marked.
+        let mut c = [0; DATA_WORDS];
+        c[0] = CMD_SET_CONTROL;
+        c[1] = 9;
+        b.tag += 1;
+        let wr = Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWr as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_tag: b.tag,
+            rwd_addr: b.reg(LINE_COMMAND),
+            rwd_data: c,
+            ..Bench::idle()
+        };
+        while !b.step(&wr).rwd_ready {}
+        let (mut marked, mut snooped) = (None, None);
+        for k in 0..40 {
+            let o = b.step(&Bench::idle());
+            if marked.is_none() && b.d.regs().inv_pend != 0 {
+                assert_eq!(
+                    b.d.regs().inv_pend,
+                    1 << LINE_CONTROL | 1 << LINE_COMPLETION
+                );
+                marked = Some(k);
+            }
+            if snooped.is_none() && o.bisnp_valid {
+                snooped = Some(k);
+            }
+        }
+        // Marked at the edge of cycle m; the pick is registered at m + 1's edge,
+        // the snoop register loaded at m + 2's, so the snoop shows in cycle m + 3.
+        assert_eq!(snooped.unwrap() - marked.unwrap(), 3);
+        let base = page_base(&b.g);
+        let line = |k| (SnpOp::BISnpInv as u64, AGENT_BITAG, base + k);
+        assert_eq!(
+            b.snoops,
+            vec![line(LINE_CONTROL)],
+            "the lower line first, one at a time"
+        );
+        b.birsp(RspOp::BIRspI);
+        assert_eq!(b.snoops, vec![line(LINE_CONTROL), line(LINE_COMPLETION)]);
     }
 
     #[test]
