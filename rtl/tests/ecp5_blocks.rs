@@ -382,7 +382,8 @@ fn a_banked_ram_missing_a_write_is_caught() {
 /// message a cycle, its set at `next_addr`, its line at `mid_line` three cycles
 /// later and at `addr` (with its operation) four cycles later; lines from eight
 /// sets and six tags, so ways fill, hit, evict and meet the writes still
-/// pending. Prints hit, free and the victim line each cycle.
+/// pending. Prints whether the lookup is a SET, whether it misses in a full set
+/// and the victim line each cycle.
 fn filter_bench(cycles: usize) -> (String, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.toml");
     let g = linewatch_model::Config::load(&path).unwrap().geometry();
@@ -396,11 +397,11 @@ fn filter_bench(cycles: usize) -> (String, String) {
   reg [{s1}:0] next_addr = 0;
   reg [1:0] op = 0, o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0;
   reg owned = 0, w0 = 0, w1 = 0, w2 = 0, w3 = 0, w4 = 0;
-  wire hit, free;
+  wire miss_full;
   wire [{l1}:0] victim_line;
   integer c, r, seed;
   top dut(.clock(clock), .addr(addr), .mid_line(mid_line), .next_addr(next_addr),
-          .op(op), .owned(owned), .hit(hit), .free(free), .victim_line(victim_line));
+          .op(op), .owned(owned), .miss_full(miss_full), .victim_line(victim_line));
   initial begin
     seed = 5;
     for (c = 0; c < {cycles}; c = c + 1) begin
@@ -418,7 +419,7 @@ fn filter_bench(cycles: usize) -> (String, String) {
       op = o4;
       owned = w4;
       #1 clock = 1; #1 clock = 0;
-      $display(\"%b %b %h\", hit, free, victim_line);
+      $display(\"%b %b %h\", op == 2, miss_full, victim_line);
     end
     $finish;
   end
@@ -445,11 +446,12 @@ fn filter_answers(name: &str, alter: impl Fn(String) -> String) -> (String, Stri
 fn snoop_filter_ecp5_branch_answers_as_its_block_ram_branch() {
     let (inferred, ecp5) = filter_answers("as_is", |v| v);
     let lines: Vec<&str> = inferred.lines().collect();
-    let hits = lines.iter().filter(|l| l.starts_with('1')).count();
-    let evictions = lines.iter().filter(|l| l.starts_with("0 0")).count();
+    // SETs that hit or find a free way, and SETs that evict.
+    let placed = lines.iter().filter(|l| l.starts_with("1 0")).count();
+    let evictions = lines.iter().filter(|l| l.starts_with("1 1")).count();
     assert!(
-        hits > 500 && evictions > 300,
-        "hits {hits}, full misses {evictions}"
+        placed > 500 && evictions > 300,
+        "hits or free ways {placed}, full misses {evictions}"
     );
     alike("the snoop filter", &inferred, &ecp5);
 }
