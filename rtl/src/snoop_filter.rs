@@ -404,7 +404,7 @@ impl Logic for SnoopFilter {
                 self.hf_rd[w].d.next = self.way_on[w].val()
                     && (self.rd_mid[w].val() || !self.ram[w].ram_data.val().get_bit(47));
             }
-            // `next[w]` holds `mid_line` (`match_fwd`) or is invalid (`hf_fwd`).
+            // `match_fwd`: `next[w]` holds `mid_line`; `hf_fwd`: it does, or is invalid.
             self.match_fwd[w].d.next = self.entry_mid[w].val();
             self.hf_fwd[w].d.next = self.way_on[w].val()
                 && (self.entry_mid[w].val() || !self.entry[w].val().get_bit(47));
