@@ -378,8 +378,10 @@ impl Regs {
             // host holds is marked for back-invalidation as in a full cycle.
             let mut changed = 0;
             self.events(x, cons_room, &mut changed);
-            // `inv_pend` was empty as this cycle began (`events_only`).
-            self.inv_pick = 0;
+            // `inv_pend` was empty as this cycle began (`events_only`), and so was
+            // the pick: a mark stays until its snoop, and the cycle after a snoop
+            // has the snoop register full.
+            debug_assert_eq!(self.inv_pick, 0);
             self.inv_pend = changed & self.held;
             self.snp_fresh = false;
             return (false, false);
