@@ -240,16 +240,12 @@ pub fn register_of(cell: &str) -> Option<String> {
 /// The device block a netlist cell belongs to, from its hierarchical name: the
 /// harness instantiates the device as `dut`. The device top's own cells count as
 /// `core`, its registers included (`dut.keep_ev_dirty_valid.q_TRELLIS_FF_Q`: a
-/// flip-flop instance's cells are named after its `q` or its `dff`).
+/// flip-flop instance's cells are named after its `q`).
 pub fn block_of(cell: &str) -> String {
     match cell.strip_prefix("dut.") {
         None => "harness".into(),
         Some(rest) => match rest.split_once('.') {
-            Some((_, inner))
-                if inner == "q" || inner.starts_with("q_") || inner.starts_with("dff.") =>
-            {
-                "core".into()
-            }
+            Some((_, inner)) if inner == "q" || inner.starts_with("q_") => "core".into(),
             Some((blk, _)) => blk.to_string(),
             None => "core".into(),
         },

@@ -15,15 +15,26 @@ fn verilog(config: &str) -> String {
     linewatch_rtl::generate_verilog(&g)
 }
 
-fn work(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("linewatch-merges-{}-{name}", std::process::id()))
+/// A scratch directory for one Yosys run, removed when dropped (also when the
+/// run fails and the test panics).
+struct Work(PathBuf);
+
+impl Work {
+    fn new(name: &str) -> Work {
+        Work(std::env::temp_dir().join(format!("linewatch-merges-{}-{name}", std::process::id())))
+    }
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The merges across blocks in `verilog` read with `define`.
 fn across(verilog: &str, define: &str, name: &str) -> Vec<(Merge, String, String)> {
-    let dir = work(name);
-    let merges = register_merges(verilog, define, &dir).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = Work::new(name);
+    let merges = register_merges(verilog, define, &dir.0).unwrap();
     across_blocks(&merges, &blocks_of_verilog(verilog))
 }
 
