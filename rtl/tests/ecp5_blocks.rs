@@ -7,7 +7,9 @@
 //! of LUT RAM with its two writes from registers, and the snoop filter built on it
 //! (the co-simulation runs the other branch). A wiring slip in the instances (a
 //! lane, an address bit, a register too few) or a pending write a read misses shows
-//! as a difference.
+//! as a difference. The filter's two branches are also checked against the model's
+//! filter, on lookups the co-simulation's host never makes (a line right after a
+//! SET of it).
 
 use linewatch_rtl::mem::{BlockRam, Ecp5Blocks, MaskedRam, PipedRam};
 use linewatch_rtl::snoop_filter::SnoopFilter;
