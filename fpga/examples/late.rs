@@ -5,6 +5,14 @@
 //! constraint period (`--period NS` to choose another); `--top K` lists the K
 //! registers with the latest arrivals (default 20). `linewatch synth` prints the
 //! same endpoints by block; this names the registers inside the blocks.
+//!
+//! `--without P[,P...]` asks what a fix of some blocks would be worth: the Fmax
+//! each placement would have if no endpoint in a register named `P...` (as listed,
+//! e.g. `core.sf` for the filter, `regs` for the agent, `keep_` for the top's
+//! copies) were timed, that is one
+//! over the latest arrival left (the harness's endpoints stay), and the mean over
+//! a directory's placements, beside the achieved mean. It is an upper bound for
+//! those placements: a changed netlist is placed anew.
 
 use anyhow::{anyhow, ensure, Context, Result};
 use linewatch_fpga::report::{register_of, PnrReport};
@@ -37,6 +45,7 @@ fn run() -> Result<()> {
     let mut out = std::io::stdout().lock();
     let mut period: Option<f64> = None;
     let mut top = 20usize;
+    let mut without: Vec<String> = Vec::new();
     let mut dirs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -54,14 +63,32 @@ fn run() -> Result<()> {
                     .parse()
                     .map_err(|_| anyhow!("--top: expected a count, got `{v}`"))?;
             }
+            "--without" => {
+                let v = args.next().unwrap_or_default();
+                without = v
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                ensure!(
+                    !without.is_empty(),
+                    "--without: expected register prefixes such as core.sf,regs, got `{v}`"
+                );
+            }
+            _ if a.starts_with("--") => {
+                return Err(anyhow!(
+                "unknown option `{a}` (usage: late [--period NS] [--top K] [--without P,..] DIR..)"
+            ))
+            }
             _ => dirs.push(a),
         }
     }
     ensure!(
         !dirs.is_empty(),
-        "usage: late [--period NS] [--top K] DIR [DIR...]"
+        "usage: late [--period NS] [--top K] [--without P,..] DIR [DIR...]"
     );
     for dir in dirs {
+        let (mut achieved, mut bound) = (Vec::new(), Vec::new());
         for path in reports(Path::new(&dir))? {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -99,9 +126,36 @@ fn run() -> Result<()> {
                     c.total_ns, c.routing_ns, c.logic_levels, c.from_cell, c.to_cell
                 )?;
             }
+            if !without.is_empty() {
+                let (ns, cell) = rep
+                    .latest_without(&without)
+                    .ok_or_else(|| anyhow!("{}: no endpoint left", path.display()))?;
+                let mhz = 1000.0 / ns;
+                writeln!(
+                    out,
+                    "  without {}: {mhz:.1} MHz (latest left {ns:.2} ns, {cell})",
+                    without.join(",")
+                )?;
+                bound.push(mhz);
+            }
+            achieved.push(f.achieved);
+        }
+        if !without.is_empty() {
+            writeln!(
+                out,
+                "{dir}: mean of {} placements {:.1} MHz; without {}: {:.1} MHz",
+                achieved.len(),
+                mean(&achieved),
+                without.join(","),
+                mean(&bound)
+            )?;
         }
     }
     Ok(())
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 fn main() {

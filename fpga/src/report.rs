@@ -194,6 +194,21 @@ impl PnrReport {
         c
     }
 
+    /// The latest arrival (ns) among the endpoints outside registers whose name
+    /// (`register_of`) starts with one of `prefixes`, and its cell: one over it is
+    /// the Fmax the placement would reach if those registers' paths were fixed (the
+    /// harness's endpoints always count). None if no endpoint is left.
+    pub fn latest_without(&self, prefixes: &[String]) -> Option<(f64, &str)> {
+        self.arrivals
+            .iter()
+            .filter(|a| match register_of(&a.cell) {
+                Some(r) => !prefixes.iter().any(|p| r.starts_with(p.as_str())),
+                None => true,
+            })
+            .max_by(|a, b| a.ns.total_cmp(&b.ns))
+            .map(|a| (a.ns, a.cell.as_str()))
+    }
+
     /// The device's endpoints arriving after `period_ns`, by register (`register_of`):
     /// (register, late endpoints, latest arrival ns), latest arrival first. The census
     /// says which block to look at; this says which of its registers.

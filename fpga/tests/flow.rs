@@ -120,6 +120,40 @@ fn late_endpoints_are_counted_by_block() {
             ("err_count", 1)
         ]
     );
+    // What fixing blocks would be worth: the latest arrival left without them.
+    let without = |p: &[&str]| {
+        let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+        r.latest_without(&p)
+            .map(|(ns, cell)| (ns, cell.to_string()))
+    };
+    assert_eq!(
+        without(&["regs"]),
+        Some((9.0, "sr_TRELLIS_FF_Q_2".into())),
+        "the harness's endpoints always count"
+    );
+    assert_eq!(
+        without(&["core.sf"]).map(|w| w.0),
+        Some(10.4),
+        "the agent's endpoints stay"
+    );
+    assert_eq!(without(&[]).map(|w| w.0), Some(10.4));
+    let only_dut = PnrReport {
+        arrivals: r.arrivals[..8].to_vec(),
+        ..r.clone()
+    };
+    let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        only_dut
+            .latest_without(&p(&["regs", "core.sf"]))
+            .map(|w| w.1.to_string()),
+        Some("dut.core.s2_valid.q_TRELLIS_FF_Q".into()),
+        "core.s2_valid (7.5 ns) is left once the agent and the filter go"
+    );
+    assert_eq!(
+        only_dut.latest_without(&p(&["regs", "core", "err_"])),
+        None,
+        "nothing left"
+    );
     let bad = r#"{"utilization": {}, "detailed_net_timings": [{"net": "a", "endpoints": [{"cell": "x"}]}]}"#;
     assert!(
         PnrReport::parse(bad).is_err(),
