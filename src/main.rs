@@ -42,7 +42,8 @@ const USAGE: &str = "usage:
          (pt: the device's page-table trigger fetches them, needs [device.pt])
   memhost  serve 4 KiB pages of FILE to `sim` ([remote] hosts) until a client
          sends SHUTDOWN (docs/host-model.md, memhost protocol)
-  synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k) at the
+  synth  Yosys + nextpnr for T (ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-85k;
+         ecp5-85k-8 is the 85k in speed grade 8, the others' grade is 6) at the
          config's [fpga] clock_mhz, out of context; logs in DIR (default
          out/synth/<config>-<T>); exit 1 if it does not fit or misses timing;
          --seeds N places with nextpnr seeds 1..N and keeps the best (every

@@ -14,7 +14,7 @@ pub mod report;
 pub mod sweep;
 pub mod tools;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use linewatch_model::Geometry;
 use report::{CriticalPath, PnrReport, Usage};
 use std::collections::BTreeMap;
@@ -108,7 +108,7 @@ pub struct Target {
 /// step 34's netlist (docs/fpga-steps.md, step 35 (e)); 40 the same, 60 worse (step 36).
 const ECP5_PNR_ARGS: &[&str] = &["--placer-heap-timingweight", "30"];
 
-pub const TARGETS: [Target; 4] = [
+pub const TARGETS: [Target; 5] = [
     Target {
         name: "ice40-up5k",
         family: Family::Ice40,
@@ -144,6 +144,19 @@ pub const TARGETS: [Target; 4] = [
         family: Family::Ecp5,
         part: "LFE5U-85F-6BG381C",
         device_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
+        synth_args: "",
+        pnr_args: ECP5_PNR_ARGS,
+        logic_bel: "TRELLIS_COMB",
+        bram_bel: "DP16KD",
+    },
+    // The same die in the fastest speed grade (boards such as the OrangeCrab 85F
+    // carry it). The goals are grade 6's, the slowest; this says what a faster part
+    // buys (docs/fpga.md, step 48).
+    Target {
+        name: "ecp5-85k-8",
+        family: Family::Ecp5,
+        part: "LFE5U-85F-8BG381C",
+        device_args: &["--85k", "--package", "CABGA381", "--speed", "8"],
         synth_args: "",
         pnr_args: ECP5_PNR_ARGS,
         logic_bel: "TRELLIS_COMB",
@@ -1028,6 +1041,80 @@ pub fn run(
     let mut s = place_and_route_seeds(dir, target, clock_mhz, how)?;
     s.times.insert(0, ("yosys", y));
     Ok(s)
+}
+
+const COUNTER_V: &str = "module counter(input clock, output [7:0] q);
+  reg [7:0] c = 8'd0;
+  always @(posedge clock) c <= c + 8'd1;
+  assign q = c;
+endmodule
+";
+
+/// The tools' scale on `target`: an 8-bit counter (a register and its adder, no
+/// harness) synthesized with the target's own pass and options and placed with its
+/// own nextpnr options at `seed`, in `dir`; its Fmax in MHz. What the device's
+/// figures compare against (the issue's "for scale"), and the first check that a
+/// target's tools and grade are what they say.
+pub fn counter_fmax(target: &'static Target, dir: &Path, seed: u64) -> Result<f64> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(dir.join("counter.v"), COUNTER_V)?;
+    let fam = target.family;
+    let args = match target.synth_args {
+        "" => String::new(),
+        a => format!(" {a}"),
+    };
+    let script = format!(
+        "read_verilog counter.v; {} -top counter{args}; write_json counter.json",
+        fam.synth_pass()
+    );
+    let _ = std::fs::remove_file(dir.join("counter.json"));
+    let (ok, _) = run_tool(fam.yosys(), &["-q", "-p", &script], dir, "counter-yosys")?;
+    ensure!(
+        ok && dir.join("counter.json").is_file(),
+        "yosys on the counter failed (see {})",
+        dir.join("counter-yosys.out").display()
+    );
+    let mut pargs: Vec<&str> = target.device_args.to_vec();
+    pargs.extend(target.pnr_args);
+    let seed = seed.to_string();
+    pargs.extend([
+        "--json",
+        "counter.json",
+        "--freq",
+        "50",
+        "--report",
+        "counter-report.json",
+        "--seed",
+        &seed,
+        "-q",
+        "-l",
+        "counter-nextpnr.log",
+    ]);
+    pargs.push(match fam {
+        Family::Ice40 => "--pcf-allow-unconstrained",
+        Family::Ecp5 => "--lpf-allow-unconstrained",
+    });
+    let nextpnr = match fam {
+        Family::Ice40 => Tool::NextpnrIce40,
+        Family::Ecp5 => Tool::YowaspNextpnrEcp5,
+    };
+    let _ = std::fs::remove_file(dir.join("counter-report.json"));
+    let (ok, _) = run_tool(nextpnr, &pargs, dir, "counter-nextpnr")?;
+    let rep = std::fs::read_to_string(dir.join("counter-report.json"))
+        .ok()
+        .filter(|_| ok)
+        .ok_or_else(|| {
+            anyhow!(
+                "nextpnr on the counter failed: {}",
+                tool_error(dir, "counter-nextpnr.log", "counter-nextpnr.out")
+            )
+        })?;
+    let rep = PnrReport::parse(&rep)?;
+    rep.fmax
+        .values()
+        .map(|f| f.achieved)
+        .reduce(f64::min)
+        .ok_or_else(|| anyhow!("nextpnr timed no clock of the counter"))
 }
 
 /// Copy a synthesized netlist (and its log and counts) to another run directory,

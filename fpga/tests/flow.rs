@@ -486,6 +486,28 @@ fn ecp5_census_of_late_endpoints_matches_the_critical_path() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The tools' scale (`counter_fmax`): an 8-bit counter on the UP5K with Debian's
+/// tools and on the 85k in grades 6 and 8 with YoWASP's, seed 1 (~30 s warm).
+/// The scale is ~143 MHz on the UP5K and ~370 on the ECP5-85k; grade 8
+/// must be faster, or the grade does not reach nextpnr.
+#[test]
+fn a_counter_gives_each_targets_scale() {
+    let fmax = |name: &str| {
+        let d = scratch(&format!("counter_{name}"));
+        let f = linewatch_fpga::counter_fmax(linewatch_fpga::target(name).unwrap(), &d, 1).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+        f
+    };
+    let up5k = fmax("ice40-up5k");
+    assert!(up5k > 100.0 && up5k < 250.0, "UP5K counter {up5k} MHz");
+    let (g6, g8) = (fmax("ecp5-85k"), fmax("ecp5-85k-8"));
+    assert!(
+        g6 > 250.0 && g6 < 500.0,
+        "ECP5-85k grade 6 counter {g6} MHz"
+    );
+    assert!(g8 > 1.1 * g6, "grade 8 {g8} MHz, grade 6 {g6} MHz");
+}
+
 /// `fpga/boards/icebreaker.pcf` names real UP5K-SG48 pins for the harness's ports:
 /// a one-flip-flop stand-in with the harness's port names placed and routed with it.
 #[test]
