@@ -39,6 +39,20 @@ impl Family {
             Family::Ecp5 => Tool::YowaspYosys,
         }
     }
+    /// Its place-and-route tool and its bitstream packer.
+    fn nextpnr(self) -> (Tool, Tool) {
+        match self {
+            Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack),
+            Family::Ecp5 => (Tool::YowaspNextpnrEcp5, Tool::YowaspEcppack),
+        }
+    }
+    /// nextpnr's option to place without pin constraints.
+    fn pins_unconstrained(self) -> &'static str {
+        match self {
+            Family::Ice40 => "--pcf-allow-unconstrained",
+            Family::Ecp5 => "--lpf-allow-unconstrained",
+        }
+    }
     fn synth_pass(self) -> &'static str {
         match self {
             Family::Ice40 => "synth_ice40",
@@ -626,6 +640,14 @@ pub fn run_cli(name: &str, body: impl FnOnce() -> Result<()>) {
 /// itself and in its blocks (a selection's `*` does not stand for the `$` between).
 pub const KEEP_MODULES: &str = "top$keep_* top$*$keep_*";
 
+/// Options for the end of a Yosys command line: empty, or a space and them.
+fn option_suffix(opts: &str) -> String {
+    match opts {
+        "" => String::new(),
+        a => format!(" {a}"),
+    }
+}
+
 /// Write the RTL and harness into `dir` and synthesize them for `family`; leaves
 /// `lw_ooc.json` (flattened netlist) and `stat.json` (per-module cell counts).
 /// Returns the Yosys wall time in seconds.
@@ -657,10 +679,7 @@ pub fn synthesize(g: &Geometry, target: &Target, args: &ToolArgs, dir: &Path) ->
         top = harness::TOP,
         keep = KEEP_MODULES,
         synth = family.synth_pass(),
-        args = match args.yosys_for(target) {
-            "" => String::new(),
-            a => format!(" {a}"),
-        },
+        args = option_suffix(args.yosys_for(target)),
         define = family.define()
     );
     std::fs::write(dir.join("synth.ys"), script)?;
@@ -789,10 +808,7 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, seed_names: bool) 
     if let Some(n) = &seed_arg {
         args.extend(["--seed", n]);
     }
-    let (nextpnr, pack) = match fam {
-        Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack),
-        Family::Ecp5 => (Tool::YowaspNextpnrEcp5, Tool::YowaspEcppack),
-    };
+    let (nextpnr, pack) = fam.nextpnr();
     let (out_file, bit) = fam.pnr_files();
     let (out_file, bit) = (name(out_file), name(bit));
     args.extend([
@@ -803,6 +819,7 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, seed_names: bool) 
         },
         &out_file,
     ]);
+    let unconstrained = [fam.pins_unconstrained()];
     let pins: &[&str] = match (pcf, fam) {
         (Some(p), Family::Ice40) => {
             std::fs::copy(p, dir.join(&pins_file))
@@ -810,8 +827,7 @@ fn place(mut s: Synth, pcf: Option<&Path>, seed: Option<u64>, seed_names: bool) 
             &["--pcf", &pins_file]
         }
         (Some(_), Family::Ecp5) => bail!("--pcf is for iCE40 targets"),
-        (None, Family::Ice40) => &["--pcf-allow-unconstrained"],
-        (None, Family::Ecp5) => &["--lpf-allow-unconstrained"],
+        (None, _) => &unconstrained,
     };
     args.extend(pins);
     for stale in [&report, &out_file, &bit] {
@@ -1033,10 +1049,7 @@ pub fn run(
 ) -> Result<Synth> {
     // Fail on a missing tool before a minute of synthesis.
     tools::find(target.family.yosys())?;
-    tools::find(match target.family {
-        Family::Ice40 => Tool::NextpnrIce40,
-        Family::Ecp5 => Tool::YowaspNextpnrEcp5,
-    })?;
+    tools::find(target.family.nextpnr().0)?;
     let y = synthesize(g, target, &how.args, dir)?;
     let mut s = place_and_route_seeds(dir, target, clock_mhz, how)?;
     s.times.insert(0, ("yosys", y));
@@ -1059,13 +1072,10 @@ pub fn counter_fmax(target: &'static Target, dir: &Path, seed: u64) -> Result<f6
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::write(dir.join("counter.v"), COUNTER_V)?;
     let fam = target.family;
-    let args = match target.synth_args {
-        "" => String::new(),
-        a => format!(" {a}"),
-    };
     let script = format!(
-        "read_verilog counter.v; {} -top counter{args}; write_json counter.json",
-        fam.synth_pass()
+        "read_verilog counter.v; {} -top counter{}; write_json counter.json",
+        fam.synth_pass(),
+        option_suffix(ToolArgs::default().yosys_for(target))
     );
     let _ = std::fs::remove_file(dir.join("counter.json"));
     let (ok, _) = run_tool(fam.yosys(), &["-q", "-p", &script], dir, "counter-yosys")?;
@@ -1090,16 +1100,9 @@ pub fn counter_fmax(target: &'static Target, dir: &Path, seed: u64) -> Result<f6
         "-l",
         "counter-nextpnr.log",
     ]);
-    pargs.push(match fam {
-        Family::Ice40 => "--pcf-allow-unconstrained",
-        Family::Ecp5 => "--lpf-allow-unconstrained",
-    });
-    let nextpnr = match fam {
-        Family::Ice40 => Tool::NextpnrIce40,
-        Family::Ecp5 => Tool::YowaspNextpnrEcp5,
-    };
+    pargs.push(fam.pins_unconstrained());
     let _ = std::fs::remove_file(dir.join("counter-report.json"));
-    let (ok, _) = run_tool(nextpnr, &pargs, dir, "counter-nextpnr")?;
+    let (ok, _) = run_tool(fam.nextpnr().0, &pargs, dir, "counter-nextpnr")?;
     let rep = std::fs::read_to_string(dir.join("counter-report.json"))
         .ok()
         .filter(|_| ok)
