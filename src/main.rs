@@ -50,7 +50,7 @@ const USAGE: &str = "usage:
          seed's Fmax is reported, its files kept as *.seedK.*), --jobs of them at
          once (default: one per core; each nextpnr is one thread); --yosys-args and
          --nextpnr-args replace the target's own options of the synthesis pass and
-         of nextpnr (ECP5: --placer-heap-timingweight 30), for experiments
+         of nextpnr (ECP5: --placer-heap-timingweight 30 --tmg-ripup), for experiments
   synth-sweep  configs x targets into a markdown table in FILE (default docs/fpga.md)
   trace  memory-access traces (docs/traces.md): record CMD under valgrind lackey into
          the binary format; convert lackey text <-> binary; generate synthetic

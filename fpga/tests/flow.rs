@@ -443,8 +443,10 @@ fn tool_args_refuse_the_flows_own_options() {
     assert!(!ToolArgs::default().differ_from(ecp5));
     let same = ToolArgs::parse(Some("-abc9 -device u -dff"), Some("")).unwrap();
     assert!(!same.differ_from(up5k) && same.differ_from(ecp5));
-    let tw = ToolArgs::parse(None, Some(" --placer-heap-timingweight  30 ")).unwrap();
+    let tw = ToolArgs::parse(None, Some(" --placer-heap-timingweight  30 --tmg-ripup ")).unwrap();
     assert!(!tw.differ_from(ecp5) && tw.differ_from(up5k));
+    let weight_only = ToolArgs::parse(None, Some("--placer-heap-timingweight 30")).unwrap();
+    assert!(weight_only.differ_from(ecp5), "without the router's rip-up");
     assert!(ok.differ_from(up5k) && ok.differ_from(ecp5));
 }
 
