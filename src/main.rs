@@ -50,13 +50,18 @@ const USAGE: &str = "usage:
          seed's Fmax is reported, its files kept as *.seedK.*), --jobs of them at
          once (default: one per core; each nextpnr is one thread); --yosys-args and
          --nextpnr-args replace the target's own options of the synthesis pass and
-         of nextpnr (ECP5: --placer-heap-timingweight 30 --tmg-ripup), for experiments
+         of nextpnr (ECP5: {ecp5_pnr}), for experiments
   synth-sweep  configs x targets into a markdown table in FILE (default docs/fpga.md)
   trace  memory-access traces (docs/traces.md): record CMD under valgrind lackey into
          the binary format; convert lackey text <-> binary; generate synthetic
          traces from a seed; count accesses and unique lines/pages touched and written
 
   Verilated devices are cached in $LINEWATCH_CACHE (default ~/.cache/linewatch/verilated).";
+
+/// The usage text, with the ECP5 targets' nextpnr options from the flow itself.
+fn usage() -> String {
+    USAGE.replace("{ecp5_pnr}", &linewatch_fpga::ECP5_PNR_ARGS.join(" "))
+}
 
 /// Parsed `--key value` flags and switches, each usable once.
 struct Args {
@@ -70,7 +75,7 @@ impl Args {
         let cmd = argv
             .first()
             .cloned()
-            .ok_or_else(|| anyhow!("no command given\n{USAGE}"))?;
+            .ok_or_else(|| anyhow!("no command given\n{}", usage()))?;
         let mut vals = HashMap::new();
         let mut flags = Vec::new();
         let mut it = argv[1..].iter();
@@ -865,7 +870,7 @@ fn main() {
     // Arguments after `--` belong to the command `trace record` runs.
     let mut own = argv.iter().take_while(|a| *a != "--");
     if argv.is_empty() || own.any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
+        println!("{}", usage());
         return;
     }
     let res = match argv[0].as_str() {
@@ -916,7 +921,7 @@ fn main() {
         "memhost" => {
             Args::parse(&argv, &["listen", "file", "pages"], &[]).and_then(|a| cmd_memhost(&a))
         }
-        other => Err(anyhow!("unknown command '{other}'\n{USAGE}")),
+        other => Err(anyhow!("unknown command '{other}'\n{}", usage())),
     };
     if let Err(e) = res {
         eprintln!("linewatch: {e:#}");
@@ -961,8 +966,8 @@ fn cmd_trace(argv: &[String]) -> Result<()> {
         "stats" => {
             Args::parse(opts, &["in"], &["skip-bad", "json"]).and_then(|a| cmd_trace_stats(&a))
         }
-        "" => bail!("'trace' needs record, convert, gen or stats\n{USAGE}"),
-        other => bail!("unknown trace command '{other}'\n{USAGE}"),
+        "" => bail!("'trace' needs record, convert, gen or stats\n{}", usage()),
+        other => bail!("unknown trace command '{other}'\n{}", usage()),
     }
 }
 
@@ -1300,4 +1305,17 @@ fn cmd_trace_record(a: &Args, cmd: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_names_the_ecp5_options_of_the_flow() {
+        let u = usage();
+        assert!(!u.contains("{ecp5_pnr}"), "{u}");
+        let named = format!("(ECP5: {})", linewatch_fpga::ECP5_PNR_ARGS.join(" "));
+        assert!(u.contains(&named), "{u}");
+    }
 }

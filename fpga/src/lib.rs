@@ -123,7 +123,7 @@ pub struct Target {
 /// The router's timing-driven rip-up (`--tmg-ripup`): 6.1 MHz more on the mean of
 /// nine seeds of step 45's netlist, higher on each, at 2.5 times nextpnr's run time
 /// (step 49; on step 29's netlist it had given nothing, step 30).
-const ECP5_PNR_ARGS: &[&str] = &["--placer-heap-timingweight", "30", "--tmg-ripup"];
+pub const ECP5_PNR_ARGS: &[&str] = &["--placer-heap-timingweight", "30", "--tmg-ripup"];
 
 pub const TARGETS: [Target; 5] = [
     Target {
