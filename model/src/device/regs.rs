@@ -1294,4 +1294,60 @@ mod tests {
             .iter()
             .any(|&(op, tag, a)| op == SnpOp::BISnpInv as u64 && tag < AGENT_BITAG && a == line));
     }
+
+    /// The agent offers a recall to the core until the core takes it (once),
+    /// completes it at the edge after, and holds the external command port off
+    /// meanwhile.
+    #[test]
+    fn a_recall_is_taken_once_and_completes_at_the_next_edge() {
+        let mut b = Bench::new();
+        let line = b.g.window_base_line + 9;
+        let mut c = [0; DATA_WORDS];
+        (c[0], c[1], c[2], c[3]) = (CMD_RECALL, 7, SnpOp::BISnpData as u64, line);
+        let i = Inputs {
+            rwd_valid: true,
+            rwd_opcode: RwdOp::MemWr as u64,
+            rwd_meta: Meta::Invalid as u64,
+            rwd_addr: b.reg(LINE_COMMAND),
+            rwd_data: c,
+            ..Bench::idle()
+        };
+        while !b.step(&i).rwd_ready {}
+        b.snoops.clear();
+        // The external port offers a recall of another line from the agent's first
+        // offer until taken.
+        let other = line + 1;
+        let ext = Inputs {
+            cmd_valid: true,
+            cmd_opcode: SnpOp::BISnpInv as u64,
+            cmd_addr: other,
+            ..Bench::idle()
+        };
+        let (mut offered, mut ext_taken, mut done) = (vec![], None, None);
+        for t in 0..40 {
+            offered.push(b.d.regs().core_ports().cmd_valid);
+            let i = if offered.contains(&true) && ext_taken.is_none() {
+                &ext
+            } else {
+                &Bench::idle()
+            };
+            if b.step(i).cmd_ready && ext_taken.is_none() {
+                ext_taken = Some(t);
+            }
+            if b.d.regs().comp_seq == 7 && done.is_none() {
+                done = Some(t);
+            }
+        }
+        let first = offered.iter().position(|&v| v).expect("offered");
+        let last = offered.iter().rposition(|&v| v).expect("offered");
+        assert!(
+            offered[first..=last].iter().all(|&v| v),
+            "offered until taken"
+        );
+        assert_eq!(done, Some(last + 1), "completes at the edge after the take");
+        let n = |l| b.snoops.iter().filter(|s| s.2 == l).count();
+        assert_eq!(n(line), 1, "one snoop: the core took the recall once");
+        assert_eq!(n(other), 1, "the external recall went too");
+        assert!(ext_taken.is_some_and(|e| e > last), "{ext_taken:?} {last}");
+    }
 }
