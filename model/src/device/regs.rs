@@ -914,9 +914,10 @@ mod tests {
             assert_eq!((tag, m), (self.tag, meta as u64));
             data
         }
-        fn write(&mut self, addr: u64, meta: Meta, data: Line) {
+        /// A MemWr of `data` to `addr` with the next tag, to offer.
+        fn write_in(&mut self, addr: u64, meta: Meta, data: Line) -> Inputs {
             self.tag += 1;
-            let i = Inputs {
+            Inputs {
                 rwd_valid: true,
                 rwd_opcode: RwdOp::MemWr as u64,
                 rwd_meta: meta as u64,
@@ -924,7 +925,10 @@ mod tests {
                 rwd_addr: addr,
                 rwd_data: data,
                 ..Self::idle()
-            };
+            }
+        }
+        fn write(&mut self, addr: u64, meta: Meta, data: Line) {
+            let i = self.write_in(addr, meta, data);
             self.offer(i, |o| o.rwd_ready);
         }
         fn birsp(&mut self, op: RspOp) {
@@ -936,12 +940,14 @@ mod tests {
             };
             self.offer(i, |o| o.birsp_ready);
         }
-        fn command(&mut self, op: u64, seq: u64, a0: u64, a1: u64) {
+        /// The command line's data: opcode, sequence number, arguments.
+        fn command_line(op: u64, seq: u64, a0: u64, a1: u64) -> Line {
             let mut c = [0; DATA_WORDS];
-            c[0] = op;
-            c[1] = seq;
-            c[2] = a0;
-            c[3] = a1;
+            c[..CMD_WORDS].copy_from_slice(&[op, seq, a0, a1]);
+            c
+        }
+        fn command(&mut self, op: u64, seq: u64, a0: u64, a1: u64) {
+            let c = Self::command_line(op, seq, a0, a1);
             self.write(self.reg(LINE_COMMAND), Meta::Invalid, c);
         }
         fn completion(&mut self) -> Line {
@@ -1302,16 +1308,9 @@ mod tests {
     fn a_recall_is_taken_once_and_completes_at_the_next_edge() {
         let mut b = Bench::new();
         let line = b.g.window_base_line + 9;
-        let mut c = [0; DATA_WORDS];
-        (c[0], c[1], c[2], c[3]) = (CMD_RECALL, 7, SnpOp::BISnpData as u64, line);
-        let i = Inputs {
-            rwd_valid: true,
-            rwd_opcode: RwdOp::MemWr as u64,
-            rwd_meta: Meta::Invalid as u64,
-            rwd_addr: b.reg(LINE_COMMAND),
-            rwd_data: c,
-            ..Bench::idle()
-        };
+        // Written without `command`'s idle cycles after it, to watch the offer.
+        let c = Bench::command_line(CMD_RECALL, 7, SnpOp::BISnpData as u64, line);
+        let i = b.write_in(b.reg(LINE_COMMAND), Meta::Invalid, c);
         while !b.step(&i).rwd_ready {}
         b.snoops.clear();
         // The external port offers a recall of another line from the agent's first
