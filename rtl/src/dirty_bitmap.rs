@@ -1,5 +1,6 @@
 //! Dirty bitmap: hierarchical dirty-line bits in two banks (epochs), one RAM per
-//! level and bank, with epoch-swap plus read-and-clear harvest.
+//! level and bank (each level's two in one `EpochRam`, which on ECP5 puts both in
+//! one set of block RAMs), with epoch-swap plus read-and-clear harvest.
 //!
 //! Per cycle: stage A takes a line index; stage B (next cycle) decides the RAM
 //! writes, and stage C (the cycle after) sets the line's bit (level 0) and the
@@ -12,7 +13,7 @@
 //! The RAMs' read and write ports come from registers: the read's word index is
 //! registered per level as the harvest port takes it (the harvest index comes from
 //! the register agent or the pins, through the top's port select, and the level-0
-//! address alone reaches 64 RAMs across the chip), and the RAM is read from that
+//! address alone reaches 32 block RAMs across the chip), and the RAM is read from that
 //! register a cycle later; stage C's set, or the clear decided in the cycle of its
 //! read, reach the write ports straight from registers (each RAM's mask, its only
 //! write enable: the set's bit, all bits for a clear): the RAMs spread over the
@@ -27,18 +28,26 @@
 //! read or the clear (the read waited out sets in its bank; a swap after it sends new
 //! sets through stages B and C first).
 //!
+//! On ECP5 a level's two banks share DP16KDs where both fit one block's depth (the
+//! default's levels 0 and 1: 48 blocks, not 96; docs/fpga-steps.md step 53): the
+//! set is written on port A from registers of its own (`set_*`, its bank the top
+//! address bit), and port B reads the retired bank and clears the word it reads at
+//! the same edge (`READBEFOREWRITE`), so there the clear's write-port registers and
+//! the collision flag are not used; the answers are the same cycle by cycle
+//! (`rtl/tests/ecp5_blocks.rs` runs both in Icarus Verilog).
+//!
 //! The word passes a register at each RAM's output (`MaskedRam`'s second edge; on
 //! ECP5 the DP16KD's own output register): a reader far from the RAMs then starts
 //! from flip-flops, not from the block RAM's clock-to-out (5.8 ns on a DP16KD); then
 //! a plain register per RAM on the way back (a block's output register to the word
-//! was one LUT behind about 7 ns of wire with the 16 MiB window's 96 blocks,
+//! was one LUT behind about 7 ns of wire with the 16 MiB window's 96 blocks then,
 //! docs/fpga-steps.md step 42). Then one register per level takes its two banks'
 //! words through one gate (bank, and "this level answers", both flip-flops), between
 //! those RAMs, and the answer is the OR of the three: the RAMs of one word bit lie
 //! far apart, so no path gathers all six RAMs through the level and bank select in
 //! one cycle.
 
-use crate::mem::MaskedRam;
+use crate::mem::EpochRam;
 use linewatch_model::config::{Geometry, MAX_LEVELS, MAX_WINDOW_LINES};
 use linewatch_model::protocol::{HV_INDEX_BITS, HV_LATENCY, HV_LEVEL_BITS, HV_SWAP};
 use rust_hdl::prelude::*;
@@ -71,8 +80,9 @@ pub struct DirtyBitmap {
     /// The word of the read fired `HV_LATENCY` cycles ago (0 when none was).
     pub rsp_valid: Signal<Out, bool>,
     pub rsp_data: Signal<Out, Bits<WORD_BITS>>,
-    /// Level k, bank b is `ram[2 * k + b]`; `fanout` bits of each word are stored.
-    ram: [MaskedRam<WORD_BITS, HV_INDEX_BITS>; 2 * L],
+    /// Level k's two banks; `fanout` bits of each word are stored. RAM `2 * k + b`
+    /// below is level k, bank b.
+    ram: [EpochRam<WORD_BITS, HV_INDEX_BITS>; L],
     epoch: DFF<bool>,
     sb_valid: DFF<bool>,
     sb_bank: DFF<bool>,
@@ -91,10 +101,17 @@ pub struct DirtyBitmap {
     wr_mask: [DFF<Bits<WORD_BITS>>; 2 * L],
     wr_set: [DFF<bool>; 2 * L],
     wr_addr: [DFF<Bits<HV_INDEX_BITS>>; 2 * L],
+    /// Stage C's set alone, per level (its bank, word, bit; a zero mask for none):
+    /// the sets' port where the two banks share blocks (`EpochRam` on ECP5).
+    set_bank: [DFF<bool>; L],
+    set_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
+    set_bit: [DFF<Bits<WORD_BITS>>; L],
     /// The read taken at the last edge: level k's word index (the RAMs' read
     /// address this cycle) and whether it reads and clears level k.
     rd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
     rd_clr: [DFF<bool>; L],
+    /// The retired bank, the one the read takes its word from.
+    rd_bank: [DFF<bool>; L],
     /// Its selection: taken, level present, level, bank.
     rsp_valid_r: DFF<bool>,
     rsp_ok_r: DFF<bool>,
@@ -174,7 +191,7 @@ impl DirtyBitmap {
             hv_err: Default::default(),
             rsp_valid: Default::default(),
             rsp_data: Default::default(),
-            ram: std::array::from_fn(|r| MaskedRam::new(words(r / 2) as usize, g.fanout as usize)),
+            ram: std::array::from_fn(|k| EpochRam::new(words(k) as usize, g.fanout as usize)),
             epoch: Default::default(),
             sb_valid: Default::default(),
             sb_bank: Default::default(),
@@ -184,8 +201,12 @@ impl DirtyBitmap {
             wr_mask: Default::default(),
             wr_set: Default::default(),
             wr_addr: Default::default(),
+            set_bank: Default::default(),
+            set_addr: Default::default(),
+            set_bit: Default::default(),
             rd_addr: Default::default(),
             rd_clr: Default::default(),
+            rd_bank: Default::default(),
             rsp_valid_r: Default::default(),
             rsp_ok_r: Default::default(),
             rsp_level_r: Default::default(),
@@ -262,18 +283,36 @@ impl Logic for DirtyBitmap {
             collide_r
         );
         for r in 0..6 {
-            self.ram[r].clock.next = self.clock.val();
             self.wr_mask[r].clock.next = self.clock.val();
             self.wr_set[r].clock.next = self.clock.val();
             self.wr_addr[r].clock.next = self.clock.val();
             self.ram_back[r].clock.next = self.clock.val();
-            self.ram_back[r].d.next = self.ram[r].read_data.val();
-            self.ram[r].write_address.next = self.wr_addr[r].q.val();
-            self.ram[r].write_mask.next = self.wr_mask[r].q.val();
-            self.ram[r].write_data.next = self.zero.val();
-            if self.wr_set[r].q.val() {
-                self.ram[r].write_data.next = self.ones.val();
+        }
+        for k in 0..3 {
+            self.ram[k].clock.next = self.clock.val();
+            self.ram_back[2 * k].d.next = self.ram[k].read_data0.val();
+            self.ram_back[2 * k + 1].d.next = self.ram[k].read_data1.val();
+            self.ram[k].write_address0.next = self.wr_addr[2 * k].q.val();
+            self.ram[k].write_mask0.next = self.wr_mask[2 * k].q.val();
+            self.ram[k].write_data0.next = self.zero.val();
+            if self.wr_set[2 * k].q.val() {
+                self.ram[k].write_data0.next = self.ones.val();
             }
+            self.ram[k].write_address1.next = self.wr_addr[2 * k + 1].q.val();
+            self.ram[k].write_mask1.next = self.wr_mask[2 * k + 1].q.val();
+            self.ram[k].write_data1.next = self.zero.val();
+            if self.wr_set[2 * k + 1].q.val() {
+                self.ram[k].write_data1.next = self.ones.val();
+            }
+            self.set_bank[k].clock.next = self.clock.val();
+            self.set_addr[k].clock.next = self.clock.val();
+            self.set_bit[k].clock.next = self.clock.val();
+            self.ram[k].set_bank.next = self.set_bank[k].q.val();
+            self.ram[k].set_address.next = self.set_addr[k].q.val();
+            self.ram[k].set_mask.next = self.set_bit[k].q.val();
+            self.rd_bank[k].clock.next = self.clock.val();
+            self.ram[k].read_bank.next = self.rd_bank[k].q.val();
+            self.ram[k].read_clear.next = self.rd_clr[k].q.val();
         }
 
         // Harvest port: a read waits while stage B or C has a set for the inactive bank.
@@ -313,6 +352,7 @@ impl Logic for DirtyBitmap {
             self.word_b[k].next =
                 (self.idx_b.val() >> self.word_shift[k].val()) & self.word_mask[k].val();
             self.rd_addr[k].d.next = self.hv_index.val() & self.word_mask[k].val();
+            self.rd_bank[k].d.next = !self.epoch.q.val();
             self.bit_b[k].next = (self.idx_b.val() >> self.bit_shift[k].val()) & self.fmask.val();
             self.set_mask[k].next = self.one.val() << self.bit_b[k].val();
             self.write_b[k].next = self.sb_valid.q.val() && self.level_on[k].val();
@@ -338,8 +378,13 @@ impl Logic for DirtyBitmap {
             // set in its bank, else the clear of the word read now in the retired
             // bank (never the bank with a set: stage B's set entered stage A when the
             // read was taken, into the active bank, and no swap was taken with it).
-            self.ram[k * 2].read_address.next = self.rd_addr[k].q.val();
-            self.ram[k * 2 + 1].read_address.next = self.rd_addr[k].q.val();
+            self.ram[k].read_address.next = self.rd_addr[k].q.val();
+            self.set_bank[k].d.next = self.sb_bank.q.val();
+            self.set_addr[k].d.next = self.word_b[k].val();
+            self.set_bit[k].d.next = self.zero.val();
+            if self.write_b[k].val() {
+                self.set_bit[k].d.next = self.set_mask[k].val();
+            }
             // The word picks between the set and the clear by the set alone
             // (registers); only the enable looks at this cycle's harvest port.
             self.set_in[k * 2].next = self.write_b[k].val() && !self.sb_bank.q.val();

@@ -33,6 +33,11 @@ fn index(addr: &str, depth: usize) -> String {
 /// Marks the address bits above the index as used (Verilator's `*unused*` naming
 /// idiom): the ports keep their structural width whatever the depth.
 fn spare_bits(width: usize, depth: usize) -> String {
+    spare_bits_of(&["read_address", "write_address"], width, depth)
+}
+
+/// `spare_bits` for the address ports `names`.
+fn spare_bits_of(names: &[&str], width: usize, depth: usize) -> String {
     let n = index_bits(depth);
     if n == width {
         return String::new();
@@ -44,11 +49,8 @@ fn spare_bits(width: usize, depth: usize) -> String {
             format!("{p}[{}:{n}]", width - 1)
         }
     };
-    format!(
-        "wire unused_address_bits = &{{1'b0, {}, {}}};\n",
-        hi("read_address"),
-        hi("write_address")
-    )
+    let bits = names.iter().map(|p| hi(p)).collect::<Vec<_>>().join(", ");
+    format!("wire unused_address_bits = &{{1'b0, {bits}}};\n")
 }
 
 /// Zero every word. Chunked because Yosys unrolls one long initial loop in time
@@ -528,6 +530,257 @@ impl Ecp5Blocks {
     }
 }
 
+/// The signal names one masked memory's Verilog uses: its read address, write
+/// port and read data, and a tag that keeps its arrays, registers and generate
+/// blocks apart from another's in the same module.
+struct MaskedPorts {
+    read_address: &'static str,
+    write_address: &'static str,
+    write_data: &'static str,
+    write_mask: &'static str,
+    read_data: &'static str,
+    tag: &'static str,
+}
+
+impl MaskedPorts {
+    fn single() -> Self {
+        Self {
+            read_address: "read_address",
+            write_address: "write_address",
+            write_data: "write_data",
+            write_mask: "write_mask",
+            read_data: "read_data",
+            tag: "",
+        }
+    }
+
+    /// Bank `b` of an `EpochRam` (both banks share the read address).
+    fn bank(b: usize) -> Self {
+        const WA: [&str; 2] = ["write_address0", "write_address1"];
+        const WD: [&str; 2] = ["write_data0", "write_data1"];
+        const WM: [&str; 2] = ["write_mask0", "write_mask1"];
+        const RD: [&str; 2] = ["read_data0", "read_data1"];
+        const TAG: [&str; 2] = ["0", "1"];
+        Self {
+            read_address: "read_address",
+            write_address: WA[b],
+            write_data: WD[b],
+            write_mask: WM[b],
+            read_data: RD[b],
+            tag: TAG[b],
+        }
+    }
+}
+
+/// Marks the write bits above the `used` ones as read (the ports keep the
+/// structural width `w`).
+fn unused_write_bits(ports: &[(&str, &str)], used: usize, w: usize) -> String {
+    if used == w {
+        return String::new();
+    }
+    let bits = ports
+        .iter()
+        .map(|(d, m)| format!("{d}[{w1}:{used}], {m}[{w1}:{used}]", w1 = w - 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("wire unused_write_bits = &{{1'b0, {bits}}};\n")
+}
+
+/// A masked memory as an inferred array with a read register and an output
+/// register (what Verilator, the iCE40 flow and shallow ECP5 memories read).
+fn masked_inferred(p: &MaskedPorts, depth: usize, u: usize, w: usize) -> String {
+    let t = p.tag;
+    let mem = format!("mem{t}");
+    let ri = index(p.read_address, depth);
+    let wi = index(p.write_address, depth);
+    format!(
+        "(* no_rw_check *)
+reg [{u1}:0] {mem} [0:{d1}];
+reg [{u1}:0] rd{t};
+reg [{u1}:0] rq{t};
+integer b{t};
+{init}initial begin
+   rd{t} = {u}'h0;
+   rq{t} = {u}'h0;
+end
+
+always @(*) begin
+   {q} = {w}'h0;
+   {q}[{u1}:0] = rq{t};
+end
+
+always @(posedge clock) begin
+`ifdef SYNTHESIS
+   rd{t} <= {mem}[{ri}];
+`else
+   rd{t} <= ((|{wm}[{u1}:0]) && {ri} == {wi}) ? ~{mem}[{ri}] : {mem}[{ri}];
+`endif
+   rq{t} <= rd{t};
+   for (b{t} = 0; b{t} < {u}; b{t} = b{t} + 1) begin
+      if ({wm}[b{t}]) begin
+         {mem}[{wi}][b{t}] <= {wd}[b{t}];
+      end
+   end
+end
+",
+        u1 = u - 1,
+        d1 = depth - 1,
+        init = zero_init_of(&mem, t, u, depth),
+        q = p.read_data,
+        wm = p.write_mask,
+        wd = p.write_data,
+    )
+}
+
+/// The 14 address pins of a DP16KD port: `fields` from the top bit down, zeros
+/// above them.
+fn addr14(fields: &[String], widths: usize) -> String {
+    let mut parts = Vec::new();
+    if widths < 14 {
+        parts.push(format!("{}'h0", 14 - widths));
+    }
+    parts.extend(fields.iter().cloned());
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// `.AD{port}0(bus[0]), ...` for the 14 address pins.
+fn dp16kd_pins(port: &str, bus: &str) -> String {
+    (0..14)
+        .map(|i| format!(".AD{port}{i}({bus}[{i}])"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A width's blocks: (data width, blocks, lanes, address bits below the word index).
+fn lanes_of(blocks: Ecp5Blocks, u: usize) -> (usize, usize, usize, usize) {
+    match blocks {
+        Ecp5Blocks::OneBit => (1, u, u, 0),
+        Ecp5Blocks::TwoLanes => (18, u.div_ceil(2), 2 * u.div_ceil(2), 4),
+        Ecp5Blocks::Inferred => unreachable!("an inferred memory has no instances"),
+    }
+}
+
+/// One DP16KD per generate iteration `k`: port A writes (enable `we`, data
+/// pins `dia`), port B reads into `q` (and with `READBEFOREWRITE` may write too).
+#[allow(clippy::too_many_arguments)]
+fn dp16kd_loop(
+    tag: &str,
+    count: usize,
+    width: usize,
+    wa: &str,
+    ra: &str,
+    we: &str,
+    web: &str,
+    writemode_b: &str,
+    data: &str,
+) -> String {
+    format!(
+        "genvar k{tag};
+generate for (k{tag} = 0; k{tag} < {count}; k{tag} = k{tag} + 1) begin : block{tag}
+   wire [13:0] wa = {wa};
+   wire [13:0] ra = {ra};
+   DP16KD #(
+      .DATA_WIDTH_A({width}), .DATA_WIDTH_B({width}),
+      .REGMODE_A(\"NOREG\"), .REGMODE_B(\"OUTREG\"),
+      .WRITEMODE_A(\"NORMAL\"), .WRITEMODE_B(\"{writemode_b}\"),
+      .CSDECODE_A(\"0b000\"), .CSDECODE_B(\"0b000\"),
+      .RESETMODE(\"SYNC\"), .ASYNC_RESET_RELEASE(\"SYNC\"), .GSR(\"DISABLED\")
+   ) ram (
+      .CLKA(clock), .CEA(1'b1), .OCEA(1'b1), .RSTA(1'b0), .WEA({we}),
+      .CSA0(1'b0), .CSA1(1'b0), .CSA2(1'b0), {pa},
+      .CLKB(clock), .CEB(1'b1), .OCEB(1'b1), .RSTB(1'b0), .WEB({web}),
+      .CSB0(1'b0), .CSB1(1'b0), .CSB2(1'b0), {pb},
+      {data}
+   );
+end endgenerate
+",
+        pa = dp16kd_pins("A", "wa"),
+        pb = dp16kd_pins("B", "ra"),
+    )
+}
+
+/// The memory as DP16KD instances (a `generate` loop over the blocks), for the
+/// `LINEWATCH_ECP5` branch. Pin use follows Yosys' own DP16KD map
+/// (`brams_map_16kd.v`): x1 takes the word index on AD0-13; x18 on AD4-13, with
+/// the two byte enables on AD0-1.
+fn masked_instances(
+    p: &MaskedPorts,
+    blocks: Ecp5Blocks,
+    depth: usize,
+    u: usize,
+    w: usize,
+) -> String {
+    let t = p.tag;
+    let n = index_bits(depth);
+    let (width, count, lanes, lsb) = lanes_of(blocks, u);
+    let idx = |a: &str| if n > 0 { vec![index(a, depth)] } else { vec![] };
+    let mut wa = idx(p.write_address);
+    let mut ra = idx(p.read_address);
+    let k = format!("k{t}");
+    let (we, data) = match blocks {
+        Ecp5Blocks::OneBit => (
+            format!("wm{t}[{k}]"),
+            format!(".DIA0(wd{t}[{k}]), .DOB0(q{t}[{k}])"),
+        ),
+        _ => {
+            wa.push(format!("2'h0, wm{t}[2 * {k} + 1], wm{t}[2 * {k}]"));
+            ra.push("4'h0".into());
+            (
+                format!("wm{t}[2 * {k}] | wm{t}[2 * {k} + 1]"),
+                format!(
+                    ".DIA0(wd{t}[2 * {k}]), .DIA9(wd{t}[2 * {k} + 1]), .DOB0(q{t}[2 * {k}]), .DOB9(q{t}[2 * {k} + 1])"
+                ),
+            )
+        }
+    };
+    // An odd width's last lane is never written and reads as 0.
+    let pad = lane_pad(lanes, u);
+    let unused = if lanes > u {
+        format!(
+            "wire unused_lanes{t} = &{{1'b0, q{t}[{}:{u}]}};\n",
+            lanes - 1
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "wire [{l1}:0] q{t};
+wire [{l1}:0] wd{t} = {{{pad}{wd}[{u1}:0]}};
+wire [{l1}:0] wm{t} = {{{pad}{wm}[{u1}:0]}};
+{unused}{loop}
+always @(*) begin
+   {q} = {w}'h0;
+   {q}[{u1}:0] = q{t}[{u1}:0];
+end
+",
+        l1 = lanes - 1,
+        u1 = u - 1,
+        wd = p.write_data,
+        wm = p.write_mask,
+        q = p.read_data,
+        loop = dp16kd_loop(
+            t,
+            count,
+            width,
+            &addr14(&wa, lsb + n),
+            &addr14(&ra, lsb + n),
+            &we,
+            "1'b0",
+            "NORMAL",
+            &data,
+        ),
+    )
+}
+
+/// `lanes - u` zero bits and a comma, for the lanes an odd width leaves unused.
+fn lane_pad(lanes: usize, u: usize) -> String {
+    if lanes > u {
+        format!("{}'h0, ", lanes - u)
+    } else {
+        String::new()
+    }
+}
+
 impl<const W: usize, const A: usize> MaskedRam<W, A> {
     pub fn new(depth: usize, used: usize) -> Self {
         assert!(index_bits(depth) <= A);
@@ -546,105 +799,6 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
     }
     fn slot(&self, a: Bits<A>) -> usize {
         a.index() & (self._sim.len() - 1)
-    }
-
-    /// The memory as DP16KD instances (a `generate` loop over the blocks), for the
-    /// `LINEWATCH_ECP5` branch. Pin use follows Yosys' own DP16KD map
-    /// (`brams_map_16kd.v`): x1 takes the word index on AD0-13; x18 on AD4-13, with
-    /// the two byte enables on AD0-1.
-    fn ecp5_instances(&self, blocks: Ecp5Blocks) -> String {
-        let depth = self._sim.len();
-        let u = self._used;
-        let n = index_bits(depth);
-        let lsb = match blocks {
-            Ecp5Blocks::TwoLanes => 4,
-            _ => 0,
-        };
-        // The word index in the address bits the width uses, zeros elsewhere.
-        let addr14 = |a: &str, low: &str| {
-            let mut parts = Vec::new();
-            if 14 - lsb - n > 0 {
-                parts.push(format!("{}'h0", 14 - lsb - n));
-            }
-            if n > 0 {
-                parts.push(index(a, depth));
-            }
-            if lsb > 0 {
-                parts.push(low.to_string());
-            }
-            format!("{{{}}}", parts.join(", "))
-        };
-        let pins = |port: &str, bus: &str| {
-            (0..14)
-                .map(|i| format!(".AD{port}{i}({bus}[{i}])"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (width, count, lanes, wa, we, data) = match blocks {
-            Ecp5Blocks::OneBit => (
-                1,
-                u,
-                u,
-                addr14("write_address", ""),
-                "wm[k]",
-                ".DIA0(wd[k]), .DOB0(q[k])",
-            ),
-            Ecp5Blocks::TwoLanes => (
-                18,
-                u.div_ceil(2),
-                2 * u.div_ceil(2),
-                addr14("write_address", "2'h0, wm[2 * k + 1], wm[2 * k]"),
-                "wm[2 * k] | wm[2 * k + 1]",
-                ".DIA0(wd[2 * k]), .DIA9(wd[2 * k + 1]), .DOB0(q[2 * k]), .DOB9(q[2 * k + 1])",
-            ),
-            Ecp5Blocks::Inferred => unreachable!("an inferred memory has no instances"),
-        };
-        // An odd width's last lane is never written and reads as 0.
-        let pad = if lanes > u {
-            format!("{}'h0, ", lanes - u)
-        } else {
-            String::new()
-        };
-        let unused = if lanes > u {
-            format!("wire unused_lanes = &{{1'b0, q[{}:{u}]}};\n", lanes - 1)
-        } else {
-            String::new()
-        };
-        format!(
-            "wire [{l1}:0] q;
-wire [{l1}:0] wd = {{{pad}write_data[{u1}:0]}};
-wire [{l1}:0] wm = {{{pad}write_mask[{u1}:0]}};
-{unused}genvar k;
-generate for (k = 0; k < {count}; k = k + 1) begin : block
-   wire [13:0] wa = {wa};
-   wire [13:0] ra = {ra};
-   DP16KD #(
-      .DATA_WIDTH_A({width}), .DATA_WIDTH_B({width}),
-      .REGMODE_A(\"NOREG\"), .REGMODE_B(\"OUTREG\"),
-      .WRITEMODE_A(\"NORMAL\"), .WRITEMODE_B(\"NORMAL\"),
-      .CSDECODE_A(\"0b000\"), .CSDECODE_B(\"0b000\"),
-      .RESETMODE(\"SYNC\"), .ASYNC_RESET_RELEASE(\"SYNC\"), .GSR(\"DISABLED\")
-   ) ram (
-      .CLKA(clock), .CEA(1'b1), .OCEA(1'b1), .RSTA(1'b0), .WEA({we}),
-      .CSA0(1'b0), .CSA1(1'b0), .CSA2(1'b0), {pa},
-      .CLKB(clock), .CEB(1'b1), .OCEB(1'b1), .RSTB(1'b0), .WEB(1'b0),
-      .CSB0(1'b0), .CSB1(1'b0), .CSB2(1'b0), {pb},
-      {data}
-   );
-end endgenerate
-
-always @(*) begin
-   read_data = {w}'h0;
-   read_data[{u1}:0] = q[{u1}:0];
-end
-",
-            l1 = lanes - 1,
-            u1 = u - 1,
-            w = W,
-            ra = addr14("read_address", "4'h0"),
-            pa = pins("A", "wa"),
-            pb = pins("B", "ra"),
-        )
     }
 }
 
@@ -677,64 +831,22 @@ impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
     fn hdl(&self) -> Verilog {
         let depth = self._sim.len();
         let u = self._used;
-        let pad = if u == W {
-            String::new()
-        } else {
-            format!(
-                "wire unused_write_bits = &{{1'b0, write_data[{w1}:{u}], write_mask[{w1}:{u}]}};
-",
-                w1 = W - 1
-            )
-        };
-        let inferred = format!(
-            "(* no_rw_check *)
-reg [{u1}:0] mem [0:{d1}];
-reg [{u1}:0] rd;
-reg [{u1}:0] rq;
-integer b;
-{init}initial begin
-   rd = {u}'h0;
-   rq = {u}'h0;
-end
-
-always @(*) begin
-   read_data = {w}'h0;
-   read_data[{u1}:0] = rq;
-end
-
-always @(posedge clock) begin
-`ifdef SYNTHESIS
-   rd <= {rd};
-`else
-   rd <= ((|write_mask[{u1}:0]) && {ri} == {wi}) ? ~{rd} : {rd};
-`endif
-   rq <= rd;
-   for (b = 0; b < {u}; b = b + 1) begin
-      if (write_mask[b]) begin
-         {wr}[b] <= write_data[b];
-      end
-   end
-end
-",
-            w = W,
-            u1 = u - 1,
-            d1 = depth - 1,
-            init = zero_init(u, depth),
-            rd = word("read_address", depth),
-            wr = word("write_address", depth),
-            ri = index("read_address", depth),
-            wi = index("write_address", depth),
-        );
+        let ports = MaskedPorts::single();
+        let inferred = masked_inferred(&ports, depth, u, W);
         let blocks = Ecp5Blocks::for_depth(depth);
         let body = if blocks == Ecp5Blocks::Inferred {
             inferred
         } else {
             format!(
                 "`ifdef LINEWATCH_ECP5\n{}`else\n{inferred}`endif\n",
-                self.ecp5_instances(blocks)
+                masked_instances(&ports, blocks, depth, u, W)
             )
         };
-        Verilog::Custom(format!("{}{pad}{body}", spare_bits(A, depth)))
+        Verilog::Custom(format!(
+            "{}{}{body}",
+            spare_bits(A, depth),
+            unused_write_bits(&[("write_data", "write_mask")], u, W)
+        ))
     }
 
     fn timing(&self) -> Vec<TimingInfo> {
@@ -748,6 +860,254 @@ end
                 "write_mask".into(),
             ],
             outputs: vec!["read_data".into()],
+        }]
+    }
+}
+
+/// One level of the dirty bitmap's two banks (epochs): per cycle, the word at the
+/// read address is read in both banks (answered two edges later, through a read
+/// and an output register, as `MaskedRam`), and each bank takes one masked
+/// write. Where both banks fit one block's depth on ECP5 (`LINEWATCH_ECP5`), they
+/// share DP16KDs, half as many: port A takes the sets (`set_*`, the bank in the
+/// top address bit), port B reads the retired bank (`read_bank`) and, with
+/// `READBEFOREWRITE`, clears the word it reads at the same edge (`read_clear`),
+/// so the clear is not written from `write_*` a cycle later. Both banks' read data
+/// are then that one word. Elsewhere it is two `MaskedRam`s on the `write_*`
+/// ports, and `set_*`, `read_bank` and `read_clear` are not read.
+///
+/// The two branches answer alike when the user keeps to the dirty bitmap's use:
+/// a set's `write_*` and `set_*` carry the same write, a clear's `write_*` write
+/// all bits of the word read a cycle before with `read_clear`, in `read_bank`
+/// (and no set goes to that bank between the read and the clear), and a read of
+/// the word being cleared is not used.
+#[derive(LogicBlock)]
+pub struct EpochRam<const W: usize, const A: usize> {
+    pub clock: Signal<In, Clock>,
+    pub read_address: Signal<In, Bits<A>>,
+    pub read_bank: Signal<In, bool>,
+    pub read_clear: Signal<In, bool>,
+    pub read_data0: Signal<Out, Bits<W>>,
+    pub read_data1: Signal<Out, Bits<W>>,
+    pub write_address0: Signal<In, Bits<A>>,
+    pub write_data0: Signal<In, Bits<W>>,
+    pub write_mask0: Signal<In, Bits<W>>,
+    pub write_address1: Signal<In, Bits<A>>,
+    pub write_data1: Signal<In, Bits<W>>,
+    pub write_mask1: Signal<In, Bits<W>>,
+    pub set_address: Signal<In, Bits<A>>,
+    pub set_bank: Signal<In, bool>,
+    pub set_mask: Signal<In, Bits<W>>,
+    _used: usize,
+    _sim: [Vec<Bits<W>>; 2],
+    _rd: [Bits<W>; 2],
+}
+
+impl<const W: usize, const A: usize> EpochRam<W, A> {
+    pub fn new(depth: usize, used: usize) -> Self {
+        assert!(index_bits(depth) <= A);
+        assert!((1..=W).contains(&used));
+        Self {
+            clock: Default::default(),
+            read_address: Default::default(),
+            read_bank: Default::default(),
+            read_clear: Default::default(),
+            read_data0: Default::default(),
+            read_data1: Default::default(),
+            write_address0: Default::default(),
+            write_data0: Default::default(),
+            write_mask0: Default::default(),
+            write_address1: Default::default(),
+            write_data1: Default::default(),
+            write_mask1: Default::default(),
+            set_address: Default::default(),
+            set_bank: Default::default(),
+            set_mask: Default::default(),
+            _used: used,
+            _sim: [vec![Bits::default(); depth], vec![Bits::default(); depth]],
+            _rd: [Bits::default(); 2],
+        }
+    }
+
+    /// Whether both banks share blocks on ECP5 (the bank one more address bit).
+    pub fn shares_blocks(depth: usize) -> bool {
+        match Ecp5Blocks::for_depth(depth) {
+            Ecp5Blocks::OneBit => 2 * depth <= 16384,
+            Ecp5Blocks::TwoLanes => 2 * depth <= 1024,
+            Ecp5Blocks::Inferred => false,
+        }
+    }
+
+    /// Both banks in one set of DP16KDs (`shares_blocks`).
+    fn shared_instances(&self, blocks: Ecp5Blocks) -> String {
+        let depth = self._sim[0].len();
+        let u = self._used;
+        let n = index_bits(depth);
+        let (width, count, lanes, lsb) = lanes_of(blocks, u);
+        let addr = |bank: &str, a: &str| {
+            let mut f = vec![bank.to_string()];
+            if n > 0 {
+                f.push(index(a, depth));
+            }
+            f
+        };
+        let mut wa = addr("set_bank", "set_address");
+        let mut ra = addr("read_bank", "read_address");
+        // Port A writes ones where its mask says; port B writes zeros to the word
+        // it reads (both byte lanes on x18).
+        let (we, data) = match blocks {
+            Ecp5Blocks::OneBit => (
+                "sm[k]".to_string(),
+                ".DIA0(1'b1), .DIB0(1'b0), .DOB0(q[k])".to_string(),
+            ),
+            _ => {
+                wa.push("2'h0, sm[2 * k + 1], sm[2 * k]".into());
+                ra.push("4'h3".into());
+                (
+                    "sm[2 * k] | sm[2 * k + 1]".to_string(),
+                    ".DIA0(1'b1), .DIA9(1'b1), .DIB0(1'b0), .DIB9(1'b0), .DOB0(q[2 * k]), .DOB9(q[2 * k + 1])"
+                        .to_string(),
+                )
+            }
+        };
+        let unused = if lanes > u {
+            format!("wire unused_lanes = &{{1'b0, q[{}:{u}]}};\n", lanes - 1)
+        } else {
+            String::new()
+        };
+        format!(
+            "wire [{l1}:0] q;
+wire [{l1}:0] sm = {{{pad}set_mask[{u1}:0]}};
+{unused}{loop}
+always @(*) begin
+   read_data0 = {w}'h0;
+   read_data0[{u1}:0] = q[{u1}:0];
+   read_data1 = {w}'h0;
+   read_data1[{u1}:0] = q[{u1}:0];
+end
+",
+            l1 = lanes - 1,
+            u1 = u - 1,
+            w = W,
+            pad = lane_pad(lanes, u),
+            loop = dp16kd_loop(
+                "",
+                count,
+                width,
+                &addr14(&wa, lsb + n + 1),
+                &addr14(&ra, lsb + n + 1),
+                &we,
+                "read_clear",
+                "READBEFOREWRITE",
+                &data,
+            ),
+        )
+    }
+}
+
+impl<const W: usize, const A: usize> Logic for EpochRam<W, A> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let depth = self._sim[0].len();
+            let r = self.read_address.val().index() & (depth - 1);
+            let mut used = Bits::<W>::default();
+            for b in 0..self._used {
+                used = used.replace_bit(b, true);
+            }
+            self.read_data0.next = self._rd[0];
+            self.read_data1.next = self._rd[1];
+            let writes = [
+                (
+                    self.write_address0.val(),
+                    self.write_data0.val(),
+                    self.write_mask0.val(),
+                ),
+                (
+                    self.write_address1.val(),
+                    self.write_data1.val(),
+                    self.write_mask1.val(),
+                ),
+            ];
+            for (b, (wa, wd, wm)) in writes.into_iter().enumerate() {
+                self._rd[b] = self._sim[b][r];
+                let m = wm & used;
+                if m.any() {
+                    let s = wa.index() & (depth - 1);
+                    if s == r {
+                        // Undefined in the hardware; inverted, as the Verilog's simulation.
+                        self._rd[b] = !self._sim[b][r] & used;
+                    }
+                    self._sim[b][s] = (self._sim[b][s] & !m) | (wd & m);
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        self.read_data0.connect();
+        self.read_data1.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let depth = self._sim[0].len();
+        let u = self._used;
+        let banks = [MaskedPorts::bank(0), MaskedPorts::bank(1)];
+        let inferred = format!(
+            "wire unused_shared_ports = &{{1'b0, set_address, set_bank, set_mask, read_bank, read_clear}};\n{}{}",
+            masked_inferred(&banks[0], depth, u, W),
+            masked_inferred(&banks[1], depth, u, W)
+        );
+        let blocks = Ecp5Blocks::for_depth(depth);
+        let body = if blocks == Ecp5Blocks::Inferred {
+            inferred
+        } else {
+            let ecp5 = if Self::shares_blocks(depth) {
+                self.shared_instances(blocks)
+            } else {
+                format!(
+                    "{}{}",
+                    masked_instances(&banks[0], blocks, depth, u, W),
+                    masked_instances(&banks[1], blocks, depth, u, W)
+                )
+            };
+            format!("`ifdef LINEWATCH_ECP5\n{ecp5}`else\n{inferred}`endif\n")
+        };
+        let spare = spare_bits_of(
+            &["read_address", "write_address0", "write_address1"],
+            A,
+            depth,
+        );
+        Verilog::Custom(format!(
+            "{spare}{}{body}",
+            unused_write_bits(
+                &[
+                    ("write_data0", "write_mask0"),
+                    ("write_data1", "write_mask1")
+                ],
+                u,
+                W
+            )
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "epoch_bram".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "read_address".into(),
+                "read_bank".into(),
+                "read_clear".into(),
+                "write_address0".into(),
+                "write_data0".into(),
+                "write_mask0".into(),
+                "write_address1".into(),
+                "write_data1".into(),
+                "write_mask1".into(),
+                "set_address".into(),
+                "set_bank".into(),
+                "set_mask".into(),
+            ],
+            outputs: vec!["read_data0".into(), "read_data1".into()],
         }]
     }
 }
