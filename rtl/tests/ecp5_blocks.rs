@@ -667,19 +667,30 @@ endmodule
     (generate_verilog(&uut), tb)
 }
 
-fn bitmap_answers(name: &str, alter: impl Fn(String) -> String) -> (String, String) {
-    let (verilog, tb) = bitmap_bench("default.toml", 3000);
+fn bitmap_answers(config: &str, name: &str, alter: impl Fn(String) -> String) -> (String, String) {
+    let (verilog, tb) = bitmap_bench(config, 3000);
     both_branches(&format!("ecp5_bitmap_{name}"), &alter(verilog), &tb)
 }
 
 /// The co-simulation runs the bitmap's two RAMs per level; on ECP5 each level's
 /// banks share DP16KDs (the sets on port A, the read and its clear on port B).
-/// Cycle by cycle, the port answers alike.
+/// Cycle by cycle, the port answers alike. The default's levels 0 and 1 share
+/// x1 and x18 blocks; ice40-small's level 0 shares x18 blocks, its level 1 is
+/// distributed RAM.
 #[test]
 fn bitmap_with_shared_banks_answers_as_its_two_rams() {
-    let (verilog, _) = bitmap_bench("default.toml", 1);
+    shared_banks_answer("default.toml", "default");
+}
+
+#[test]
+fn small_bitmap_with_shared_banks_answers_as_its_two_rams() {
+    shared_banks_answer("ice40-small.toml", "small");
+}
+
+fn shared_banks_answer(config: &str, name: &str) {
+    let (verilog, _) = bitmap_bench(config, 1);
     assert!(verilog.contains("READBEFOREWRITE"), "no shared blocks");
-    let (inferred, ecp5) = bitmap_answers("as_is", |v| v);
+    let (inferred, ecp5) = bitmap_answers(config, name, |v| v);
     let lines: Vec<&str> = inferred.lines().collect();
     let answers = lines
         .iter()
@@ -700,7 +711,7 @@ fn bitmap_with_shared_banks_answers_as_its_two_rams() {
 /// Port B reading without its clear: the harvested words keep their bits.
 #[test]
 fn shared_banks_without_the_clear_are_caught() {
-    let (inferred, ecp5) = bitmap_answers("no_clear", |v| {
+    let (inferred, ecp5) = bitmap_answers("default.toml", "no_clear", |v| {
         assert!(v.contains(".WEB(read_clear)"));
         v.replace(".WEB(read_clear)", ".WEB(1'b0)")
     });
