@@ -110,7 +110,8 @@ pub struct DirtyBitmap {
     /// address this cycle) and whether it reads and clears level k.
     rd_addr: [DFF<Bits<HV_INDEX_BITS>>; L],
     rd_clr: [DFF<bool>; L],
-    /// The retired bank, the one the read takes its word from.
+    /// The retired bank, the one the read takes its word from: `!epoch` at the
+    /// read's edge (no swap is taken with a read), a flip-flop for the RAMs' pins.
     rd_bank: [DFF<bool>; L],
     /// Its selection: taken, level present, level, bank.
     rsp_valid_r: DFF<bool>,

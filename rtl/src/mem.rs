@@ -735,29 +735,18 @@ fn masked_instances(
     };
     // An odd width's last lane is never written and reads as 0.
     let pad = lane_pad(lanes, u);
-    let unused = if lanes > u {
-        format!(
-            "wire unused_lanes{t} = &{{1'b0, q{t}[{}:{u}]}};\n",
-            lanes - 1
-        )
-    } else {
-        String::new()
-    };
     format!(
         "wire [{l1}:0] q{t};
 wire [{l1}:0] wd{t} = {{{pad}{wd}[{u1}:0]}};
 wire [{l1}:0] wm{t} = {{{pad}{wm}[{u1}:0]}};
 {unused}{loop}
-always @(*) begin
-   {q} = {w}'h0;
-   {q}[{u1}:0] = q{t}[{u1}:0];
-end
-",
+{out}",
         l1 = lanes - 1,
         u1 = u - 1,
         wd = p.write_data,
         wm = p.write_mask,
-        q = p.read_data,
+        unused = unused_lanes(t, lanes, u),
+        out = lanes_out(&[p.read_data], &format!("q{t}"), u, w),
         loop = dp16kd_loop(
             t,
             count,
@@ -770,6 +759,32 @@ end
             &data,
         ),
     )
+}
+
+/// Marks the lanes of `q{tag}` an odd width leaves unused as read.
+fn unused_lanes(tag: &str, lanes: usize, u: usize) -> String {
+    if lanes > u {
+        format!(
+            "wire unused_lanes{tag} = &{{1'b0, q{tag}[{}:{u}]}};\n",
+            lanes - 1
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The read data outputs `outs` (width `w`) from the low `u` lanes of `q`.
+fn lanes_out(outs: &[&str], q: &str, u: usize, w: usize) -> String {
+    let lines: String = outs
+        .iter()
+        .map(|o| {
+            format!(
+                "   {o} = {w}'h0;\n   {o}[{u1}:0] = {q}[{u1}:0];\n",
+                u1 = u - 1
+            )
+        })
+        .collect();
+    format!("always @(*) begin\n{lines}end\n")
 }
 
 /// `lanes - u` zero bits and a comma, for the lanes an odd width leaves unused.
@@ -797,30 +812,50 @@ impl<const W: usize, const A: usize> MaskedRam<W, A> {
             _rd: Bits::default(),
         }
     }
-    fn slot(&self, a: Bits<A>) -> usize {
-        a.index() & (self._sim.len() - 1)
+}
+
+/// One edge of a masked memory's simulation: the read register takes the word at
+/// `read` (inverted when the write changes that word: undefined in the hardware,
+/// inverted as in the Verilog's simulation), then the masked write lands. Only the
+/// low `used` bits are stored; addresses wrap at the depth.
+fn masked_edge<const W: usize>(
+    sim: &mut [Bits<W>],
+    rd: &mut Bits<W>,
+    used: usize,
+    read: usize,
+    (write, data, mask): (usize, Bits<W>, Bits<W>),
+) {
+    let mut keep = Bits::<W>::default();
+    for b in 0..used {
+        keep = keep.replace_bit(b, true);
+    }
+    let r = read & (sim.len() - 1);
+    *rd = sim[r];
+    let m = mask & keep;
+    if m.any() {
+        let s = write & (sim.len() - 1);
+        if s == r {
+            *rd = !sim[r] & keep;
+        }
+        sim[s] = (sim[s] & !m) | (data & m);
     }
 }
 
 impl<const W: usize, const A: usize> Logic for MaskedRam<W, A> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let r = self.slot(self.read_address.val());
-            let mut used = Bits::<W>::default();
-            for b in 0..self._used {
-                used = used.replace_bit(b, true);
-            }
             self.read_data.next = self._rd;
-            self._rd = self._sim[r];
-            let m = self.write_mask.val() & used;
-            if m.any() {
-                let s = self.slot(self.write_address.val());
-                if s == r {
-                    // Undefined in the hardware; inverted, as the Verilog's simulation.
-                    self._rd = !self._sim[r] & used;
-                }
-                self._sim[s] = (self._sim[s] & !m) | (self.write_data.val() & m);
-            }
+            masked_edge(
+                &mut self._sim,
+                &mut self._rd,
+                self._used,
+                self.read_address.val().index(),
+                (
+                    self.write_address.val().index(),
+                    self.write_data.val(),
+                    self.write_mask.val(),
+                ),
+            );
         }
     }
 
@@ -969,26 +1004,16 @@ impl<const W: usize, const A: usize> EpochRam<W, A> {
                 )
             }
         };
-        let unused = if lanes > u {
-            format!("wire unused_lanes = &{{1'b0, q[{}:{u}]}};\n", lanes - 1)
-        } else {
-            String::new()
-        };
         format!(
             "wire [{l1}:0] q;
 wire [{l1}:0] sm = {{{pad}set_mask[{u1}:0]}};
 {unused}{loop}
-always @(*) begin
-   read_data0 = {w}'h0;
-   read_data0[{u1}:0] = q[{u1}:0];
-   read_data1 = {w}'h0;
-   read_data1[{u1}:0] = q[{u1}:0];
-end
-",
+{out}",
             l1 = lanes - 1,
             u1 = u - 1,
-            w = W,
             pad = lane_pad(lanes, u),
+            unused = unused_lanes("", lanes, u),
+            out = lanes_out(&["read_data0", "read_data1"], "q", u, W),
             loop = dp16kd_loop(
                 "",
                 count,
@@ -1007,37 +1032,23 @@ end
 impl<const W: usize, const A: usize> Logic for EpochRam<W, A> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let depth = self._sim[0].len();
-            let r = self.read_address.val().index() & (depth - 1);
-            let mut used = Bits::<W>::default();
-            for b in 0..self._used {
-                used = used.replace_bit(b, true);
-            }
             self.read_data0.next = self._rd[0];
             self.read_data1.next = self._rd[1];
             let writes = [
                 (
-                    self.write_address0.val(),
+                    self.write_address0.val().index(),
                     self.write_data0.val(),
                     self.write_mask0.val(),
                 ),
                 (
-                    self.write_address1.val(),
+                    self.write_address1.val().index(),
                     self.write_data1.val(),
                     self.write_mask1.val(),
                 ),
             ];
-            for (b, (wa, wd, wm)) in writes.into_iter().enumerate() {
-                self._rd[b] = self._sim[b][r];
-                let m = wm & used;
-                if m.any() {
-                    let s = wa.index() & (depth - 1);
-                    if s == r {
-                        // Undefined in the hardware; inverted, as the Verilog's simulation.
-                        self._rd[b] = !self._sim[b][r] & used;
-                    }
-                    self._sim[b][s] = (self._sim[b][s] & !m) | (wd & m);
-                }
+            let r = self.read_address.val().index();
+            for (b, write) in writes.into_iter().enumerate() {
+                masked_edge(&mut self._sim[b], &mut self._rd[b], self._used, r, write);
             }
         }
     }

@@ -400,6 +400,14 @@ fn a_banked_ram_missing_a_write_is_caught() {
     }
 }
 
+/// The geometry of `configs/<config>`.
+fn geometry(config: &str) -> linewatch_model::config::Geometry {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs")
+        .join(config);
+    linewatch_model::Config::load(&path).unwrap().geometry()
+}
+
 /// The snoop filter's Verilog for `config`, and a testbench driving it as the core
 /// does: a message a cycle, its set at `next_addr`, its line at `mid_line` three
 /// cycles later and at `addr` (with its operation) four cycles later; lines from
@@ -412,10 +420,7 @@ fn filter_bench(
     config: &str,
     cycles: usize,
 ) -> (String, String, linewatch_model::config::Geometry) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../configs")
-        .join(config);
-    let g = linewatch_model::Config::load(&path).unwrap().geometry();
+    let g = geometry(config);
     let mut uut = SnoopFilter::new(&g);
     uut.connect_all();
     let tb = format!(
@@ -608,10 +613,7 @@ fn a_filter_missing_the_late_write_is_caught() {
 /// configuration lacks), a swap one operation in eight. Prints the port's ready,
 /// error and answer each cycle.
 fn bitmap_bench(config: &str, cycles: usize) -> (String, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../configs")
-        .join(config);
-    let g = linewatch_model::Config::load(&path).unwrap().geometry();
+    let g = geometry(config);
     let mut uut = linewatch_rtl::dirty_bitmap::DirtyBitmap::new(&g);
     uut.connect_all();
     let word_bits = (g.window_lines.trailing_zeros() - g.fanout_log2) as usize;
